@@ -1,0 +1,66 @@
+"""Start-up and planning speed of `funnel plan`, against baselines measured in the same run.
+
+Run: `make bench-plan` (or `.venv/bin/python -m benchmarks.plan_speed`). Prints the median
+wall time of several runs of each command and its ratio to `python -c "import typer, rich"`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+
+RUNS = 7
+
+COMMANDS: dict[str, list[str]] = {
+    "python -c pass": [sys.executable, "-c", "pass"],
+    "import typer, rich (baseline)": [sys.executable, "-c", "import typer, rich"],
+    "funnel --help": [sys.executable, "-m", "funnelcli", "--help"],
+    "funnel plan --target 1M --format json": [
+        sys.executable,
+        "-m",
+        "funnelcli",
+        "plan",
+        "--target",
+        "1M",
+        "--format",
+        "json",
+    ],
+    "funnel plan --target 1M (table)": [sys.executable, "-m", "funnelcli", "plan", "--target", "1M"],
+    "plan, 100,000 won deals, --confidence 0.99": [
+        sys.executable,
+        "-m",
+        "funnelcli",
+        "plan",
+        "--target",
+        "2400M",
+        "--deal-value",
+        "24k",
+        "--confidence",
+        "0.99",
+        "--format",
+        "json",
+    ],
+}
+
+
+def median_seconds(command: list[str]) -> float:
+    timings = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    results = {name: median_seconds(command) for name, command in COMMANDS.items()}
+    baseline = results["import typer, rich (baseline)"]
+    print(f"{'command':<46} {'median ms':>10} {'x baseline':>11}")
+    for name, seconds in results.items():
+        print(f"{name:<46} {seconds * 1000:>10.0f} {seconds / baseline:>11.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""The face: parse options, load, call the core, render, map errors to exit codes.
+
+Exit codes: 0 success; 1 an alert fired (reserved); 2 a usage or input error;
+130 interrupted. A user error is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from funnelcli import __version__
+from funnelcli.errors import EXIT_INTERRUPTED, EXIT_USAGE, FunnelError, UsageError
+from funnelcli.loading import LoadedFunnel, load_funnel_file, resolve_funnel
+
+T = TypeVar("T")
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors as one line (``funnel plan: error: ...``) instead of a boxed panel."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.Abort:
+            _error("interrupted")
+            code = EXIT_INTERRUPTED
+        except typer.exceptions.TyperException as error:
+            context = getattr(error, "ctx", None)
+            path = context.command_path if context is not None else "funnel"
+            message = error.format_message() if hasattr(error, "format_message") else str(error)
+            sys.stderr.write(f"error: {message.rstrip('.')}; see '{path} --help'\n")
+            code = getattr(error, "exit_code", EXIT_USAGE)
+        except KeyboardInterrupt:
+            _error("interrupted")
+            code = EXIT_INTERRUPTED
+        if not standalone_mode:
+            return code
+        sys.exit(code or 0)
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    help="Plan a sales funnel backwards from a revenue target, and report on CRM exports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def _warn(message: str, quiet: bool) -> None:
+    if not quiet:
+        sys.stderr.write(f"warning: {message}\n")
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the project's errors into their lines on stderr and their exit codes."""
+    try:
+        yield
+    except FunnelError as error:
+        for warning in getattr(error, "warnings", ()):
+            _warn(warning, quiet=False)
+        for line in str(error).splitlines() or [type(error).__doc__ or "error"]:
+            _error(line)
+        raise typer.Exit(error.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"funnel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Plan a sales funnel backwards from a revenue target, and report on CRM exports.
+
+    Start with 'funnel plan --target 1.2M' (the built-in B2B funnel), or write
+    your own funnel with 'funnel init' and check it with 'funnel validate'.
+    """
+
+
+def _parse(option: str, text: str, parser: Callable[[str], T]) -> T:
+    try:
+        return parser(text)
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD like 2027-03-31") from None
+
+
+def _positive_amount(text: str) -> Decimal:
+    from funnelcli.values import parse_amount
+
+    amount = parse_amount(text)
+    if amount <= 0:
+        raise ValueError(f"must be above 0, got {text}")
+    return amount
+
+
+def _confidence_level(text: str) -> Fraction:
+    from funnelcli.values import parse_rate
+
+    level = parse_rate(text)
+    if not 0 < level < 1:
+        raise ValueError(f"must be a probability above 0 and below 1 (like 0.9 or 90%), got {text}")
+    return level
+
+
+def _print_warnings(loaded: LoadedFunnel, quiet: bool) -> None:
+    for warning in loaded.warnings:
+        _warn(warning, quiet)
+
+
+def _emit(text: str, output: str | None, protected: tuple[str, ...] = ()) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from funnelcli.render.output import atomic_write
+
+    atomic_write(output, text, protected=protected)
+
+
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, json, csv or markdown. Default: table, or what --output's extension names.",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file (atomically) instead of stdout.",
+        show_default=False,
+    ),
+]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not print warnings.")]
+
+
+@app.command()
+def plan(
+    funnel: Annotated[
+        str | None,
+        typer.Argument(
+            help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
+            show_default=False,
+        ),
+    ] = None,
+    target: Annotated[
+        str,
+        typer.Option(
+            help="Revenue to book: 1200000, 1,200,000, 1.2M, 250k or $1.2M.", show_default=False
+        ),
+    ] = "",
+    deal_value: Annotated[
+        str | None,
+        typer.Option(
+            help="Average won deal value (overrides average_deal_value: in the YAML).",
+            show_default=False,
+        ),
+    ] = None,
+    confidence: Annotated[
+        str | None,
+        typer.Option(
+            help="Also plan to reach the target with this probability: 0.9 or 90%.",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="Deadline YYYY-MM-DD: pace the leads to close by then.", show_default=False
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="Period to book in: 2027-Q1, 2027-03 or 2027 (its end is the deadline).",
+            show_default=False,
+        ),
+    ] = None,
+    per: Annotated[str, typer.Option(help="Pacing buckets: month or week.")] = "month",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="The day the plan starts, YYYY-MM-DD. Default: today.", show_default=False
+        ),
+    ] = None,
+    cost_per_lead: Annotated[
+        str | None,
+        typer.Option(
+            help="Spend per lead (overrides cost_per_lead: in the YAML).", show_default=False
+        ),
+    ] = None,
+    output_format: FormatOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How many deals and leads per stage you need to book a revenue target.
+
+    Example: funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --deal-value 24k --confidence 90%
+    """
+    with _user_errors():
+        from funnelcli.plan import PacingRequest, make_plan, parse_period
+
+        if not target:
+            raise UsageError("--target is required: the revenue to book, like --target 1.2M")
+        target_amount = _parse("--target", target, _positive_amount)
+        deal_amount = _parse("--deal-value", deal_value, _positive_amount) if deal_value else None
+        cost = _parse("--cost-per-lead", cost_per_lead, _positive_amount) if cost_per_lead else None
+        level = _parse("--confidence", confidence, _confidence_level) if confidence else None
+        chosen_format = _choose_format(output_format, output)
+        if per not in ("month", "week"):
+            raise UsageError(f"--per: '{per}' is not a pacing bucket; use month or week")
+        if by and period:
+            raise UsageError("--by and --period both give a deadline; pass one of them")
+        today = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
+        pacing = None
+        if by:
+            pacing = PacingRequest(deadline=_parse("--by", by, _parse_date), as_of=today, per=per)
+        elif period:
+            first, last = _parse("--period", period, parse_period)
+            pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
+        loaded = resolve_funnel(funnel)
+        _print_warnings(loaded, quiet)
+        result = make_plan(
+            loaded.funnel,
+            target_amount,
+            deal_value=deal_amount,
+            confidence=level,
+            cost_per_lead=cost,
+            pacing=pacing,
+        )
+        source = loaded.funnel.source
+        protected = (funnel,) if funnel else ()
+        if chosen_format == "table":
+            _render_table(result, source, output, no_color)
+        else:
+            _emit(_plan_text(result, source, chosen_format), output, protected)
+
+
+def _choose_format(requested: str | None, output: str | None) -> str:
+    from funnelcli.render.output import choose_format
+
+    return choose_format(requested, output)
+
+
+def _plan_text(result: Any, source: str, chosen_format: str) -> str:
+    from funnelcli.render import plan_files
+
+    if chosen_format == "json":
+        return plan_files.plan_json(result, source)
+    if chosen_format == "csv":
+        return plan_files.plan_csv(result)
+    return plan_files.plan_markdown(result, source)
+
+
+def _render_table(result: Any, source: str, output: str | None, no_color: bool) -> None:
+    from funnelcli.render.terminal import make_console, plan_renderable
+
+    renderable = plan_renderable(result, source)
+    if output is None:
+        make_console(no_color=no_color).print(renderable)
+        return
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    Console(file=buffer, width=100, no_color=True, highlight=False).print(renderable)
+    _emit(buffer.getvalue(), output)
+
+
+@app.command()
+def validate(
+    funnel: Annotated[
+        str, typer.Argument(help="The funnel YAML file to check.", show_default=False)
+    ],
+    quiet: QuietOption = False,
+) -> None:
+    """Check a funnel file: every problem at once, one line each with its key path.
+
+    Example: funnel validate sample_funnels/b2b_saas.yaml
+    """
+    with _user_errors():
+        loaded = load_funnel_file(funnel)
+        _print_warnings(loaded, quiet)
+        print(describe_funnel(loaded, funnel))
+
+
+def describe_funnel(loaded: LoadedFunnel, path: str) -> str:
+    """The one-line summary ``validate`` prints for a valid file."""
+    from funnelcli.plan import cumulative_rates
+    from funnelcli.values import format_rate
+
+    definition = loaded.funnel
+    stages = definition.stages
+    summary = f"{path}: OK: '{definition.name}', {len(stages)} stages ({stages[0].name} -> {stages[-1].name})"
+    if definition.has_rates:
+        rates = [stage.conversion for stage in stages[:-1] if stage.conversion is not None]
+        summary += f", {format_rate(cumulative_rates(rates)[0], 2)} from first stage to won"
+    else:
+        summary += ", no conversion rates (report only)"
+    if loaded.warnings:
+        summary += f", {len(loaded.warnings)} warning{'s' if len(loaded.warnings) > 1 else ''}"
+    return summary
+
+
+@app.command()
+def init(
+    path: Annotated[str, typer.Argument(help="Where to write the funnel file.")] = "funnel.yaml",
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the file if it exists.")
+    ] = False,
+) -> None:
+    """Write a commented starter funnel file to edit.
+
+    Example: funnel init my_funnel.yaml
+    """
+    with _user_errors():
+        target = Path(path)
+        if target.exists() and not force:
+            raise UsageError(f"{path}: already exists; pass --force to overwrite it")
+        template = resources.files("funnelcli").joinpath("templates/funnel.yaml").read_text("utf-8")
+        from funnelcli.render.output import atomic_write
+
+        atomic_write(path, template)
+        print(f"Wrote {path}. Edit the stages and rates, then run 'funnel validate {path}'.")
+
+
+def main() -> None:
+    """The console script: ``funnel``."""
+    app(prog_name="funnel")

@@ -1,0 +1,403 @@
+"""The funnel as validated data: stages, conversion rates, aliases, column mapping.
+
+:func:`build_funnel` turns the plain data read from a YAML file (or the built-in
+default) into a :class:`Funnel`, collecting *every* problem before it raises, so a
+user fixes a file in one go. Each problem is one line:
+``funnel.yaml: stages[2].conversion: must be a rate between 0 and 1 (like 0.35 or 35%), got 1.4``.
+Stage indices in key paths count from 0, as in the YAML list.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from funnelcli.errors import DefinitionError
+from funnelcli.values import amount_from_yaml, check_rate, parse_rate
+
+DEFAULT_LOST_LABELS = ("Closed Lost", "Lost", "closedlost")
+TOP_LEVEL_KEYS = (
+    "name",
+    "currency",
+    "average_deal_value",
+    "cost_per_lead",
+    "stages",
+    "lost",
+    "columns",
+)
+STAGE_KEYS = ("name", "conversion", "days", "aliases")
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One funnel stage. ``conversion`` is the planned rate to the next stage (None on the last)."""
+
+    name: str
+    conversion: Fraction | None = None
+    days: Fraction | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """A validated funnel: ordered stages, top first; the last stage is the won stage."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    currency: str = "USD"
+    average_deal_value: Decimal | None = None
+    cost_per_lead: Decimal | None = None
+    lost_labels: tuple[str, ...] = DEFAULT_LOST_LABELS
+    columns: Mapping[str, object] = field(default_factory=dict)
+    source: str = "built-in default"
+    is_default: bool = False
+
+    @property
+    def won_stage(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def has_rates(self) -> bool:
+        """True when every stage but the last carries a planned conversion rate."""
+        return all(stage.conversion is not None for stage in self.stages[:-1])
+
+    @property
+    def has_days(self) -> bool:
+        return all(stage.days is not None for stage in self.stages[:-1])
+
+
+@dataclass
+class BuildResult:
+    funnel: Funnel
+    warnings: list[str]
+
+
+def label_key(label: str) -> str:
+    """How stage labels are compared: case, spaces and punctuation ignored.
+
+    ``"Closed Won"``, ``"closed-won"`` and ``"closedwon"`` share the key ``"closedwon"``.
+    ``casefold`` rather than ``lower`` so that German ß and similar letters match too.
+    """
+    return _NOT_ALPHANUMERIC.sub("", label.casefold())
+
+
+class _Problems:
+    """Collects problems and warnings with their key paths, prefixed by the source name."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(f"{self.source}: {path}: {message}")
+
+    def warn(self, path: str, message: str) -> None:
+        self.warnings.append(f"{self.source}: {path}: {message}")
+
+    def unknown_keys(
+        self, mapping: Mapping[object, object], known: tuple[str, ...], at: str
+    ) -> None:
+        for key in mapping:
+            if str(key) in known:
+                continue
+            path = f"{at}.{key}" if at else str(key)
+            nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = (
+                f"; did you mean '{nearest[0]}'?"
+                if nearest
+                else f"; known keys: {', '.join(known)}"
+            )
+            self.warn(path, f"unknown key, ignored{hint}")
+
+
+def build_funnel(
+    data: object, source: str = "funnel.yaml", *, is_default: bool = False
+) -> BuildResult:
+    """Validate plain data (as loaded from YAML) into a :class:`Funnel`.
+
+    Raises :class:`DefinitionError` listing every problem found.
+    """
+    problems = _Problems(source)
+    if data is None:
+        raise DefinitionError([f"{source}: the file is empty; it needs at least a stages: list"])
+    if not isinstance(data, Mapping):
+        raise DefinitionError(
+            [f"{source}: expected a mapping with name: and stages: at the top, got {_kind(data)}"]
+        )
+    problems.unknown_keys(data, TOP_LEVEL_KEYS, "")
+    name = _text(data.get("name", "Unnamed funnel"), "name", problems) or "Unnamed funnel"
+    currency = _currency(data.get("currency", "USD"), problems)
+    deal_value = _positive_amount(data.get("average_deal_value"), "average_deal_value", problems)
+    cost_per_lead = _positive_amount(data.get("cost_per_lead"), "cost_per_lead", problems)
+    stages = _stages(data.get("stages"), problems)
+    lost_labels = _labels(data.get("lost", list(DEFAULT_LOST_LABELS)), "lost", problems)
+    columns = data.get("columns") or {}
+    if not isinstance(columns, Mapping):
+        problems.error(
+            "columns", f"expected a mapping like {{stage: Deal Stage}}, got {_kind(columns)}"
+        )
+        columns = {}
+    _check_rates_present(stages, problems)
+    _check_label_collisions(stages, lost_labels, problems)
+    if problems.errors:
+        raise DefinitionError(problems.errors, problems.warnings)
+    funnel = Funnel(
+        name=name,
+        stages=tuple(stages),
+        currency=currency,
+        average_deal_value=deal_value,
+        cost_per_lead=cost_per_lead,
+        lost_labels=tuple(lost_labels),
+        columns=dict(columns),
+        source=source,
+        is_default=is_default,
+    )
+    return BuildResult(funnel, problems.warnings)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, str):
+        return f"the text '{value}'"
+    return repr(value)
+
+
+def _text(value: object, path: str, problems: _Problems) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    problems.error(path, f"expected a non-empty text, got {_kind(value)}")
+    return None
+
+
+def _currency(value: object, problems: _Problems) -> str:
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if _CURRENCY_CODE.match(code):
+        return code
+    problems.error(
+        "currency", f"must be a 3-letter ISO currency code like USD or EUR, got {_kind(value)}"
+    )
+    return "USD"
+
+
+def _positive_amount(value: object, path: str, problems: _Problems) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = amount_from_yaml(value)
+    except ValueError as error:
+        problems.error(path, str(error))
+        return None
+    if amount <= 0:
+        problems.error(path, f"must be above 0, got {value}")
+        return None
+    return amount
+
+
+def _stages(value: object, problems: _Problems) -> list[Stage]:
+    if value is None:
+        problems.error("stages", "missing; list the stages top first, the won stage last")
+        return []
+    if not isinstance(value, list):
+        problems.error("stages", f"expected a list of stages, got {_kind(value)}")
+        return []
+    if len(value) < 2:
+        problems.error(
+            "stages",
+            f"needs at least two stages (a first stage and the won stage), got {len(value)}",
+        )
+    stages: list[Stage] = []
+    seen: dict[str, int] = {}
+    last_index = len(value) - 1
+    for index, item in enumerate(value):
+        stage = _stage(item, index, index == last_index, problems)
+        if stage is None:
+            continue
+        key = stage.name.casefold()
+        if key in seen:
+            problems.error(
+                f"stages[{index}].name",
+                f"'{stage.name}' repeats stages[{seen[key]}].name; stage names must be unique (ignoring case)",
+            )
+        else:
+            seen[key] = index
+        stages.append(stage)
+    return stages
+
+
+def _stage(item: object, index: int, is_last: bool, problems: _Problems) -> Stage | None:
+    at = f"stages[{index}]"
+    if not isinstance(item, Mapping):
+        problems.error(
+            at, f"expected a mapping like {{name: MQL, conversion: 40%}}, got {_kind(item)}"
+        )
+        return None
+    problems.unknown_keys(item, STAGE_KEYS, at)
+    name = _text(item.get("name"), f"{at}.name", problems)
+    conversion = _conversion(item, at, is_last, problems)
+    days = _days(item.get("days"), f"{at}.days", problems)
+    aliases = _labels(item.get("aliases", []), f"{at}.aliases", problems)
+    if name is None:
+        return None
+    return Stage(name=name, conversion=conversion, days=days, aliases=tuple(aliases))
+
+
+def _conversion(
+    item: Mapping[object, object], at: str, is_last: bool, problems: _Problems
+) -> Fraction | None:
+    raw = item.get("conversion")
+    if raw is None:
+        return None
+    if is_last:
+        problems.warn(
+            f"{at}.conversion", "the last stage is the won stage; its conversion is ignored"
+        )
+        return None
+    try:
+        rate = parse_rate(raw)
+        check_rate(rate, raw)
+    except ValueError as error:
+        problems.error(f"{at}.conversion", str(error))
+        return None
+    return rate
+
+
+def _days(raw: object, path: str, problems: _Problems) -> Fraction | None:
+    if raw is None:
+        return None
+    try:
+        days = parse_rate(raw) if not (isinstance(raw, str) and raw.strip().endswith("%")) else None
+    except ValueError:
+        days = None
+    if days is None or days < 0:
+        problems.error(path, f"must be a number of days, 0 or more (like 14), got {_kind(raw)}")
+        return None
+    return days
+
+
+def _labels(value: object, path: str, problems: _Problems) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        problems.error(
+            path, f"expected a list of labels like [Closed Won, closedwon], got {_kind(value)}"
+        )
+        return []
+    labels: list[str] = []
+    for index, label in enumerate(value):
+        if isinstance(label, str | int) and not isinstance(label, bool) and str(label).strip():
+            labels.append(str(label).strip())
+        else:
+            problems.error(f"{path}[{index}]", f"expected a label (text), got {_kind(label)}")
+    return labels
+
+
+def _check_rates_present(stages: list[Stage], problems: _Problems) -> None:
+    """Rates are required on every stage but the last, unless no stage has one.
+
+    A funnel with no rates at all is a report-only funnel (the report then ranks
+    bottlenecks by lost deals); ``plan`` refuses it with its own message.
+    """
+    body = stages[:-1]
+    if not any(stage.conversion is not None for stage in body):
+        return
+    for index, stage in enumerate(body):
+        if stage.conversion is None:
+            problems.error(
+                f"stages[{index}].conversion",
+                f"missing for stage '{stage.name}'; give the rate to the next stage, like 0.35 or 35%",
+            )
+
+
+def _check_label_collisions(
+    stages: list[Stage], lost_labels: list[str], problems: _Problems
+) -> None:
+    """One CRM label must mean one thing: a stage, or lost."""
+    owner: dict[str, str] = {}
+    for index, stage in enumerate(stages):
+        for position, label in enumerate((stage.name, *stage.aliases)):
+            key = label_key(label)
+            if not key:
+                continue
+            is_name = position == 0
+            path = (
+                f"stages[{index}].name" if is_name else f"stages[{index}].aliases[{position - 1}]"
+            )
+            taken_by = owner.get(key)
+            # Two stage names alike are reported once, as duplicate names.
+            duplicate_name = is_name and taken_by is not None and label_key(taken_by) == key
+            if taken_by is not None and taken_by != stage.name and not duplicate_name:
+                problems.error(
+                    path,
+                    f"'{label}' already means stage '{taken_by}'; a label can mean one stage only",
+                )
+            owner.setdefault(key, stage.name)
+    for index, label in enumerate(lost_labels):
+        key = label_key(label)
+        if key in owner:
+            problems.error(
+                f"lost[{index}]",
+                f"'{label}' already means stage '{owner[key]}'; remove it from one place",
+            )
+
+
+DEFAULT_FUNNEL_DATA: dict[str, object] = {
+    "name": "B2B SaaS (built-in default)",
+    "currency": "USD",
+    "average_deal_value": 24000,
+    "stages": [
+        {
+            "name": "Lead",
+            "conversion": "25%",
+            "days": 5,
+            "aliases": ["New", "Inbound", "subscriber"],
+        },
+        {
+            "name": "MQL",
+            "conversion": "40%",
+            "days": 7,
+            "aliases": ["Marketing Qualified Lead", "marketingqualifiedlead"],
+        },
+        {
+            "name": "SQL",
+            "conversion": "50%",
+            "days": 14,
+            "aliases": ["Sales Qualified Lead", "qualifiedtobuy", "appointmentscheduled"],
+        },
+        {
+            "name": "Opportunity",
+            "conversion": "30%",
+            "days": 30,
+            "aliases": [
+                "presentationscheduled",
+                "decisionmakerboughtin",
+                "contractsent",
+                "Proposal",
+                "Negotiation",
+            ],
+        },
+        {"name": "Won", "aliases": ["Closed Won", "closedwon"]},
+    ],
+    "lost": list(DEFAULT_LOST_LABELS),
+}
+"""The funnel used when no file is given and ./funnel.yaml does not exist.
+
+Rates are the commonly quoted B2B SaaS medians (lead to MQL 25%, MQL to SQL 40%,
+SQL to opportunity 50%, opportunity to won 30%); aliases cover HubSpot's internal
+stage names so that a default HubSpot export maps without a file.
+"""
+
+
+def default_funnel() -> Funnel:
+    return build_funnel(DEFAULT_FUNNEL_DATA, "built-in default", is_default=True).funnel

@@ -1,0 +1,48 @@
+"""The error types the command line turns into one line on stderr and an exit code.
+
+Every error a user can cause derives from :class:`FunnelError`. Its message is
+complete on its own: it names the file, the place (YAML key path, or row and
+column), the value, and the fix. The face (``cli.py``) prints it as one line and
+exits with :attr:`FunnelError.exit_code`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_ALERT = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class FunnelError(Exception):
+    """Something the user gave us that we cannot use."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(FunnelError):
+    """A command-line value is malformed or a required one is missing."""
+
+
+class InputFileError(FunnelError):
+    """A file is missing, unreadable or not of the expected kind."""
+
+
+class ExportError(FunnelError):
+    """An export (CSV/XLSX) cannot be read or has no usable columns."""
+
+
+class DefinitionError(FunnelError):
+    """A funnel definition has one or more problems; each is its own line."""
+
+    def __init__(self, problems: Sequence[str], warnings: Sequence[str] = ()) -> None:
+        self.problems = list(problems)
+        self.warnings = list(warnings)  # shown too: an unknown key often explains an error
+        super().__init__("\n".join(self.problems))
+
+
+class OutputError(FunnelError):
+    """An output file cannot be written."""

@@ -1,0 +1,1 @@
+"""Renderers: results -> text for the terminal and for files. No arithmetic here."""
