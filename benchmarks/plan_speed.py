@@ -27,7 +27,14 @@ COMMANDS: dict[str, list[str]] = {
         "--format",
         "json",
     ],
-    "funnel plan --target 1M (table)": [sys.executable, "-m", "funnelcli", "plan", "--target", "1M"],
+    "funnel plan --target 1M (table)": [
+        sys.executable,
+        "-m",
+        "funnelcli",
+        "plan",
+        "--target",
+        "1M",
+    ],
     "plan, 100,000 won deals, --confidence 0.99": [
         sys.executable,
         "-m",

@@ -339,6 +339,7 @@ def test_pacing_without_days() -> None:
                 "stages[1].name: 'lead' repeats stages[0].name; stage names must be unique (ignoring case)",
                 "stages[2].conversion: must be a rate between 0 and 1 (like 0.35 or 35%), got 1.4",
                 "stages[2].days: must be a number of days, 0 or more (like 14), got -2",
+                "stages[1].conversion: missing for stage 'lead'; give the rate to the next stage, like 0.35 or 35%",
             ],
         ),
         (

@@ -28,6 +28,7 @@ TOP_LEVEL_KEYS = (
     "stages",
     "lost",
     "columns",
+    "fx",
 )
 STAGE_KEYS = ("name", "conversion", "days", "aliases")
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
@@ -55,6 +56,7 @@ class Funnel:
     cost_per_lead: Decimal | None = None
     lost_labels: tuple[str, ...] = DEFAULT_LOST_LABELS
     columns: Mapping[str, object] = field(default_factory=dict)
+    fx: Mapping[str, Decimal] = field(default_factory=dict)
     source: str = "built-in default"
     is_default: bool = False
 
@@ -144,18 +146,20 @@ def build_funnel(
             "columns", f"expected a mapping like {{stage: Deal Stage}}, got {_kind(columns)}"
         )
         columns = {}
+    fx = _fx(data.get("fx"), problems)
     _check_rates_present(stages, problems)
     _check_label_collisions(stages, lost_labels, problems)
     if problems.errors:
         raise DefinitionError(problems.errors, problems.warnings)
     funnel = Funnel(
         name=name,
-        stages=tuple(stages),
+        stages=tuple(parsed.stage for parsed in stages),
         currency=currency,
         average_deal_value=deal_value,
         cost_per_lead=cost_per_lead,
         lost_labels=tuple(lost_labels),
         columns=dict(columns),
+        fx=fx,
         source=source,
         is_default=is_default,
     )
@@ -205,7 +209,36 @@ def _positive_amount(value: object, path: str, problems: _Problems) -> Decimal |
     return amount
 
 
-def _stages(value: object, problems: _Problems) -> list[Stage]:
+def _fx(value: object, problems: _Problems) -> dict[str, Decimal]:
+    """``fx: {EUR: 1.08}``: one EUR is worth 1.08 of the funnel's currency."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.error(
+            "fx",
+            f"expected a mapping of currency codes to rates like {{EUR: 1.08}}, got {_kind(value)}",
+        )
+        return {}
+    rates: dict[str, Decimal] = {}
+    for code, rate in value.items():
+        key = str(code).strip().upper()
+        if not _CURRENCY_CODE.match(key):
+            problems.error(f"fx.{code}", "must be a 3-letter ISO currency code like EUR")
+            continue
+        amount = _positive_amount(rate, f"fx.{code}", problems)
+        if amount is not None:
+            rates[key] = amount
+    return rates
+
+
+@dataclass(frozen=True)
+class _ParsedStage:
+    index: int  # the position in the YAML list, for key paths
+    stage: Stage
+    conversion_written: bool  # written, even if invalid (so it is not also "missing")
+
+
+def _stages(value: object, problems: _Problems) -> list[_ParsedStage]:
     if value is None:
         problems.error("stages", "missing; list the stages top first, the won stage last")
         return []
@@ -217,13 +250,14 @@ def _stages(value: object, problems: _Problems) -> list[Stage]:
             "stages",
             f"needs at least two stages (a first stage and the won stage), got {len(value)}",
         )
-    stages: list[Stage] = []
+    stages: list[_ParsedStage] = []
     seen: dict[str, int] = {}
     last_index = len(value) - 1
     for index, item in enumerate(value):
         stage = _stage(item, index, index == last_index, problems)
         if stage is None:
             continue
+        written = isinstance(item, Mapping) and item.get("conversion") is not None
         key = stage.name.casefold()
         if key in seen:
             problems.error(
@@ -232,7 +266,7 @@ def _stages(value: object, problems: _Problems) -> list[Stage]:
             )
         else:
             seen[key] = index
-        stages.append(stage)
+        stages.append(_ParsedStage(index, stage, written))
     return stages
 
 
@@ -303,29 +337,31 @@ def _labels(value: object, path: str, problems: _Problems) -> list[str]:
     return labels
 
 
-def _check_rates_present(stages: list[Stage], problems: _Problems) -> None:
+def _check_rates_present(stages: list[_ParsedStage], problems: _Problems) -> None:
     """Rates are required on every stage but the last, unless no stage has one.
 
     A funnel with no rates at all is a report-only funnel (the report then ranks
     bottlenecks by lost deals); ``plan`` refuses it with its own message.
     """
     body = stages[:-1]
-    if not any(stage.conversion is not None for stage in body):
+    if not any(parsed.conversion_written for parsed in body):
         return
-    for index, stage in enumerate(body):
-        if stage.conversion is None:
+    for parsed in body:
+        stage = parsed.stage
+        if not parsed.conversion_written:
             problems.error(
-                f"stages[{index}].conversion",
+                f"stages[{parsed.index}].conversion",
                 f"missing for stage '{stage.name}'; give the rate to the next stage, like 0.35 or 35%",
             )
 
 
 def _check_label_collisions(
-    stages: list[Stage], lost_labels: list[str], problems: _Problems
+    stages: list[_ParsedStage], lost_labels: list[str], problems: _Problems
 ) -> None:
     """One CRM label must mean one thing: a stage, or lost."""
     owner: dict[str, str] = {}
-    for index, stage in enumerate(stages):
+    for parsed in stages:
+        index, stage = parsed.index, parsed.stage
         for position, label in enumerate((stage.name, *stage.aliases)):
             key = label_key(label)
             if not key:
@@ -335,8 +371,10 @@ def _check_label_collisions(
                 f"stages[{index}].name" if is_name else f"stages[{index}].aliases[{position - 1}]"
             )
             taken_by = owner.get(key)
-            # Two stage names alike are reported once, as duplicate names.
-            duplicate_name = is_name and taken_by is not None and label_key(taken_by) == key
+            # Names equal ignoring case were reported once already, as duplicate names.
+            duplicate_name = (
+                is_name and taken_by is not None and taken_by.casefold() == label.casefold()
+            )
             if taken_by is not None and taken_by != stage.name and not duplicate_name:
                 problems.error(
                     path,

@@ -83,9 +83,10 @@ def _read_text(path: str) -> str:
         raise InputFileError(f"{path}: permission denied; check the file's permissions") from None
     except OSError as error:
         raise InputFileError(f"{path}: cannot be read ({error.strerror}); check the path") from None
+    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     try:
-        return raw.decode("utf-8-sig")
+        return raw[bom:].decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputFileError(
-            f"{path}: byte {error.start} is not UTF-8; save the funnel file as UTF-8"
+            f"{path}: byte {error.start + bom} is not UTF-8; save the funnel file as UTF-8"
         ) from None

@@ -92,7 +92,30 @@ def smallest_trials(successes: int, p: Fraction | float, level: Fraction | float
             high = middle
         else:
             low = middle
-    return high
+    return _settle_tie(successes, high, p, level)
+
+
+_EXACT_CHECK_LIMIT = 2000
+"""Up to this N a near-tie at the boundary is settled in exact fractions."""
+
+
+def _settle_tie(successes: int, found: int, p: Fraction | float, level: Fraction | float) -> int:
+    """Double precision can land a hair below an exact tie (p = level = 1/2, N = 2s - 1).
+
+    When the tail one below the answer is within rounding of the level and N is small
+    enough, the exact sum decides.
+    """
+    candidate = found - 1
+    if candidate < successes or found > _EXACT_CHECK_LIMIT:
+        return found
+    if abs(prob_at_least(successes, candidate, float(p)) - float(level)) > 1e-9:
+        return found
+    exact_p, exact_level = Fraction(p), Fraction(level)
+    tail = sum(
+        math.comb(candidate, k) * exact_p**k * (1 - exact_p) ** (candidate - k)
+        for k in range(successes, candidate + 1)
+    )
+    return candidate if tail >= exact_level else found
 
 
 def _normal_guess(successes: int, p: float, level: float) -> float:

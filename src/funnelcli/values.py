@@ -102,7 +102,7 @@ def check_rate(rate: Fraction, original: object) -> None:
     hint = ""
     written_as_percent = isinstance(original, str) and original.strip().endswith("%")
     if rate.denominator == 1 and 1 < rate <= 100 and not written_as_percent:
-        hint = f"; did you mean {original}%?"
+        hint = f"; did you mean {_show(original)}%?"
     raise ValueError(f"must be a rate between 0 and 1 ({RATE_FORMS}), got {_show(original)}{hint}")
 
 
@@ -134,7 +134,9 @@ def format_rate(rate: Fraction, places: int = 1) -> str:
     percent = rate * 100
     if percent.denominator == 1:
         return f"{percent.numerator}%"
-    text = f"{float(percent):.{places}f}".rstrip("0").rstrip(".")
+    text = f"{float(percent):.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return f"{text}%"
 
 

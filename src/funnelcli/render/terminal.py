@@ -10,7 +10,18 @@ from rich.table import Table
 from rich.text import Text
 
 from funnelcli.plan import Plan
+from funnelcli.readers.export import ExportReport
 from funnelcli.render.plan_files import detail_lines, summary_sentence
+from funnelcli.render.report_files import (
+    STALE_SHOWN,
+    bottleneck_sentence,
+    days_text,
+    key_figures,
+    money_text,
+    percent,
+    rows_sentence,
+)
+from funnelcli.report import Report
 from funnelcli.values import format_rate
 
 CHART_WIDTH = 40
@@ -125,5 +136,94 @@ def _sensitivity_table(plan: Plan) -> Table:
             f"{row.leads_needed:,}",
             f"{row.leads_saved:,}",
             style=style,
+        )
+    return table
+
+
+def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:
+    report = result.report
+    money = report.primary_money
+    title = Text(f"Funnel report: {report.funnel}", style="bold")
+    subtitle = Text(
+        f"{export}, as of {report.as_of.isoformat()}; funnel {funnel_source}", style="dim"
+    )
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
+    for header, justify in (
+        ("Stage", "left"),
+        ("Reached", "right"),
+        ("Open", "right"),
+        ("Lost", "right"),
+        ("To next", "right"),
+        ("Resolved", "right"),
+        ("Plan", "right"),
+        ("Cum.", "right"),
+        ("Open value", "right"),
+        ("Days", "right"),
+    ):
+        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for index, stage in enumerate(report.stages):
+        below_plan = (
+            stage.planned_conversion is not None
+            and stage.resolved_conversion is not None
+            and stage.resolved_conversion < stage.planned_conversion
+        )
+        table.add_row(
+            stage.name,
+            f"{stage.reached:,}",
+            f"{stage.current:,}",
+            f"{stage.lost:,}",
+            percent(stage.conversion_to_next),
+            Text(percent(stage.resolved_conversion), style="red" if below_plan else ""),
+            percent(stage.planned_conversion),
+            percent(stage.cumulative_conversion),
+            money_text(money.open_by_stage[index], money.currency) if money else "–",
+            days_text(stage.median_days_in_stage),
+        )
+    figures = Table.grid(padding=(0, 2))
+    figures.add_column(style="bold")
+    figures.add_column()
+    for label, value in key_figures(report):
+        figures.add_row(label, value)
+    parts: list[RenderableType] = [
+        title,
+        subtitle,
+        Text(""),
+        table,
+        Text(""),
+        funnel_chart(
+            [stage.name for stage in report.stages], [stage.reached for stage in report.stages]
+        ),
+        Text(""),
+        figures,
+        Text(""),
+        Text.assemble(("Bottleneck: ", "bold"), bottleneck_sentence(report)),
+    ]
+    if report.stale:
+        parts += [Text(""), _stale_table(report)]
+    parts += [Text(""), Text(rows_sentence(result), style="dim")]
+    return Group(*parts)
+
+
+def _stale_table(report: Report) -> Table:
+    shown = report.stale[:STALE_SHOWN]
+    more = len(report.stale) - len(shown)
+    title = f"Stale deals: {len(report.stale):,}" + (
+        f" (the {len(shown)} oldest shown)" if more else ""
+    )
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
+    table.add_column("Deal", overflow="fold")
+    table.add_column("Owner", overflow="fold")
+    table.add_column("Stage", overflow="fold")
+    table.add_column("Days", justify="right")
+    table.add_column("Value", justify="right")
+    for deal in shown:
+        table.add_row(
+            deal.id,
+            deal.owner or "",
+            deal.stage,
+            f"{deal.days:,}",
+            money_text(deal.value, deal.currency),
         )
     return table

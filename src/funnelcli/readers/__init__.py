@@ -1,0 +1,1 @@
+"""Readers: turn export files into plain Python values."""

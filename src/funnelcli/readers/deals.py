@@ -1,0 +1,321 @@
+"""Rows of an export -> :class:`~funnelcli.report.Deal` records, with every row accounted for.
+
+rows read = rows used + rows skipped, and each skip has a reason (the keys of
+:data:`SKIP_REASONS`) with the first few row numbers and values as examples.
+
+Outcome: a status column (Pipedrive ``Won``/``Lost``/``Open``), or Salesforce/HubSpot
+``Won``/``Closed`` flags, decide it when present; the stage column then says how far the
+deal got. Without them the stage label decides: the won stage's name or aliases mean
+won, a ``lost:`` label means lost, any other stage means open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
+from funnelcli.definition import Funnel, label_key
+from funnelcli.errors import ExportError
+from funnelcli.money import parse_money
+from funnelcli.readers.columns import ColumnMap, stage_lookup
+from funnelcli.readers.tabular import Cell, Table
+from funnelcli.report import Deal, Outcome
+
+SKIP_REASONS = {
+    "unknown_stage_label": "unknown stage label",
+    "missing_stage": "missing stage",
+    "unreadable_amount": "unreadable amount",
+    "unreadable_date": "unreadable date",
+    "unknown_status": "unknown status",
+    "status_conflict": "status and stage disagree",
+    "deleted": "deleted deal",
+}
+EXAMPLES_PER_REASON = 3
+DATE_SAMPLE_ROWS = 2000
+"""Rows looked at before deciding whether the whole file must be scanned for date order."""
+
+_TRUE = frozenset({"true", "1", "yes", "y", "x", "won", "wahr", "vrai", "sí", "si", "ja"})
+_FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"})
+_STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
+
+
+@dataclass
+class RowAccount:
+    """What happened to every data row read."""
+
+    read: int = 0
+    used: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    unknown_labels: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def skip(self, reason: str, row: int, value: str) -> None:
+        self.skipped[reason] += 1
+        examples = self.examples.setdefault(reason, [])
+        if len(examples) < EXAMPLES_PER_REASON:
+            examples.append((row, value))
+
+    def merge(self, other: RowAccount) -> None:
+        self.read += other.read
+        self.used += other.used
+        self.skipped.update(other.skipped)
+        for reason, examples in other.examples.items():
+            mine = self.examples.setdefault(reason, [])
+            mine.extend(examples[: EXAMPLES_PER_REASON - len(mine)])
+        self.unknown_labels.update(other.unknown_labels)
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str, value: str) -> None:
+        self.reason = reason
+        self.value = value
+
+
+@dataclass(frozen=True)
+class DateColumns:
+    """The date columns of an export and the day/month order each uses."""
+
+    orders: dict[int, DayOrder | None]
+    date_format: str | None
+
+
+def date_columns(columns: ColumnMap) -> list[int]:
+    indexes = [columns.get(name) for name in ("created", "closed")]
+    indexes += [column.index for column in columns.entered if column.stage is not None]
+    return sorted({index for index in indexes if index is not None})
+
+
+def needs_full_date_scan(rows: Sequence[Sequence[Cell]], indexes: list[int]) -> bool:
+    """True when the sample holds slash dates whose order the sample alone cannot settle."""
+    for index in indexes:
+        evidence = DateOrderEvidence()
+        for row in rows:
+            if index < len(row):
+                evidence.observe(row[index])
+        if evidence.slash_count:
+            return True
+    return False
+
+
+def infer_date_orders(
+    rows: Iterator[Sequence[Cell]], indexes: list[int], headers: Sequence[str], source: str
+) -> dict[int, DayOrder | None]:
+    """Observe every value of each date column; an undecided or mixed column is an error."""
+    evidence = {index: DateOrderEvidence() for index in indexes}
+    for row in rows:
+        for index, seen in evidence.items():
+            if index < len(row):
+                seen.observe(row[index])
+    orders: dict[int, DayOrder | None] = {}
+    for index, seen in evidence.items():
+        header = headers[index]
+        if seen.conflict is not None:
+            month_first, day_first = seen.conflict
+            raise ExportError(
+                f"{source}: column '{header}' mixes month-first ({month_first}) and day-first "
+                f"({day_first}) dates; pass --date-format, like --date-format %d/%m/%Y"
+            )
+        if seen.needs_order:
+            raise ExportError(
+                f"{source}: column '{header}': dates like {seen.first_ambiguous} could be day or "
+                "month first and no value decides; pass --date-format %d/%m/%Y or %m/%d/%Y"
+            )
+        orders[index] = seen.order
+    return orders
+
+
+class DealReader:
+    """Turns a table's rows into deals; ``account`` says what happened to each row."""
+
+    def __init__(
+        self,
+        table: Table,
+        funnel: Funnel,
+        columns: ColumnMap,
+        dates: DateColumns,
+    ) -> None:
+        self.table = table
+        self.funnel = funnel
+        self.columns = columns
+        self.dates = dates
+        self.account = RowAccount()
+        self._stages = stage_lookup(funnel)
+        self._lost = frozenset(label_key(label) for label in funnel.lost_labels)
+        self._last = len(funnel.stages) - 1
+        self._entered = _entered_by_stage(columns, len(funnel.stages))
+        self._fx = {code: Decimal(rate) for code, rate in funnel.fx.items()}
+
+    def deals(self, rows: Iterator[tuple[int, tuple[Cell, ...]]] | None = None) -> Iterator[Deal]:
+        for number, cells in rows if rows is not None else self.table.rows:
+            self.account.read += 1
+            try:
+                deal = self._deal(number, cells)
+            except _Skip as skip:
+                self.account.skip(skip.reason, number, skip.value)
+                if skip.reason == "unknown_stage_label":
+                    self.account.unknown_labels[skip.value] += 1
+                continue
+            self.account.used += 1
+            yield deal
+
+    def _cell(self, cells: tuple[Cell, ...], name: str) -> Cell:
+        index = self.columns.get(name)
+        if index is None or index >= len(cells):
+            return None
+        return cells[index]
+
+    def _deal(self, number: int, cells: tuple[Cell, ...]) -> Deal:
+        label = _text(self._cell(cells, "stage"))
+        outcome, stage = self._outcome_and_stage(cells, label)
+        amount, currency = self._amount(cells)
+        created = self._date(cells, self.columns.get("created"))
+        closed = self._date(cells, self.columns.get("closed"))
+        entered = self._entered_dates(cells) if self._entered else None
+        identifier = _text(self._cell(cells, "id")) or _text(self._cell(cells, "name")) or None
+        return Deal(
+            row=number,
+            outcome=outcome,
+            stage=stage,
+            label=label,
+            id=identifier,
+            owner=_text(self._cell(cells, "owner")) or None,
+            amount=amount,
+            currency=currency,
+            created=created,
+            closed=closed,
+            entered=entered,
+        )
+
+    def _outcome_and_stage(self, cells: tuple[Cell, ...], label: str) -> tuple[Outcome, int | None]:
+        stated = self._stated_outcome(cells)
+        key = label_key(label)
+        if not key:
+            if stated is Outcome.WON:
+                return Outcome.WON, self._last
+            raise _Skip("missing_stage", "")
+        if key in self._lost:
+            if stated in (Outcome.WON, Outcome.OPEN):
+                raise _Skip("status_conflict", f"{label} / {stated.value}")
+            return Outcome.LOST, None
+        stage = self._stages.get(key)
+        if stage is None:
+            raise _Skip("unknown_stage_label", label)
+        if stage == self._last:
+            if stated in (Outcome.LOST, Outcome.OPEN):
+                raise _Skip("status_conflict", f"{label} / {stated.value}")
+            return Outcome.WON, stage
+        if stated is None:
+            return Outcome.OPEN, stage
+        return stated, stage
+
+    def _stated_outcome(self, cells: tuple[Cell, ...]) -> Outcome | None:
+        """What a status column or won/closed flags say; None when they say nothing."""
+        status = _text(self._cell(cells, "status"))
+        if status:
+            key = label_key(status)
+            if key == "deleted":
+                raise _Skip("deleted", status)
+            if key in _STATUS:
+                return _STATUS[key]
+            if key in self._lost:
+                return Outcome.LOST
+            if key in self._stages and self._stages[key] == self._last:
+                return Outcome.WON
+            raise _Skip("unknown_status", status)
+        won = _flag(self._cell(cells, "won_flag"))
+        closed = _flag(self._cell(cells, "closed_flag"))
+        if won is True:
+            return Outcome.WON
+        if closed is True:
+            return Outcome.LOST
+        if closed is False:
+            return Outcome.OPEN
+        return None
+
+    def _amount(self, cells: tuple[Cell, ...]) -> tuple[Decimal | None, str]:
+        raw = self._cell(cells, "amount")
+        if isinstance(raw, bool):
+            raise _Skip("unreadable_amount", str(raw))
+        try:
+            money = parse_money(
+                raw if isinstance(raw, str | int | float) or raw is None else str(raw)
+            )
+        except ValueError as error:
+            raise _Skip("unreadable_amount", f"{raw} ({error})") from None
+        code = _text(self._cell(cells, "currency")).upper() or None
+        currency = code or (money.currency if money else None) or self.funnel.currency
+        if money is None:
+            return None, currency
+        amount = money.amount
+        if currency != self.funnel.currency and currency in self._fx:
+            return amount * self._fx[currency], self.funnel.currency
+        return amount, currency
+
+    def _date(self, cells: tuple[Cell, ...], index: int | None) -> dt.date | None:
+        if index is None or index >= len(cells):
+            return None
+        raw = cells[index]
+        try:
+            return parse_date(raw, self.dates.orders.get(index), self.dates.date_format)
+        except ValueError as error:
+            raise _Skip(
+                "unreadable_date", f"{raw} in '{self.columns.headers[index]}' ({error})"
+            ) from None
+
+    def _entered_dates(self, cells: tuple[Cell, ...]) -> list[dt.date | None]:
+        dates: list[dt.date | None] = []
+        for stage_columns in self._entered:
+            found = None
+            for index in stage_columns:
+                found = self._date(cells, index)
+                if found is not None:
+                    break
+            dates.append(found)
+        return dates
+
+
+def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:
+    """Stage index -> its entered-date columns; empty when the export has none at all."""
+    by_stage: list[list[int]] = [[] for _ in range(stage_count)]
+    for column in columns.entered:
+        if column.stage is not None:
+            by_stage[column.stage].append(column.index)
+    return by_stage if any(by_stage) else []
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def _flag(cell: Cell) -> bool | None:
+    if cell is None:
+        return None
+    if isinstance(cell, bool):
+        return cell
+    key = _text(cell).casefold()
+    if key in _TRUE:
+        return True
+    if key in _FALSE and key:
+        return False
+    return None
+
+
+def first_rows(
+    table: Table, count: int
+) -> tuple[list[tuple[int, tuple[Cell, ...]]], Iterator[tuple[int, tuple[Cell, ...]]]]:
+    """Peek at the first rows without losing them: (the rows, an iterator over all rows)."""
+    head = list(itertools.islice(table.rows, count))
+    return head, itertools.chain(head, table.rows)

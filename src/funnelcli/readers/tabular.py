@@ -1,0 +1,814 @@
+"""Turn a CSV or XLSX file into a header and a stream of rows.
+
+This module knows files, not CRMs: it finds the header row, the encoding and
+the delimiter, and hands the data rows on one at a time, so a 100 MB export
+never sits in memory. It skips blank rows and the footer rows some CRMs write
+below the data (``Total``, ``Confidential Information ...``, ``Copyright ...``)
+and counts what it skipped in :class:`ReadStats`.
+
+Row numbers are physical: the 1-based line of a CSV file on which a row starts
+(a quoted field can hold line breaks, so a row can span several lines), or the
+1-based row of the worksheet. They are what the user sees in an editor or in
+Excel, so messages can point at them.
+
+openpyxl is imported only when an XLSX file is read: the import alone costs
+about 130 ms, which a CSV report should not pay.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import itertools
+import os
+import re
+import string
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Any, Protocol, Self, TypeAlias
+
+from funnelcli.errors import ExportError
+
+Cell: TypeAlias = str | int | float | datetime.datetime | datetime.date | None
+NumberedRow: TypeAlias = tuple[int, tuple[Cell, ...]]
+HeaderScore: TypeAlias = Callable[[Sequence[str]], int]
+
+FIELD_SIZE_LIMIT = 10 * 1024 * 1024
+"""The largest CSV field accepted, in characters; Python's default is 128 KiB."""
+
+HEADER_LOOKAHEAD = 50
+"""How many non-blank rows are searched for the header row."""
+
+FOOTER_MAX_CELLS = 3
+"""A footer row (``Total 12 1,234.00``) has at most this many non-empty cells."""
+
+_CHUNK = 1024 * 1024
+_HEAD = 4096
+_SNIFF_LINES = 20
+_DELIMITERS = (",", ";", "\t", "|")
+_FALLBACK_ERRORS = "funnelcli-latin-1"
+
+_FOOTER = re.compile(
+    r"\s*(?:(?:(?:grand\s+)?total|confidential\s+information|copyright|generated\s+by)\b|©)",
+    re.IGNORECASE,
+).match
+# How a cell _FOOTER matches can start: a cheap test before the regex on the hot path.
+_FOOTER_STARTS = frozenset(
+    first + second
+    for word in ("to", "gr", "co", "ge")
+    for first in (word[0], word[0].upper())
+    for second in (word[1], word[1].upper())
+)
+_FOOTER_ODD_INITIALS = frozenset("©" + string.whitespace + "\u00a0\u3000")
+_NUMBER = re.compile(r"[-+]?\d[\d,.\s]*%?").fullmatch
+
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0"
+_OTHER_FORMATS = (
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"{\\rtf", "an RTF document"),
+)
+_CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
+_PLAIN_TYPES = frozenset(
+    {str, int, float, bool, datetime.datetime, datetime.date, type(None)},
+)
+
+
+def _decode_undefined_as_latin1(error: UnicodeError) -> tuple[str, int]:
+    """Decode the 5 bytes cp1252 leaves undefined (81 8D 8F 90 9D) as latin-1 does."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(_FALLBACK_ERRORS, _decode_undefined_as_latin1)
+
+
+@dataclass
+class ReadStats:
+    """What the reader skipped below the header; the counts grow while rows are consumed."""
+
+    blank_rows: int = 0
+    """Rows whose cells are all empty ('' or None); whitespace counts as content."""
+    footer_rows: int = 0
+    """Rows like ``Total``, ``Confidential Information ...``, ``Copyright ...``."""
+    footer_text: str | None = None
+    """The first non-empty cell of the first footer row, stripped, e.g. ``'Total'``."""
+
+
+def _nothing_to_close() -> None:
+    """The default closer of a :class:`Table` built by hand."""
+
+
+@dataclass
+class Table:
+    """A header and a lazy stream of data rows read from one CSV or XLSX file.
+
+    ``rows`` can be consumed once. It yields ``(row number, cells)`` where the
+    row number is physical (see the module docstring) and ``cells`` has exactly
+    ``len(header)`` cells, padded with ``''`` (CSV) or ``None`` (XLSX), unless
+    the row has non-empty cells beyond the header, which are kept. The file is
+    closed when ``rows`` is exhausted or :meth:`close` is called; ``with
+    read_table(path) as table:`` does the latter.
+    """
+
+    source: str
+    kind: str
+    header: tuple[str, ...]
+    header_row: int
+    title_rows: int
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    rows: Iterator[NumberedRow]
+    stats: ReadStats
+    _close: Callable[[], None] = field(default=_nothing_to_close, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Close the file before the rows are exhausted; calling it twice is harmless."""
+        self._close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    header_score: HeaderScore | None = None,
+) -> Table:
+    """Open a CSV or XLSX file, find its header row, and stream its data rows.
+
+    The kind of file is decided by its first bytes, not its name. ``sheet``
+    (XLSX only) picks a worksheet by name, case-insensitively; the first
+    worksheet otherwise. ``encoding`` (CSV only) overrides the detection.
+    ``header_score`` returns how many cells of a row the caller recognises as
+    column names; the first row with the highest score above zero within the
+    first 50 non-blank rows is the header. Without it, or when no row scores,
+    the header is the first row with at least two non-empty cells, all text,
+    and at least half as many as the widest row below it.
+
+    Raises :class:`ExportError` with a one-line message for every problem of
+    the file, including a decoding error found while ``rows`` is consumed.
+    """
+    source = os.fspath(path)
+    head = _read_head(path, source)
+    if _sniff_kind(source, head) == "xlsx":
+        return _read_xlsx(path, source, sheet, header_score)
+    return _read_csv(path, source, head, encoding, header_score)
+
+
+# --- kind of file ------------------------------------------------------------
+
+
+def _read_head(path: str | os.PathLike[str], source: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read(_HEAD)
+    except OSError as error:
+        raise _unreadable(source, error) from None
+
+
+def _unreadable(source: str, error: OSError) -> ExportError:
+    reason = error.strerror or type(error).__name__
+    return ExportError(f"{source}: cannot read the file ({reason}); check the path")
+
+
+def _sniff_kind(source: str, head: bytes) -> str:
+    """Return "xlsx" or "csv" from the first bytes, or raise for anything else."""
+    if not head:
+        raise ExportError(f"{source}: the file is empty; export the deals with a header row")
+    if head.startswith(_ZIP_SIGNATURES):
+        if b"mimetypeapplication/vnd.oasis.opendocument" in head[:128]:
+            raise ExportError(
+                f"{source}: an OpenDocument spreadsheet (.ods), which cannot be read; "
+                "save it as .xlsx or CSV"
+            )
+        return "xlsx"
+    if head.startswith(_OLE_SIGNATURE):
+        raise ExportError(
+            f"{source}: an old Excel 97-2003 .xls workbook, which cannot be read; "
+            "open it in Excel and save it as .xlsx or CSV"
+        )
+    for signature, what in _OTHER_FORMATS:
+        if head.startswith(signature):
+            raise ExportError(_not_tabular(source, head, what))
+    if _bom_encoding(head) is None and _utf16_without_bom(head) is None and _is_binary(head):
+        raise ExportError(_not_tabular(source, head, "binary data"))
+    return "csv"
+
+
+def _not_tabular(source: str, head: bytes, what: str) -> str:
+    first = " ".join(f"{byte:02X}" for byte in head[:4])
+    return (
+        f"{source}: not a CSV or XLSX file (starts with bytes {first}, {what}); "
+        "export the deals as CSV or XLSX"
+    )
+
+
+def _is_binary(head: bytes) -> bool:
+    """Whether more than a tenth of the first KB are control bytes no text file has."""
+    sample = head[:1024]
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    return controls * 10 > len(sample)
+
+
+# --- CSV: encoding -----------------------------------------------------------
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """Recognise UTF-16 text by its NUL bytes: ASCII is every other byte zero."""
+    sample = head[: len(head[:1024]) // 2 * 2]
+    pairs = len(sample) // 2
+    if pairs == 0:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls * 10 >= pairs * 3 and even_nuls * 20 <= pairs:
+        return "utf-16-le"
+    if even_nuls * 10 >= pairs * 3 and odd_nuls * 20 <= pairs:
+        return "utf-16-be"
+    return None
+
+
+def _detect_encoding(path: str | os.PathLike[str], head: bytes) -> tuple[str, str, bool]:
+    """Return (encoding, error handler, whether the bytes hold NUL) for a CSV file."""
+    found = _bom_encoding(head) or _utf16_without_bom(head)
+    if found is not None:
+        return found, "strict", False
+    is_utf8, has_nul = _scan_utf8(path)
+    if is_utf8:
+        return "utf-8", "strict", has_nul
+    return "cp1252", _FALLBACK_ERRORS, has_nul
+
+
+def _scan_utf8(path: str | os.PathLike[str]) -> tuple[bool, bool]:
+    """Whether the whole file is valid UTF-8, and whether it holds a NUL byte.
+
+    Reads 1 MiB at a time, so memory stays small however large the file.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    is_utf8, has_nul = True, False
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            has_nul = has_nul or b"\x00" in chunk
+            if is_utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+            if not is_utf8 and has_nul:
+                break
+    if is_utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            is_utf8 = False
+    return is_utf8, has_nul
+
+
+def _check_encoding(source: str, encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise _unknown_encoding(source, encoding) from None
+
+
+def _unknown_encoding(source: str, encoding: str) -> ExportError:
+    return ExportError(
+        f"{source}: unknown encoding {encoding!r}; use one such as utf-8, cp1252 or utf-16"
+    )
+
+
+class _CsvReader(Protocol):
+    """What ``csv.reader`` returns: rows of text, and the count of lines read so far."""
+
+    @property
+    def line_num(self) -> int: ...
+
+    def __iter__(self) -> Iterator[list[str]]: ...
+
+    def __next__(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class _CsvFile:
+    """What a CSV error message needs to know about the file being read."""
+
+    path: str | os.PathLike[str]
+    source: str
+    encoding: str
+    encoding_given: bool
+
+
+def _csv_failure(error: UnicodeDecodeError | csv.Error, file: _CsvFile, row: int) -> ExportError:
+    """Turn an error met while reading row ``row`` into a one-line message."""
+    if isinstance(error, UnicodeDecodeError):
+        return _decode_failure(file)
+    if "field larger than field limit" in str(error):
+        return ExportError(
+            f"{file.source}: row {row}: a field is larger than 10 MiB; is this really a CSV export?"
+        )
+    return ExportError(f"{file.source}: row {row}: cannot parse the CSV ({error}); re-export it")
+
+
+def _decode_failure(file: _CsvFile) -> ExportError:
+    line, undecodable = _find_undecodable(file.path, file.encoding)
+    utf8 = codecs.lookup(file.encoding).name in ("utf-8", "utf-8-sig")
+    fix = f"try --encoding {'cp1252' if utf8 else 'utf-8'}"
+    if file.encoding_given:
+        fix += ", or leave --encoding out to detect it"
+    if not undecodable:
+        problem = f"the file ends in the middle of a {file.encoding} character"
+    elif len(undecodable) == 1:
+        problem = f"byte {undecodable.hex(' ').upper()} is not valid {file.encoding}"
+    else:
+        problem = f"bytes {undecodable[:4].hex(' ').upper()} are not valid {file.encoding}"
+    return ExportError(f"{file.source}: line {line}: {problem}; {fix}")
+
+
+def _find_undecodable(path: str | os.PathLike[str], encoding: str) -> tuple[int, bytes]:
+    """The 1-based line of the first bytes ``encoding`` cannot decode, and those bytes.
+
+    Only called after a decoding error: the text layer decodes 8 KB at a time,
+    so the row being parsed when it fails is not where the bad byte is.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line, after_cr = 1, False
+    with open(path, "rb") as file:
+        while True:
+            chunk = file.read(_CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                decoded = bytes(error.object[: error.start]).decode(encoding, "replace")
+                line += _count_line_breaks(decoded, after_cr)
+                return line, bytes(error.object[error.start : error.end])
+            if not chunk:
+                return line, b""
+            line += _count_line_breaks(text, after_cr)
+            after_cr = text.endswith("\r")
+
+
+def _count_line_breaks(text: str, after_cr: bool) -> int:
+    """Count \\r\\n, \\n and \\r line ends, as csv's line_num does."""
+    breaks = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return breaks - 1 if after_cr and text.startswith("\n") else breaks
+
+
+# --- CSV: reading ------------------------------------------------------------
+
+
+def _read_csv(
+    path: str | os.PathLike[str],
+    source: str,
+    head: bytes,
+    encoding: str | None,
+    header_score: HeaderScore | None,
+) -> Table:
+    if encoding is None:
+        encoding, errors, has_nul = _detect_encoding(path, head)
+        file = _CsvFile(path, source, encoding, encoding_given=False)
+    else:
+        _check_encoding(source, encoding)
+        errors, has_nul = "strict", False
+        file = _CsvFile(path, source, encoding, encoding_given=True)
+    csv.field_size_limit(FIELD_SIZE_LIMIT)  # exports hold long notes; the default is 128 KiB
+    text = _open_text(file, errors)
+    try:
+        sample = _read_sample(text, file)
+        delimiter = _sniff_delimiter(sample)
+        lines: Iterator[str] = itertools.chain(sample, text)
+        if has_nul or any("\x00" in line for line in sample):
+            lines = (line.replace("\x00", "") for line in lines)
+        reader = csv.reader(lines, delimiter=delimiter, quotechar='"')
+        buffered = _lookahead(_csv_numbered(reader, file))
+        header = _find_header(buffered, header_score, _csv_no_header(source, buffered))
+    except BaseException:
+        text.close()
+        raise
+    stats = ReadStats()
+    rows = _csv_rows(header.rest, reader, len(header.header), stats, file, text.close)
+    return Table(
+        source=source,
+        kind="csv",
+        header=header.header,
+        header_row=header.header_row,
+        title_rows=header.title_rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=None,
+        rows=rows,
+        stats=stats,
+        _close=text.close,
+    )
+
+
+def _open_text(file: _CsvFile, errors: str) -> IO[str]:
+    try:
+        return open(file.path, encoding=file.encoding, errors=errors, newline="")
+    except LookupError:  # a codec that is not a text encoding, such as "hex"
+        raise _unknown_encoding(file.source, file.encoding) from None
+    except OSError as error:
+        raise _unreadable(file.source, error) from None
+
+
+def _read_sample(text: IO[str], file: _CsvFile) -> list[str]:
+    """The first lines, to guess the delimiter from; the reader reads them again."""
+    sample: list[str] = []
+    try:
+        while len(sample) < _SNIFF_LINES and (line := text.readline()):
+            sample.append(line)
+    except UnicodeDecodeError as error:
+        raise _csv_failure(error, file, len(sample) + 1) from None
+    return sample
+
+
+def _sniff_delimiter(sample: list[str]) -> str:
+    """The delimiter that splits the largest share of sample rows into one count (> 1) of fields.
+
+    Parsing with the csv module ignores delimiters inside quoted fields. Ties go
+    to the delimiter giving more fields, then to the earlier of , ; tab |.
+    """
+    best, best_key = ",", (0.0, 0)
+    for delimiter in _DELIMITERS:
+        counts = _field_counts(sample, delimiter)
+        if not counts:
+            continue
+        fields, rows = Counter(counts).most_common(1)[0]
+        key = (rows / len(counts), fields)
+        if fields > 1 and key > best_key:
+            best, best_key = delimiter, key
+    return best
+
+
+def _field_counts(sample: list[str], delimiter: str) -> list[int]:
+    counts: list[int] = []
+    try:
+        for cells in csv.reader(sample, delimiter=delimiter, quotechar='"'):
+            if any(cells):
+                counts.append(len(cells))
+    except csv.Error:  # a huge field; the real reader reports it with its row
+        pass
+    return counts
+
+
+def _csv_numbered(reader: _CsvReader, file: _CsvFile) -> Iterator[tuple[int, Sequence[Cell]]]:
+    """Rows with the line each starts on; for the lookahead only, the hot loop is inlined."""
+    line = reader.line_num
+    try:
+        for cells in reader:
+            yield line + 1, cells
+            line = reader.line_num
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise _csv_failure(error, file, line + 1) from None
+
+
+def _csv_rows(
+    rest: list[tuple[int, Sequence[Cell]]],
+    reader: _CsvReader,
+    width: int,
+    stats: ReadStats,
+    file: _CsvFile,
+    close: Callable[[], None],
+) -> Iterator[NumberedRow]:
+    """The data rows: first those the lookahead buffered, then the rest of the file.
+
+    The loop over the reader is the hot path of a large export: per row it
+    costs a C-level ``any``, a look at the first two characters of the first
+    cell (the footer regex runs only when they could start a footer) and a tuple.
+    """
+    footer, starts, odd_initials = _FOOTER, _FOOTER_STARTS, _FOOTER_ODD_INITIALS
+    line = reader.line_num
+    try:
+        for number, cells in rest:
+            row = _data_row(cells, width, "", stats)
+            if row is not None:
+                yield number, row
+        for cells in reader:
+            number = line + 1
+            line = reader.line_num
+            if not any(cells):
+                stats.blank_rows += 1
+                continue
+            first = cells[0]
+            if (
+                not first
+                or len(cells) != width
+                or ((first[:2] in starts or first[0] in odd_initials) and footer(first))
+            ):
+                row = _data_row(cells, width, "", stats)
+                if row is not None:
+                    yield number, row
+                continue
+            yield number, tuple(cells)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise _csv_failure(error, file, line + 1) from None
+    finally:
+        close()
+
+
+def _csv_no_header(source: str, buffered: list[tuple[int, Sequence[Cell]]]) -> str:
+    if all(_is_blank(cells) for _, cells in buffered):
+        return f"{source}: the file has only blank lines; export the deals with a header row"
+    return f"{source}: {_NO_HEADER}"
+
+
+_NO_HEADER = (
+    f"no header row in the first {HEADER_LOOKAHEAD} non-blank rows "
+    "(a header row has at least two text cells); export the deals with a header row"
+)
+
+
+# --- XLSX --------------------------------------------------------------------
+
+
+def _read_xlsx(
+    path: str | os.PathLike[str],
+    source: str,
+    sheet: str | None,
+    header_score: HeaderScore | None,
+) -> Table:
+    import openpyxl  # here, not at the top: the import costs ~130 ms a CSV read must not pay
+
+    try:
+        # A file object, not the path: openpyxl refuses a path whose suffix is not .xlsx.
+        binary = open(path, "rb")  # noqa: SIM115 - closed by the stream or on error below
+    except OSError as error:
+        raise _unreadable(source, error) from None
+    try:
+        with warnings.catch_warnings():  # "no default style" and the like: not the user's concern
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(binary, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises a zoo of types for a damaged file
+        binary.close()
+        raise ExportError(
+            f"{source}: not a readable XLSX file ({_describe(error)}); re-export it"
+        ) from None
+    numbered: Generator[tuple[int, Sequence[Cell]], None, None] | None = None
+
+    def close() -> None:
+        if numbered is not None:
+            numbered.close()
+        workbook.close()
+        binary.close()
+
+    try:
+        worksheet = _pick_sheet(workbook, source, sheet)
+        title = str(worksheet.title)
+        worksheet.reset_dimensions()  # some writers store a wrong size, which would cut rows
+        numbered = _xlsx_numbered(worksheet, source, title)
+        buffered = _lookahead(numbered)
+        header = _find_header(buffered, header_score, _xlsx_no_header(source, title, buffered))
+    except BaseException:
+        close()
+        raise
+    stats = ReadStats()
+    rows = _xlsx_rows(header.rest, numbered, len(header.header), stats, close)
+    return Table(
+        source=source,
+        kind="xlsx",
+        header=header.header,
+        header_row=header.header_row,
+        title_rows=header.title_rows,
+        encoding=None,
+        delimiter=None,
+        sheet=title,
+        rows=rows,
+        stats=stats,
+        _close=close,
+    )
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, zipfile.BadZipFile):
+        return "the ZIP container is damaged or truncated"
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    return " ".join(str(message).split()) or type(error).__name__
+
+
+def _pick_sheet(workbook: Any, source: str, sheet: str | None) -> Any:
+    worksheets = list(workbook.worksheets)
+    if not worksheets:
+        raise ExportError(
+            f"{source}: the workbook has only chart sheets, no worksheet; "
+            "export the deals as a table in CSV or XLSX"
+        )
+    if sheet is None:
+        return worksheets[0]
+    wanted = sheet.casefold()
+    for worksheet in worksheets:
+        if str(worksheet.title).casefold() == wanted:
+            return worksheet
+    names = ", ".join(str(worksheet.title) for worksheet in worksheets)
+    if any(str(chart.title).casefold() == wanted for chart in workbook.chartsheets):
+        raise ExportError(
+            f"{source}: sheet '{sheet}' is a chart, not a table; the sheets are: {names}"
+        )
+    raise ExportError(f"{source}: no sheet named '{sheet}'; the sheets are: {names}")
+
+
+def _xlsx_numbered(
+    worksheet: Any, source: str, title: str
+) -> Generator[tuple[int, Sequence[Cell]], None, None]:
+    """Rows numbered as in Excel; openpyxl yields an empty row for each missing one."""
+    number = 0
+    try:
+        for values in worksheet.iter_rows(values_only=True):
+            number += 1
+            yield number, _plain(values)
+    except Exception as error:  # a damaged sheet fails in zipfile, zlib or the XML parser
+        raise ExportError(
+            f"{source}: not a readable XLSX file (sheet '{title}', row {number + 1}: "
+            f"{_describe(error)}); re-export it"
+        ) from None
+
+
+def _plain(values: tuple[Any, ...]) -> tuple[Cell, ...]:
+    """Cells as :data:`Cell` values; times and durations become text."""
+    if all(type(value) in _PLAIN_TYPES for value in values):
+        return values
+    return tuple(value if type(value) in _PLAIN_TYPES else _as_text(value) for value in values)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _xlsx_rows(
+    rest: list[tuple[int, Sequence[Cell]]],
+    numbered: Iterator[tuple[int, Sequence[Cell]]],
+    width: int,
+    stats: ReadStats,
+    close: Callable[[], None],
+) -> Iterator[NumberedRow]:
+    try:
+        for number, cells in itertools.chain(rest, numbered):
+            row = _data_row(cells, width, None, stats)
+            if row is not None:
+                yield number, row
+    finally:
+        close()
+
+
+def _xlsx_no_header(source: str, title: str, buffered: list[tuple[int, Sequence[Cell]]]) -> str:
+    if all(_is_blank(cells) for _, cells in buffered):
+        return f"{source}: sheet '{title}' is empty; export the deals with a header row"
+    return f"{source}: sheet '{title}': {_NO_HEADER}"
+
+
+# --- header and data rows, for both kinds -----------------------------------
+
+
+@dataclass(frozen=True)
+class _Header:
+    header: tuple[str, ...]
+    header_row: int
+    title_rows: int
+    rest: list[tuple[int, Sequence[Cell]]]
+    """Rows the lookahead read below the header, blank ones included."""
+
+
+def _lookahead(numbered: Iterator[tuple[int, Sequence[Cell]]]) -> list[tuple[int, Sequence[Cell]]]:
+    """Read rows until HEADER_LOOKAHEAD non-blank ones; the rest stays in the file."""
+    buffered: list[tuple[int, Sequence[Cell]]] = []
+    non_blank = 0
+    for number, cells in numbered:
+        buffered.append((number, cells))
+        if not _is_blank(cells):
+            non_blank += 1
+            if non_blank == HEADER_LOOKAHEAD:
+                break
+    return buffered
+
+
+def _find_header(
+    buffered: list[tuple[int, Sequence[Cell]]],
+    header_score: HeaderScore | None,
+    no_header: str,
+) -> _Header:
+    """Pick the header among the buffered rows; raise ``no_header`` when none qualifies."""
+    positions = [index for index, (_, cells) in enumerate(buffered) if not _is_blank(cells)]
+    candidates = [buffered[index][1] for index in positions]
+    chosen = _choose_header(candidates, header_score)
+    if chosen is None:
+        raise ExportError(no_header)
+    position = positions[chosen]
+    return _Header(
+        header=_header_cells(buffered[position][1]),
+        header_row=buffered[position][0],
+        title_rows=chosen,
+        rest=buffered[position + 1 :],
+    )
+
+
+def _choose_header(rows: list[Sequence[Cell]], header_score: HeaderScore | None) -> int | None:
+    """Index of the header among non-blank rows, by the caller's score or by shape."""
+    if header_score is not None:
+        scores = [header_score(_header_cells(cells)) for cells in rows]
+        if scores and max(scores) > 0:
+            return scores.index(max(scores))
+    filled = [_count_filled(cells) for cells in rows]
+    widest_below = _widest_below(filled)
+    for index, cells in enumerate(rows):
+        if (
+            filled[index] >= 2
+            and filled[index] * 2 >= widest_below[index]
+            and all(_is_label(cell) for cell in cells if not _is_empty(cell))
+        ):
+            return index
+    return None
+
+
+def _widest_below(filled: list[int]) -> list[int]:
+    """For each row, the most non-empty cells of any row below it (0 for the last)."""
+    widest, running = [0] * len(filled), 0
+    for index in range(len(filled) - 1, -1, -1):
+        widest[index] = running
+        running = max(running, filled[index])
+    return widest
+
+
+def _header_cells(cells: Sequence[Cell]) -> tuple[str, ...]:
+    """Header names: stripped, BOM removed, None as '', trailing empty cells dropped."""
+    names = ["" if cell is None else str(cell).replace("\ufeff", "").strip() for cell in cells]
+    while names and not names[-1]:
+        names.pop()
+    return tuple(names)
+
+
+def _is_label(cell: Cell) -> bool:
+    """Whether a cell can be a column name: text that is not a plain number."""
+    return isinstance(cell, str) and _NUMBER(cell.strip()) is None
+
+
+def _is_empty(cell: Cell) -> bool:
+    return cell is None or cell == ""
+
+
+def _is_blank(cells: Sequence[Cell]) -> bool:
+    return all(cell is None or cell == "" for cell in cells)
+
+
+def _count_filled(cells: Sequence[Cell]) -> int:
+    return sum(1 for cell in cells if cell is not None and cell != "")
+
+
+def _data_row(
+    cells: Sequence[Cell], width: int, filler: Cell, stats: ReadStats
+) -> tuple[Cell, ...] | None:
+    """A data row fitted to ``width``, or None for a blank or footer row (counted in stats)."""
+    first = next((cell for cell in cells if cell is not None and cell != ""), None)
+    if first is None:
+        stats.blank_rows += 1
+        return None
+    if isinstance(first, str) and _FOOTER(first) and _count_filled(cells) <= FOOTER_MAX_CELLS:
+        stats.footer_rows += 1
+        if stats.footer_text is None:
+            stats.footer_text = first.strip()
+        return None
+    return _fit(cells, width, filler)
+
+
+def _fit(cells: Sequence[Cell], width: int, filler: Cell) -> tuple[Cell, ...]:
+    """Pad a short row; drop cells beyond ``width`` only while they are empty."""
+    size = len(cells)
+    if size < width:
+        return (*cells, *(filler,) * (width - size))
+    end = size
+    while end > width and _is_empty(cells[end - 1]):
+        end -= 1
+    return tuple(cells[:end])

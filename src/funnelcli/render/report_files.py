@@ -1,0 +1,330 @@
+"""A report as JSON (the contract), CSV and Markdown, and the sentences every renderer shares.
+
+JSON keys are a contract (README, "JSON output"); ``tests/test_report_files.py`` pins them.
+Money in the report is a JSON number rounded to cents; rates are decimals; a figure that
+cannot be computed is null. When an export mixes currencies without ``fx:`` rates, the
+top-level money figures are null and ``by_currency`` holds them per currency.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from funnelcli.readers.deals import SKIP_REASONS
+from funnelcli.readers.export import ExportReport
+from funnelcli.report import MoneyFigures, Report
+from funnelcli.values import format_money, format_rate
+
+SCHEMA_VERSION = 1
+STALE_SHOWN = 10
+
+
+def _money(value: Decimal | Fraction | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _rate(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _days(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dict[str, Any]:
+    report = result.report
+    account = result.account
+    money = report.primary_money
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "report",
+        "funnel": report.funnel,
+        "funnel_source": funnel_source,
+        "export": export,
+        "as_of": report.as_of.isoformat(),
+        "currency": report.currency,
+        "rows": {
+            "read": account.read,
+            "used": account.used,
+            "skipped": account.skipped_total,
+            "skipped_by_reason": dict(sorted(account.skipped.items())),
+            "blank": result.table.stats.blank_rows,
+            "footer": result.table.stats.footer_rows,
+        },
+        "stages": [
+            {
+                "name": stage.name,
+                "reached": stage.reached,
+                "current": stage.current,
+                "lost": stage.lost,
+                "conversion_to_next": _rate(stage.conversion_to_next),
+                "resolved_conversion": _rate(stage.resolved_conversion),
+                "cumulative_conversion": _rate(stage.cumulative_conversion),
+                "planned_conversion": _rate(stage.planned_conversion),
+                "open_value": _money(money.open_by_stage[index]) if money else None,
+                "median_days_in_stage": _days(stage.median_days_in_stage),
+                "p90_days_in_stage": _days(stage.p90_days_in_stage),
+            }
+            for index, stage in enumerate(report.stages)
+        ],
+        "won": {"count": report.won, "value": _money(money.won_value) if money else None},
+        "lost": {
+            "count": report.lost,
+            "value": _money(money.lost_value) if money else None,
+            "unknown_stage": report.lost_unknown_stage,
+        },
+        "open": {
+            "count": report.open,
+            "value": _money(money.open_value) if money else None,
+            "weighted_value": _money(money.weighted_open_value) if money else None,
+        },
+        "win_rate": _rate(report.win_rate),
+        "average_won_value": _money(money.average_won_value) if money else None,
+        "median_won_value": _money(Decimal(str(money.median_won_value)))
+        if money and money.median_won_value is not None
+        else None,
+        "median_cycle_days": _days(report.median_cycle_days),
+        "p90_cycle_days": _days(report.p90_cycle_days),
+        "sales_velocity_per_day": _money(report.sales_velocity_per_day),
+        "bottleneck_by": report.bottleneck_by,
+        "bottlenecks": [
+            {
+                "stage": row.stage,
+                "next_stage": row.next_stage,
+                "actual": float(row.actual),
+                "planned": _rate(row.planned),
+                "revenue_impact": _money(row.revenue_impact),
+                "lost": row.lost,
+            }
+            for row in report.bottlenecks
+        ],
+        "stale": [
+            {
+                "id": deal.id,
+                "owner": deal.owner,
+                "stage": deal.stage,
+                "days": deal.days,
+                "value": _money(deal.value),
+                "currency": deal.currency,
+            }
+            for deal in report.stale
+        ],
+        "by_currency": None if money or not report.money else _by_currency(report),
+    }
+
+
+def _by_currency(report: Report) -> dict[str, Any]:
+    return {
+        figures.currency: {
+            "open_value": _money(figures.open_value),
+            "weighted_open_value": _money(figures.weighted_open_value),
+            "won_value": _money(figures.won_value),
+            "lost_value": _money(figures.lost_value),
+            "average_won_value": _money(figures.average_won_value),
+            "open_value_by_stage": [_money(value) for value in figures.open_by_stage],
+        }
+        for figures in report.money
+    }
+
+
+def report_json(result: ExportReport, funnel_source: str, export: str) -> str:
+    data = report_to_dict(result, funnel_source, export)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+CSV_COLUMNS = (
+    "stage",
+    "reached",
+    "current",
+    "lost",
+    "conversion_to_next",
+    "resolved_conversion",
+    "cumulative_conversion",
+    "planned_conversion",
+    "open_value",
+    "median_days_in_stage",
+    "p90_days_in_stage",
+)
+
+
+def report_csv(result: ExportReport, funnel_source: str, export: str) -> str:
+    """One row per stage, the columns of :data:`CSV_COLUMNS`; empty where a figure is null."""
+    data = report_to_dict(result, funnel_source, export)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for stage in data["stages"]:
+        values = [stage["name"] if key == "stage" else stage[key] for key in CSV_COLUMNS]
+        writer.writerow(["" if value is None else value for value in values])
+    return buffer.getvalue()
+
+
+# --- sentences shared by the terminal and Markdown ----------------------------------------
+
+
+def percent(value: Fraction | None) -> str:
+    return "–" if value is None else format_rate(value, 1)
+
+
+def money_text(value: Decimal | Fraction | None, currency: str | None) -> str:
+    if value is None or currency is None:
+        return "–"
+    return format_money(
+        Fraction(value).limit_denominator(100) if isinstance(value, Fraction) else value, currency
+    )
+
+
+def bottleneck_sentence(report: Report) -> str:
+    if not report.bottlenecks:
+        if report.bottleneck_by == "revenue":
+            return "Every stage converts at or above its planned rate."
+        return "No stage has lost deals yet."
+    top = report.bottlenecks[0]
+    if report.bottleneck_by == "lost deals":
+        return (
+            f"Most deals are lost at {top.stage} ({top.lost:,} lost). "
+            "Planned conversion: rates in the funnel file would rank stages by revenue lost."
+        )
+    assert top.planned is not None
+    text = f"{top.stage} to {top.next_stage} converts {percent(top.actual)} against {percent(top.planned)} planned"
+    if top.revenue_impact is not None and report.currency is not None:
+        return f"{text}: about {money_text(_round_money(top.revenue_impact), report.currency)} lost. Fix this first."
+    return f"{text}. Fix this first."
+
+
+def _round_money(value: Fraction) -> Decimal:
+    return Decimal(round(value))
+
+
+def key_figures(report: Report) -> list[tuple[str, str]]:
+    """(label, value) pairs for the key figures block."""
+    rows = [
+        ("Won", f"{report.won:,}"),
+        (
+            "Lost",
+            f"{report.lost:,}"
+            + (
+                f" ({report.lost_unknown_stage:,} at an unknown stage)"
+                if report.lost_unknown_stage
+                else ""
+            ),
+        ),
+        ("Open", f"{report.open:,}"),
+        ("Win rate", percent(report.win_rate)),
+    ]
+    for figures in report.money:
+        suffix = f" ({figures.currency})" if len(report.money) > 1 else ""
+        rows += _money_rows(figures, suffix)
+    rows += [
+        ("Cycle days (won)", _cycle(report)),
+    ]
+    if report.sales_velocity_per_day is not None and report.currency:
+        rows.append(
+            (
+                "Sales velocity",
+                f"{money_text(report.sales_velocity_per_day, report.currency)} per day",
+            )
+        )
+    return rows
+
+
+def _money_rows(figures: MoneyFigures, suffix: str) -> list[tuple[str, str]]:
+    currency = figures.currency
+    median = (
+        Decimal(str(figures.median_won_value)) if figures.median_won_value is not None else None
+    )
+    return [
+        (f"Won value{suffix}", money_text(figures.won_value, currency)),
+        (
+            f"Average / median won{suffix}",
+            f"{money_text(figures.average_won_value, currency)} / {money_text(median, currency)}",
+        ),
+        (
+            f"Open value{suffix}",
+            f"{money_text(figures.open_value, currency)} (weighted {money_text(figures.weighted_open_value, currency)})",
+        ),
+    ]
+
+
+def _cycle(report: Report) -> str:
+    if report.median_cycle_days is None:
+        return "– (needs created and close dates)"
+    return f"median {_number(report.median_cycle_days)}, p90 {_number(report.p90_cycle_days)}"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def rows_sentence(result: ExportReport) -> str:
+    account = result.account
+    text = (
+        f"Rows: {account.read:,} read = {account.used:,} used + {account.skipped_total:,} skipped"
+    )
+    if account.skipped:
+        reasons = ", ".join(
+            f"{SKIP_REASONS.get(reason, reason)} {count:,}"
+            for reason, count in account.skipped.most_common()
+        )
+        text += f" ({reasons})"
+    extras = []
+    if result.table.stats.blank_rows:
+        extras.append(f"{result.table.stats.blank_rows:,} blank")
+    if result.table.stats.footer_rows:
+        extras.append(f"{result.table.stats.footer_rows:,} footer")
+    if result.table.title_rows:
+        extras.append(f"{result.table.title_rows:,} title")
+    if extras:
+        text += f"; {', '.join(extras)} rows ignored"
+    return text + "."
+
+
+def days_text(value: float | None) -> str:
+    return _number(value)
+
+
+def report_markdown(result: ExportReport, funnel_source: str, export: str) -> str:
+    report = result.report
+    money = report.primary_money
+    lines = [
+        f"## Funnel report: {report.funnel}",
+        "",
+        f"{export}, as of {report.as_of.isoformat()}.",
+        "",
+    ]
+    lines += [
+        "| Stage | Reached | Open | Lost | To next | Resolved | Planned | Cumulative | Open value | Median days |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for index, stage in enumerate(report.stages):
+        open_value = money_text(money.open_by_stage[index], money.currency) if money else "–"
+        lines.append(
+            f"| {_md(stage.name)} | {stage.reached:,} | {stage.current:,} | {stage.lost:,} | "
+            f"{percent(stage.conversion_to_next)} | {percent(stage.resolved_conversion)} | "
+            f"{percent(stage.planned_conversion)} | {percent(stage.cumulative_conversion)} | "
+            f"{open_value} | {days_text(stage.median_days_in_stage)} |"
+        )
+    lines += ["", f"**Bottleneck:** {bottleneck_sentence(report)}", ""]
+    lines += [f"- {label}: {value}" for label, value in key_figures(report)]
+    if report.stale:
+        lines += ["", f"**Stale deals:** {len(report.stale):,} (oldest first)", ""]
+        lines += ["| Deal | Owner | Stage | Days | Value |", "|---|---|---|---:|---:|"]
+        for deal in report.stale[:STALE_SHOWN]:
+            lines.append(
+                f"| {_md(deal.id)} | {_md(deal.owner or '')} | {_md(deal.stage)} | {deal.days:,} | "
+                f"{money_text(deal.value, deal.currency)} |"
+            )
+    lines += ["", rows_sentence(result), ""]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Table cells: a pipe would end the cell, a newline the row."""
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,499 @@
+"""Deal records -> stage figures, totals, bottlenecks and stale deals.
+
+Definitions (the README documents them; ``tests/test_report.py`` pins them). For each
+deal: an outcome (won, lost, open) and the furthest stage reached, f:
+
+* won: the last (won) stage;
+* otherwise, with stage-entered dates: the furthest stage with a date, or the current
+  stage when that is further;
+* open: the current stage; lost with a known stage (a status column, or a stage column
+  that names a stage): that stage;
+* lost with only a lost label and no dates: unknown, counted in ``lost_unknown_stage``
+  and as having reached the first stage only.
+
+Per stage i: reached[i] = deals with f >= i; current[i] = open deals now in i;
+lost[i] = lost deals with f = i; so reached[i] = reached[i+1] + current[i] + lost[i].
+
+Deals stream through a :class:`ReportBuilder` one at a time; it keeps counters and only
+the values that medians need. Two builders over different rows merge into the one a
+single builder over all rows would give.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from funnelcli.definition import Funnel
+from funnelcli.stats import quantile
+
+STALE_FACTOR = 2
+"""An open deal is stale after this many times its stage's typical ``days``."""
+
+
+class Outcome(enum.Enum):
+    WON = "won"
+    LOST = "lost"
+    OPEN = "open"
+
+
+@dataclass(slots=True)
+class Deal:
+    """One deal as the report needs it. ``stage`` is the current stage's index, if known."""
+
+    row: int
+    outcome: Outcome
+    stage: int | None
+    label: str = ""
+    id: str | None = None
+    owner: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    created: dt.date | None = None
+    closed: dt.date | None = None
+    entered: Sequence[dt.date | None] | None = None
+
+
+@dataclass
+class _Money:
+    """Sums and won values for one currency (deals carry a code; the reader fills the funnel's in)."""
+
+    open_by_stage: list[Decimal]
+    won_values: list[Decimal] = field(default_factory=list)
+    lost_value: Decimal = Decimal(0)
+
+    @classmethod
+    def empty(cls, stages: int) -> _Money:
+        return cls([Decimal(0)] * stages)
+
+    def merge(self, other: _Money) -> None:
+        self.open_by_stage = [
+            a + b for a, b in zip(self.open_by_stage, other.open_by_stage, strict=True)
+        ]
+        self.won_values.extend(other.won_values)
+        self.lost_value += other.lost_value
+
+
+@dataclass(frozen=True)
+class StaleDeal:
+    id: str
+    owner: str | None
+    stage: str
+    days: int
+    value: Decimal | None
+    currency: str | None
+
+
+@dataclass
+class ReportBuilder:
+    """Accumulates deals; :meth:`finish` computes the figures. Mergeable (see :meth:`merge`)."""
+
+    stage_names: tuple[str, ...]
+    as_of: dt.date
+    stale_days: Sequence[int | None]
+    reached_at: list[int] = field(default_factory=list)  # deals whose f == i
+    current: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+    won: int = 0
+    lost_unknown_stage: int = 0
+    days_in_stage: list[list[int]] = field(default_factory=list)
+    negative_durations: int = 0
+    cycle_days: list[int] = field(default_factory=list)
+    money: dict[str, _Money] = field(default_factory=dict)  # by currency code
+    won_without_amount: int = 0
+    open_without_amount: int = 0
+    stale: list[StaleDeal] = field(default_factory=list)
+    has_stage_dates: bool = False
+
+    @property
+    def stage_count(self) -> int:
+        return len(self.stage_names)
+
+    def __post_init__(self) -> None:
+        n = self.stage_count
+        self.reached_at = self.reached_at or [0] * n
+        self.current = self.current or [0] * n
+        self.lost = self.lost or [0] * n
+        self.days_in_stage = self.days_in_stage or [[] for _ in range(n)]
+
+    def add(self, deal: Deal) -> None:
+        last = self.stage_count - 1
+        furthest = self._furthest(deal, last)
+        self.reached_at[furthest] += 1
+        if deal.outcome is Outcome.WON:
+            self.won += 1
+        elif deal.outcome is Outcome.LOST:
+            self.lost[furthest] += 1
+        else:
+            self.current[furthest] += 1
+        self._add_money(deal, furthest)
+        self._add_durations(deal)
+        if deal.outcome is Outcome.OPEN:
+            self._check_stale(deal, furthest)
+
+    def _furthest(self, deal: Deal, last: int) -> int:
+        if deal.outcome is Outcome.WON:
+            return last
+        furthest = deal.stage
+        if deal.entered is not None:
+            dated = [
+                index for index, day in enumerate(deal.entered) if day is not None and index < last
+            ]
+            if dated:
+                self.has_stage_dates = True
+                furthest = max(dated[-1], furthest if furthest is not None else -1)
+        if furthest is None:
+            self.lost_unknown_stage += 1
+            return 0
+        return min(furthest, last - 1)
+
+    def _add_money(self, deal: Deal, furthest: int) -> None:
+        if deal.amount is None:
+            if deal.outcome is Outcome.WON:
+                self.won_without_amount += 1
+            elif deal.outcome is Outcome.OPEN:
+                self.open_without_amount += 1
+            return
+        currency = deal.currency or ""
+        money = self.money.get(currency)
+        if money is None:
+            money = self.money[currency] = _Money.empty(self.stage_count)
+        if deal.outcome is Outcome.WON:
+            money.won_values.append(deal.amount)
+        elif deal.outcome is Outcome.LOST:
+            money.lost_value += deal.amount
+        else:
+            money.open_by_stage[furthest] += deal.amount
+
+    def _add_durations(self, deal: Deal) -> None:
+        if deal.outcome is Outcome.WON and deal.created and deal.closed:
+            days = (deal.closed - deal.created).days
+            if days < 0:
+                self.negative_durations += 1
+            else:
+                self.cycle_days.append(days)
+        if deal.entered is None:
+            return
+        last = self.stage_count - 1
+        closed = deal.closed if deal.outcome is not Outcome.OPEN else None
+        for index in range(last):
+            start = deal.entered[index]
+            if start is None:
+                continue
+            end = next((day for day in deal.entered[index + 1 :] if day is not None), closed)
+            if end is None:
+                continue  # still in the stage: open-ended, not a duration
+            days = (end - start).days
+            if days < 0:
+                self.negative_durations += 1
+            else:
+                self.days_in_stage[index].append(days)
+
+    def _check_stale(self, deal: Deal, stage: int) -> None:
+        limit = self.stale_days[stage]
+        if limit is None:
+            return
+        since = deal.entered[stage] if deal.entered is not None else None
+        since = since or deal.created
+        if since is None:
+            return
+        days = (self.as_of - since).days
+        if days > limit:
+            self.stale.append(
+                StaleDeal(
+                    id=deal.id or f"row {deal.row}",
+                    owner=deal.owner,
+                    stage=self.stage_names[stage],
+                    days=days,
+                    value=deal.amount,
+                    currency=deal.currency,
+                )
+            )
+
+    def merge(self, other: ReportBuilder) -> None:
+        """Fold another builder's deals into this one (same funnel, same as-of date)."""
+        for mine, theirs in (
+            (self.reached_at, other.reached_at),
+            (self.current, other.current),
+            (self.lost, other.lost),
+        ):
+            for index, value in enumerate(theirs):
+                mine[index] += value
+        self.won += other.won
+        self.lost_unknown_stage += other.lost_unknown_stage
+        for mine_days, their_days in zip(self.days_in_stage, other.days_in_stage, strict=True):
+            mine_days.extend(their_days)
+        self.negative_durations += other.negative_durations
+        self.cycle_days.extend(other.cycle_days)
+        for currency, money in other.money.items():
+            if currency in self.money:
+                self.money[currency].merge(money)
+            else:
+                self.money[currency] = money
+        self.won_without_amount += other.won_without_amount
+        self.open_without_amount += other.open_without_amount
+        self.stale.extend(other.stale)
+        self.has_stage_dates = self.has_stage_dates or other.has_stage_dates
+
+
+def new_builder(funnel: Funnel, as_of: dt.date, stale_days: int | None = None) -> ReportBuilder:
+    return ReportBuilder(
+        tuple(stage.name for stage in funnel.stages), as_of, stale_limits(funnel, stale_days)
+    )
+
+
+def stale_limits(funnel: Funnel, stale_days: int | None) -> list[int | None]:
+    """Days after which an open deal in each stage is stale: --stale-days, else 2 x the stage's days."""
+    if stale_days is not None:
+        return [stale_days] * len(funnel.stages)
+    return [
+        math.floor(STALE_FACTOR * stage.days) if stage.days is not None else None
+        for stage in funnel.stages
+    ]
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    name: str
+    reached: int
+    current: int
+    lost: int
+    conversion_to_next: Fraction | None
+    resolved_conversion: Fraction | None
+    cumulative_conversion: Fraction | None
+    planned_conversion: Fraction | None
+    median_days_in_stage: float | None
+    p90_days_in_stage: float | None
+
+
+@dataclass(frozen=True)
+class MoneyFigures:
+    """Money figures in one currency."""
+
+    currency: str
+    open_by_stage: tuple[Decimal, ...]
+    open_value: Decimal
+    weighted_open_value: Fraction | None
+    won_value: Decimal
+    lost_value: Decimal
+    average_won_value: Fraction | None
+    median_won_value: float | None
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    stage: str
+    next_stage: str
+    actual: Fraction
+    planned: Fraction | None
+    revenue_impact: Fraction | None
+    lost: int
+
+
+@dataclass(frozen=True)
+class Report:
+    funnel: str
+    as_of: dt.date
+    currency: str | None
+    stages: tuple[StageFigures, ...]
+    won: int
+    lost: int
+    lost_unknown_stage: int
+    open: int
+    win_rate: Fraction | None
+    money: tuple[MoneyFigures, ...]
+    median_cycle_days: float | None
+    p90_cycle_days: float | None
+    sales_velocity_per_day: Fraction | None
+    bottlenecks: tuple[Bottleneck, ...]
+    bottleneck_by: str  # "revenue" (planned rates known) or "lost deals"
+    stale: tuple[StaleDeal, ...]
+    negative_durations: int
+    won_without_amount: int
+    has_stage_dates: bool
+
+    @property
+    def primary_money(self) -> MoneyFigures | None:
+        """The money figures when the export has one currency; None when it mixes several."""
+        return self.money[0] if len(self.money) == 1 else None
+
+
+def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
+    """Turn accumulated counts into the report's figures."""
+    n = builder.stage_count
+    reached = _reached(builder.reached_at)
+    resolved = [_ratio(reached[i + 1], reached[i] - builder.current[i]) for i in range(n - 1)] + [
+        None
+    ]
+    stages = tuple(
+        StageFigures(
+            name=stage.name,
+            reached=reached[i],
+            current=builder.current[i],
+            lost=builder.lost[i],
+            conversion_to_next=_ratio(reached[i + 1], reached[i]) if i < n - 1 else None,
+            resolved_conversion=resolved[i],
+            cumulative_conversion=_ratio(reached[i], reached[0]),
+            planned_conversion=stage.conversion,
+            median_days_in_stage=_median(builder.days_in_stage[i]),
+            p90_days_in_stage=_quantile(builder.days_in_stage[i], 0.9),
+        )
+        for i, stage in enumerate(funnel.stages)
+    )
+    win_from = _win_probabilities(resolved, funnel)
+    lost_total = sum(builder.lost)
+    money = _money_figures(builder, win_from, funnel)
+    cycle = sorted(builder.cycle_days)
+    median_cycle = _median(cycle)
+    win_rate = _ratio(builder.won, builder.won + lost_total)
+    open_count = sum(builder.current)
+    single = money[0] if len(money) == 1 else None
+    velocity = None
+    if single and win_rate is not None and single.average_won_value is not None and median_cycle:
+        velocity = open_count * win_rate * single.average_won_value / Fraction(median_cycle)
+    bottlenecks, ranked_by = _bottlenecks(stages, win_from, single)
+    stale = sorted(builder.stale, key=lambda deal: (-deal.days, deal.id))
+    return Report(
+        funnel=funnel.name,
+        as_of=builder.as_of,
+        currency=single.currency if single else (funnel.currency if not money else None),
+        stages=stages,
+        won=builder.won,
+        lost=lost_total,
+        lost_unknown_stage=builder.lost_unknown_stage,
+        open=open_count,
+        win_rate=win_rate,
+        money=tuple(money),
+        median_cycle_days=median_cycle,
+        p90_cycle_days=_quantile(cycle, 0.9, presorted=True),
+        sales_velocity_per_day=velocity,
+        bottlenecks=bottlenecks,
+        bottleneck_by=ranked_by,
+        stale=tuple(stale),
+        negative_durations=builder.negative_durations,
+        won_without_amount=builder.won_without_amount,
+        has_stage_dates=builder.has_stage_dates,
+    )
+
+
+def _reached(reached_at: list[int]) -> list[int]:
+    """reached[i] = deals whose furthest stage is i or beyond (a running sum from the bottom)."""
+    reached = [0] * len(reached_at)
+    running = 0
+    for index in range(len(reached_at) - 1, -1, -1):
+        running += reached_at[index]
+        reached[index] = running
+    return reached
+
+
+def _ratio(numerator: int, denominator: int) -> Fraction | None:
+    return Fraction(numerator, denominator) if denominator > 0 else None
+
+
+def _median(values: list[int]) -> float | None:
+    return _quantile(values, 0.5)
+
+
+def _quantile(values: list[int], fraction: float, *, presorted: bool = False) -> float | None:
+    return quantile(values if presorted else sorted(values), fraction)
+
+
+def _win_probabilities(resolved: list[Fraction | None], funnel: Funnel) -> list[Fraction | None]:
+    """P(win from stage i): the product of resolved conversions from i down.
+
+    Where a stage has no resolved deals yet its planned rate stands in; without either
+    the probability is unknown (None) for that stage and those above it.
+    """
+    n = len(funnel.stages)
+    probabilities: list[Fraction | None] = [None] * n
+    probabilities[n - 1] = Fraction(1)
+    for index in range(n - 2, -1, -1):
+        rate = resolved[index] if resolved[index] is not None else funnel.stages[index].conversion
+        below = probabilities[index + 1]
+        probabilities[index] = rate * below if rate is not None and below is not None else None
+    return probabilities
+
+
+def _money_figures(
+    builder: ReportBuilder, win_from: list[Fraction | None], funnel: Funnel
+) -> list[MoneyFigures]:
+    figures = []
+    ordered = sorted(builder.money.items(), key=lambda item: -len(item[1].won_values))
+    for currency, money in ordered:
+        won_values = sorted(money.won_values)
+        won_total = sum(won_values, Decimal(0))
+        weighted: Fraction | None = Fraction(0)
+        for index, value in enumerate(money.open_by_stage):
+            if not value:
+                continue
+            probability = win_from[index]
+            if probability is None or weighted is None:
+                weighted = None
+            else:
+                weighted += Fraction(value) * probability
+        figures.append(
+            MoneyFigures(
+                currency=currency or funnel.currency,
+                open_by_stage=tuple(money.open_by_stage),
+                open_value=sum(money.open_by_stage, Decimal(0)),
+                weighted_open_value=weighted,
+                won_value=won_total,
+                lost_value=money.lost_value,
+                average_won_value=Fraction(won_total) / len(won_values) if won_values else None,
+                median_won_value=quantile([float(v) for v in won_values], 0.5),
+            )
+        )
+    return figures
+
+
+def _bottlenecks(
+    stages: Sequence[StageFigures], win_from: list[Fraction | None], money: MoneyFigures | None
+) -> tuple[tuple[Bottleneck, ...], str]:
+    """Stages converting below plan, ranked by revenue lost against plan.
+
+    revenue_impact = (reached - current) x (planned - actual) x P(win from the next stage)
+    x average won value. Without planned rates, stages are ranked by lost deals.
+    """
+    has_plan = any(stage.planned_conversion is not None for stage in stages[:-1])
+    rows = []
+    for index, stage in enumerate(stages[:-1]):
+        actual = stage.resolved_conversion
+        if actual is None:
+            continue
+        planned = stage.planned_conversion
+        impact: Fraction | None = None
+        if has_plan:
+            if planned is None or planned <= actual:
+                continue
+            win_next = win_from[index + 1]
+            average = money.average_won_value if money else None
+            if win_next is not None and average is not None:
+                impact = (stage.reached - stage.current) * (planned - actual) * win_next * average
+        elif stage.lost == 0:
+            continue
+        rows.append(
+            Bottleneck(stage.name, stages[index + 1].name, actual, planned, impact, stage.lost)
+        )
+    if has_plan:
+        rows.sort(key=lambda row: (-(row.revenue_impact or 0), -((row.planned or 0) - row.actual)))
+        return tuple(rows), "revenue"
+    rows.sort(key=lambda row: -row.lost)
+    return tuple(rows), "lost deals"
+
+
+def build_report(
+    deals: Iterable[Deal], funnel: Funnel, as_of: dt.date, stale_days: int | None = None
+) -> Report:
+    """A report over deals in one go (the streaming form is ReportBuilder + finish)."""
+    builder = new_builder(funnel, as_of, stale_days)
+    for deal in deals:
+        builder.add(deal)
+    return finish(builder, funnel)
