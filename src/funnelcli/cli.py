@@ -277,7 +277,7 @@ def plan(
         source = loaded.funnel.source
         protected = (funnel,) if funnel else ()
         if chosen_format == "table":
-            _render_table(result, source, output, no_color)
+            _render(_plan_renderable(result, source), output, no_color, protected)
         else:
             _emit(_plan_text(result, source, chosen_format), output, protected)
 
@@ -298,10 +298,18 @@ def _plan_text(result: Any, source: str, chosen_format: str) -> str:
     return plan_files.plan_markdown(result, source)
 
 
-def _render_table(result: Any, source: str, output: str | None, no_color: bool) -> None:
-    from funnelcli.render.terminal import make_console, plan_renderable
+def _plan_renderable(result: Any, source: str) -> Any:
+    from funnelcli.render.terminal import plan_renderable
 
-    renderable = plan_renderable(result, source)
+    return plan_renderable(result, source)
+
+
+def _render(
+    renderable: Any, output: str | None, no_color: bool, protected: tuple[str, ...]
+) -> None:
+    """A Rich renderable to the terminal, or as plain text (100 columns) to --output."""
+    from funnelcli.render.terminal import make_console
+
     if output is None:
         make_console(no_color=no_color).print(renderable)
         return
@@ -311,7 +319,157 @@ def _render_table(result: Any, source: str, output: str | None, no_color: bool) 
 
     buffer = StringIO()
     Console(file=buffer, width=100, no_color=True, highlight=False).print(renderable)
-    _emit(buffer.getvalue(), output)
+    _emit(buffer.getvalue(), output, protected)
+
+
+FunnelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--funnel",
+        "-F",
+        help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
+        show_default=False,
+    ),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option(help="XLSX: the sheet to read (default: the first).", show_default=False),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV: the encoding, when detection gets it wrong (e.g. cp1252).", show_default=False
+    ),
+]
+
+
+@app.command()
+def report(
+    export: Annotated[
+        str, typer.Argument(help="The deals export: CSV or XLSX.", show_default=False)
+    ],
+    funnel: FunnelOption = None,
+    sheet: SheetOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="The day the report is for, YYYY-MM-DD (stale deals). Default: today.",
+            show_default=False,
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            help="How the export writes dates, when its day/month order is ambiguous: %d/%m/%Y.",
+            show_default=False,
+        ),
+    ] = None,
+    encoding: EncodingOption = None,
+    stale_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Open deals older than this in their stage are stale (default: 2 x the stage's days).",
+            show_default=False,
+            min=0,
+        ),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 2 if any row is skipped.")] = False,
+    output_format: FormatOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Stage counts, conversion, cycle time, values and the bottleneck of a CRM export.
+
+    Example: funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml
+    """
+    with _user_errors():
+        from funnelcli.readers.export import ReadOptions, report_export
+
+        chosen_format = _choose_format(output_format, output)
+        day = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
+        loaded = resolve_funnel(funnel)
+        _print_warnings(loaded, quiet)
+        options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
+        result = report_export(
+            export, loaded.funnel, as_of=day, options=options, stale_days=stale_days
+        )
+        _report_skips(result, loaded, quiet=quiet and not strict, as_errors=strict)
+        if strict and result.account.skipped_total:
+            raise UsageError(
+                f"{export}: --strict: {result.account.skipped_total:,} of {result.account.read:,} rows skipped; "
+                "fix them or run without --strict"
+            )
+        _report_notes(result, quiet)
+        source = loaded.funnel.source
+        protected = tuple(path for path in (export, funnel) if path)
+        if chosen_format == "table":
+            _render(_report_renderable(result, source, export), output, no_color, protected)
+        else:
+            _emit(_report_text(result, source, export, chosen_format), output, protected)
+
+
+def _report_skips(result: Any, loaded: LoadedFunnel, *, quiet: bool, as_errors: bool) -> None:
+    """One line per skip reason on stderr: count, first rows and values, and the fix."""
+    from funnelcli.readers.deals import SKIP_REASONS
+
+    account = result.account
+    source = result.table.source
+    where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
+    for reason, count in account.skipped.most_common():
+        examples = ", ".join(
+            f"row {row} '{value}'" if value else f"row {row}"
+            for row, value in account.examples[reason]
+        )
+        line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"
+        if reason == "unknown_stage_label":
+            labels = ", ".join(
+                f"'{label}' ({n:,})" for label, n in account.unknown_labels.most_common(5)
+            )
+            line += f"; labels {labels}: add them to a stage's aliases: in {where}"
+        elif reason == "unreadable_date":
+            line += "; pass --date-format if the dates are in one format"
+        (_error if as_errors else lambda text: _warn(text, quiet))(line)
+
+
+def _report_notes(result: Any, quiet: bool) -> None:
+    report = result.report
+    source = result.table.source
+    if report.negative_durations:
+        _warn(
+            f"{source}: {report.negative_durations:,} durations are negative (a date before the one it follows); "
+            "they are counted but left out of the medians",
+            quiet,
+        )
+    if len(report.money) > 1:
+        codes = ", ".join(figures.currency for figures in report.money)
+        _warn(
+            f"{source}: amounts in {codes} are not summed together; add fx: rates to the funnel file "
+            "to convert them into one currency",
+            quiet,
+        )
+    if report.lost_unknown_stage:
+        _warn(
+            f"{source}: {report.lost_unknown_stage:,} lost deals do not say at which stage they were lost; "
+            "they count as lost at the first stage",
+            quiet,
+        )
+
+
+def _report_renderable(result: Any, source: str, export: str) -> Any:
+    from funnelcli.render.terminal import report_renderable
+
+    return report_renderable(result, source, export)
+
+
+def _report_text(result: Any, source: str, export: str, chosen_format: str) -> str:
+    from funnelcli.render import report_files
+
+    if chosen_format == "json":
+        return report_files.report_json(result, source, export)
+    if chosen_format == "csv":
+        return report_files.report_csv(result, source, export)
+    return report_files.report_markdown(result, source, export)
 
 
 @app.command()

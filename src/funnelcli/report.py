@@ -318,6 +318,7 @@ class Report:
     stale: tuple[StaleDeal, ...]
     negative_durations: int
     won_without_amount: int
+    open_without_amount: int
     has_stage_dates: bool
 
     @property
@@ -380,6 +381,7 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
         stale=tuple(stale),
         negative_durations=builder.negative_durations,
         won_without_amount=builder.won_without_amount,
+        open_without_amount=builder.open_without_amount,
         has_stage_dates=builder.has_stage_dates,
     )
 

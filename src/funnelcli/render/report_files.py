@@ -82,6 +82,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "count": report.open,
             "value": _money(money.open_value) if money else None,
             "weighted_value": _money(money.weighted_open_value) if money else None,
+            "without_amount": report.open_without_amount,
         },
         "win_rate": _rate(report.win_rate),
         "average_won_value": _money(money.average_won_value) if money else None,
@@ -220,9 +221,10 @@ def key_figures(report: Report) -> list[tuple[str, str]]:
     for figures in report.money:
         suffix = f" ({figures.currency})" if len(report.money) > 1 else ""
         rows += _money_rows(figures, suffix)
-    rows += [
-        ("Cycle days (won)", _cycle(report)),
-    ]
+    note = open_without_amount_note(report)
+    if note:
+        rows.append(("", note))
+    rows.append(("Cycle days (won)", _cycle(report)))
     if report.sales_velocity_per_day is not None and report.currency:
         rows.append(
             (
@@ -249,6 +251,12 @@ def _money_rows(figures: MoneyFigures, suffix: str) -> list[tuple[str, str]]:
             f"{money_text(figures.open_value, currency)} (weighted {money_text(figures.weighted_open_value, currency)})",
         ),
     ]
+
+
+def open_without_amount_note(report: Report) -> str | None:
+    if not report.open_without_amount:
+        return None
+    return f"{report.open_without_amount:,} open deals have no amount and add nothing to open value"
 
 
 def _cycle(report: Report) -> str:

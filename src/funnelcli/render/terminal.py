@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -43,13 +44,27 @@ def funnel_chart(labels: Sequence[str], counts: Sequence[int], width: int = CHAR
     for label, count in zip(labels, counts, strict=True):
         cells = max(1, round(width * count / largest)) if count else 0
         padding = (width - cells) // 2
-        text.append(f"{label:>{label_width}} ")
+        text.append(" " * (label_width - cell_len(label)) + label + " ")
         text.append(" " * padding)
         text.append("█" * cells, style="cyan")
         text.append(" " * (width - cells - padding))
         text.append(f" {count:,}\n")
     text.rstrip()
     return text
+
+
+class FunnelChart:
+    """The funnel chart, as wide as :data:`CHART_WIDTH` or as the terminal allows."""
+
+    def __init__(self, labels: Sequence[str], counts: Sequence[int]) -> None:
+        self.labels = labels
+        self.counts = counts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        label_width = max((cell_len(label) for label in self.labels), default=0)
+        count_width = max((len(f"{count:,}") for count in self.counts), default=0)
+        room = options.max_width - label_width - count_width - 2
+        yield funnel_chart(self.labels, self.counts, width=max(5, min(CHART_WIDTH, room)))
 
 
 def plan_renderable(plan: Plan, funnel_source: str) -> RenderableType:
@@ -83,9 +98,7 @@ def plan_renderable(plan: Plan, funnel_source: str) -> RenderableType:
         Text(""),
         table,
         Text(""),
-        funnel_chart(
-            [stage.name for stage in plan.stages], [stage.needed for stage in plan.stages]
-        ),
+        FunnelChart([stage.name for stage in plan.stages], [stage.needed for stage in plan.stages]),
         Text(""),
     ]
     parts += [Text(line) for line in detail_lines(plan)]
@@ -147,38 +160,32 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     subtitle = Text(
         f"{export}, as of {report.as_of.isoformat()}; funnel {funnel_source}", style="dim"
     )
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
-    for header, justify in (
-        ("Stage", "left"),
-        ("Reached", "right"),
-        ("Open", "right"),
-        ("Lost", "right"),
-        ("To next", "right"),
-        ("Resolved", "right"),
-        ("Plan", "right"),
-        ("Cum.", "right"),
-        ("Open value", "right"),
-        ("Days", "right"),
-    ):
-        table.add_column(header, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    rows: list[dict[str, str | Text]] = []
     for index, stage in enumerate(report.stages):
         below_plan = (
             stage.planned_conversion is not None
             and stage.resolved_conversion is not None
             and stage.resolved_conversion < stage.planned_conversion
         )
-        table.add_row(
-            stage.name,
-            f"{stage.reached:,}",
-            f"{stage.current:,}",
-            f"{stage.lost:,}",
-            percent(stage.conversion_to_next),
-            Text(percent(stage.resolved_conversion), style="red" if below_plan else ""),
-            percent(stage.planned_conversion),
-            percent(stage.cumulative_conversion),
-            money_text(money.open_by_stage[index], money.currency) if money else "–",
-            days_text(stage.median_days_in_stage),
+        rows.append(
+            {
+                "Stage": stage.name,
+                "Reached": f"{stage.reached:,}",
+                "Open": f"{stage.current:,}",
+                "Lost": f"{stage.lost:,}",
+                "To next": percent(stage.conversion_to_next),
+                "Resolved": Text(
+                    percent(stage.resolved_conversion), style="red" if below_plan else ""
+                ),
+                "Plan": percent(stage.planned_conversion),
+                "Cum.": percent(stage.cumulative_conversion),
+                "Open value": money_text(money.open_by_stage[index], money.currency)
+                if money
+                else "–",
+                "Days": days_text(stage.median_days_in_stage),
+            }
         )
+    table = _FittingTable(rows, STAGE_COLUMN_PRIORITY)
     figures = Table.grid(padding=(0, 2))
     figures.add_column(style="bold")
     figures.add_column()
@@ -190,7 +197,7 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
         Text(""),
         table,
         Text(""),
-        funnel_chart(
+        FunnelChart(
             [stage.name for stage in report.stages], [stage.reached for stage in report.stages]
         ),
         Text(""),
@@ -202,6 +209,59 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
         parts += [Text(""), _stale_table(report)]
     parts += [Text(""), Text(rows_sentence(result), style="dim")]
     return Group(*parts)
+
+
+STAGE_COLUMN_PRIORITY = (
+    "Stage",
+    "Reached",
+    "Open",
+    "Lost",
+    "To next",
+    "Resolved",
+    "Cum.",
+    "Open value",
+    "Days",
+    "Plan",
+)
+"""Columns of the report's stage table, most important first: narrow terminals drop from the end."""
+
+
+_GAP = 2  # between two columns: a cell's right padding and the box's blank separator
+
+
+class _FittingTable:
+    """A table that drops its least important columns until it fits the terminal's width."""
+
+    def __init__(self, rows: list[dict[str, str | Text]], priority: Sequence[str]) -> None:
+        self.rows = rows
+        self.priority = priority
+
+    def _width(self, column: str) -> int:
+        cells = [column, *(str(row[column]) for row in self.rows)]
+        return max(cell_len(cell) for cell in cells)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns = list(self.priority)
+        while (
+            len(columns) > 2
+            and sum(self._width(c) for c in columns) + _GAP * (len(columns) - 1) > options.max_width
+        ):
+            columns.pop()
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            header_style="bold",
+            pad_edge=False,
+            padding=(0, 1, 0, 0),
+        )
+        for column in columns:
+            first = column == columns[0]
+            table.add_column(
+                column, justify="left" if first else "right", no_wrap=not first, overflow="fold"
+            )
+        for row in self.rows:
+            table.add_row(*(row[column] for column in columns))
+        yield table
 
 
 def _stale_table(report: Report) -> Table:
