@@ -109,6 +109,7 @@ class ReportBuilder:
     open_without_amount: int = 0
     stale: list[StaleDeal] = field(default_factory=list)
     has_stage_dates: bool = False
+    default_currency: str = "USD"  # for deals that name none
 
     @property
     def stage_count(self) -> int:
@@ -159,7 +160,7 @@ class ReportBuilder:
             elif deal.outcome is Outcome.OPEN:
                 self.open_without_amount += 1
             return
-        currency = deal.currency or ""
+        currency = deal.currency or self.default_currency
         money = self.money.get(currency)
         if money is None:
             money = self.money[currency] = _Money.empty(self.stage_count)
@@ -231,10 +232,8 @@ class ReportBuilder:
         self.negative_durations += other.negative_durations
         self.cycle_days.extend(other.cycle_days)
         for currency, money in other.money.items():
-            if currency in self.money:
-                self.money[currency].merge(money)
-            else:
-                self.money[currency] = money
+            target = self.money.setdefault(currency, _Money.empty(self.stage_count))
+            target.merge(money)  # never adopt the other builder's record: it must stay its own
         self.won_without_amount += other.won_without_amount
         self.open_without_amount += other.open_without_amount
         self.stale.extend(other.stale)
@@ -243,7 +242,10 @@ class ReportBuilder:
 
 def new_builder(funnel: Funnel, as_of: dt.date, stale_days: int | None = None) -> ReportBuilder:
     return ReportBuilder(
-        tuple(stage.name for stage in funnel.stages), as_of, stale_limits(funnel, stale_days)
+        tuple(stage.name for stage in funnel.stages),
+        as_of,
+        stale_limits(funnel, stale_days),
+        default_currency=funnel.currency,
     )
 
 
@@ -428,7 +430,8 @@ def _money_figures(
     builder: ReportBuilder, win_from: list[Fraction | None], funnel: Funnel
 ) -> list[MoneyFigures]:
     figures = []
-    ordered = sorted(builder.money.items(), key=lambda item: -len(item[1].won_values))
+    # Most won deals first; the code breaks ties so the order never depends on row order.
+    ordered = sorted(builder.money.items(), key=lambda item: (-len(item[1].won_values), item[0]))
     for currency, money in ordered:
         won_values = sorted(money.won_values)
         won_total = sum(won_values, Decimal(0))
@@ -443,7 +446,7 @@ def _money_figures(
                 weighted += Fraction(value) * probability
         figures.append(
             MoneyFigures(
-                currency=currency or funnel.currency,
+                currency=currency,
                 open_by_stage=tuple(money.open_by_stage),
                 open_value=sum(money.open_by_stage, Decimal(0)),
                 weighted_open_value=weighted,

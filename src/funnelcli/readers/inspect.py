@@ -1,0 +1,216 @@
+"""What the reader finds in an export, for ``funnel inspect`` and ``funnel init --from``.
+
+One pass over the rows: stage labels with counts and where each maps, statuses,
+currencies, pipelines, each date column's day/month order, and per label the median
+probability (when the export has a probability column) and how complete its rows are,
+which ``init --from`` uses to put the stages in order.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from funnelcli.dates import DateOrderEvidence
+from funnelcli.definition import Funnel, label_key
+from funnelcli.money import parse_money
+from funnelcli.readers.columns import ColumnMap, header_key, map_columns, stage_lookup
+from funnelcli.readers.export import ReadOptions, TableInfo, open_export, table_info
+from funnelcli.readers.tabular import Cell
+
+PROBABILITY_HEADERS = frozenset(
+    header_key(name)
+    for name in ("Probability (%)", "Probability", "Deal - Probability", "Win probability")
+)
+
+
+@dataclass
+class LabelStats:
+    label: str  # as first seen
+    count: int = 0
+    filled_cells: int = 0
+    probabilities: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def completeness(self) -> float:
+        return self.filled_cells / self.count if self.count else 0.0
+
+    @property
+    def median_probability(self) -> float | None:
+        return statistics.median(self.probabilities) if self.probabilities else None
+
+
+@dataclass(frozen=True)
+class DateColumnOrder:
+    header: str
+    order: (
+        str  # "ISO or unambiguous", "M/D/Y", "D/M/Y", "undecided: pass --date-format", "mixed: ..."
+    )
+
+
+@dataclass(frozen=True)
+class Inspection:
+    table: TableInfo
+    columns: ColumnMap
+    rows: int
+    labels: tuple[LabelStats, ...]
+    maps_to: dict[str, str]  # label key -> stage name, "lost", or "" when unmapped
+    statuses: Counter[str]
+    currencies: Counter[str]
+    pipelines: Counter[str]
+    date_orders: tuple[DateColumnOrder, ...]
+    probability_column: str | None
+
+
+def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspection:
+    with open_export(path, options) as table:
+        columns = map_columns(table.header, funnel, table.source)
+        keys = [header_key(header) for header in table.header]
+        probability = next((i for i, key in enumerate(keys) if key in PROBABILITY_HEADERS), None)
+        date_indexes = sorted(
+            {i for i in (columns.get("created"), columns.get("closed")) if i is not None}
+            | {column.index for column in columns.entered}
+        )
+        evidence = {index: DateOrderEvidence() for index in date_indexes}
+        labels: dict[str, LabelStats] = {}
+        statuses: Counter[str] = Counter()
+        currencies: Counter[str] = Counter()
+        pipelines: Counter[str] = Counter()
+        rows = 0
+        stage_index = columns.get("stage")
+        for _, cells in table.rows:
+            rows += 1
+            label = _text(cells, stage_index)
+            stats = labels.get(label_key(label))
+            if stats is None:
+                stats = labels[label_key(label)] = LabelStats(label)
+            stats.count += 1
+            stats.filled_cells += sum(1 for cell in cells if cell not in (None, ""))
+            if probability is not None:
+                value = _probability(cells[probability] if probability < len(cells) else None)
+                if value is not None:
+                    stats.probabilities.append(value)
+            status = _text(cells, columns.get("status"))
+            if status:
+                statuses[status] += 1
+                stats.statuses[status] += 1
+            currencies[_currency(cells, columns) or funnel.currency] += 1
+            pipeline = _text(cells, columns.get("pipeline"))
+            if pipeline:
+                pipelines[pipeline] += 1
+            for index, seen in evidence.items():
+                if index < len(cells):
+                    seen.observe(cells[index])
+        info = table_info(table)
+    return Inspection(
+        table=info,
+        columns=columns,
+        rows=rows,
+        labels=tuple(sorted(labels.values(), key=lambda stats: -stats.count)),
+        maps_to=_maps_to(labels, funnel),
+        statuses=statuses,
+        currencies=currencies,
+        pipelines=pipelines,
+        date_orders=tuple(
+            DateColumnOrder(columns.headers[index], _order_text(seen))
+            for index, seen in evidence.items()
+        ),
+        probability_column=columns.headers[probability] if probability is not None else None,
+    )
+
+
+def _text(cells: tuple[Cell, ...], index: int | None) -> str:
+    if index is None or index >= len(cells) or cells[index] is None:
+        return ""
+    return str(cells[index]).strip()
+
+
+def _currency(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
+    code = _text(cells, columns.get("currency")).upper()
+    if code:
+        return code
+    index = columns.get("amount")
+    if index is None or index >= len(cells):
+        return None
+    raw = cells[index]
+    try:
+        money = parse_money(raw if isinstance(raw, str | int | float) or raw is None else str(raw))
+    except ValueError:
+        return None
+    return money.currency if money else None
+
+
+def _probability(cell: Cell) -> float | None:
+    if cell is None or cell == "":
+        return None
+    text = str(cell).strip().rstrip("%").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value / 100 if value > 1 else value
+
+
+def _maps_to(labels: dict[str, LabelStats], funnel: Funnel) -> dict[str, str]:
+    lookup = stage_lookup(funnel)
+    lost = {label_key(label) for label in funnel.lost_labels}
+    result = {}
+    for key in labels:
+        if key in lookup:
+            result[key] = funnel.stages[lookup[key]].name
+        elif key in lost:
+            result[key] = "lost"
+        else:
+            result[key] = ""
+    return result
+
+
+def _order_text(seen: DateOrderEvidence) -> str:
+    if seen.conflict:
+        return f"mixed ({seen.conflict[0]} and {seen.conflict[1]}): pass --date-format"
+    if seen.needs_order:
+        return f"undecided (like {seen.first_ambiguous}): pass --date-format"
+    if seen.order is not None:
+        return seen.order.value
+    return "ISO or unambiguous"
+
+
+_WON_KEYS = frozenset({"closedwon", "won", "dealwon", "wonclosed"})
+_LOST_KEYS = frozenset({"closedlost", "lost", "deallost", "lostclosed", "disqualified"})
+
+
+@dataclass(frozen=True)
+class StageOrder:
+    """Stage labels top first, the won label (None: a "Won" stage is added), lost labels."""
+
+    stages: tuple[str, ...]
+    won: str | None
+    lost: tuple[str, ...]
+    how: str  # a sentence for the YAML comment
+
+
+def order_stages(inspection: Inspection) -> StageOrder:
+    """Put an export's stage labels in funnel order, as well as the export allows.
+
+    In order of trust: the order of HubSpot's "Date entered" columns; the median of a
+    probability column; else how complete each label's rows are (deals further down a
+    funnel carry more filled-in fields: amounts, close dates, stage dates).
+    """
+    labels = [stats for stats in inspection.labels if label_key(stats.label)]
+    won = next((s.label for s in labels if label_key(s.label) in _WON_KEYS), None)
+    lost = tuple(s.label for s in labels if label_key(s.label) in _LOST_KEYS)
+    middle = [s for s in labels if s.label != won and s.label not in lost]
+    entered = [column.label for column in inspection.columns.entered]
+    entered_keys = [label_key(label) for label in entered]
+    if entered and all(label_key(s.label) in entered_keys for s in middle):
+        middle.sort(key=lambda s: entered_keys.index(label_key(s.label)))
+        how = 'the order of the export\'s "Date entered" columns'
+    elif inspection.probability_column and all(s.median_probability is not None for s in middle):
+        middle.sort(key=lambda s: (s.median_probability or 0.0, -s.count))
+        how = f"the median of the export's '{inspection.probability_column}' column per stage"
+    else:
+        middle.sort(key=lambda s: (s.completeness, -s.count))
+        how = "how complete each stage's rows are (guessed: check it)"
+    return StageOrder(tuple(s.label for s in middle), won, lost, how)

@@ -1,0 +1,96 @@
+"""``funnel inspect`` as plain text: what the reader found and what to add to the YAML."""
+
+from __future__ import annotations
+
+from funnelcli.definition import Funnel, label_key
+from funnelcli.readers.columns import FIELD_DESCRIPTIONS
+from funnelcli.readers.inspect import Inspection
+
+
+def inspection_text(found: Inspection, funnel: Funnel) -> str:
+    table = found.table
+    lines = [f"{table.source}: {table.kind.upper()}, looks like a {found.columns.dialect} export"]
+    if table.kind == "csv":
+        delimiter = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
+            table.delimiter or "", ""
+        )
+        lines.append(f"  encoding {table.encoding}, delimiter {delimiter}")
+    else:
+        lines.append(f"  sheet '{table.sheet}'")
+    lines.append(
+        f"  header on row {table.header_row}"
+        + (f" below {table.title_rows} title rows" if table.title_rows else "")
+        + f"; {found.rows:,} data rows"
+        + (f", {table.stats.blank_rows:,} blank" if table.stats.blank_rows else "")
+        + (f", {table.stats.footer_rows:,} footer rows ignored" if table.stats.footer_rows else "")
+    )
+    lines += ["", "Columns:"]
+    for name, description in FIELD_DESCRIPTIONS.items():
+        index = found.columns.get(name)
+        if index is None:
+            lines.append(f"  {description:<26} not found")
+        else:
+            how = (
+                "from columns: in the funnel file"
+                if name in found.columns.by_mapping
+                else "recognised"
+            )
+            lines.append(f"  {description:<26} '{found.columns.headers[index]}' ({how})")
+    for column in found.columns.entered:
+        target = (
+            funnel.stages[column.stage].name if column.stage is not None else "no stage (unmapped)"
+        )
+        lines.append(f"  entered date for {target:<13} '{column.header}'")
+    lines += ["", f"Stage labels (funnel: {funnel.source}):"]
+    unmapped = []
+    for stats in found.labels:
+        target = found.maps_to.get(label_key(stats.label), "")
+        shown = stats.label or "(empty)"
+        if not target:
+            unmapped.append(stats.label)
+        where = (
+            f"-> {target}"
+            if target
+            else "-> UNMAPPED"
+            if stats.label
+            else "-> skipped (missing stage)"
+        )
+        lines.append(f"  {shown:<32} {stats.count:>8,}  {where}")
+    if found.statuses:
+        lines += [
+            "",
+            "Statuses: "
+            + ", ".join(f"{label} {count:,}" for label, count in found.statuses.most_common()),
+        ]
+    lines += [
+        "",
+        "Currencies: "
+        + ", ".join(f"{code} {count:,}" for code, count in found.currencies.most_common()),
+    ]
+    if found.pipelines:
+        lines.append(
+            "Pipelines: "
+            + ", ".join(f"{name} {count:,}" for name, count in found.pipelines.most_common())
+        )
+    if found.date_orders:
+        lines += ["", "Dates:"]
+        lines += [f"  '{order.header}': {order.order}" for order in found.date_orders]
+    missing = [
+        FIELD_DESCRIPTIONS[name]
+        for name in ("stage", "amount", "created", "closed")
+        if found.columns.get(name) is None
+    ]
+    unmapped = [label for label in unmapped if label]
+    if unmapped or missing:
+        lines += ["", "To add to the funnel file:"]
+    if unmapped:
+        lines += [
+            "  # each unmapped label as an alias of the stage it means, for example:",
+            "  stages:",
+            f"    - name: {funnel.stages[0].name}",
+            "      aliases: [" + ", ".join(unmapped[:8]) + "]",
+        ]
+    if missing:
+        lines += ["  columns:  # name the export's header for each field not found"]
+        lines += [f"    # {description}: <header>" for description in missing]
+    return "\n".join(lines) + "\n"
