@@ -21,7 +21,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --confidence 90% --as-of 2026-12-01 --by 2027-03-31
-
+	$(BIN)/funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml --as-of 2017-12-31
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
