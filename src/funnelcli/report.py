@@ -178,22 +178,26 @@ class ReportBuilder:
                 self.negative_durations += 1
             else:
                 self.cycle_days.append(days)
-        if deal.entered is None:
+        entered = deal.entered
+        if entered is None:
             return
         last = self.stage_count - 1
-        closed = deal.closed if deal.outcome is not Outcome.OPEN else None
-        for index in range(last):
-            start = deal.entered[index]
+        # Walk up from the bottom: a stage ends where the next dated stage begins, or at
+        # the close of a closed deal; an open deal's latest stage has no end yet.
+        following = entered[last]
+        if following is None and deal.outcome is not Outcome.OPEN:
+            following = deal.closed
+        for index in range(last - 1, -1, -1):
+            start = entered[index]
             if start is None:
                 continue
-            end = next((day for day in deal.entered[index + 1 :] if day is not None), closed)
-            if end is None:
-                continue  # still in the stage: open-ended, not a duration
-            days = (end - start).days
-            if days < 0:
-                self.negative_durations += 1
-            else:
-                self.days_in_stage[index].append(days)
+            if following is not None:
+                days = (following - start).days
+                if days < 0:
+                    self.negative_durations += 1
+                else:
+                    self.days_in_stage[index].append(days)
+            following = start
 
     def _check_stale(self, deal: Deal, stage: int) -> None:
         limit = self.stale_days[stage]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,18 @@ from funnelcli.money import parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular import Cell, Table
 from funnelcli.report import Deal, Outcome
+
+_FIELDS_READ = (
+    "id",
+    "name",
+    "stage",
+    "status",
+    "won_flag",
+    "closed_flag",
+    "amount",
+    "currency",
+    "owner",
+)
 
 SKIP_REASONS = {
     "unknown_stage_label": "unknown stage label",
@@ -69,9 +82,19 @@ class RowAccount:
         self.used += other.used
         self.skipped.update(other.skipped)
         for reason, examples in other.examples.items():
-            mine = self.examples.setdefault(reason, [])
-            mine.extend(examples[: EXAMPLES_PER_REASON - len(mine)])
+            # The first rows of the file, whichever part read them.
+            merged = sorted(self.examples.get(reason, []) + examples)
+            self.examples[reason] = merged[:EXAMPLES_PER_REASON]
         self.unknown_labels.update(other.unknown_labels)
+
+
+_DECISION_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    reason: str
+    value: str
 
 
 class _Skip(Exception):
@@ -153,6 +176,20 @@ class DealReader:
         self._last = len(funnel.stages) - 1
         self._entered = _entered_by_stage(columns, len(funnel.stages))
         self._fx = {code: Decimal(rate) for code, rate in funnel.fx.items()}
+        # Column indexes resolved once: the per-row path only indexes tuples.
+        self._created = columns.get("created")
+        self._closed = columns.get("closed")
+        self._field_index = {name: columns.get(name) for name in _FIELDS_READ}
+        self._decision_columns = tuple(
+            self._field_index[name] for name in ("stage", "status", "won_flag", "closed_flag")
+        )
+        self._decisions: dict[tuple[Cell, ...], tuple[Outcome, int | None, str] | _Skipped] = {}
+        self._id_column = self._field_index["id"]
+        self._name_column = self._field_index["name"]
+        self._owner_column = self._field_index["owner"]
+        self._currency_column = self._field_index["currency"]
+        self._amount_column = self._field_index["amount"]
+        self._iso_cache: dict[str, dt.date] = {}
 
     def deals(self, rows: Iterator[tuple[int, tuple[Cell, ...]]] | None = None) -> Iterator[Deal]:
         for number, cells in rows if rows is not None else self.table.rows:
@@ -168,32 +205,55 @@ class DealReader:
             yield deal
 
     def _cell(self, cells: tuple[Cell, ...], name: str) -> Cell:
-        index = self.columns.get(name)
+        index = self._field_index[name]
         if index is None or index >= len(cells):
             return None
         return cells[index]
 
     def _deal(self, number: int, cells: tuple[Cell, ...]) -> Deal:
-        label = _text(self._cell(cells, "stage"))
-        outcome, stage = self._outcome_and_stage(cells, label)
+        # Rows are padded to the header's width, so a known column index is always valid.
+        decision_key = tuple(
+            cells[index] if index is not None else None for index in self._decision_columns
+        )
+        decided = self._decisions.get(decision_key)
+        if decided is None:
+            decided = self._decide(cells)
+            if len(self._decisions) < _DECISION_CACHE_SIZE:
+                self._decisions[decision_key] = decided
+        if isinstance(decided, _Skipped):
+            raise _Skip(decided.reason, decided.value)
+        outcome, stage, label = decided
         amount, currency = self._amount(cells)
-        created = self._date(cells, self.columns.get("created"))
-        closed = self._date(cells, self.columns.get("closed"))
+        created = self._date(cells, self._created)
+        closed = self._date(cells, self._closed)
         entered = self._entered_dates(cells) if self._entered else None
-        identifier = _text(self._cell(cells, "id")) or _text(self._cell(cells, "name")) or None
+        index = self._id_column
+        identifier = _text(cells[index]) if index is not None else ""
+        if not identifier and self._name_column is not None:
+            identifier = _text(cells[self._name_column])
+        owner = _text(cells[self._owner_column]) if self._owner_column is not None else ""
         return Deal(
             row=number,
             outcome=outcome,
             stage=stage,
             label=label,
-            id=identifier,
-            owner=_text(self._cell(cells, "owner")) or None,
+            id=identifier or None,
+            owner=owner or None,
             amount=amount,
             currency=currency,
             created=created,
             closed=closed,
             entered=entered,
         )
+
+    def _decide(self, cells: tuple[Cell, ...]) -> tuple[Outcome, int | None, str] | _Skipped:
+        """Outcome and stage from the stage, status and flag cells (cached: few distinct values)."""
+        label = _text(self._cell(cells, "stage"))
+        try:
+            outcome, stage = self._outcome_and_stage(cells, label)
+        except _Skip as skip:
+            return _Skipped(skip.reason, skip.value)
+        return outcome, stage, label
 
     def _outcome_and_stage(self, cells: tuple[Cell, ...], label: str) -> tuple[Outcome, int | None]:
         stated = self._stated_outcome(cells)
@@ -242,7 +302,7 @@ class DealReader:
         return None
 
     def _amount(self, cells: tuple[Cell, ...]) -> tuple[Decimal | None, str]:
-        raw = self._cell(cells, "amount")
+        raw = cells[self._amount_column] if self._amount_column is not None else None
         if isinstance(raw, bool):
             raise _Skip("unreadable_amount", str(raw))
         try:
@@ -251,7 +311,11 @@ class DealReader:
             )
         except ValueError as error:
             raise _Skip("unreadable_amount", f"{raw} ({error})") from None
-        code = _text(self._cell(cells, "currency")).upper() or None
+        code = (
+            _text(cells[self._currency_column]).upper() or None
+            if self._currency_column is not None
+            else None
+        )
         currency = code or (money.currency if money else None) or self.funnel.currency
         if money is None:
             return None, currency
@@ -264,6 +328,12 @@ class DealReader:
         if index is None or index >= len(cells):
             return None
         raw = cells[index]
+        if raw.__class__ is str:
+            if not raw:
+                return None
+            fast = self._iso_date(raw)
+            if fast is not None:
+                return fast
         try:
             return parse_date(raw, self.dates.orders.get(index), self.dates.date_format)
         except ValueError as error:
@@ -271,16 +341,54 @@ class DealReader:
                 "unreadable_date", f"{raw} in '{self.columns.headers[index]}' ({error})"
             ) from None
 
+    def _iso_date(self, text: str) -> dt.date | None:
+        """``2024-08-27`` or ``2024-08-27 14:03[:05]`` without the general parser; else None.
+
+        Exports repeat the same days thousands of times, so the date part is cached.
+        Anything unusual (other lengths, zones, odd times) goes the general way.
+        """
+        if self.dates.date_format or _ISO_FAST(text) is None:
+            return None
+        date_part = text[:10]
+        cached = self._iso_cache.get(date_part)
+        if cached is not None:
+            return cached
+        try:
+            day = parse_date(date_part)
+        except ValueError:
+            return None  # the general path reports it with the whole value
+        if day is None:
+            return None
+        if len(self._iso_cache) < _ISO_CACHE_SIZE:
+            self._iso_cache[date_part] = day
+        return day
+
     def _entered_dates(self, cells: tuple[Cell, ...]) -> list[dt.date | None]:
+        """Per stage, the first of its entered-date columns with a date (one per pipeline)."""
         dates: list[dt.date | None] = []
+        cache = self._iso_cache
         for stage_columns in self._entered:
             found = None
             for index in stage_columns:
+                raw = cells[index]
+                if not raw:
+                    continue
+                # The hot path: a cached day whose full text is a plain ISO timestamp.
+                if raw.__class__ is str:
+                    cached = cache.get(raw[:10])
+                    if cached is not None and _ISO_FAST(raw) is not None:
+                        found = cached
+                        break
                 found = self._date(cells, index)
                 if found is not None:
                     break
             dates.append(found)
         return dates
+
+
+_ISO_CACHE_SIZE = 100_000
+_ISO_FAST = re.compile(r"\d{4}-\d\d-\d\d(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?").fullmatch
+"""A plain ISO date, or one with a valid HH:MM[:SS] and no zone: the common case."""
 
 
 def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:
@@ -293,6 +401,8 @@ def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:
 
 
 def _text(cell: Cell) -> str:
+    if cell.__class__ is str:
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
