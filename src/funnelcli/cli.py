@@ -20,7 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from funnelcli import __version__
-from funnelcli.errors import EXIT_INTERRUPTED, EXIT_USAGE, FunnelError, UsageError
+from funnelcli.errors import EXIT_INTERRUPTED, EXIT_USAGE, FunnelError, UsageError, shown
 from funnelcli.loading import LoadedFunnel, load_funnel_file, resolve_funnel
 
 T = TypeVar("T")
@@ -424,7 +424,7 @@ def _report_skips(result: Any, loaded: LoadedFunnel, *, quiet: bool, as_errors: 
         line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"
         if reason == "unknown_stage_label":
             labels = ", ".join(
-                f"'{label}' ({n:,})" for label, n in account.unknown_labels.most_common(5)
+                f"'{shown(label)}' ({n:,})" for label, n in account.unknown_labels.most_common(5)
             )
             line += f"; labels {labels}: add them to a stage's aliases: in {where}"
         elif reason == "unreadable_date":

@@ -17,6 +17,18 @@ EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A value from a user's file, safe to quote in a one-line message.
+
+    Line breaks and other unprintable characters are escaped, and long values are cut,
+    so a message stays one readable line whatever the file holds.
+    """
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class FunnelError(Exception):
     """Something the user gave us that we cannot use."""
 

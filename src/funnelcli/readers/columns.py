@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from funnelcli.definition import Funnel, label_key
-from funnelcli.errors import DefinitionError
+from funnelcli.errors import DefinitionError, shown
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "id": (
@@ -224,8 +224,8 @@ def _find(header: str, keys: list[str]) -> int | None:
 
 
 def _list(headers: Sequence[str], limit: int = 12) -> str:
-    shown = ", ".join(header for header in headers[:limit] if header)
-    return shown + (f" (and {len(headers) - limit} more)" if len(headers) > limit else "")
+    listed = ", ".join(shown(header, 30) for header in headers[:limit] if header)
+    return listed + (f" (and {len(headers) - limit} more)" if len(headers) > limit else "")
 
 
 def stage_lookup(funnel: Funnel) -> dict[str, int]:

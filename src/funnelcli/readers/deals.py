@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
-from funnelcli.errors import ExportError
+from funnelcli.errors import ExportError, shown
 from funnelcli.money import parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular import Cell, Table
@@ -75,7 +75,7 @@ class RowAccount:
         self.skipped[reason] += 1
         examples = self.examples.setdefault(reason, [])
         if len(examples) < EXAMPLES_PER_REASON:
-            examples.append((row, value))
+            examples.append((row, shown(value, 160)))
 
     def merge(self, other: RowAccount) -> None:
         self.read += other.read

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel
-from funnelcli.errors import ExportError
+from funnelcli.errors import ExportError, shown
 from funnelcli.readers.columns import ColumnMap, header_score, map_columns
 from funnelcli.readers.deals import (
     DATE_SAMPLE_ROWS,
@@ -87,10 +87,10 @@ def table_info(table: Table) -> TableInfo:
 def require_stage_column(columns: ColumnMap, funnel: Funnel, source: str) -> None:
     if columns.get("stage") is not None or columns.get("status") is not None:
         return
-    shown = ", ".join(header for header in columns.headers[:12] if header)
+    listed = ", ".join(shown(header, 30) for header in columns.headers[:12] if header)
     where = "funnel.yaml" if funnel.is_default else funnel.source
     raise ExportError(
-        f"{source}: no stage column found (its columns are: {shown}); "
+        f"{source}: no stage column found (its columns are: {listed}); "
         f"name it in {where} under columns:, like columns: {{stage: Deal Stage}}"
     )
 

@@ -256,7 +256,9 @@ def _money_rows(figures: MoneyFigures, suffix: str) -> list[tuple[str, str]]:
 def open_without_amount_note(report: Report) -> str | None:
     if not report.open_without_amount:
         return None
-    return f"{report.open_without_amount:,} open deals have no amount and add nothing to open value"
+    count = report.open_without_amount
+    deals = "open deal has" if count == 1 else "open deals have"
+    return f"{count:,} {deals} no amount and add nothing to open value"
 
 
 def _cycle(report: Report) -> str:
