@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint format bench bench-plan clean
+.PHONY: demo test lint format bench bench-plan bench-report clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,6 @@ clean:
 
 bench-plan: $(STAMP)
 	$(BIN)/python -m benchmarks.plan_speed
+
+bench-report: $(STAMP)
+	$(BIN)/python -m benchmarks.report_speed

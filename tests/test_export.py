@@ -20,6 +20,8 @@ CASES = [
     (EXPORTS / "hubspot_deals.csv", EXPORTS / "hubspot_funnel.yaml"),
     (EXPORTS / "hubspot_internal.csv", EXPORTS / "hubspot_funnel.yaml"),
     (EXPORTS / "salesforce_report.csv", EXPORTS / "salesforce_funnel.yaml"),
+    # cp1250 bytes cp1252 leaves undefined, and day-first dates: both re-reads must re-detect.
+    (EXPORTS / "salesforce_cp1250.csv", EXPORTS / "salesforce_funnel.yaml"),
     (EXPORTS / "pipedrive_deals.csv", EXPORTS / "pipedrive_funnel.yaml"),
     (EXPORTS / "pipedrive_multicurrency.csv", EXPORTS / "pipedrive_funnel.yaml"),
     (EXPORTS / "zoho_deals.csv", EXPORTS / "zoho_funnel.yaml"),

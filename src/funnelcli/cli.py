@@ -148,6 +148,15 @@ def _print_warnings(loaded: LoadedFunnel, quiet: bool) -> None:
         _warn(warning, quiet)
 
 
+def _check_output(output: str | None, protected: tuple[str, ...]) -> None:
+    """Refuse an --output that would replace an input before any work is done."""
+    if output is None:
+        return
+    from funnelcli.render.output import refuse_inputs
+
+    refuse_inputs(output, protected)
+
+
 def _emit(text: str, output: str | None, protected: tuple[str, ...] = ()) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -390,6 +399,8 @@ def report(
         day = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
         loaded = resolve_funnel(funnel)
         _print_warnings(loaded, quiet)
+        protected = tuple(path for path in (export, funnel) if path)
+        _check_output(output, protected)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         result = report_export(
             export, loaded.funnel, as_of=day, options=options, stale_days=stale_days
@@ -402,7 +413,6 @@ def report(
             )
         _report_notes(result, quiet)
         source = loaded.funnel.source
-        protected = tuple(path for path in (export, funnel) if path)
         if chosen_format == "table":
             _render(_report_renderable(result, source, export), output, no_color, protected)
         else:
@@ -449,11 +459,14 @@ def _report_notes(result: Any, quiet: bool) -> None:
             quiet,
         )
     if report.lost_unknown_stage:
-        _warn(
-            f"{source}: {report.lost_unknown_stage:,} lost deals do not say at which stage they were lost; "
-            "they count as lost at the first stage",
-            quiet,
+        count = report.lost_unknown_stage
+        deals = (
+            "lost deal does not say at which stage it was"
+            if count == 1
+            else "lost deals do not say at which stage they were"
         )
+        they = "it counts" if count == 1 else "they count"
+        _warn(f"{source}: {count:,} {deals} lost; {they} as lost at the first stage", quiet)
 
 
 def _report_renderable(result: Any, source: str, export: str) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import DefinitionError, shown
@@ -301,3 +301,35 @@ def guess_dialect(headers: Sequence[str]) -> str:
         if score >= 3 and score > best_score:
             best, best_score = name, score
     return best
+
+
+_FLAG_VALUES = frozenset(
+    {"true", "false", "1", "0", "yes", "no", "y", "n", "x", "wahr", "falsch", "vrai", "faux"}
+)
+
+
+def _is_flag(cell: object) -> bool:
+    if isinstance(cell, bool | int):
+        return cell in (0, 1)
+    return isinstance(cell, str) and cell.strip().casefold() in _FLAG_VALUES
+
+
+def refine_by_values(columns: ColumnMap, sample: Sequence[Sequence[object]]) -> ColumnMap:
+    """Correct what headers alone get wrong, from a sample of the values.
+
+    A column recognised as a won/closed flag by its name (``Closed``, ``Won``) whose
+    values are not flags holds dates (``closed: 2025-03-04``): it is the close date
+    then, unless another column already is. Mappings from the funnel file are kept.
+    """
+    fields = dict(columns.fields)
+    for flag in ("closed_flag", "won_flag"):
+        index = fields.get(flag)
+        if index is None or flag in columns.by_mapping:
+            continue
+        values = [row[index] for row in sample if index < len(row) and row[index] not in (None, "")]
+        if not values or all(_is_flag(value) for value in values):
+            continue
+        del fields[flag]
+        if "closed" not in fields:
+            fields["closed"] = index
+    return columns if fields == columns.fields else replace(columns, fields=fields)

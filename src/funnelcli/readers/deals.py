@@ -65,7 +65,10 @@ class RowAccount:
     used: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
-    unknown_labels: Counter[str] = field(default_factory=Counter)
+    unknown_labels: Counter[str] = field(default_factory=Counter)  # by spelling of the first row
+    _spellings: dict[str, tuple[int, str]] = field(
+        default_factory=dict
+    )  # label key -> (row, label)
 
     @property
     def skipped_total(self) -> int:
@@ -85,7 +88,20 @@ class RowAccount:
             # The first rows of the file, whichever part read them.
             merged = sorted(self.examples.get(reason, []) + examples)
             self.examples[reason] = merged[:EXAMPLES_PER_REASON]
-        self.unknown_labels.update(other.unknown_labels)
+        for key, (row, label) in other._spellings.items():
+            self._count_label(key, row, label, other.unknown_labels[label])
+
+    def unknown_label(self, row: int, label: str) -> None:
+        """Labels alike but for case and punctuation are one label: one alias fixes them all."""
+        self._count_label(label_key(label), row, label, 1)
+
+    def _count_label(self, key: str, row: int, label: str, count: int) -> None:
+        known = self._spellings.get(key)
+        if known is None or row < known[0]:
+            if known is not None:
+                self.unknown_labels[label] = self.unknown_labels.pop(known[1])
+            self._spellings[key] = (row, label)
+        self.unknown_labels[self._spellings[key][1]] += count
 
 
 _DECISION_CACHE_SIZE = 10_000
@@ -199,7 +215,7 @@ class DealReader:
             except _Skip as skip:
                 self.account.skip(skip.reason, number, skip.value)
                 if skip.reason == "unknown_stage_label":
-                    self.account.unknown_labels[skip.value] += 1
+                    self.account.unknown_label(number, skip.value)
                 continue
             self.account.used += 1
             yield deal

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel
 from funnelcli.errors import ExportError, shown
-from funnelcli.readers.columns import ColumnMap, header_score, map_columns
+from funnelcli.readers.columns import ColumnMap, header_score, map_columns, refine_by_values
 from funnelcli.readers.deals import (
     DATE_SAMPLE_ROWS,
     DateColumns,
@@ -108,7 +108,11 @@ def reopen_options(table: Table, options: ReadOptions) -> ReadOptions:
 
 
 def _date_orders(
-    path: str, table: Table, sample: list[Sequence[Cell]], columns: ColumnMap, options: ReadOptions
+    path: str,
+    table: Table,
+    sample: Sequence[Sequence[Cell]],
+    columns: ColumnMap,
+    options: ReadOptions,
 ) -> dict[int, DayOrder | None]:
     """Day/month order per date column; a second pass over the file only when slash dates appear."""
     indexes = date_columns(columns)
@@ -136,17 +140,16 @@ def report_export(
     """
     builder = new_builder(funnel, as_of, stale_days)
     with open_export(path, options) as table:
-        columns = map_columns(table.header, funnel, table.source)
-        require_stage_column(columns, funnel, table.source)
         sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
-        orders = _date_orders(path, table, [cells for _, cells in sample], columns, options)
+        sample_cells = [cells for _, cells in sample]
+        columns = refine_by_values(map_columns(table.header, funnel, table.source), sample_cells)
+        require_stage_column(columns, funnel, table.source)
+        orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
         workers = _worker_count(path, table)
         if workers > 1:
-            known = ReadOptions(
-                options.sheet, table.encoding or options.encoding, options.date_format
-            )
-            job = _Part(path, funnel, known, dates, as_of, stale_days, workers)
+            again = reopen_options(table, options)
+            job = _Part(path, funnel, columns, again, dates, as_of, stale_days, workers)
             with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
                 others = pool.map_async(job.run, range(1, workers))
                 account = _read_rows(
@@ -205,6 +208,7 @@ class _Part:
 
     path: str
     funnel: Funnel
+    columns: ColumnMap
     options: ReadOptions
     dates: DateColumns
     as_of: dt.date
@@ -214,7 +218,6 @@ class _Part:
     def run(self, part: int) -> tuple[ReportBuilder, RowAccount]:
         builder = new_builder(self.funnel, self.as_of, self.stale_days)
         with open_export(self.path, self.options) as table:
-            columns = map_columns(table.header, self.funnel, table.source)
             rows = _every(table.rows, part, self.parts)
-            account = _read_rows(table, self.funnel, columns, self.dates, builder, rows)
+            account = _read_rows(table, self.funnel, self.columns, self.dates, builder, rows)
         return builder, account

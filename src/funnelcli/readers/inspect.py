@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from funnelcli.dates import DateOrderEvidence
 from funnelcli.definition import Funnel, label_key
 from funnelcli.money import parse_money
-from funnelcli.readers.columns import ColumnMap, header_key, map_columns, stage_lookup
+from funnelcli.readers.columns import (
+    ColumnMap,
+    header_key,
+    map_columns,
+    refine_by_values,
+    stage_lookup,
+)
+from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows
 from funnelcli.readers.export import ReadOptions, TableInfo, open_export, table_info
 from funnelcli.readers.tabular import Cell
 
@@ -66,7 +73,10 @@ class Inspection:
 
 def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspection:
     with open_export(path, options) as table:
-        columns = map_columns(table.header, funnel, table.source)
+        sample, all_rows = first_rows(table, DATE_SAMPLE_ROWS)
+        columns = refine_by_values(
+            map_columns(table.header, funnel, table.source), [cells for _, cells in sample]
+        )
         keys = [header_key(header) for header in table.header]
         probability = next((i for i, key in enumerate(keys) if key in PROBABILITY_HEADERS), None)
         date_indexes = sorted(
@@ -80,7 +90,7 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
         pipelines: Counter[str] = Counter()
         rows = 0
         stage_index = columns.get("stage")
-        for _, cells in table.rows:
+        for _, cells in all_rows:
             rows += 1
             label = _text(cells, stage_index)
             stats = labels.get(label_key(label))
@@ -202,7 +212,7 @@ def order_stages(inspection: Inspection) -> StageOrder:
     won = next((s.label for s in labels if label_key(s.label) in _WON_KEYS), None)
     lost = tuple(s.label for s in labels if label_key(s.label) in _LOST_KEYS)
     middle = [s for s in labels if s.label != won and s.label not in lost]
-    entered = [column.label for column in inspection.columns.entered]
+    entered = [column.label for column in sorted(inspection.columns.entered, key=lambda c: c.index)]
     entered_keys = [label_key(label) for label in entered]
     if entered and all(label_key(s.label) in entered_keys for s in middle):
         middle.sort(key=lambda s: entered_keys.index(label_key(s.label)))

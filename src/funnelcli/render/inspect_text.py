@@ -5,6 +5,7 @@ from __future__ import annotations
 from funnelcli.definition import Funnel, label_key
 from funnelcli.readers.columns import FIELD_DESCRIPTIONS
 from funnelcli.readers.inspect import Inspection
+from funnelcli.render.starter import yaml_scalar
 
 
 def inspection_text(found: Inspection, funnel: Funnel) -> str:
@@ -40,7 +41,7 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
         target = (
             funnel.stages[column.stage].name if column.stage is not None else "no stage (unmapped)"
         )
-        lines.append(f"  entered date for {target:<13} '{column.header}'")
+        lines.append(f"  {'entered date, ' + target:<26} '{column.header}'")
     lines += ["", f"Stage labels (funnel: {funnel.source}):"]
     unmapped = []
     for stats in found.labels:
@@ -88,7 +89,7 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
             "  # each unmapped label as an alias of the stage it means, for example:",
             "  stages:",
             f"    - name: {funnel.stages[0].name}",
-            "      aliases: [" + ", ".join(unmapped[:8]) + "]",
+            "      aliases: [" + ", ".join(yaml_scalar(label) for label in unmapped[:8]) + "]",
         ]
     if missing:
         lines += ["  columns:  # name the export's header for each field not found"]

@@ -49,12 +49,7 @@ def atomic_write(path: str, data: str | bytes, *, protected: tuple[str, ...] = (
     ``protected`` are input files the output must never replace.
     """
     target = Path(path)
-    for input_path in protected:
-        with contextlib.suppress(OSError):
-            if target.resolve() == Path(input_path).resolve():
-                raise OutputError(
-                    f"--output {path}: is an input file; write the output somewhere else"
-                )
+    refuse_inputs(path, protected)
     if target.is_dir():
         raise OutputError(
             f"--output {path}: is a folder; give a file name like {path.rstrip('/')}/plan.json"
@@ -89,6 +84,17 @@ def atomic_write(path: str, data: str | bytes, *, protected: tuple[str, ...] = (
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+
+
+def refuse_inputs(path: str, protected: tuple[str, ...]) -> None:
+    """An output path may never be one of the inputs."""
+    target = Path(path)
+    for input_path in protected:
+        with contextlib.suppress(OSError):
+            if target.resolve() == Path(input_path).resolve():
+                raise OutputError(
+                    f"--output {path}: is an input file; write the output somewhere else"
+                )
 
 
 def _file_mode(target: Path) -> int:

@@ -182,6 +182,8 @@ def money_text(value: Decimal | Fraction | None, currency: str | None) -> str:
 
 def bottleneck_sentence(report: Report) -> str:
     if not report.bottlenecks:
+        if all(stage.resolved_conversion is None for stage in report.stages[:-1]):
+            return "No deal has left a stage yet: nothing to compare with the plan."
         if report.bottleneck_by == "revenue":
             return "Every stage converts at or above its planned rate."
         return "No stage has lost deals yet."

@@ -29,7 +29,7 @@ def starter_data(
     }
 
 
-def _quote(text: str) -> str:
+def yaml_scalar(text: str) -> str:
     """A YAML scalar for a label, quoted only when it needs to be."""
     dumped = yaml.safe_dump(text, default_flow_style=True, allow_unicode=True, width=1000).strip()
     return dumped.removesuffix("\n...").removesuffix("...").strip()
@@ -51,12 +51,12 @@ def starter_yaml(
         "# Stages, lost labels and columns come from the export. Each conversion is the export's",
         "# measured resolved conversion: of the deals that left the stage, the share that moved on.",
         f"# Stage order: {how}.",
-        f"name: {_quote(str(data['name']))}",
+        f"name: {yaml_scalar(str(data['name']))}",
         f"currency: {data['currency']}",
         "stages:",
     ]
     for index, stage in enumerate(stages):
-        lines.append(f"  - name: {_quote(stage['name'])}")
+        lines.append(f"  - name: {yaml_scalar(stage['name'])}")
         if index == len(stages) - 1:
             break
         rate, left = measured[index]
@@ -72,12 +72,12 @@ def starter_yaml(
             )
     lost = data["lost"]
     assert isinstance(lost, list)
-    lines.append("lost: [" + ", ".join(_quote(label) for label in lost) + "]")
+    lines.append("lost: [" + ", ".join(yaml_scalar(label) for label in lost) + "]")
     columns = data["columns"]
     assert isinstance(columns, dict)
     if columns:
         lines.append("columns:")
-        lines += [f"  {field}: {_quote(header)}" for field, header in columns.items()]
+        lines += [f"  {field}: {yaml_scalar(header)}" for field, header in columns.items()]
     else:
         lines.append("columns: {}")
     return "\n".join(lines) + "\n"
