@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -470,7 +469,7 @@ def _report_notes(result: Any, quiet: bool) -> None:
 
 
 def _report_renderable(result: Any, source: str, export: str) -> Any:
-    from funnelcli.render.terminal import report_renderable
+    from funnelcli.render.report_terminal import report_renderable
 
     return report_renderable(result, source, export)
 
@@ -580,6 +579,8 @@ def init(
                 f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}'."
             )
             return
+        from importlib import resources
+
         template = resources.files("funnelcli").joinpath("templates/funnel.yaml").read_text("utf-8")
         atomic_write(path, template)
         print(f"Wrote {path}. Edit the stages and rates, then run 'funnel validate {path}'.")

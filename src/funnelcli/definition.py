@@ -9,7 +9,6 @@ Stage indices in key paths count from 0, as in the YAML list.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -110,6 +109,8 @@ class _Problems:
             if str(key) in known:
                 continue
             path = f"{at}.{key}" if at else str(key)
+            import difflib  # only when a key is unknown: it costs start-up time
+
             nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             hint = (
                 f"; did you mean '{nearest[0]}'?"

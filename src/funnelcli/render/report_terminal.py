@@ -1,0 +1,160 @@
+"""A report -> Rich renderables: the stage table, funnel chart, key figures, stale deals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from funnelcli.readers.export import ExportReport
+from funnelcli.render.report_files import (
+    STALE_SHOWN,
+    bottleneck_sentence,
+    days_text,
+    key_figures,
+    money_text,
+    percent,
+    rows_sentence,
+)
+from funnelcli.render.terminal import FunnelChart
+from funnelcli.report import Report
+
+
+def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:
+    report = result.report
+    money = report.primary_money
+    title = Text(f"Funnel report: {report.funnel}", style="bold")
+    subtitle = Text(
+        f"{export}, as of {report.as_of.isoformat()}; funnel {funnel_source}", style="dim"
+    )
+    rows: list[dict[str, str | Text]] = []
+    for index, stage in enumerate(report.stages):
+        below_plan = (
+            stage.planned_conversion is not None
+            and stage.resolved_conversion is not None
+            and stage.resolved_conversion < stage.planned_conversion
+        )
+        rows.append(
+            {
+                "Stage": stage.name,
+                "Reached": f"{stage.reached:,}",
+                "Open": f"{stage.current:,}",
+                "Lost": f"{stage.lost:,}",
+                "To next": percent(stage.conversion_to_next),
+                "Resolved": Text(
+                    percent(stage.resolved_conversion), style="red" if below_plan else ""
+                ),
+                "Plan": percent(stage.planned_conversion),
+                "Cum.": percent(stage.cumulative_conversion),
+                "Open value": money_text(money.open_by_stage[index], money.currency)
+                if money
+                else "–",
+                "Days": days_text(stage.median_days_in_stage),
+            }
+        )
+    table = _FittingTable(rows, STAGE_COLUMN_PRIORITY)
+    figures = Table.grid(padding=(0, 2))
+    figures.add_column(style="bold")
+    figures.add_column()
+    for label, value in key_figures(report):
+        figures.add_row(label, value)
+    parts: list[RenderableType] = [
+        title,
+        subtitle,
+        Text(""),
+        table,
+        Text(""),
+        FunnelChart(
+            [stage.name for stage in report.stages], [stage.reached for stage in report.stages]
+        ),
+        Text(""),
+        figures,
+        Text(""),
+        Text.assemble(("Bottleneck: ", "bold"), bottleneck_sentence(report)),
+    ]
+    if report.stale:
+        parts += [Text(""), _stale_table(report)]
+    parts += [Text(""), Text(rows_sentence(result), style="dim")]
+    return Group(*parts)
+
+
+STAGE_COLUMN_PRIORITY = (
+    "Stage",
+    "Reached",
+    "Open",
+    "Lost",
+    "To next",
+    "Resolved",
+    "Cum.",
+    "Open value",
+    "Days",
+    "Plan",
+)
+"""Columns of the report's stage table, most important first: narrow terminals drop from the end."""
+
+
+_GAP = 2  # between two columns: a cell's right padding and the box's blank separator
+
+
+class _FittingTable:
+    """A table that drops its least important columns until it fits the terminal's width."""
+
+    def __init__(self, rows: list[dict[str, str | Text]], priority: Sequence[str]) -> None:
+        self.rows = rows
+        self.priority = priority
+
+    def _width(self, column: str) -> int:
+        cells = [column, *(str(row[column]) for row in self.rows)]
+        return max(cell_len(cell) for cell in cells)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns = list(self.priority)
+        while (
+            len(columns) > 2
+            and sum(self._width(c) for c in columns) + _GAP * (len(columns) - 1) > options.max_width
+        ):
+            columns.pop()
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            header_style="bold",
+            pad_edge=False,
+            padding=(0, 1, 0, 0),
+        )
+        for column in columns:
+            first = column == columns[0]
+            table.add_column(
+                column, justify="left" if first else "right", no_wrap=not first, overflow="fold"
+            )
+        for row in self.rows:
+            table.add_row(*(row[column] for column in columns))
+        yield table
+
+
+def _stale_table(report: Report) -> Table:
+    shown = report.stale[:STALE_SHOWN]
+    more = len(report.stale) - len(shown)
+    title = f"Stale deals: {len(report.stale):,}" + (
+        f" (the {len(shown)} oldest shown)" if more else ""
+    )
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
+    table.add_column("Deal", overflow="fold")
+    table.add_column("Owner", overflow="fold")
+    table.add_column("Stage", overflow="fold")
+    table.add_column("Days", justify="right")
+    table.add_column("Value", justify="right")
+    for deal in shown:
+        table.add_row(
+            deal.id,
+            deal.owner or "",
+            deal.stage,
+            f"{deal.days:,}",
+            money_text(deal.value, deal.currency),
+        )
+    return table
