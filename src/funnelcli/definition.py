@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from funnelcli.errors import DefinitionError
-from funnelcli.values import amount_from_yaml, check_rate, parse_rate
+from funnelcli.values import amount_from_yaml, check_rate, describe, parse_rate
 
 DEFAULT_LOST_LABELS = ("Closed Lost", "Lost", "closedlost")
 TOP_LEVEL_KEYS = (
@@ -132,7 +132,9 @@ def build_funnel(
         raise DefinitionError([f"{source}: the file is empty; it needs at least a stages: list"])
     if not isinstance(data, Mapping):
         raise DefinitionError(
-            [f"{source}: expected a mapping with name: and stages: at the top, got {_kind(data)}"]
+            [
+                f"{source}: expected a mapping with name: and stages: at the top, got {describe(data)}"
+            ]
         )
     problems.unknown_keys(data, TOP_LEVEL_KEYS, "")
     name = _text(data.get("name", "Unnamed funnel"), "name", problems) or "Unnamed funnel"
@@ -144,7 +146,7 @@ def build_funnel(
     columns = data.get("columns") or {}
     if not isinstance(columns, Mapping):
         problems.error(
-            "columns", f"expected a mapping like {{stage: Deal Stage}}, got {_kind(columns)}"
+            "columns", f"expected a mapping like {{stage: Deal Stage}}, got {describe(columns)}"
         )
         columns = {}
     fx = _fx(data.get("fx"), problems)
@@ -167,22 +169,10 @@ def build_funnel(
     return BuildResult(funnel, problems.warnings)
 
 
-def _kind(value: object) -> str:
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    if isinstance(value, str):
-        return f"the text '{value}'"
-    return repr(value)
-
-
 def _text(value: object, path: str, problems: _Problems) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
-    problems.error(path, f"expected a non-empty text, got {_kind(value)}")
+    problems.error(path, f"expected a non-empty text, got {describe(value)}")
     return None
 
 
@@ -191,7 +181,7 @@ def _currency(value: object, problems: _Problems) -> str:
     if _CURRENCY_CODE.match(code):
         return code
     problems.error(
-        "currency", f"must be a 3-letter ISO currency code like USD or EUR, got {_kind(value)}"
+        "currency", f"must be a 3-letter ISO currency code like USD or EUR, got {describe(value)}"
     )
     return "USD"
 
@@ -217,7 +207,7 @@ def _fx(value: object, problems: _Problems) -> dict[str, Decimal]:
     if not isinstance(value, Mapping):
         problems.error(
             "fx",
-            f"expected a mapping of currency codes to rates like {{EUR: 1.08}}, got {_kind(value)}",
+            f"expected a mapping of currency codes to rates like {{EUR: 1.08}}, got {describe(value)}",
         )
         return {}
     rates: dict[str, Decimal] = {}
@@ -244,7 +234,7 @@ def _stages(value: object, problems: _Problems) -> list[_ParsedStage]:
         problems.error("stages", "missing; list the stages top first, the won stage last")
         return []
     if not isinstance(value, list):
-        problems.error("stages", f"expected a list of stages, got {_kind(value)}")
+        problems.error("stages", f"expected a list of stages, got {describe(value)}")
         return []
     if len(value) < 2:
         problems.error(
@@ -275,7 +265,7 @@ def _stage(item: object, index: int, is_last: bool, problems: _Problems) -> Stag
     at = f"stages[{index}]"
     if not isinstance(item, Mapping):
         problems.error(
-            at, f"expected a mapping like {{name: MQL, conversion: 40%}}, got {_kind(item)}"
+            at, f"expected a mapping like {{name: MQL, conversion: 40%}}, got {describe(item)}"
         )
         return None
     problems.unknown_keys(item, STAGE_KEYS, at)
@@ -316,7 +306,7 @@ def _days(raw: object, path: str, problems: _Problems) -> Fraction | None:
     except ValueError:
         days = None
     if days is None or days < 0:
-        problems.error(path, f"must be a number of days, 0 or more (like 14), got {_kind(raw)}")
+        problems.error(path, f"must be a number of days, 0 or more (like 14), got {describe(raw)}")
         return None
     return days
 
@@ -326,7 +316,7 @@ def _labels(value: object, path: str, problems: _Problems) -> list[str]:
         value = [value]
     if not isinstance(value, list):
         problems.error(
-            path, f"expected a list of labels like [Closed Won, closedwon], got {_kind(value)}"
+            path, f"expected a list of labels like [Closed Won, closedwon], got {describe(value)}"
         )
         return []
     labels: list[str] = []
@@ -334,7 +324,7 @@ def _labels(value: object, path: str, problems: _Problems) -> list[str]:
         if isinstance(label, str | int) and not isinstance(label, bool) and str(label).strip():
             labels.append(str(label).strip())
         else:
-            problems.error(f"{path}[{index}]", f"expected a label (text), got {_kind(label)}")
+            problems.error(f"{path}[{index}]", f"expected a label (text), got {describe(label)}")
     return labels
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
@@ -63,7 +64,7 @@ def amount_from_yaml(value: object) -> Decimal:
         return Decimal(repr(value))
     if isinstance(value, str):
         return parse_amount(value)
-    raise ValueError(f"expected an amount ({AMOUNT_FORMS}), got {_describe(value)}")
+    raise ValueError(f"expected an amount ({AMOUNT_FORMS}), got {describe(value)}")
 
 
 def parse_rate(value: object) -> Fraction:
@@ -92,7 +93,7 @@ def parse_rate(value: object) -> Fraction:
             raise ValueError(f"expected a rate ({RATE_FORMS}), got '{value}'")
         rate = Fraction(decimal_value)
         return rate / 100 if is_percent else rate
-    raise ValueError(f"expected a rate ({RATE_FORMS}), got {_describe(value)}")
+    raise ValueError(f"expected a rate ({RATE_FORMS}), got {describe(value)}")
 
 
 def check_rate(rate: Fraction, original: object) -> None:
@@ -119,13 +120,16 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _describe(value: object) -> str:
-    if isinstance(value, dict):
+def describe(value: object) -> str:
+    """A value read from YAML, named for a message: "a mapping", "the text 'x'", "12"."""
+    if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if value is None:
         return "nothing"
+    if isinstance(value, str):
+        return f"the text '{value}'"
     return repr(value)
 
 
