@@ -120,6 +120,8 @@ def test_small_totals() -> None:
         "used": 13,
         "skipped": 0,
         "skipped_by_reason": {},
+        "filtered": 0,
+        "filtered_by_reason": {},
         "blank": 0,
         "footer": 0,
     }
@@ -264,6 +266,8 @@ def test_skipped_rows_are_accounted_for() -> None:
             "unreadable_amount": 1,
             "unreadable_date": 1,
         },
+        "filtered": 0,
+        "filtered_by_reason": {},
         "blank": 0,
         "footer": 0,
     }
@@ -678,6 +682,8 @@ def test_init_report_with_the_written_funnel(tmp_path: Path) -> None:
         "used": 12,
         "skipped": 0,
         "skipped_by_reason": {},
+        "filtered": 0,
+        "filtered_by_reason": {},
         "blank": 0,
         "footer": 0,
     }

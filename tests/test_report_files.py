@@ -49,6 +49,8 @@ TOP_LEVEL = {
     "as_of": str,
     "currency": str,
     "rows": dict,
+    "filters": dict,
+    "pipelines": dict,
     "stages": list,
     "won": dict,
     "lost": dict,
@@ -63,6 +65,8 @@ TOP_LEVEL = {
     "bottlenecks": list,
     "stale": list,
     "by_currency": NoneType,
+    "segments": NoneType,
+    "cohorts": NoneType,
 }
 CYCLE_KEYS = ("median_cycle_days", "p90_cycle_days", "sales_velocity_per_day")
 ROWS = {
@@ -70,6 +74,8 @@ ROWS = {
     "used": int,
     "skipped": int,
     "skipped_by_reason": dict,
+    "filtered": int,
+    "filtered_by_reason": dict,
     "blank": int,
     "footer": int,
 }

@@ -382,6 +382,41 @@ def report(
         ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 if any row is skipped.")] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Compare segments side by side: any column (owner, pipeline, region, source...).",
+            show_default=False,
+        ),
+    ] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(help="Report only this pipeline (exports with several).", show_default=False),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only deals created on or after this date, YYYY-MM-DD.", show_default=False
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            help="Only deals created on or before this date, YYYY-MM-DD.", show_default=False
+        ),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only rows where COLUMN=VALUE (ignoring case); repeat to combine.",
+            show_default=False,
+        ),
+    ] = None,
+    cohort: Annotated[
+        str | None,
+        typer.Option(help="Group deals by created month or quarter.", show_default=False),
+    ] = None,
     output_format: FormatOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
@@ -401,8 +436,14 @@ def report(
         protected = tuple(path for path in (export, funnel) if path)
         _check_output(output, protected)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
+        request = _slice_request(by, pipeline, since, until, where or [], cohort)
         result = report_export(
-            export, loaded.funnel, as_of=day, options=options, stale_days=stale_days
+            export,
+            loaded.funnel,
+            as_of=day,
+            options=options,
+            stale_days=stale_days,
+            request=request,
         )
         _report_skips(result, loaded, quiet=quiet and not strict, as_errors=strict)
         if strict and result.account.skipped_total:
@@ -416,6 +457,35 @@ def report(
             _render(_report_renderable(result, source, export), output, no_color, protected)
         else:
             _emit(_report_text(result, source, export, chosen_format), output, protected)
+
+
+def _slice_request(
+    by: str | None,
+    pipeline: str | None,
+    since: str | None,
+    until: str | None,
+    where: list[str],
+    cohort: str | None,
+) -> Any:
+    from funnelcli.readers.export import SliceRequest
+
+    if cohort is not None and cohort not in ("month", "quarter"):
+        raise UsageError(f"--cohort: '{cohort}' is not a period; use month or quarter")
+    pairs = []
+    for condition in where:
+        column, equals, value = condition.partition("=")
+        if not equals or not column.strip():
+            raise UsageError(
+                f"--where: '{condition}' is not COLUMN=VALUE, like --where region=EMEA"
+            )
+        pairs.append((column.strip(), value))
+    first = _parse("--since", since, _parse_date) if since else None
+    last = _parse("--until", until, _parse_date) if until else None
+    if first and last and first > last:
+        raise UsageError(f"--since {since} is after --until {until}; swap them")
+    return SliceRequest(
+        by=by, cohort=cohort, since=first, until=last, where=tuple(pairs), pipeline=pipeline
+    )
 
 
 def _report_skips(result: Any, loaded: LoadedFunnel, *, quiet: bool, as_errors: bool) -> None:
@@ -455,6 +525,15 @@ def _report_notes(result: Any, quiet: bool) -> None:
         _warn(
             f"{source}: amounts in {codes} are not summed together; add fx: rates to the funnel file "
             "to convert them into one currency",
+            quiet,
+        )
+    if result.mixed_pipelines:
+        listed = ", ".join(
+            f"{name} ({count:,})" for name, count in result.account.pipelines.most_common(5)
+        )
+        _warn(
+            f"{source}: the export holds several pipelines ({listed}) and they are reported together; "
+            "pass --pipeline NAME for one, or --by pipeline to compare them",
             quiet,
         )
     if report.lost_unknown_stage:

@@ -57,6 +57,8 @@ class Deal:
     created: dt.date | None = None
     closed: dt.date | None = None
     entered: Sequence[dt.date | None] | None = None
+    segment: str | None = None  # the --by column's value
+    cohort: str | None = None  # the created period, with --cohort
 
 
 @dataclass
@@ -506,3 +508,145 @@ def build_report(
     for deal in deals:
         builder.add(deal)
     return finish(builder, funnel)
+
+
+# --- segments and cohorts -------------------------------------------------------------------
+
+MIN_SEGMENT_DEALS = 20
+"""A segment's stage is judged (ranked) only when at least this many of its deals left it."""
+
+IMMATURE_OPEN_SHARE = Fraction(1, 2)
+"""A cohort whose deals are more than this share still open is immature."""
+
+
+@dataclass
+class SlicedBuilder:
+    """The whole report, plus one builder per segment (--by) and per cohort (--cohort)."""
+
+    overall: ReportBuilder
+    segments: dict[str, ReportBuilder] = field(default_factory=dict)
+    cohorts: dict[str, ReportBuilder] = field(default_factory=dict)
+
+    def _child(self, children: dict[str, ReportBuilder], key: str) -> ReportBuilder:
+        child = children.get(key)
+        if child is None:
+            template = self.overall
+            child = children[key] = ReportBuilder(
+                template.stage_names,
+                template.as_of,
+                template.stale_days,
+                default_currency=template.default_currency,
+            )
+        return child
+
+    def add(self, deal: Deal) -> None:
+        self.overall.add(deal)
+        if deal.segment is not None:
+            self._child(self.segments, deal.segment).add(deal)
+        if deal.cohort is not None:
+            self._child(self.cohorts, deal.cohort).add(deal)
+
+    def merge(self, other: SlicedBuilder) -> None:
+        self.overall.merge(other.overall)
+        for mine, theirs in ((self.segments, other.segments), (self.cohorts, other.cohorts)):
+            for key, builder in theirs.items():
+                self._child(mine, key).merge(builder)
+
+
+def new_sliced_builder(
+    funnel: Funnel, as_of: dt.date, stale_days: int | None = None
+) -> SlicedBuilder:
+    return SlicedBuilder(new_builder(funnel, as_of, stale_days))
+
+
+@dataclass(frozen=True)
+class SegmentStage:
+    name: str
+    reached: int
+    resolved_conversion: Fraction | None
+    judged: bool  # enough deals left the stage to rank this segment there
+    worst: bool  # the lowest judged resolved conversion among the segments
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    name: str
+    deals: int
+    won: int
+    lost: int
+    open: int
+    win_rate: Fraction | None
+    stages: tuple[SegmentStage, ...]
+    bottleneck: str | None
+    immature: bool  # cohorts: most deals still open
+
+
+def finish_slices(
+    builders: dict[str, ReportBuilder], funnel: Funnel, *, sort_by_name: bool
+) -> tuple[SegmentFigures, ...]:
+    """Per segment: reached and resolved conversion per stage, win rate, its bottleneck.
+
+    A stage is judged for a segment when at least MIN_SEGMENT_DEALS of its deals left
+    it; among judged segments the lowest resolved conversion is marked worst.
+    """
+    reports = {name: finish(builder, funnel) for name, builder in builders.items()}
+    worst = _worst_per_stage(reports, len(funnel.stages))
+    rows = []
+    for name, report in reports.items():
+        deals = report.stages[0].reached
+        rows.append(
+            SegmentFigures(
+                name=name,
+                deals=deals,
+                won=report.won,
+                lost=report.lost,
+                open=report.open,
+                win_rate=report.win_rate,
+                stages=tuple(
+                    SegmentStage(
+                        stage.name,
+                        stage.reached,
+                        stage.resolved_conversion,
+                        _judged(stage),
+                        worst.get(index) == name,
+                    )
+                    for index, stage in enumerate(report.stages)
+                ),
+                bottleneck=report.bottlenecks[0].stage if report.bottlenecks else None,
+                immature=deals > 0 and Fraction(report.open, deals) > IMMATURE_OPEN_SHARE,
+            )
+        )
+    if sort_by_name:
+        rows.sort(key=lambda row: row.name)
+    else:
+        rows.sort(key=lambda row: (-row.deals, row.name))
+    return tuple(rows)
+
+
+def _judged(stage: StageFigures) -> bool:
+    return (
+        stage.resolved_conversion is not None and stage.reached - stage.current >= MIN_SEGMENT_DEALS
+    )
+
+
+def _worst_per_stage(reports: dict[str, Report], stage_count: int) -> dict[int, str]:
+    worst: dict[int, str] = {}
+    for index in range(stage_count - 1):
+        judged = [
+            (report.stages[index].resolved_conversion, name)
+            for name, report in reports.items()
+            if _judged(report.stages[index])
+        ]
+        rates = {rate for rate, _ in judged}
+        if len(judged) >= 2 and len(rates) > 1:  # when all convert alike, none is worst
+            worst[index] = min(judged, key=lambda item: (item[0] or 0, item[1]))[1]
+    return worst
+
+
+def cohort_of(created: dt.date | None, period: str) -> str:
+    """``2017-03`` (month) or ``2017-Q1`` (quarter); deals without a created date share one."""
+    if created is None:
+        return "(no created date)"
+    if period == "quarter":
+        return f"{created.year}-Q{(created.month - 1) // 3 + 1}"
+    return f"{created.year}-{created.month:02d}"

@@ -25,7 +25,7 @@ from funnelcli.errors import ExportError, shown
 from funnelcli.money import parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular import Cell, Table
-from funnelcli.report import Deal, Outcome
+from funnelcli.report import Deal, Outcome, cohort_of
 
 _FIELDS_READ = (
     "id",
@@ -37,6 +37,7 @@ _FIELDS_READ = (
     "amount",
     "currency",
     "owner",
+    "pipeline",
 )
 
 SKIP_REASONS = {
@@ -65,6 +66,8 @@ class RowAccount:
     used: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    filtered: Counter[str] = field(default_factory=Counter)  # rows left out by a filter, by filter
+    pipelines: Counter[str] = field(default_factory=Counter)  # rows read, by pipeline
     unknown_labels: Counter[str] = field(default_factory=Counter)  # by spelling of the first row
     _spellings: dict[str, tuple[int, str]] = field(
         default_factory=dict
@@ -73,6 +76,10 @@ class RowAccount:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
+
+    @property
+    def filtered_total(self) -> int:
+        return sum(self.filtered.values())
 
     def skip(self, reason: str, row: int, value: str) -> None:
         self.skipped[reason] += 1
@@ -84,6 +91,8 @@ class RowAccount:
         self.read += other.read
         self.used += other.used
         self.skipped.update(other.skipped)
+        self.filtered.update(other.filtered)
+        self.pipelines.update(other.pipelines)
         for reason, examples in other.examples.items():
             # The first rows of the file, whichever part read them.
             merged = sorted(self.examples.get(reason, []) + examples)
@@ -117,6 +126,32 @@ class _Skip(Exception):
     def __init__(self, reason: str, value: str) -> None:
         self.reason = reason
         self.value = value
+
+
+@dataclass(frozen=True)
+class Slicing:
+    """Which rows count (filters) and how deals are grouped (segment column, cohort period).
+
+    ``where`` pairs a column index with a value compared ignoring case and surrounding
+    spaces; ``--pipeline NAME`` is a ``where`` on the pipeline column.
+    """
+
+    where: tuple[tuple[int, str], ...] = ()
+    since: dt.date | None = None
+    until: dt.date | None = None
+    segment_column: int | None = None
+    cohort: str | None = None  # "month" or "quarter"
+
+    @property
+    def filters_dates(self) -> bool:
+        return self.since is not None or self.until is not None
+
+
+FILTER_REASONS = {
+    "where": "not matching --where/--pipeline",
+    "date_range": "created outside --since/--until",
+    "no_created_date": "no created date to filter on",
+}
 
 
 @dataclass(frozen=True)
@@ -181,8 +216,10 @@ class DealReader:
         funnel: Funnel,
         columns: ColumnMap,
         dates: DateColumns,
+        slicing: Slicing | None = None,
     ) -> None:
         self.table = table
+        self.slicing = slicing or Slicing()
         self.funnel = funnel
         self.columns = columns
         self.dates = dates
@@ -208,17 +245,44 @@ class DealReader:
         self._iso_cache: dict[str, dt.date] = {}
 
     def deals(self, rows: Iterator[tuple[int, tuple[Cell, ...]]] | None = None) -> Iterator[Deal]:
+        slicing = self.slicing
+        where = slicing.where
+        pipeline = self._field_index["pipeline"]
+        account = self.account
         for number, cells in rows if rows is not None else self.table.rows:
-            self.account.read += 1
+            account.read += 1
+            if pipeline is not None:
+                account.pipelines[_text(cells[pipeline]) or "(blank)"] += 1
+            if where and not all(_text(cells[index]).casefold() == value for index, value in where):
+                account.filtered["where"] += 1
+                continue
             try:
                 deal = self._deal(number, cells)
             except _Skip as skip:
-                self.account.skip(skip.reason, number, skip.value)
+                account.skip(skip.reason, number, skip.value)
                 if skip.reason == "unknown_stage_label":
-                    self.account.unknown_label(number, skip.value)
+                    account.unknown_label(number, skip.value)
                 continue
-            self.account.used += 1
+            if slicing.filters_dates and not self._in_range(deal):
+                continue
+            if slicing.segment_column is not None:
+                deal.segment = _text(cells[slicing.segment_column]) or "(blank)"
+            if slicing.cohort is not None:
+                deal.cohort = cohort_of(deal.created, slicing.cohort)
+            account.used += 1
             yield deal
+
+    def _in_range(self, deal: Deal) -> bool:
+        since, until = self.slicing.since, self.slicing.until
+        if deal.created is None:
+            self.account.filtered["no_created_date"] += 1
+            return False
+        if (since is not None and deal.created < since) or (
+            until is not None and deal.created > until
+        ):
+            self.account.filtered["date_range"] += 1
+            return False
+        return True
 
     def _cell(self, cells: tuple[Cell, ...], name: str) -> Cell:
         index = self._field_index[name]

@@ -15,21 +15,36 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from funnelcli.dates import DayOrder
-from funnelcli.definition import Funnel
+from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
-from funnelcli.readers.columns import ColumnMap, header_score, map_columns, refine_by_values
+from funnelcli.readers.columns import (
+    FIELDS,
+    ColumnMap,
+    header_key,
+    header_score,
+    map_columns,
+    refine_by_values,
+)
 from funnelcli.readers.deals import (
     DATE_SAMPLE_ROWS,
     DateColumns,
     DealReader,
     RowAccount,
+    Slicing,
     date_columns,
     first_rows,
     infer_date_orders,
     needs_full_date_scan,
 )
 from funnelcli.readers.tabular import Cell, ReadStats, Table, read_table
-from funnelcli.report import Report, ReportBuilder, finish, new_builder
+from funnelcli.report import (
+    Report,
+    SegmentFigures,
+    SlicedBuilder,
+    finish,
+    finish_slices,
+    new_sliced_builder,
+)
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 """CSV exports at least this large are read by two processes (forking costs ~20 ms)."""
@@ -57,12 +72,78 @@ class TableInfo:
 
 
 @dataclass(frozen=True)
+class SliceRequest:
+    """Filters and groupings as the user named them (columns by header or field name)."""
+
+    by: str | None = None
+    cohort: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    where: tuple[tuple[str, str], ...] = ()
+    pipeline: str | None = None
+
+
+@dataclass(frozen=True)
 class ExportReport:
     report: Report
     account: RowAccount
     columns: ColumnMap
     table: TableInfo
     date_orders: dict[int, DayOrder | None]
+    request: SliceRequest = SliceRequest()
+    segments: tuple[SegmentFigures, ...] | None = None
+    segment_header: str | None = None
+    cohorts: tuple[SegmentFigures, ...] | None = None
+
+    @property
+    def mixed_pipelines(self) -> bool:
+        """Several pipelines counted together, with neither --pipeline nor --by pipeline."""
+        if self.request.pipeline is not None or len(self.account.pipelines) < 2:
+            return False
+        pipeline = self.columns.get("pipeline")
+        by = find_column(self.request.by, self.columns) if self.request.by else None
+        return by is None or by != pipeline
+
+
+def find_column(name: str, columns: ColumnMap) -> int | None:
+    """A column named by its header (ignoring case and punctuation) or by a field name."""
+    key = header_key(name)
+    keys = [header_key(header) for header in columns.headers]
+    if key in keys:
+        return keys.index(key)
+    if name.strip().casefold() in FIELDS:
+        return columns.get(name.strip().casefold())
+    return None
+
+
+def resolve_slicing(request: SliceRequest, columns: ColumnMap, source: str) -> Slicing:
+    """Column names -> indexes; an unknown column is an error that lists the columns."""
+
+    def column(option: str, name: str) -> int:
+        index = find_column(name, columns)
+        if index is None:
+            listed = ", ".join(shown(header, 30) for header in columns.headers[:15] if header)
+            raise ExportError(
+                f"{source}: {option} {name}: no such column; the columns are: {listed}"
+            )
+        return index
+
+    where = [(column("--where", name), value.strip().casefold()) for name, value in request.where]
+    if request.pipeline is not None:
+        pipeline = columns.get("pipeline")
+        if pipeline is None:
+            raise ExportError(
+                f"{source}: --pipeline {request.pipeline}: the export has no pipeline column; "
+                "name it with columns: {pipeline: <header>} in the funnel file"
+            )
+        where.append((pipeline, request.pipeline.strip().casefold()))
+    return Slicing(
+        where=tuple(where),
+        since=request.since,
+        until=request.until,
+        segment_column=column("--by", request.by) if request.by else None,
+        cohort=request.cohort,
+    )
 
 
 def open_export(path: str, options: ReadOptions) -> Table:
@@ -131,6 +212,7 @@ def report_export(
     as_of: dt.date,
     options: ReadOptions,
     stale_days: int | None = None,
+    request: SliceRequest | None = None,
 ) -> ExportReport:
     """Read the whole export once (twice when slash dates need their order settled).
 
@@ -138,42 +220,74 @@ def report_export(
     only every other row into a deal (the costly part), and their partial results merge
     into the report one process would give.
     """
-    builder = new_builder(funnel, as_of, stale_days)
+    request = request or SliceRequest()
+    builder = new_sliced_builder(funnel, as_of, stale_days)
     with open_export(path, options) as table:
         sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
         sample_cells = [cells for _, cells in sample]
         columns = refine_by_values(map_columns(table.header, funnel, table.source), sample_cells)
         require_stage_column(columns, funnel, table.source)
+        slicing = resolve_slicing(request, columns, table.source)
         orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
         workers = _worker_count(path, table)
         if workers > 1:
             again = reopen_options(table, options)
-            job = _Part(path, funnel, columns, again, dates, as_of, stale_days, workers)
+            job = _Part(path, funnel, columns, slicing, again, dates, as_of, stale_days, workers)
             with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
                 others = pool.map_async(job.run, range(1, workers))
                 account = _read_rows(
-                    table, funnel, columns, dates, builder, _every(rows, 0, workers)
+                    table, funnel, columns, slicing, dates, builder, _every(rows, 0, workers)
                 )
                 info = table_info(table)
                 for part_builder, part_account in others.get():
                     builder.merge(part_builder)
                     account.merge(part_account)
         else:
-            account = _read_rows(table, funnel, columns, dates, builder, rows)
+            account = _read_rows(table, funnel, columns, slicing, dates, builder, rows)
             info = table_info(table)
-    return ExportReport(finish(builder, funnel), account, columns, info, orders)
+    _check_pipeline_found(request, account, table.source)
+    by = request.by
+    return ExportReport(
+        finish(builder.overall, funnel),
+        account,
+        columns,
+        info,
+        orders,
+        request,
+        segments=finish_slices(builder.segments, funnel, sort_by_name=False) if by else None,
+        segment_header=columns.headers[slicing.segment_column]
+        if slicing.segment_column is not None
+        else None,
+        cohorts=finish_slices(builder.cohorts, funnel, sort_by_name=True)
+        if request.cohort
+        else None,
+    )
+
+
+def _check_pipeline_found(request: SliceRequest, account: RowAccount, source: str) -> None:
+    if request.pipeline is None:
+        return
+    names = {label_key(name) for name in account.pipelines}
+    if label_key(request.pipeline) not in names:
+        listed = ", ".join(
+            f"{name} ({count:,})" for name, count in account.pipelines.most_common(10)
+        )
+        raise ExportError(
+            f"{source}: --pipeline {request.pipeline}: no such pipeline; the pipelines are: {listed}"
+        )
 
 
 def _read_rows(
     table: Table,
     funnel: Funnel,
     columns: ColumnMap,
+    slicing: Slicing,
     dates: DateColumns,
-    builder: ReportBuilder,
+    builder: SlicedBuilder,
     rows: Iterator[tuple[int, tuple[Cell, ...]]],
 ) -> RowAccount:
-    reader = DealReader(table, funnel, columns, dates)
+    reader = DealReader(table, funnel, columns, dates, slicing)
     for deal in reader.deals(rows):
         builder.add(deal)
     return reader.account
@@ -209,15 +323,18 @@ class _Part:
     path: str
     funnel: Funnel
     columns: ColumnMap
+    slicing: Slicing
     options: ReadOptions
     dates: DateColumns
     as_of: dt.date
     stale_days: int | None
     parts: int
 
-    def run(self, part: int) -> tuple[ReportBuilder, RowAccount]:
-        builder = new_builder(self.funnel, self.as_of, self.stale_days)
+    def run(self, part: int) -> tuple[SlicedBuilder, RowAccount]:
+        builder = new_sliced_builder(self.funnel, self.as_of, self.stale_days)
         with open_export(self.path, self.options) as table:
             rows = _every(table.rows, part, self.parts)
-            account = _read_rows(table, self.funnel, self.columns, self.dates, builder, rows)
+            account = _read_rows(
+                table, self.funnel, self.columns, self.slicing, self.dates, builder, rows
+            )
         return builder, account

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from funnelcli.plan import Plan
+from funnelcli.render.neutralise import neutralise_cells
 from funnelcli.render.numbers import money, number
 from funnelcli.values import format_money, format_rate, short_money
 
@@ -127,13 +128,15 @@ def plan_csv(plan: Plan) -> str:
     confident = plan.confidence.needed if plan.confidence else (None,) * len(plan.stages)
     for stage, at_confidence in zip(plan.stages, confident, strict=True):
         writer.writerow(
-            (
-                stage.name,
-                stage.needed,
-                "" if stage.conversion_to_next is None else number(stage.conversion_to_next),
-                float(stage.cumulative_to_won),
-                "" if at_confidence is None else at_confidence,
-                stage.enter_by.isoformat() if stage.enter_by else "",
+            neutralise_cells(
+                (
+                    stage.name,
+                    stage.needed,
+                    "" if stage.conversion_to_next is None else number(stage.conversion_to_next),
+                    float(stage.cumulative_to_won),
+                    "" if at_confidence is None else at_confidence,
+                    stage.enter_by.isoformat() if stage.enter_by else "",
+                )
             )
         )
     return buffer.getvalue()

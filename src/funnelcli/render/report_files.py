@@ -15,9 +15,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from funnelcli.readers.deals import SKIP_REASONS
+from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
-from funnelcli.report import MoneyFigures, Report
+from funnelcli.render.neutralise import neutralise, neutralise_cells
+from funnelcli.report import MIN_SEGMENT_DEALS, MoneyFigures, Report, SegmentFigures
 from funnelcli.values import format_money, format_rate
 
 SCHEMA_VERSION = 1
@@ -53,9 +54,13 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "used": account.used,
             "skipped": account.skipped_total,
             "skipped_by_reason": dict(sorted(account.skipped.items())),
+            "filtered": account.filtered_total,
+            "filtered_by_reason": dict(sorted(account.filtered.items())),
             "blank": result.table.stats.blank_rows,
             "footer": result.table.stats.footer_rows,
         },
+        "filters": _filters(result),
+        "pipelines": dict(account.pipelines.most_common()),
         "stages": [
             {
                 "name": stage.name,
@@ -116,7 +121,55 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             for deal in report.stale
         ],
         "by_currency": None if money or not report.money else _by_currency(report),
+        "segments": None
+        if result.segments is None
+        else {
+            "by": result.segment_header,
+            "min_deals": MIN_SEGMENT_DEALS,
+            "rows": [_segment(row, "segment") for row in result.segments],
+        },
+        "cohorts": None
+        if result.cohorts is None
+        else {
+            "period": result.request.cohort,
+            "rows": [_segment(row, "cohort") for row in result.cohorts],
+        },
     }
+
+
+def _filters(result: ExportReport) -> dict[str, Any]:
+    request = result.request
+    return {
+        "since": request.since.isoformat() if request.since else None,
+        "until": request.until.isoformat() if request.until else None,
+        "where": [{"column": column, "value": value} for column, value in request.where],
+        "pipeline": request.pipeline,
+    }
+
+
+def _segment(row: SegmentFigures, key: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        key: row.name,
+        "deals": row.deals,
+        "won": row.won,
+        "lost": row.lost,
+        "open": row.open,
+        "win_rate": _rate(row.win_rate),
+        "bottleneck": row.bottleneck,
+        "stages": [
+            {
+                "name": stage.name,
+                "reached": stage.reached,
+                "resolved_conversion": _rate(stage.resolved_conversion),
+                "judged": stage.judged,
+                "worst": stage.worst,
+            }
+            for stage in row.stages
+        ],
+    }
+    if key == "cohort":
+        data["immature"] = row.immature
+    return data
 
 
 def _by_currency(report: Report) -> dict[str, Any]:
@@ -164,15 +217,50 @@ CSV_COLUMNS = (
 )
 
 
+SEGMENT_CSV_COLUMNS = ("segment", "stage", "reached", "resolved_conversion", "judged", "worst")
+
+
 def report_csv(result: ExportReport, funnel_source: str, export: str) -> str:
-    """One row per stage, the columns of :data:`CSV_COLUMNS`; empty where a figure is null."""
+    """One row per stage, the columns of :data:`CSV_COLUMNS`; empty where a figure is null.
+
+    With --by or --cohort, one row per segment (or cohort) and stage instead, with the
+    columns of :data:`SEGMENT_CSV_COLUMNS`; the whole export is the segment ``(all)``.
+    """
     data = report_to_dict(result, funnel_source, export)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    slices = data["segments"] or data["cohorts"]
+    if slices is not None:
+        key = "segment" if data["segments"] else "cohort"
+        writer.writerow(SEGMENT_CSV_COLUMNS)
+        for stage in data["stages"]:
+            writer.writerow(
+                [
+                    "(all)",
+                    neutralise(stage["name"]),
+                    stage["reached"],
+                    _blank(stage["resolved_conversion"]),
+                    "",
+                    "",
+                ]
+            )
+        for row in slices["rows"]:
+            for stage in row["stages"]:
+                writer.writerow(
+                    [
+                        neutralise(row[key]),
+                        neutralise(stage["name"]),
+                        stage["reached"],
+                        _blank(stage["resolved_conversion"]),
+                        stage["judged"],
+                        stage["worst"],
+                    ]
+                )
+        return buffer.getvalue()
     writer.writerow(CSV_COLUMNS)
     for stage in data["stages"]:
         values = [stage["name"] if key == "stage" else stage[key] for key in CSV_COLUMNS]
-        writer.writerow(["" if value is None else value for value in values])
+        writer.writerow(neutralise_cells("" if value is None else value for value in values))
     return buffer.getvalue()
 
 
@@ -297,6 +385,12 @@ def rows_sentence(result: ExportReport) -> str:
             for reason, count in account.skipped.most_common()
         )
         text += f" ({reasons})"
+    if account.filtered:
+        filters = ", ".join(
+            f"{FILTER_REASONS.get(reason, reason)} {count:,}"
+            for reason, count in account.filtered.most_common()
+        )
+        text += f" (filtered: {filters})"
     extras = []
     if result.table.stats.blank_rows:
         extras.append(f"{result.table.stats.blank_rows:,} blank")
@@ -311,6 +405,62 @@ def rows_sentence(result: ExportReport) -> str:
 
 def days_text(value: float | None) -> str:
     return _number(value)
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+
+
+def segment_title(result: ExportReport, cohorts: bool) -> str:
+    if cohorts:
+        return f"Cohorts by created {result.request.cohort}"
+    return f"By {result.segment_header}"
+
+
+def segment_cells(row: SegmentFigures, stage_count: int) -> list[str]:
+    """Resolved conversion per stage: * marks too few deals to judge, ! the worst segment."""
+    cells = []
+    for stage in row.stages[: stage_count - 1]:
+        text = percent(stage.resolved_conversion)
+        if stage.resolved_conversion is not None and not stage.judged:
+            text += "*"
+        if stage.worst:
+            text += " !"
+        cells.append(text)
+    return cells
+
+
+def slices_footnote() -> str:
+    return (
+        f"Resolved conversion per stage; * fewer than {MIN_SEGMENT_DEALS} deals left the stage "
+        "(not ranked); ! the lowest among the segments."
+    )
+
+
+def _segments_markdown(result: ExportReport) -> list[str]:
+    lines: list[str] = []
+    stage_names = [stage.name for stage in result.report.stages[:-1]]
+    for rows, cohorts in ((result.segments, False), (result.cohorts, True)):
+        if rows is None:
+            continue
+        first = "Cohort" if cohorts else "Segment"
+        lines += ["", f"**{segment_title(result, cohorts)}**", ""]
+        lines.append(
+            f"| {first} | Deals | Win rate | "
+            + " | ".join(_md(name) for name in stage_names)
+            + " | Bottleneck |"
+        )
+        lines.append("|---|---:|---:|" + "---:|" * len(stage_names) + "---|")
+        for row in rows:
+            name = _md(row.name) + (" (immature)" if cohorts and row.immature else "")
+            cells = segment_cells(row, len(result.report.stages))
+            lines.append(
+                f"| {name} | {row.deals:,} | {percent(row.win_rate)} | "
+                + " | ".join(cells)
+                + f" | {_md(row.bottleneck or '–')} |"
+            )
+        lines += ["", slices_footnote()]
+    return lines
 
 
 def report_markdown(result: ExportReport, funnel_source: str, export: str) -> str:
@@ -344,6 +494,7 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
                 f"| {_md(deal.id)} | {_md(deal.owner or '')} | {_md(deal.stage)} | {deal.days:,} | "
                 f"{money_text(deal.value, deal.currency)} |"
             )
+    lines += _segments_markdown(result)
     lines += ["", rows_sentence(result), ""]
     return "\n".join(lines)
 

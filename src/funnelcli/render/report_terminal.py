@@ -19,9 +19,12 @@ from funnelcli.render.report_files import (
     money_text,
     percent,
     rows_sentence,
+    segment_cells,
+    segment_title,
+    slices_footnote,
 )
 from funnelcli.render.terminal import FunnelChart
-from funnelcli.report import Report
+from funnelcli.report import Report, SegmentFigures
 
 
 def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:
@@ -78,8 +81,41 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     ]
     if report.stale:
         parts += [Text(""), _stale_table(report)]
+    for slices, cohorts in ((result.segments, False), (result.cohorts, True)):
+        if slices is not None:
+            parts += [
+                Text(""),
+                _slices_table(result, slices, cohorts),
+                Text(slices_footnote(), style="dim"),
+            ]
     parts += [Text(""), Text(rows_sentence(result), style="dim")]
     return Group(*parts)
+
+
+def _slices_table(result: ExportReport, rows: Sequence[SegmentFigures], cohorts: bool) -> Table:
+    stages = result.report.stages
+    table = Table(
+        title=segment_title(result, cohorts),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    table.add_column("Cohort" if cohorts else "Segment", overflow="fold")
+    table.add_column("Deals", justify="right", no_wrap=True)
+    table.add_column("Win", justify="right", no_wrap=True)
+    for stage in stages[:-1]:
+        table.add_column(stage.name, justify="right", overflow="fold")
+    table.add_column("Bottleneck", overflow="fold")
+    for row in rows:
+        name = row.name + (" (immature)" if cohorts and row.immature else "")
+        cells = [
+            Text(cell, style="bold red" if cell.endswith("!") else "")
+            for cell in segment_cells(row, len(stages))
+        ]
+        table.add_row(name, f"{row.deals:,}", percent(row.win_rate), *cells, row.bottleneck or "–")
+    return table
 
 
 STAGE_COLUMN_PRIORITY = (
