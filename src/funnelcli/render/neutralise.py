@@ -22,9 +22,7 @@ _LEADING_SPACE = " \t\r\n"
 
 def neutralise(value: str) -> str:
     """``value`` with a ``'`` in front when a spreadsheet would run it as a formula."""
-    if value.startswith(_CONTROL_STARTS) or value.lstrip(_LEADING_SPACE).startswith(
-        FORMULA_STARTS
-    ):
+    if value.startswith(_CONTROL_STARTS) or value.lstrip(_LEADING_SPACE).startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
