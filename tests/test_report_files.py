@@ -67,6 +67,7 @@ TOP_LEVEL = {
     "by_currency": NoneType,
     "segments": NoneType,
     "cohorts": NoneType,
+    "alerts": list,
 }
 CYCLE_KEYS = ("median_cycle_days", "p90_cycle_days", "sales_velocity_per_day")
 ROWS = {

@@ -19,7 +19,14 @@ import typer
 from typer.core import TyperGroup
 
 from funnelcli import __version__
-from funnelcli.errors import EXIT_INTERRUPTED, EXIT_USAGE, FunnelError, UsageError, shown
+from funnelcli.errors import (
+    EXIT_ALERT,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    FunnelError,
+    UsageError,
+    shown,
+)
 from funnelcli.loading import LoadedFunnel, load_funnel_file, resolve_funnel
 
 T = TypeVar("T")
@@ -417,6 +424,24 @@ def report(
         str | None,
         typer.Option(help="Group deals by created month or quarter.", show_default=False),
     ] = None,
+    fail_below: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Alert (exit 1) when STAGE's resolved conversion is below RATE: Demo=35%. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    fail_on_bottleneck: Annotated[
+        bool, typer.Option("--fail-on-bottleneck", help="Alert when a stage converts below plan.")
+    ] = False,
+    max_stale: Annotated[
+        int | None,
+        typer.Option(help="Alert when more than N deals are stale.", show_default=False),
+    ] = None,
+    min_win_rate: Annotated[
+        str | None,
+        typer.Option(help="Alert when the win rate is below RATE: 20% or 0.2.", show_default=False),
+    ] = None,
     output_format: FormatOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
@@ -452,11 +477,51 @@ def report(
                 "fix them or run without --strict"
             )
         _report_notes(result, quiet)
+        cli_rules = _cli_rules(fail_below or [], fail_on_bottleneck, max_stale, min_win_rate)
+        result = _with_alerts(result, loaded, cli_rules, stale_days, quiet)
         source = loaded.funnel.source
         if chosen_format == "table":
             _render(_report_renderable(result, source, export), output, no_color, protected)
         else:
             _emit(_report_text(result, source, export, chosen_format), output, protected)
+        if result.alerts is not None and result.alerts.fired:
+            raise typer.Exit(EXIT_ALERT)
+
+
+def _cli_rules(
+    fail_below: list[str], fail_on_bottleneck: bool, max_stale: int | None, min_win_rate: str | None
+) -> Any:
+    from funnelcli.alerts import rules_from_cli
+
+    try:
+        return rules_from_cli(fail_below, fail_on_bottleneck, max_stale, min_win_rate)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _with_alerts(
+    result: Any, loaded: LoadedFunnel, cli_rules: Any, stale_days: int | None, quiet: bool
+) -> Any:
+    """Evaluate the file's alerts: and the command line's; fired alerts go to stderr too."""
+    import dataclasses
+
+    from funnelcli.alerts import AlertRules, evaluate
+
+    rules = (loaded.alerts or AlertRules()).merged_with(cli_rules)
+    if rules.empty:
+        return result
+    stale_checked = stale_days is not None or any(
+        stage.days is not None for stage in loaded.funnel.stages
+    )
+    try:
+        outcome = evaluate(rules, result.report, stale_checked=stale_checked)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for note in outcome.not_judged:
+        _warn(note, quiet)
+    for alert in outcome.fired:
+        sys.stderr.write(f"alert: {alert.message}\n")
+    return dataclasses.replace(result, alerts=outcome)
 
 
 def _slice_request(

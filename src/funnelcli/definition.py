@@ -28,6 +28,7 @@ TOP_LEVEL_KEYS = (
     "lost",
     "columns",
     "fx",
+    "alerts",  # validated by alerts.rules_from_yaml (see loading.py)
 )
 STAGE_KEYS = ("name", "conversion", "days", "aliases")
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")

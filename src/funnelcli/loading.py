@@ -6,13 +6,18 @@ else the built-in default, whose name says it is the default.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from funnelcli.definition import Funnel, build_funnel, default_funnel
 from funnelcli.errors import DefinitionError, InputFileError
+
+if TYPE_CHECKING:
+    from funnelcli.alerts import AlertRules
 
 DEFAULT_FILE_NAME = "funnel.yaml"
 MAX_DEFINITION_BYTES = 1024 * 1024
@@ -27,6 +32,7 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 class LoadedFunnel:
     funnel: Funnel
     warnings: list[str]
+    alerts: AlertRules | None = None  # the file's alerts: rules, when it has any
 
 
 def resolve_funnel(path: str | None, cwd: Path | None = None) -> LoadedFunnel:
@@ -43,8 +49,27 @@ def load_funnel_file(path: str) -> LoadedFunnel:
     """Read and validate a funnel file; every problem becomes a :class:`FunnelError`."""
     text = _read_text(path)
     data = parse_yaml(text, path)
-    result = build_funnel(data, path)
-    return LoadedFunnel(result.funnel, result.warnings)
+    alerts, alert_problems = _alerts(data, path)
+    try:
+        result = build_funnel(data, path)
+    except DefinitionError as error:
+        raise DefinitionError(error.problems + alert_problems, error.warnings) from None
+    if alert_problems:
+        raise DefinitionError(alert_problems, result.warnings)
+    return LoadedFunnel(result.funnel, result.warnings, alerts)
+
+
+def _alerts(data: object, path: str) -> tuple[AlertRules | None, list[str]]:
+    """The alerts: section, validated beside the rest so every problem shows at once.
+
+    It lives here, not in definition.py, because alert rules speak of report figures;
+    the module is imported only when a file has the section.
+    """
+    if not isinstance(data, Mapping) or data.get("alerts") is None:
+        return None, []
+    from funnelcli.alerts import rules_from_yaml
+
+    return rules_from_yaml(data["alerts"], path)
 
 
 def parse_yaml(text: str, source: str) -> object:

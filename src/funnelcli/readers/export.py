@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from funnelcli.alerts import AlertResult
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
@@ -94,6 +95,7 @@ class ExportReport:
     segments: tuple[SegmentFigures, ...] | None = None
     segment_header: str | None = None
     cohorts: tuple[SegmentFigures, ...] | None = None
+    alerts: AlertResult | None = None  # set by the command line after the read
 
     @property
     def mixed_pipelines(self) -> bool:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from funnelcli.alerts import alerts_to_json
 from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import neutralise, neutralise_cells
@@ -134,6 +135,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "period": result.request.cohort,
             "rows": [_segment(row, "cohort") for row in result.cohorts],
         },
+        "alerts": alerts_to_json(result.alerts) if result.alerts else [],
     }
 
 
@@ -485,6 +487,10 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
             f"{open_value} | {days_text(stage.median_days_in_stage)} |"
         )
     lines += ["", f"**Bottleneck:** {bottleneck_sentence(report)}", ""]
+    if result.alerts and result.alerts.fired:
+        lines += ["**Alerts:**", ""]
+        lines += [f"- {_md(alert.message)}" for alert in result.alerts.fired]
+        lines.append("")
     lines += [f"- {label}: {value}" for label, value in key_figures(report)]
     if report.stale:
         lines += ["", f"**Stale deals:** {len(report.stale):,} (oldest first)", ""]

@@ -79,6 +79,11 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
         Text(""),
         Text.assemble(("Bottleneck: ", "bold"), bottleneck_sentence(report)),
     ]
+    if result.alerts and result.alerts.fired:
+        parts.append(Text(""))
+        parts += [
+            Text.assemble(("Alert: ", "bold red"), alert.message) for alert in result.alerts.fired
+        ]
     if report.stale:
         parts += [Text(""), _stale_table(report)]
     for slices, cohorts in ((result.segments, False), (result.cohorts, True)):
