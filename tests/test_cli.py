@@ -291,11 +291,11 @@ def test_output_refuses_the_input_file() -> None:
         ),
         (
             ["--target", "1M", "--format", "pdf"],
-            "error: --format: 'pdf' is not a format; use one of table, json, csv, markdown",
+            "error: --format: 'pdf' is not a format; use one of table, json, csv, markdown, xlsx, html",
         ),
         (
             ["--target", "1M", "--output", "plan.pdf"],
-            "error: --output plan.pdf: cannot tell the format from '.pdf'; pass --format (table, json, csv, markdown)",
+            "error: --output plan.pdf: cannot tell the format from '.pdf'; pass --format (table, json, csv, markdown, xlsx, html)",
         ),
         (
             ["--target", "1M", "--tagret", "5"],

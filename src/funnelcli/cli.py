@@ -154,6 +154,25 @@ def _print_warnings(loaded: LoadedFunnel, quiet: bool) -> None:
         _warn(warning, quiet)
 
 
+def _html(renderable: Any, title: str) -> str:
+    from funnelcli.render.html import to_html
+
+    return to_html(renderable, title)
+
+
+def _emit_bytes(data: bytes, output: str | None, protected: tuple[str, ...]) -> None:
+    """A binary file (XLSX): to --output, or to stdout only when it is not a terminal."""
+    if output is not None:
+        from funnelcli.render.output import atomic_write
+
+        atomic_write(output, data, protected=protected)
+        return
+    if sys.stdout.isatty():
+        raise UsageError("--format xlsx writes a binary file; pass --output report.xlsx")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+
+
 def _check_output(output: str | None, protected: tuple[str, ...]) -> None:
     """Refuse an --output that would replace an input before any work is done."""
     if output is None:
@@ -249,6 +268,28 @@ def plan(
             help="Spend per lead (overrides cost_per_lead: in the YAML).", show_default=False
         ),
     ] = None,
+    rates_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Plan with this export's measured conversion rates and average won value.",
+            show_default=False,
+        ),
+    ] = None,
+    credit_pipeline: Annotated[
+        str | None,
+        typer.Option(
+            help="Credit this export's open deals first (expected wins), plan new leads for the gap; "
+            "its measured rates are used.",
+            show_default=False,
+        ),
+    ] = None,
+    booked: Annotated[
+        str | None,
+        typer.Option(
+            help="Revenue already booked toward the target (with --credit-pipeline).",
+            show_default=False,
+        ),
+    ] = None,
     output_format: FormatOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
@@ -281,20 +322,54 @@ def plan(
             pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
         loaded = resolve_funnel(funnel)
         _print_warnings(loaded, quiet)
-        result = make_plan(
-            loaded.funnel,
-            target_amount,
-            deal_value=deal_amount,
-            confidence=level,
-            cost_per_lead=cost,
-            pacing=pacing,
-        )
-        source = loaded.funnel.source
-        protected = (funnel,) if funnel else ()
-        if chosen_format == "table":
-            _render(_plan_renderable(result, source), output, no_color, protected)
+        if rates_from and credit_pipeline and Path(rates_from) != Path(credit_pipeline):
+            raise UsageError(
+                "--credit-pipeline measures its rates from its own export; "
+                "give --rates-from the same file or leave it out"
+            )
+        booked_amount = _parse("--booked", booked, _parse_amount_or_zero) if booked else None
+        if booked_amount is not None and not credit_pipeline:
+            raise UsageError("--booked goes with --credit-pipeline")
+        history = credit_pipeline or rates_from
+        context = None
+        if history:
+            result, context = _plan_from_history(
+                loaded,
+                history,
+                target_amount,
+                credit=bool(credit_pipeline),
+                deal_value=deal_amount,
+                booked=booked_amount,
+                confidence=level,
+                cost=cost,
+                pacing=pacing,
+                today=today,
+            )
         else:
-            _emit(_plan_text(result, source, chosen_format), output, protected)
+            result = make_plan(
+                loaded.funnel,
+                target_amount,
+                deal_value=deal_amount,
+                confidence=level,
+                cost_per_lead=cost,
+                pacing=pacing,
+            )
+        source = loaded.funnel.source
+        protected = tuple(path for path in (funnel, rates_from, credit_pipeline) if path)
+        if chosen_format == "table":
+            _render(_plan_renderable(result, source, context), output, no_color, protected)
+        elif chosen_format == "xlsx":
+            from funnelcli.render.xlsx import plan_xlsx
+
+            _emit_bytes(plan_xlsx(result, source), output, protected)
+        elif chosen_format == "html":
+            _emit(
+                _html(_plan_renderable(result, source, context), f"Plan: {result.funnel}"),
+                output,
+                protected,
+            )
+        else:
+            _emit(_plan_text(result, source, chosen_format, context), output, protected)
 
 
 def _choose_format(requested: str | None, output: str | None) -> str:
@@ -303,20 +378,70 @@ def _choose_format(requested: str | None, output: str | None) -> str:
     return choose_format(requested, output)
 
 
-def _plan_text(result: Any, source: str, chosen_format: str) -> str:
+def _plan_text(result: Any, source: str, chosen_format: str, context: Any = None) -> str:
     from funnelcli.render import plan_files
 
     if chosen_format == "json":
-        return plan_files.plan_json(result, source)
+        return plan_files.plan_json(result, source, context)
     if chosen_format == "csv":
         return plan_files.plan_csv(result)
-    return plan_files.plan_markdown(result, source)
+    return plan_files.plan_markdown(result, source, context)
 
 
-def _plan_renderable(result: Any, source: str) -> Any:
+def _parse_amount_or_zero(text: str) -> Decimal:
+    from funnelcli.values import parse_amount
+
+    amount = parse_amount(text)
+    if amount < 0:
+        raise ValueError(f"must be 0 or more, got {text}")
+    return amount
+
+
+def _plan_from_history(
+    loaded: LoadedFunnel,
+    export: str,
+    target: Decimal,
+    *,
+    credit: bool,
+    deal_value: Decimal | None,
+    booked: Decimal | None,
+    confidence: Fraction | None,
+    cost: Decimal | None,
+    pacing: Any,
+    today: dt.date,
+) -> tuple[Any, Any]:
+    """A plan with the export's measured rates, crediting its open deals when asked."""
+    from funnelcli.history_plan import measured_funnel, plan_from_history
+    from funnelcli.plan import covered_plan, make_plan
+    from funnelcli.readers.export import ReadOptions, report_export
+    from funnelcli.render.plan_files import PlanContext
+
+    report = report_export(export, loaded.funnel, as_of=today, options=ReadOptions()).report
+    if not credit:
+        measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
+        plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
+        return plan, PlanContext(rates_from=export, notes=tuple(notes))
+    history = plan_from_history(
+        loaded.funnel,
+        report,
+        target,
+        deal_value=deal_value,
+        booked=booked or Decimal(0),
+        confidence=confidence,
+        cost_per_lead=cost,
+        pacing=pacing,
+    )
+    plan = history.plan or covered_plan(history.funnel, target, history.credit.deal_value)
+    context = PlanContext(
+        rates_from=export, notes=history.notes, credit=history.credit, credit_from=export
+    )
+    return plan, context
+
+
+def _plan_renderable(result: Any, source: str, context: Any = None) -> Any:
     from funnelcli.render.terminal import plan_renderable
 
-    return plan_renderable(result, source)
+    return plan_renderable(result, source, context)
 
 
 def _render(
@@ -333,7 +458,9 @@ def _render(
     from rich.console import Console
 
     buffer = StringIO()
-    Console(file=buffer, width=100, no_color=True, highlight=False).print(renderable)
+    Console(
+        file=buffer, width=100, no_color=True, highlight=False, markup=False, emoji=False
+    ).print(renderable)
     _emit(buffer.getvalue(), output, protected)
 
 
@@ -482,6 +609,13 @@ def report(
         source = loaded.funnel.source
         if chosen_format == "table":
             _render(_report_renderable(result, source, export), output, no_color, protected)
+        elif chosen_format == "xlsx":
+            from funnelcli.render.xlsx import report_xlsx
+
+            _emit_bytes(report_xlsx(result, source, export), output, protected)
+        elif chosen_format == "html":
+            title = f"Funnel report: {result.report.funnel}"
+            _emit(_html(_report_renderable(result, source, export), title), output, protected)
         else:
             _emit(_report_text(result, source, export, chosen_format), output, protected)
         if result.alerts is not None and result.alerts.fired:

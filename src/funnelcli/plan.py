@@ -378,3 +378,27 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
 
 def _month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def covered_plan(funnel: Funnel, target: Decimal, deal_value: Decimal) -> Plan:
+    """The plan when nothing new is needed (the open pipeline covers the target): all zeros."""
+    rates = [stage.conversion for stage in funnel.stages[:-1] if stage.conversion is not None]
+    cumulative = cumulative_rates(rates)
+    return Plan(
+        funnel=funnel.name,
+        funnel_is_default=funnel.is_default,
+        currency=funnel.currency,
+        target_revenue=target,
+        average_deal_value=deal_value,
+        deals_needed=0,
+        stages=tuple(
+            StagePlan(
+                stage.name, 0, stage.conversion if index < len(rates) else None, cumulative[index]
+            )
+            for index, stage in enumerate(funnel.stages)
+        ),
+        confidence=None,
+        budget=None,
+        pacing=None,
+        sensitivity=(),
+    )

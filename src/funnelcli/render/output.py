@@ -14,13 +14,16 @@ from pathlib import Path
 
 from funnelcli.errors import OutputError, UsageError
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html")
 _EXTENSIONS = {
     ".json": "json",
     ".csv": "csv",
     ".md": "markdown",
     ".markdown": "markdown",
     ".txt": "table",
+    ".xlsx": "xlsx",
+    ".html": "html",
+    ".htm": "html",
 }
 
 

@@ -9,17 +9,35 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 from funnelcli.plan import Plan
 from funnelcli.render.neutralise import neutralise_cells
 from funnelcli.render.numbers import money, number
 from funnelcli.values import format_money, format_rate, short_money
 
+if TYPE_CHECKING:  # only for the annotation: plain plans need not import the report's code
+    from funnelcli.history_plan import PipelineCredit
+
 SCHEMA_VERSION = 1
 
 
-def plan_to_dict(plan: Plan, funnel_source: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PlanContext:
+    """Where a plan's rates came from, and the open pipeline it credits (plan from history)."""
+
+    rates_from: str | None = None
+    notes: tuple[str, ...] = ()
+    credit: PipelineCredit | None = None
+    credit_from: str | None = None
+
+
+def plan_to_dict(
+    plan: Plan, funnel_source: str, context: PlanContext | None = None
+) -> dict[str, Any]:
+    context = context or PlanContext()
     confidence = plan.confidence
     return {
         "schema_version": SCHEMA_VERSION,
@@ -65,7 +83,63 @@ def plan_to_dict(plan: Plan, funnel_source: str) -> dict[str, Any]:
             for row in plan.sensitivity
         ],
         "lever": plan.lever.stage if plan.lever else None,
+        "rates_from": context.rates_from,
+        "rates_notes": list(context.notes),
+        "pipeline_credit": _credit(context),
     }
+
+
+def _credit(context: PlanContext) -> dict[str, Any] | None:
+    credit = context.credit
+    if credit is None:
+        return None
+    return {
+        "export": context.credit_from,
+        "target_revenue": money(credit.target_revenue),
+        "booked": money(credit.booked),
+        "remaining_target": money(credit.remaining_target),
+        "deals_needed": credit.deals_needed,
+        "open_deals": credit.open_deals,
+        "expected_deals_from_pipeline": float(credit.expected_from_pipeline),
+        "expected_revenue_from_pipeline": money(credit.expected_revenue_from_pipeline),
+        "gap_deals": credit.gap_deals,
+        "gap_revenue": money(credit.gap_revenue),
+        "open_value": money(credit.open_value),
+        "coverage": number(credit.coverage),
+        "win_rate": number(credit.win_rate),
+        "coverage_needed": number(credit.coverage_needed),
+    }
+
+
+def context_lines(plan: Plan, context: PlanContext) -> list[str]:
+    """Where the rates came from and what the pipeline brings, in sentences."""
+    lines = []
+    if context.rates_from:
+        lines.append(
+            f"Rates and deal value measured from {context.rates_from} (resolved conversion, average won value)."
+        )
+    lines += list(context.notes)
+    credit = context.credit
+    if credit is not None:
+        currency = plan.currency
+        expected = f"{float(credit.expected_from_pipeline):,.1f}"
+        text = (
+            f"Pipeline credit from {context.credit_from}: target {format_money(credit.target_revenue, currency)}"
+            f" = {credit.deals_needed:,} deals; {credit.open_deals:,} open deals are expected to win {expected}"
+        )
+        if credit.expected_revenue_from_pipeline is not None:
+            text += (
+                f" (about {format_money(round(credit.expected_revenue_from_pipeline), currency)})"
+            )
+        text += f"; gap {credit.gap_deals:,} deals, {plan.leads_needed:,} new leads needed."
+        lines.append(text)
+        if credit.coverage is not None and credit.coverage_needed is not None:
+            lines.append(
+                f"Pipeline coverage {float(credit.coverage):.2f}x of the remaining target; "
+                f"at a {format_rate(credit.win_rate or Fraction(0))} win rate you need "
+                f"{float(credit.coverage_needed):.2f}x."
+            )
+    return lines
 
 
 def _budget(plan: Plan) -> dict[str, Any] | None:
@@ -106,8 +180,9 @@ def _pacing(plan: Plan) -> dict[str, Any] | None:
     }
 
 
-def plan_json(plan: Plan, funnel_source: str) -> str:
-    return json.dumps(plan_to_dict(plan, funnel_source), indent=2, ensure_ascii=False) + "\n"
+def plan_json(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
+    data = plan_to_dict(plan, funnel_source, context)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 CSV_COLUMNS = (
@@ -142,10 +217,24 @@ def plan_csv(plan: Plan) -> str:
     return buffer.getvalue()
 
 
-def summary_sentence(plan: Plan) -> str:
+def summary_sentence(plan: Plan, context: PlanContext | None = None) -> str:
     """The plan in one sentence, as the terminal and Markdown both say it."""
-    target = short_money(plan.target_revenue, plan.currency)
     deal = format_money(plan.average_deal_value, plan.currency)
+    credit = context.credit if context is not None else None
+    if credit is not None:
+        target = short_money(credit.target_revenue, plan.currency)
+        expected = f"{float(credit.expected_from_pipeline):,.1f}"
+        if credit.gap_deals == 0:
+            return (
+                f"To book {target} at {deal} per deal you need {credit.deals_needed:,} won deals; "
+                f"the open pipeline is expected to win {expected}: no new leads are needed."
+            )
+        return (
+            f"To book {target} at {deal} per deal you need {credit.deals_needed:,} won deals; "
+            f"the open pipeline is expected to win {expected}, so {credit.gap_deals:,} more must "
+            f"come from {plan.leads_needed:,} new leads at these rates."
+        )
+    target = short_money(plan.target_revenue, plan.currency)
     deals = "won deal" if plan.deals_needed == 1 else "won deals"
     return (
         f"To book {target} at {deal} per deal you need {plan.deals_needed:,} {deals}, "
@@ -153,8 +242,10 @@ def summary_sentence(plan: Plan) -> str:
     )
 
 
-def plan_markdown(plan: Plan, funnel_source: str) -> str:
-    lines = [f"## Plan: {plan.funnel}", "", summary_sentence(plan), ""]
+def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
+    lines = [f"## Plan: {plan.funnel}", "", summary_sentence(plan, context), ""]
+    if context is not None:
+        lines += [f"- {line}" for line in context_lines(plan, context)] + [""]
     confidence = plan.confidence
     header = ["Stage", "Needed", "Conversion to next", "Cumulative to won"]
     if confidence:

@@ -11,15 +11,26 @@ from rich.table import Table
 from rich.text import Text
 
 from funnelcli.plan import Plan
-from funnelcli.render.plan_files import detail_lines, summary_sentence
+from funnelcli.render.plan_files import PlanContext, context_lines, detail_lines, summary_sentence
 from funnelcli.values import format_rate
 
 CHART_WIDTH = 40
 
 
 def make_console(*, no_color: bool = False, stderr: bool = False) -> Console:
-    """A console that drops colour when asked, when NO_COLOR is set, or when not a terminal."""
-    return Console(stderr=stderr, no_color=no_color or None, highlight=False, soft_wrap=False)
+    """A console that drops colour when asked, when NO_COLOR is set, or when not a terminal.
+
+    Markup and emoji codes are off: CRM values like ``[link=javascript:...]`` or ``[/]``
+    are text to show, never markup to obey (our own styling uses Text styles).
+    """
+    return Console(
+        stderr=stderr,
+        no_color=no_color or None,
+        highlight=False,
+        soft_wrap=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 def funnel_chart(labels: Sequence[str], counts: Sequence[int], width: int = CHART_WIDTH) -> Text:
@@ -56,7 +67,9 @@ class FunnelChart:
         yield funnel_chart(self.labels, self.counts, width=max(5, min(CHART_WIDTH, room)))
 
 
-def plan_renderable(plan: Plan, funnel_source: str) -> RenderableType:
+def plan_renderable(
+    plan: Plan, funnel_source: str, context: PlanContext | None = None
+) -> RenderableType:
     title = Text(f"Plan: {plan.funnel}", style="bold")
     if plan.funnel_is_default:
         title.append("  (write your own with 'funnel init')", style="dim")
@@ -83,7 +96,7 @@ def plan_renderable(plan: Plan, funnel_source: str) -> RenderableType:
         table.add_row(*row)
     parts: list[RenderableType] = [
         title,
-        Text(summary_sentence(plan)),
+        Text(summary_sentence(plan, context)),
         Text(""),
         table,
         Text(""),
@@ -91,6 +104,8 @@ def plan_renderable(plan: Plan, funnel_source: str) -> RenderableType:
         Text(""),
     ]
     parts += [Text(line) for line in detail_lines(plan)]
+    if context is not None:
+        parts += [Text(line) for line in context_lines(plan, context)]
     if plan.pacing and plan.pacing.schedule:
         parts += [Text(""), _schedule_table(plan)]
     if plan.sensitivity:

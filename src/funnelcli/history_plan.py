@@ -1,0 +1,328 @@
+"""Plans from history: the export's measured rates, and credit for the open pipeline.
+
+Three steps on top of :mod:`funnelcli.plan`, all in exact arithmetic (Fraction/Decimal):
+
+1. :func:`measured_funnel`: the funnel with the export's figures in place of the plan's.
+
+   * ``conversion[i] = resolved_conversion[i]`` from the report (deals that moved on over
+     deals that left stage i). A stage no deal has left keeps its planned rate, with a
+     note. A measured 0% cannot be planned with: :class:`UsageError`.
+   * ``average_deal_value`` = the report's average won value, rounded to the cent (half
+     to even), so the plan is exact for the value it shows. It must be in the funnel's
+     currency (``report.primary_money``; ``fx:`` rates convert others). Without it the
+     funnel's own ``average_deal_value`` stands in, with a note, or :class:`UsageError`.
+
+2. :func:`credit_pipeline`: what the open deals are expected to bring.
+
+   * ``win_from[i] = rate[i] x rate[i+1] x ... x rate[last-1]`` (``win_from[won] = 1``),
+     with ``rate[i]`` the resolved conversion, or the planned rate where the stage has
+     none: the probability that a deal now open in stage i is won. This is the rule the
+     report's weighted open value uses.
+   * ``remaining_target = target - booked``, at least 0. ``booked`` is revenue already
+     booked toward *this* target, given by the caller (0 by default); it is never the
+     export's won value, which is the history the rates are measured on.
+   * ``deals_needed = ceil(remaining_target / deal_value)``, as in plan.py.
+   * ``expected_from_pipeline = sum_i current[i] x win_from[i]`` (expected wins).
+   * The gap is counted in deals: ``gap_deals = max(0, ceil(deals_needed -
+     expected_from_pipeline))``, so ``gap_deals + expected_from_pipeline >= deals_needed``.
+   * ``expected_revenue_from_pipeline = sum_i open_value[i] x win_from[i]``.
+   * ``coverage = open_value / remaining_target`` (pipeline coverage), shown next to
+     ``coverage_needed = 1 / win_rate``, ``win_rate = won / (won + lost)`` from the
+     report. Money figures are None when the export's amounts are not in the funnel's
+     currency; coverage is None when nothing remains, coverage_needed when the win rate
+     is unknown or 0.
+
+3. :func:`plan_with_credit`: the plan for the gap only: ``make_plan`` for a target of
+   ``gap_deals x deal_value``, so its ``deals_needed`` is ``gap_deals`` and its leads
+   are ``needed_per_stage(gap_deals, rates)[0]``. None when the gap is 0: the pipeline
+   is expected to cover the target and no new leads are needed.
+
+:func:`plan_from_history` runs the three steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+from funnelcli.definition import Funnel
+from funnelcli.errors import UsageError
+from funnelcli.plan import PacingRequest, Plan, cumulative_rates, make_plan
+from funnelcli.report import MoneyFigures, Report
+from funnelcli.values import format_money, format_rate
+
+
+@dataclass(frozen=True)
+class PipelineCredit:
+    """Target, expected wins from the open pipeline, and the gap left for new leads."""
+
+    currency: str
+    target_revenue: Decimal
+    booked: Decimal
+    remaining_target: Decimal  # target - booked, at least 0
+    deal_value: Decimal
+    deals_needed: int  # ceil(remaining_target / deal_value)
+    open_deals: int
+    win_from: tuple[Fraction, ...]  # P(win) for a deal open in each stage; 1 at won
+    expected_from_pipeline: Fraction  # sum_i current[i] x win_from[i]
+    gap_deals: int  # max(0, ceil(deals_needed - expected_from_pipeline))
+    open_value: Decimal | None
+    expected_revenue_from_pipeline: Fraction | None  # sum_i open_value[i] x win_from[i]
+    coverage: Fraction | None  # open_value / remaining_target
+    win_rate: Fraction | None  # won / (won + lost)
+    coverage_needed: Fraction | None  # 1 / win_rate
+
+    @property
+    def gap_revenue(self) -> Decimal:
+        """The revenue the new leads must bring: ``gap_deals x deal_value``, exactly."""
+        return _exact_product(self.deal_value, self.gap_deals)
+
+    @property
+    def covered(self) -> bool:
+        """True when the open pipeline is expected to bring every deal needed."""
+        return self.gap_deals == 0
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    funnel: Funnel  # the measured funnel
+    notes: tuple[str, ...]  # what could not be measured, and what stands in
+    credit: PipelineCredit
+    plan: Plan | None  # for the gap only; None when the pipeline covers the target
+
+    @property
+    def new_leads_needed(self) -> int:
+        return self.plan.leads_needed if self.plan is not None else 0
+
+
+def measured_funnel(
+    funnel: Funnel, report: Report, *, deal_value: Decimal | None = None
+) -> tuple[Funnel, list[str]]:
+    """The funnel with the report's resolved conversions and average won value.
+
+    ``deal_value`` (from ``--deal-value``) is used as is when given: nothing is measured
+    for it. Returns the funnel and notes on what could not be measured.
+    """
+    _check_stages(funnel, report)
+    notes: list[str] = []
+    stages = list(funnel.stages)
+    for index, rate in enumerate(_stage_rates(funnel, report, notes)):
+        stage = report.stages[index]
+        if rate == 0:
+            raise UsageError(
+                f"cannot plan from the export: {stage.name} converts 0% to "
+                f"{report.stages[index + 1].name} (0 of {stage.reached - stage.current} "
+                "deals that left it moved on); plan with the funnel file's rates instead"
+            )
+        stages[index] = dataclasses.replace(stages[index], conversion=rate)
+    value = deal_value if deal_value is not None else _measured_deal_value(funnel, report, notes)
+    return dataclasses.replace(funnel, stages=tuple(stages), average_deal_value=value), notes
+
+
+def credit_pipeline(
+    funnel: Funnel,
+    report: Report,
+    target: Decimal,
+    *,
+    deal_value: Decimal | None = None,
+    booked: Decimal = Decimal(0),
+) -> PipelineCredit:
+    """Expected wins from the open deals, and the deals still to find (see the module doc).
+
+    ``deal_value`` defaults to the funnel's ``average_deal_value`` (the measured one for a
+    :func:`measured_funnel`).
+    """
+    _check_stages(funnel, report)
+    value = _deal_value(funnel, target, deal_value)
+    if booked < 0:
+        raise UsageError(f"--booked must be 0 or more, got {booked}")
+    win_from = tuple(cumulative_rates(_stage_rates(funnel, report, [])))
+    remaining = max(Decimal(0), target - booked)
+    deals_needed = math.ceil(Fraction(remaining) / Fraction(value))
+    expected = sum(
+        (stage.current * win for stage, win in zip(report.stages, win_from, strict=True)),
+        Fraction(0),
+    )
+    money = _money_in(funnel.currency, report)
+    open_value = money.open_value if money is not None else None
+    expected_revenue = (
+        sum(
+            (
+                Fraction(stage_value) * win
+                for stage_value, win in zip(money.open_by_stage, win_from, strict=True)
+            ),
+            Fraction(0),
+        )
+        if money is not None
+        else None
+    )
+    win_rate = report.win_rate
+    return PipelineCredit(
+        currency=funnel.currency,
+        target_revenue=target,
+        booked=booked,
+        remaining_target=remaining,
+        deal_value=value,
+        deals_needed=deals_needed,
+        open_deals=report.open,
+        win_from=win_from,
+        expected_from_pipeline=expected,
+        gap_deals=max(0, math.ceil(deals_needed - expected)),
+        open_value=open_value,
+        expected_revenue_from_pipeline=expected_revenue,
+        coverage=Fraction(open_value) / Fraction(remaining)
+        if open_value is not None and remaining > 0
+        else None,
+        win_rate=win_rate,
+        coverage_needed=1 / win_rate if win_rate else None,
+    )
+
+
+def plan_with_credit(
+    funnel: Funnel,
+    credit: PipelineCredit,
+    *,
+    confidence: Fraction | None = None,
+    cost_per_lead: Decimal | None = None,
+    pacing: PacingRequest | None = None,
+) -> Plan | None:
+    """The plan for the gap only; None when the pipeline is expected to cover the target.
+
+    ``funnel`` must carry the rates the credit was computed with (the measured funnel).
+    """
+    rates = [stage.conversion for stage in funnel.stages[:-1] if stage.conversion is not None]
+    if len(rates) != len(funnel.stages) - 1 or tuple(cumulative_rates(rates)) != credit.win_from:
+        raise ValueError("plan_with_credit needs the funnel whose rates the credit used")
+    if credit.covered:
+        return None
+    return make_plan(
+        funnel,
+        credit.gap_revenue,
+        deal_value=credit.deal_value,
+        confidence=confidence,
+        cost_per_lead=cost_per_lead,
+        pacing=pacing,
+    )
+
+
+def plan_from_history(
+    funnel: Funnel,
+    report: Report,
+    target: Decimal,
+    *,
+    deal_value: Decimal | None = None,
+    booked: Decimal = Decimal(0),
+    confidence: Fraction | None = None,
+    cost_per_lead: Decimal | None = None,
+    pacing: PacingRequest | None = None,
+) -> HistoryPlan:
+    """Measure the funnel, credit the open pipeline, and plan the new leads for the gap."""
+    measured, notes = measured_funnel(funnel, report, deal_value=deal_value)
+    credit = credit_pipeline(measured, report, target, booked=booked)
+    plan = plan_with_credit(
+        measured, credit, confidence=confidence, cost_per_lead=cost_per_lead, pacing=pacing
+    )
+    return HistoryPlan(measured, tuple(notes), credit, plan)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _check_stages(funnel: Funnel, report: Report) -> None:
+    names = [stage.name for stage in funnel.stages]
+    if [stage.name for stage in report.stages] != names:
+        raise ValueError(f"the report's stages are not the funnel's ({', '.join(names)})")
+
+
+def _stage_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[Fraction]:
+    """The resolved conversion of each stage but the last; the planned rate where none."""
+    rates = []
+    for index, stage in enumerate(report.stages[:-1]):
+        next_name = report.stages[index + 1].name
+        if stage.resolved_conversion is not None:
+            rates.append(stage.resolved_conversion)
+            continue
+        planned = funnel.stages[index].conversion
+        if planned is None:
+            raise UsageError(
+                f"cannot plan from the export: no deal has left {stage.name}, and "
+                f"{_funnel_file(funnel)} has no conversion: for it; give it a rate like 0.35 or 35%"
+            )
+        notes.append(
+            f"{stage.name}: no deal has left this stage in the export; "
+            f"the planned {format_rate(planned)} to {next_name} stands in"
+        )
+        rates.append(planned)
+    return rates
+
+
+def _measured_deal_value(funnel: Funnel, report: Report, notes: list[str]) -> Decimal:
+    money = _money_in(funnel.currency, report)
+    if money is not None and money.average_won_value is not None:
+        return _to_cents(money.average_won_value)
+    reason = _why_no_average(funnel, report)
+    if funnel.average_deal_value is None:
+        raise UsageError(
+            f"cannot measure a deal value: {reason}; pass --deal-value (like --deal-value 24k) "
+            f"or set average_deal_value: in {_funnel_file(funnel)}"
+        )
+    shown = format_money(funnel.average_deal_value, funnel.currency)
+    notes.append(f"{reason}; the funnel's average_deal_value {shown} stands in")
+    return funnel.average_deal_value
+
+
+def _why_no_average(funnel: Funnel, report: Report) -> str:
+    if report.won == 0:
+        return "the export has no won deals"
+    codes = [money.currency for money in report.money]
+    if len(codes) > 1:
+        return (
+            f"the export's amounts are in {', '.join(codes)}, which are not summed together "
+            "(fx: rates in the funnel file convert them)"
+        )
+    if codes and codes[0] != funnel.currency:
+        return (
+            f"the export's amounts are in {codes[0]}, the funnel's in {funnel.currency} "
+            f"(fx: {{{codes[0]}: rate}} in the funnel file converts them)"
+        )
+    return "no won deal in the export has an amount"
+
+
+def _money_in(currency: str, report: Report) -> MoneyFigures | None:
+    """The report's money figures when they are all in ``currency``; else None."""
+    money = report.primary_money
+    return money if money is not None and money.currency == currency else None
+
+
+def _deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | None) -> Decimal:
+    """The deal value to plan with, checked as make_plan checks it."""
+    value = deal_value if deal_value is not None else funnel.average_deal_value
+    if value is None:
+        raise UsageError(
+            "no average deal value: pass --deal-value (like --deal-value 24k) "
+            f"or set average_deal_value: in {_funnel_file(funnel)}"
+        )
+    if target <= 0:
+        raise UsageError(f"--target must be above 0, got {target}")
+    if value <= 0:
+        raise UsageError(f"--deal-value must be above 0, got {value}")
+    return value
+
+
+def _to_cents(value: Fraction) -> Decimal:
+    cents = round(value * 100)  # Fraction rounds half to even
+    return Decimal(cents // 100) if cents % 100 == 0 else Decimal(cents).scaleb(-2)
+
+
+def _exact_product(value: Decimal, count: int) -> Decimal:
+    """``value x count`` with enough digits that nothing is rounded away."""
+    with localcontext() as context:
+        context.prec = len(value.as_tuple().digits) + len(str(count)) + 1
+        return value * count
+
+
+def _funnel_file(funnel: Funnel) -> str:
+    return "funnel.yaml" if funnel.is_default else funnel.source

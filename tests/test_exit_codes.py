@@ -1,0 +1,78 @@
+"""Exit codes through a real process with stdout piped, as cron runs the tool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+MAVEN = [
+    "examples/maven_pipeline.csv",
+    "--funnel",
+    "sample_funnels/maven_crm.yaml",
+    "--as-of",
+    "2017-12-31",
+]
+
+
+def funnel(*args: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    return subprocess.run(
+        [sys.executable, "-m", "funnelcli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_success_is_0_with_data_on_stdout_only() -> None:
+    done = funnel("report", *MAVEN, "--format", "json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["rows"]["read"] == 8800
+    assert done.stderr == ""
+
+
+def test_a_fired_alert_is_1_and_the_report_is_still_written() -> None:
+    # Engaging resolves 4238 / 6711 = 63.2%: below 65% fires, below 60% does not.
+    fired = funnel("report", *MAVEN, "--format", "json", "--fail-below", "Engaging=65%")
+    assert fired.returncode == 1
+    assert fired.stderr == "alert: Engaging resolved conversion 63.2% is below 65%\n"
+    assert json.loads(fired.stdout)["alerts"][0]["rule"] == "fail_below"
+    calm = funnel("report", *MAVEN, "--format", "json", "--fail-below", "Engaging=60%")
+    assert calm.returncode == 0
+    assert json.loads(calm.stdout)["alerts"] == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "--target", "abc"],
+        ["plan", "--target", "1M", "no/such.yaml"],
+        ["report", "no/such.csv"],
+        ["report", *MAVEN, "--fail-below", "Engaging"],
+        ["report", *MAVEN, "--cohort", "fortnight"],
+        ["plan", "--tagret", "1M"],
+    ],
+)
+def test_usage_and_input_errors_are_2_with_one_line(args: list[str]) -> None:
+    done = funnel(*args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: ")
+    assert "Traceback" not in done.stderr
+
+
+def test_no_colour_when_piped() -> None:
+    done = funnel("report", *MAVEN)
+    assert done.returncode == 0
+    assert "\x1b[" not in done.stdout
+    assert "Funnel report: Maven CRM pipeline" in done.stdout
