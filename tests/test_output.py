@@ -1,0 +1,114 @@
+"""render/output.py: format choice and atomic writes that never leave half a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from funnelcli.errors import OutputError, UsageError
+from funnelcli.render import output
+from funnelcli.render.output import atomic_write, choose_format
+
+
+@pytest.mark.parametrize(
+    ("requested", "path", "expected"),
+    [
+        (None, None, "table"),
+        ("json", "x.csv", "json"),
+        (None, "x.json", "json"),
+        (None, "x.CSV", "csv"),
+        (None, "x.md", "markdown"),
+        (None, "x.xlsx", "xlsx"),
+        (None, "x.html", "html"),
+        (None, "x.txt", "table"),
+    ],
+)
+def test_choose_format(requested: str | None, path: str | None, expected: str) -> None:
+    assert choose_format(requested, path) == expected
+
+
+def test_unknown_extension_asks_for_format() -> None:
+    with pytest.raises(UsageError) as error:
+        choose_format(None, "x.pdf")
+    assert str(error.value) == (
+        "--output x.pdf: cannot tell the format from '.pdf'; "
+        "pass --format (table, json, csv, markdown, xlsx, html)"
+    )
+
+
+def test_write_replaces_the_file_and_keeps_its_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    atomic_write(str(target), "new")
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("last good report")
+
+    def disk_full(descriptor: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output.os, "fsync", disk_full)
+    with pytest.raises(OutputError) as error:
+        atomic_write(str(target), "half a report")
+    assert str(error.value) == (
+        f"--output {target}: cannot be written (No space left on device); "
+        "the previous file is untouched"
+    )
+    assert target.read_text() == "last good report"
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_an_interrupted_write_leaves_the_previous_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "report.json"
+    target.write_text("last good report")
+
+    def interrupted(source: str, destination: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(str(target), "new report")
+    assert target.read_text() == "last good report"
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_refuses_inputs_folders_and_missing_folders(tmp_path: Path) -> None:
+    source = tmp_path / "deals.csv"
+    source.write_text("x")
+    with pytest.raises(OutputError, match="is an input file"):
+        atomic_write(str(source), "y", protected=(str(source),))
+    assert source.read_text() == "x"
+    with pytest.raises(OutputError, match="is a folder"):
+        atomic_write(str(tmp_path), "y")
+    missing = tmp_path / "no" / "such" / "out.json"
+    with pytest.raises(OutputError) as error:
+        atomic_write(str(missing), "y")
+    assert str(error.value) == (
+        f"--output {missing}: the folder {missing.parent} does not exist; create it first"
+    )
+
+
+def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests may run as root, who can write anywhere: refuse the temporary file instead.
+    def denied(**kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(output.tempfile, "mkstemp", denied)
+    target = tmp_path / "out.json"
+    with pytest.raises(OutputError) as error:
+        atomic_write(str(target), "y")
+    assert str(error.value) == (
+        f"--output {target}: permission denied; choose a folder you can write to"
+    )
+    assert not target.exists()
