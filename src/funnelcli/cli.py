@@ -22,6 +22,7 @@ from funnelcli import __version__
 from funnelcli.errors import (
     EXIT_ALERT,
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     FunnelError,
     UsageError,
@@ -46,6 +47,8 @@ class _OneLineErrors(TyperGroup):
     ) -> Any:
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+            if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a bare exit code
+                _error("interrupted")
         except typer.Abort:
             _error("interrupted")
             code = EXIT_INTERRUPTED
@@ -895,6 +898,21 @@ def _starter_from_export(export: str, sheet: str | None, encoding: str | None) -
     )
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so that writes unwind (no half files)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
     """The console script: ``funnel``."""
-    app(prog_name="funnel")
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        app(prog_name="funnel")
+    except _Terminated:
+        _error("terminated")
+        sys.exit(EXIT_TERMINATED)

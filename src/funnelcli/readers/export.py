@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -236,7 +237,9 @@ def report_export(
         if workers > 1:
             again = reopen_options(table, options)
             job = _Part(path, funnel, columns, slicing, again, dates, as_of, stale_days, workers)
-            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            with multiprocessing.get_context("fork").Pool(
+                workers - 1, initializer=_quiet_worker
+            ) as pool:
                 others = pool.map_async(job.run, range(1, workers))
                 account = _read_rows(
                     table, funnel, columns, slicing, dates, builder, _every(rows, 0, workers)
@@ -293,6 +296,12 @@ def _read_rows(
     for deal in reader.deals(rows):
         builder.add(deal)
     return reader.account
+
+
+def _quiet_worker() -> None:
+    """A worker ends silently with its parent, which reports an interrupt once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _every(

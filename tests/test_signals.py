@@ -1,0 +1,56 @@
+"""Ctrl-C and SIGTERM during a long report: one line, the documented code, no output file."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from benchmarks.generate import FUNNEL_YAML, write_export
+
+
+@pytest.fixture(scope="module")
+def large_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 2 s of work: long enough to interrupt it midway."""
+    folder = tmp_path_factory.mktemp("large")
+    path = folder / "deals.csv"
+    write_export(300_000, path)
+    path.with_suffix(".yaml").write_text(FUNNEL_YAML, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "line"),
+    [(signal.SIGINT, 130, "error: interrupted\n"), (signal.SIGTERM, 143, "error: terminated\n")],
+)
+def test_a_signal_mid_report_leaves_no_file(
+    large_export: Path, tmp_path: Path, sent: signal.Signals, code: int, line: str
+) -> None:
+    output = tmp_path / "report.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "funnelcli",
+            "report",
+            str(large_export),
+            "--funnel",
+            str(large_export.with_suffix(".yaml")),
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.7)
+    if process.poll() is not None:
+        pytest.skip("the machine finished the report before the signal")
+    process.send_signal(sent)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code
+    assert stderr == line
+    assert list(tmp_path.iterdir()) == []
