@@ -47,7 +47,7 @@ def test_python_dash_m_runs_the_same_app() -> None:
     assert completed.stdout == f"funnel {__version__}\n"
 
 
-@pytest.mark.parametrize("command", ["plan", "report", "inspect", "validate", "init"])
+@pytest.mark.parametrize("command", ["plan", "report", "inspect", "trend", "validate", "init"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run(command, "--help")
     assert result.exit_code == 0

@@ -347,6 +347,7 @@ def plan(
                 cost=cost,
                 pacing=pacing,
                 today=today,
+                quiet=quiet,
             )
         else:
             result = make_plan(
@@ -364,7 +365,7 @@ def plan(
         elif chosen_format == "xlsx":
             from funnelcli.render.xlsx import plan_xlsx
 
-            _emit_bytes(plan_xlsx(result, source), output, protected)
+            _emit_bytes(plan_xlsx(result, source, context), output, protected)
         elif chosen_format == "html":
             _emit(
                 _html(_plan_renderable(result, source, context), f"Plan: {result.funnel}"),
@@ -412,6 +413,7 @@ def _plan_from_history(
     cost: Decimal | None,
     pacing: Any,
     today: dt.date,
+    quiet: bool,
 ) -> tuple[Any, Any]:
     """A plan with the export's measured rates, crediting its open deals when asked."""
     from funnelcli.history_plan import measured_funnel, plan_from_history
@@ -419,7 +421,12 @@ def _plan_from_history(
     from funnelcli.readers.export import ReadOptions, report_export
     from funnelcli.render.plan_files import PlanContext
 
-    report = report_export(export, loaded.funnel, as_of=today, options=ReadOptions()).report
+    read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions())
+    # What the export could not say is said as in 'funnel report': rows skipped, lost
+    # deals without a stage (which make the measured rates lean on the first stage).
+    _report_skips(read, loaded, quiet=quiet, as_errors=False)
+    _report_notes(read, quiet)
+    report = read.report
     if not credit:
         measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
         plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
@@ -434,7 +441,8 @@ def _plan_from_history(
         cost_per_lead=cost,
         pacing=pacing,
     )
-    plan = history.plan or covered_plan(history.funnel, target, history.credit.deal_value)
+    # Covered: the plan is for the gap, as when there is one: no revenue, no deals.
+    plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
     context = PlanContext(
         rates_from=export, notes=history.notes, credit=history.credit, credit_from=export
     )
@@ -572,6 +580,13 @@ def report(
         str | None,
         typer.Option(help="Alert when the win rate is below RATE: 20% or 0.2.", show_default=False),
     ] = None,
+    save_snapshot: Annotated[
+        str | None,
+        typer.Option(
+            help="Append this report's figures to a SQLite history file (see 'funnel trend').",
+            show_default=False,
+        ),
+    ] = None,
     output_format: FormatOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
@@ -588,7 +603,7 @@ def report(
         day = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
         loaded = resolve_funnel(funnel)
         _print_warnings(loaded, quiet)
-        protected = tuple(path for path in (export, funnel) if path)
+        protected = tuple(path for path in (export, funnel, save_snapshot) if path)
         _check_output(output, protected)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         request = _slice_request(by, pipeline, since, until, where or [], cohort)
@@ -621,6 +636,11 @@ def report(
             _emit(_html(_report_renderable(result, source, export), title), output, protected)
         else:
             _emit(_report_text(result, source, export, chosen_format), output, protected)
+        if save_snapshot:
+            from funnelcli.render.report_files import report_to_dict
+            from funnelcli.snapshots import save_snapshot as save
+
+            save(save_snapshot, report_to_dict(result, source, export))
         if result.alerts is not None and result.alerts.fired:
             raise typer.Exit(EXIT_ALERT)
 
@@ -789,6 +809,50 @@ def inspect(
         options = ReadOptions(sheet=sheet, encoding=encoding)
         found = inspect_export(export, loaded.funnel, options)
         sys.stdout.write(inspection_text(found, loaded.funnel))
+
+
+@app.command()
+def trend(
+    database: Annotated[
+        str,
+        typer.Argument(
+            help="The history file written by report --save-snapshot.", show_default=False
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="The funnel to show, when the file holds several.", show_default=False
+        ),
+    ] = None,
+    last: Annotated[
+        int | None, typer.Option(help="Only the newest N snapshots.", show_default=False)
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="table, json or csv.", show_default=False),
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Conversion per stage and win rate across the snapshots a cron job saved.
+
+    Example: funnel trend history.db --last 12
+    """
+    with _user_errors():
+        from funnelcli.render import trend as trend_render
+        from funnelcli.snapshots import load_trend
+
+        chosen = output_format or _choose_format(None, output)
+        if chosen not in ("table", "json", "csv"):
+            raise UsageError(f"--format: '{chosen}' is not a trend format; use table, json or csv")
+        found = load_trend(database, funnel=name, last=last)
+        if chosen == "json":
+            text = trend_render.trend_json(found)
+        elif chosen == "csv":
+            text = trend_render.trend_csv(found)
+        else:
+            text = trend_render.trend_text(found)
+        _emit(text, output, (database,))
 
 
 @app.command()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnelcli.plan import Plan
 from funnelcli.render.neutralise import neutralise_cells
-from funnelcli.render.numbers import money, number
+from funnelcli.render.numbers import money
 from funnelcli.values import format_money, format_rate, short_money
 
 if TYPE_CHECKING:  # only for the annotation: plain plans need not import the report's code
@@ -32,6 +32,11 @@ class PlanContext:
     notes: tuple[str, ...] = ()
     credit: PipelineCredit | None = None
     credit_from: str | None = None
+
+
+def _rate(value: Fraction | None) -> float | None:
+    """Rates (and ratios) are always JSON floats: 1.0, never 1."""
+    return None if value is None else float(value)
 
 
 def plan_to_dict(
@@ -53,7 +58,7 @@ def plan_to_dict(
             {
                 "name": stage.name,
                 "needed": stage.needed,
-                "conversion_to_next": number(stage.conversion_to_next),
+                "conversion_to_next": _rate(stage.conversion_to_next),
                 "cumulative_to_won": float(stage.cumulative_to_won),
                 "enter_by": stage.enter_by.isoformat() if stage.enter_by else None,
             }
@@ -105,9 +110,9 @@ def _credit(context: PlanContext) -> dict[str, Any] | None:
         "gap_deals": credit.gap_deals,
         "gap_revenue": money(credit.gap_revenue),
         "open_value": money(credit.open_value),
-        "coverage": number(credit.coverage),
-        "win_rate": number(credit.win_rate),
-        "coverage_needed": number(credit.coverage_needed),
+        "coverage": _rate(credit.coverage),
+        "win_rate": _rate(credit.win_rate),
+        "coverage_needed": _rate(credit.coverage_needed),
     }
 
 
@@ -123,15 +128,17 @@ def context_lines(plan: Plan, context: PlanContext) -> list[str]:
     if credit is not None:
         currency = plan.currency
         expected = f"{float(credit.expected_from_pipeline):,.1f}"
+        gap_deals = "deal" if credit.gap_deals == 1 else "deals"
         text = (
-            f"Pipeline credit from {context.credit_from}: target {format_money(credit.target_revenue, currency)}"
-            f" = {credit.deals_needed:,} deals; {credit.open_deals:,} open deals are expected to win {expected}"
+            f"Pipeline credit from {context.credit_from}: remaining target "
+            f"{format_money(credit.remaining_target, currency)} = {credit.deals_needed:,} deals; "
+            f"{credit.open_deals:,} open deals are expected to win {expected}"
         )
         if credit.expected_revenue_from_pipeline is not None:
             text += (
                 f" (about {format_money(round(credit.expected_revenue_from_pipeline), currency)})"
             )
-        text += f"; gap {credit.gap_deals:,} deals, {plan.leads_needed:,} new leads needed."
+        text += f"; gap {credit.gap_deals:,} {gap_deals}, {plan.leads_needed:,} new leads needed."
         lines.append(text)
         if credit.coverage is not None and credit.coverage_needed is not None:
             lines.append(
@@ -207,7 +214,7 @@ def plan_csv(plan: Plan) -> str:
                 (
                     stage.name,
                     stage.needed,
-                    "" if stage.conversion_to_next is None else number(stage.conversion_to_next),
+                    "" if stage.conversion_to_next is None else float(stage.conversion_to_next),
                     float(stage.cumulative_to_won),
                     "" if at_confidence is None else at_confidence,
                     stage.enter_by.isoformat() if stage.enter_by else "",
@@ -223,6 +230,9 @@ def summary_sentence(plan: Plan, context: PlanContext | None = None) -> str:
     credit = context.credit if context is not None else None
     if credit is not None:
         target = short_money(credit.target_revenue, plan.currency)
+        if credit.booked:
+            remaining = short_money(credit.remaining_target, plan.currency)
+            target += f" ({short_money(credit.booked, plan.currency)} booked, {remaining} to go)"
         expected = f"{float(credit.expected_from_pipeline):,.1f}"
         if credit.gap_deals == 0:
             return (

@@ -27,7 +27,13 @@ from openpyxl.writer.excel import ExcelWriter
 from funnelcli.plan import Plan
 from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import neutralise
-from funnelcli.render.plan_files import detail_lines, plan_to_dict, summary_sentence
+from funnelcli.render.plan_files import (
+    PlanContext,
+    context_lines,
+    detail_lines,
+    plan_to_dict,
+    summary_sentence,
+)
 from funnelcli.render.report_files import (
     CSV_COLUMNS,
     bottleneck_sentence,
@@ -39,6 +45,8 @@ PERCENT = "0.0%"
 MONEY = "#,##0.00"
 COUNT = "#,##0"
 DAYS = "#,##0.0"
+TENTHS = "#,##0.0"
+RATIO = '0.00"x"'
 DATE = "yyyy-mm-dd"
 
 FIXED_TIME = dt.datetime(1980, 1, 1)
@@ -89,17 +97,50 @@ STALE_COLUMNS = (
     Column("Value", MONEY),
     Column("Currency"),
 )
+SEGMENT_COLUMNS = (
+    Column("Segment"),
+    Column("Stage"),
+    Column("Reached", COUNT),
+    Column("Resolved conversion", PERCENT),
+    Column("Judged"),
+    Column("Worst"),
+)
+COHORT_COLUMNS = (
+    Column("Cohort"),
+    *SEGMENT_COLUMNS[1:],
+    Column("Deals", COUNT),
+    Column("Win rate", PERCENT),
+    Column("Immature"),
+)
+ALERT_COLUMNS = (
+    Column("Alert rule"),
+    Column("Stage"),
+    Column("Threshold"),
+    Column("Actual"),
+    Column("Message"),
+)
+_COUNT_RULES = frozenset({"max_stale"})
+"""Alert rules whose threshold and actual are deal counts; the others compare rates."""
 
 
 def report_xlsx(result: ExportReport, funnel_source: str, export: str) -> bytes:
-    """Sheets Summary, Stages (with a chart of deals reached) and Stale deals."""
+    """Sheets Summary (with the filters and the alerts that fired), Stages (with a chart of
+    deals reached) and Stale deals; Segments with --by and Cohorts with --cohort."""
     data = report_to_dict(result, funnel_source, export)
     workbook = _new_workbook(f"Funnel report: {data['funnel']}")
     notes = [
         ("Bottleneck", bottleneck_sentence(result.report)),
         ("Rows", rows_sentence(result)),
     ]
-    _table(workbook, "Summary", (Column("Figure"), Column("Value")), _report_summary(data), notes)
+    alerts = [_alert_row(alert) for alert in data["alerts"]]
+    _table(
+        workbook,
+        "Summary",
+        (Column("Figure"), Column("Value")),
+        _report_summary(data),
+        notes,
+        sections=[(ALERT_COLUMNS, alerts)] if alerts else (),
+    )
     columns = [Column(_title(key), _REPORT_FORMATS.get(key)) for key in CSV_COLUMNS]
     stage_rows = [
         [stage["name"] if key == "stage" else stage[key] for key in CSV_COLUMNS]
@@ -112,7 +153,42 @@ def report_xlsx(result: ExportReport, funnel_source: str, export: str) -> bytes:
         for deal in data["stale"]
     ]
     _table(workbook, "Stale deals", STALE_COLUMNS, stale_rows)
+    if data["segments"] is not None:
+        _table(workbook, "Segments", SEGMENT_COLUMNS, _slice_rows(data["segments"], "segment"))
+    if data["cohorts"] is not None:
+        _table(workbook, "Cohorts", COHORT_COLUMNS, _slice_rows(data["cohorts"], "cohort"))
     return _workbook_bytes(workbook)
+
+
+def _slice_rows(slices: dict[str, Any], key: str) -> list[list[object]]:
+    """One row per segment (or cohort) and stage; cohorts add deals, win rate and immature."""
+    rows: list[list[object]] = []
+    for row in slices["rows"]:
+        extra = [row["deals"], row["win_rate"], row["immature"]] if key == "cohort" else []
+        rows += [
+            [
+                row[key],
+                stage["name"],
+                stage["reached"],
+                stage["resolved_conversion"],
+                stage["judged"],
+                stage["worst"],
+                *extra,
+            ]
+            for stage in row["stages"]
+        ]
+    return rows
+
+
+def _alert_row(alert: dict[str, Any]) -> list[object]:
+    number_format = COUNT if alert["rule"] in _COUNT_RULES else PERCENT
+    return [
+        alert["rule"],
+        alert["stage"],
+        Formatted(alert["threshold"], number_format),
+        Formatted(alert["actual"], number_format),
+        alert["message"],
+    ]
 
 
 def _report_summary(data: dict[str, Any]) -> list[list[object]]:
@@ -121,6 +197,7 @@ def _report_summary(data: dict[str, Any]) -> list[list[object]]:
         ["Funnel file", data["funnel_source"]],
         ["Export", data["export"]],
         ["As of", Formatted(_date(data["as_of"]), DATE)],
+        *_filter_rows(data),
         ["Won", Formatted(data["won"]["count"], COUNT)],
         ["Lost", Formatted(data["lost"]["count"], COUNT)],
         ["Lost at an unknown stage", Formatted(data["lost"]["unknown_stage"], COUNT)],
@@ -166,6 +243,26 @@ def _report_summary(data: dict[str, Any]) -> list[list[object]]:
         ["Rows used", Formatted(counts["used"], COUNT)],
         ["Rows skipped", Formatted(counts["skipped"], COUNT)],
     ]
+    return rows
+
+
+def _filter_rows(data: dict[str, Any]) -> list[list[object]]:
+    """The filters and groupings that were set; none when the whole export is reported."""
+    filters = data["filters"]
+    rows: list[list[object]] = []
+    if filters["since"]:
+        rows.append(["Since", Formatted(_date(filters["since"]), DATE)])
+    if filters["until"]:
+        rows.append(["Until", Formatted(_date(filters["until"]), DATE)])
+    if filters["where"]:
+        conditions = (f"{where['column']}={where['value']}" for where in filters["where"])
+        rows.append(["Where", " and ".join(conditions)])
+    if filters["pipeline"] is not None:
+        rows.append(["Pipeline", filters["pipeline"]])
+    if data["segments"] is not None:
+        rows.append(["Segments by", data["segments"]["by"]])
+    if data["cohorts"] is not None:
+        rows.append(["Cohorts by", f"created {data['cohorts']['period']}"])
     return rows
 
 
@@ -219,12 +316,13 @@ SENSITIVITY_COLUMNS = (
 )
 
 
-def plan_xlsx(plan: Plan, funnel_source: str) -> bytes:
-    """Sheets Summary, Stages (with a chart of the counts needed), and Pacing and
-    Sensitivity when the plan has them."""
-    data = plan_to_dict(plan, funnel_source)
+def plan_xlsx(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> bytes:
+    """Sheets Summary (with where the rates came from and the pipeline credit), Stages
+    (with a chart of the counts needed), and Pacing and Sensitivity when the plan has them."""
+    data = plan_to_dict(plan, funnel_source, context)
     workbook = _new_workbook(f"Plan: {data['funnel']}")
-    notes = [("Plan", summary_sentence(plan)), *(("", line) for line in detail_lines(plan))]
+    lines = [*(context_lines(plan, context) if context else []), *detail_lines(plan)]
+    notes = [("Plan", summary_sentence(plan, context)), *(("", line) for line in lines)]
     _table(workbook, "Summary", (Column("Figure"), Column("Value")), _plan_summary(data), notes)
     confidence = data["confidence"]
     at_confidence = (
@@ -273,6 +371,7 @@ def _plan_summary(data: dict[str, Any]) -> list[list[object]]:
     rows: list[list[object]] = [
         ["Funnel", data["funnel"]],
         ["Funnel file", data["funnel_source"]],
+        *_context_rows(data),
         [f"Target revenue ({currency})", Formatted(data["target_revenue"], MONEY)],
         [f"Average deal value ({currency})", Formatted(data["average_deal_value"], MONEY)],
         ["Deals needed", Formatted(data["deals_needed"], COUNT)],
@@ -314,6 +413,40 @@ def _plan_summary(data: dict[str, Any]) -> list[list[object]]:
     return rows
 
 
+def _context_rows(data: dict[str, Any]) -> list[list[object]]:
+    """Where the rates came from and, with --credit-pipeline, what the open deals bring."""
+    rows: list[list[object]] = []
+    if data["rates_from"]:
+        rows.append(["Rates from", data["rates_from"]])
+    credit = data["pipeline_credit"]
+    if credit is None:
+        return rows
+    currency = data["currency"]
+    rows += [
+        ["Pipeline credit from", credit["export"]],
+        [f"Full target revenue ({currency})", Formatted(credit["target_revenue"], MONEY)],
+        [f"Booked ({currency})", Formatted(credit["booked"], MONEY)],
+        [f"Remaining target ({currency})", Formatted(credit["remaining_target"], MONEY)],
+        ["Deals needed for the remaining target", Formatted(credit["deals_needed"], COUNT)],
+        ["Open deals", Formatted(credit["open_deals"], COUNT)],
+        [
+            "Deals expected from the pipeline",
+            Formatted(credit["expected_deals_from_pipeline"], TENTHS),
+        ],
+        [
+            f"Revenue expected from the pipeline ({currency})",
+            Formatted(credit["expected_revenue_from_pipeline"], MONEY),
+        ],
+        ["Gap deals", Formatted(credit["gap_deals"], COUNT)],
+        [f"Gap revenue ({currency})", Formatted(credit["gap_revenue"], MONEY)],
+        [f"Open value ({currency})", Formatted(credit["open_value"], MONEY)],
+        ["Pipeline coverage", Formatted(credit["coverage"], RATIO)],
+        ["Win rate", Formatted(credit["win_rate"], PERCENT)],
+        ["Coverage needed", Formatted(credit["coverage_needed"], RATIO)],
+    ]
+    return rows
+
+
 # --- sheets -------------------------------------------------------------------------------
 
 
@@ -331,14 +464,38 @@ def _table(
     columns: Sequence[Column],
     rows: Iterable[Sequence[object]],
     notes: Sequence[tuple[str, str]] = (),
+    sections: Sequence[tuple[Sequence[Column], Sequence[Sequence[object]]]] = (),
 ) -> Any:
-    """A sheet: a bold frozen header, one row per item, then free-text notes below."""
+    """A sheet: a bold frozen header, one row per item, then free-text notes below, then
+    each section (a table of its own, with a bold header) after a blank row."""
     sheet = workbook.create_sheet(name)
-    sheet.append([column.title for column in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    widths = [len(column.title) for column in columns]
+    widths: list[int] = []
+    _rows_with_header(sheet, columns, rows, widths)
+    if notes:
+        sheet.append([])
+        for label, text in notes:
+            sheet.append([_cell_value(label), _cell_value(text)])
+    for section_columns, section_rows in sections:
+        sheet.append([])
+        _rows_with_header(sheet, section_columns, section_rows, widths)
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(
+            _MAX_WIDTH, max(_MIN_WIDTH, width + 2)
+        )
+    return sheet
+
+
+def _rows_with_header(
+    sheet: Any, columns: Sequence[Column], rows: Iterable[Sequence[object]], widths: list[int]
+) -> None:
+    """Append a bold header and the rows; ``widths`` grows to the widest cell per column."""
+    sheet.append([column.title for column in columns])
+    for cell in sheet[sheet.max_row][: len(columns)]:
+        cell.font = Font(bold=True)
+    widths.extend([0] * (len(columns) - len(widths)))
+    for index, column in enumerate(columns):
+        widths[index] = max(widths[index], len(column.title))
     for row in rows:
         values = []
         formats: list[str | None] = []
@@ -347,20 +504,11 @@ def _table(
             values.append(_cell_value(value))
             formats.append(number_format)
         sheet.append(values)
-        cells = sheet[sheet.max_row]
+        cells = sheet[sheet.max_row][: len(columns)]
         for index, (cell, number_format) in enumerate(zip(cells, formats, strict=True)):
             if number_format and cell.value is not None and not isinstance(cell.value, str):
                 cell.number_format = number_format
             widths[index] = max(widths[index], _shown_width(cell.value, number_format))
-    if notes:
-        sheet.append([])
-        for label, text in notes:
-            sheet.append([_cell_value(label), _cell_value(text)])
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = min(
-            _MAX_WIDTH, max(_MIN_WIDTH, width + 2)
-        )
-    return sheet
 
 
 def _unwrap(item: object, default: str | None) -> tuple[object, str | None]:
@@ -390,8 +538,10 @@ def _shown_width(value: object, number_format: str | None) -> int:
         return len(str(value).split("\n")[0])
     if number_format == PERCENT:
         return len(f"{value:.1%}")
-    if number_format in (MONEY, DAYS):
+    if number_format in (MONEY, DAYS, TENTHS):
         return len(f"{value:,.2f}")
+    if number_format == RATIO:
+        return len(f"{value:,.2f}x")
     return len(f"{value:,}")
 
 
