@@ -26,7 +26,8 @@ Three steps on top of :mod:`funnelcli.plan`, all in exact arithmetic (Fraction/D
    * The gap is counted in deals: ``gap_deals = max(0, ceil(deals_needed -
      expected_from_pipeline))``, so ``gap_deals + expected_from_pipeline >= deals_needed``.
    * ``expected_revenue_from_pipeline = sum_i open_value[i] x win_from[i]``.
-   * ``coverage = open_value / remaining_target`` (pipeline coverage), shown next to
+   * ``coverage = open_value / remaining_target`` (pipeline coverage; unknown, not 0,
+     when no open deal has an amount), shown next to
      ``coverage_needed = 1 / win_rate``, ``win_rate = won / (won + lost)`` from the
      report. Money figures are None when the export's amounts are not in the funnel's
      currency; coverage is None when nothing remains, coverage_needed when the win rate
@@ -147,6 +148,8 @@ def credit_pipeline(
         Fraction(0),
     )
     money = _money_in(funnel.currency, report)
+    if report.open and report.open_without_amount == report.open:
+        money = None  # no open deal has an amount: the pipeline's value is unknown, not 0
     open_value = money.open_value if money is not None else None
     expected_revenue = (
         sum(

@@ -18,7 +18,7 @@ from typing import Any
 from funnelcli.alerts import alerts_to_json
 from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
-from funnelcli.render.neutralise import neutralise, neutralise_cells
+from funnelcli.render.neutralise import neutralise_cells
 from funnelcli.report import MIN_SEGMENT_DEALS, MoneyFigures, Report, SegmentFigures
 from funnelcli.values import format_money, format_rate
 
@@ -231,33 +231,39 @@ def report_csv(result: ExportReport, funnel_source: str, export: str) -> str:
     data = report_to_dict(result, funnel_source, export)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    slices = data["segments"] or data["cohorts"]
-    if slices is not None:
-        key = "segment" if data["segments"] else "cohort"
+    groups = [(data[kind], key) for kind, key in (("segments", "segment"), ("cohorts", "cohort"))]
+    groups = [(slices, key) for slices, key in groups if slices is not None]
+    if groups:
+        # Segment rows, then cohort rows (a cohort's name, like 2017-Q1, in the first column).
         writer.writerow(SEGMENT_CSV_COLUMNS)
         for stage in data["stages"]:
             writer.writerow(
-                [
-                    "(all)",
-                    neutralise(stage["name"]),
-                    stage["reached"],
-                    _blank(stage["resolved_conversion"]),
-                    "",
-                    "",
-                ]
-            )
-        for row in slices["rows"]:
-            for stage in row["stages"]:
-                writer.writerow(
+                neutralise_cells(
                     [
-                        neutralise(row[key]),
-                        neutralise(stage["name"]),
+                        "(all)",
+                        stage["name"],
                         stage["reached"],
                         _blank(stage["resolved_conversion"]),
-                        stage["judged"],
-                        stage["worst"],
+                        "",
+                        "",
                     ]
                 )
+            )
+        for slices, key in groups:
+            for row in slices["rows"]:
+                for stage in row["stages"]:
+                    writer.writerow(
+                        neutralise_cells(
+                            [
+                                row[key],
+                                stage["name"],
+                                stage["reached"],
+                                _blank(stage["resolved_conversion"]),
+                                stage["judged"],
+                                stage["worst"],
+                            ]
+                        )
+                    )
         return buffer.getvalue()
     writer.writerow(CSV_COLUMNS)
     for stage in data["stages"]:
@@ -381,6 +387,8 @@ def rows_sentence(result: ExportReport) -> str:
     text = (
         f"Rows: {account.read:,} read = {account.used:,} used + {account.skipped_total:,} skipped"
     )
+    if account.filtered_total:
+        text += f" + {account.filtered_total:,} filtered out"
     if account.skipped:
         reasons = ", ".join(
             f"{SKIP_REASONS.get(reason, reason)} {count:,}"
