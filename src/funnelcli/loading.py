@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from funnelcli.definition import Funnel, build_funnel, default_funnel
 from funnelcli.errors import DefinitionError, InputFileError
 
@@ -21,11 +19,6 @@ if TYPE_CHECKING:
 
 DEFAULT_FILE_NAME = "funnel.yaml"
 MAX_DEFINITION_BYTES = 1024 * 1024
-
-try:  # the C loader is several times faster; both are safe loaders
-    _SafeLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _SafeLoader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -73,9 +66,16 @@ def _alerts(data: object, path: str) -> tuple[AlertRules | None, list[str]]:
 
 
 def parse_yaml(text: str, source: str) -> object:
-    """Parse YAML safely (no Python objects); a syntax error names line and column."""
+    """Parse YAML safely (no Python objects); a syntax error names line and column.
+
+    PyYAML is imported here, not at the top: a plan on the built-in funnel reads no YAML.
+    """
+    import yaml
+
+    # The C loader is several times faster; both are safe loaders.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=_SafeLoader)  # a safe loader: no Python objects
+        return yaml.load(text, Loader=loader)  # a safe loader: no Python objects
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from fractions import Fraction
-from statistics import NormalDist
 
 _NEGLIGIBLE = 1e-17
 
@@ -120,6 +119,8 @@ def _settle_tie(successes: int, found: int, p: Fraction | float, level: Fraction
 
 def _normal_guess(successes: int, p: float, level: float) -> float:
     """Solve N p - z sqrt(N p q) = successes for N (as a quadratic in sqrt N)."""
+    from statistics import NormalDist  # only --confidence needs it: keep start-up lean
+
     z = NormalDist().inv_cdf(level)
     spread = z * math.sqrt(p * (1 - p))
     root = (spread + math.sqrt(spread * spread + 4 * p * successes)) / (2 * p)
