@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint format bench bench-plan bench-report clean
 
@@ -17,6 +18,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(STAMP) $@
 
 demo: $(STAMP)
@@ -43,3 +48,6 @@ bench-plan: $(STAMP)
 
 bench-report: $(STAMP)
 	$(BIN)/python -m benchmarks.report_speed
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run

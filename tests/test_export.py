@@ -45,3 +45,38 @@ def test_two_processes_give_the_one_process_report(
     shared = _report(export, funnel)
     assert shared == alone
     assert '"read": ' in alone  # a real report, not an error
+
+
+def test_progress_is_reported_in_rising_row_counts(tmp_path: Path) -> None:
+    from benchmarks.generate import FUNNEL_YAML, write_export
+
+    path = tmp_path / "deals.csv"
+    write_export(20_000, path)
+    (tmp_path / "funnel.yaml").write_text(FUNNEL_YAML, encoding="utf-8")
+    funnel = load_funnel_file(str(tmp_path / "funnel.yaml")).funnel
+    calls: list[tuple[int, int]] = []
+    report_export(
+        str(path),
+        funnel,
+        as_of=dt.date(2025, 12, 1),
+        options=ReadOptions(),
+        progress=lambda done, expected: calls.append((done, expected)),
+    )
+    # Every 8,192 rows: 8,192 and 16,384 of 20,000.
+    assert [done for done, _ in calls] == [8192, 16384]
+    # The estimate from the file's first lines is close to the 20,000 rows written.
+    assert all(abs(expected - 20_000) < 2_000 for _, expected in calls)
+
+
+def test_no_progress_display_when_not_a_terminal() -> None:
+    from typer.testing import CliRunner
+
+    from funnelcli.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["report", str(CASES[0][0]), "--funnel", str(CASES[0][1]), "--as-of", "2017-12-31"],
+        prog_name="funnel",
+    )
+    assert result.exit_code == 0
+    assert result.stderr == ""

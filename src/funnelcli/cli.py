@@ -157,6 +157,45 @@ def _print_warnings(loaded: LoadedFunnel, quiet: bool) -> None:
         _warn(warning, quiet)
 
 
+PROGRESS_AFTER_SECONDS = 1.0
+
+
+@contextmanager
+def _progress_display(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for a read that takes more than a second, on a terminal only.
+
+    Yields the callback the reader calls, or None (no cost at all) when stderr is not a
+    terminal, NO_COLOR-style quiet is asked, or the output is for a script.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    import time
+
+    started = time.monotonic()
+    shown: list[Any] = []
+
+    def update(done: int, expected: int) -> None:
+        if not shown:
+            if time.monotonic() - started < PROGRESS_AFTER_SECONDS:
+                return
+            from rich.progress import Progress
+
+            from funnelcli.render.terminal import make_console
+
+            display = Progress(console=make_console(stderr=True), transient=True)
+            display.start()
+            shown.append((display, display.add_task("Reading", total=expected or None)))
+        display, task = shown[0]
+        display.update(task, completed=done, total=max(expected, done) if expected else None)
+
+    try:
+        yield update
+    finally:
+        if shown:
+            shown[0][0].stop()
+
+
 def _html(renderable: Any, title: str) -> str:
     from funnelcli.render.html import to_html
 
@@ -607,14 +646,16 @@ def report(
         _check_output(output, protected)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         request = _slice_request(by, pipeline, since, until, where or [], cohort)
-        result = report_export(
-            export,
-            loaded.funnel,
-            as_of=day,
-            options=options,
-            stale_days=stale_days,
-            request=request,
-        )
+        with _progress_display(quiet) as progress:
+            result = report_export(
+                export,
+                loaded.funnel,
+                as_of=day,
+                options=options,
+                stale_days=stale_days,
+                request=request,
+                progress=progress,
+            )
         _report_skips(result, loaded, quiet=quiet and not strict, as_errors=strict)
         if strict and result.account.skipped_total:
             raise UsageError(

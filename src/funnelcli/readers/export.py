@@ -12,7 +12,7 @@ import itertools
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from funnelcli.alerts import AlertResult
@@ -216,12 +216,16 @@ def report_export(
     options: ReadOptions,
     stale_days: int | None = None,
     request: SliceRequest | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExportReport:
     """Read the whole export once (twice when slash dates need their order settled).
 
     A large CSV is shared between two processes: each parses the file (cheap) but turns
     only every other row into a deal (the costly part), and their partial results merge
     into the report one process would give.
+
+    ``progress(rows_done, rows_expected)`` is called every few thousand rows when given;
+    ``rows_expected`` is estimated from the file's size and its first rows.
     """
     request = request or SliceRequest()
     builder = new_sliced_builder(funnel, as_of, stale_days)
@@ -234,6 +238,8 @@ def report_export(
         orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
         workers = _worker_count(path, table)
+        if progress is not None:
+            rows = _reporting(rows, progress, _expected_rows(path, table))
         if workers > 1:
             again = reopen_options(table, options)
             job = _Part(path, funnel, columns, slicing, again, dates, as_of, stale_days, workers)
@@ -296,6 +302,39 @@ def _read_rows(
     for deal in reader.deals(rows):
         builder.add(deal)
     return reader.account
+
+
+PROGRESS_EVERY = 8192
+
+
+def _reporting(
+    rows: Iterator[tuple[int, tuple[Cell, ...]]],
+    progress: Callable[[int, int], None],
+    expected: int,
+) -> Iterator[tuple[int, tuple[Cell, ...]]]:
+    """Pass rows on, telling ``progress`` how far along the file is every so often.
+
+    With several processes this one still sees every row (it turns only its share into
+    deals), so its count is how far the whole read is.
+    """
+    for count, row in enumerate(rows, 1):
+        if count % PROGRESS_EVERY == 0:
+            progress(count, expected)
+        yield row
+
+
+def _expected_rows(path: str, table: Table) -> int:
+    """Rows in a CSV, estimated from its size and the length of its first lines; 0 if unknown."""
+    if table.kind != "csv":
+        return 0
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as stream:
+            head = stream.read(1 << 20)
+    except OSError:
+        return 0
+    lines = head.count(b"\n")
+    return max(0, int(size * lines / len(head)) - table.header_row) if lines else 0
 
 
 def _quiet_worker() -> None:
