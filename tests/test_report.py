@@ -536,3 +536,43 @@ def test_merged_builders_equal_one_builder(
         second.add(item)
     first.merge(second)
     assert finish(first, funnel) == build_report(deals, funnel, AS_OF_PROPERTY)
+
+
+def test_stale_list_keeps_the_oldest_and_counts_all() -> None:
+    """With more stale deals than STALE_KEPT, the oldest are listed (ties by id, then
+    row), all are counted, and two builders merged give the same list."""
+    import funnelcli.report as report_module
+
+    funnel = build_funnel(
+        {"stages": [{"name": "Open", "conversion": "50%", "days": 1}, {"name": "Won"}]},
+        "t.yaml",
+    ).funnel
+    as_of = dt.date(2025, 1, 31)
+    # 12 open deals created on days 1..12 of January: all older than 2 x 1 day.
+    # Ids repeat ("a", "b", "ab") to exercise the ties.
+    ids = ["a", "b", "ab", "a", "b", "ab", "a", "b", "ab", "a", "b", "ab"]
+    deals = [
+        Deal(row, Outcome.OPEN, 0, id=ids[row], created=dt.date(2025, 1, 1 + row % 6))
+        for row in range(12)
+    ]
+    original = report_module.STALE_KEPT
+    report_module.STALE_KEPT = 5
+    try:
+        whole = build_report(deals, funnel, as_of)
+        first, second = new_builder(funnel, as_of), new_builder(funnel, as_of)
+        for deal in deals[::2]:
+            first.add(deal)
+        for deal in deals[1::2]:
+            second.add(deal)
+        first.merge(second)
+        merged = finish(first, funnel)
+    finally:
+        report_module.STALE_KEPT = original
+    # Sort all 12 by hand: days = 31 - (1 + row % 6); oldest first, then id, then row.
+    expected = sorted(
+        ((30 - row % 6, ids[row], row) for row in range(12)), key=lambda t: (-t[0], t[1], t[2])
+    )[:5]
+    assert [(deal.days, deal.id, deal.row) for deal in whole.stale] == expected
+    assert whole.stale_count == 12
+    assert merged.stale == whole.stale
+    assert merged.stale_count == 12

@@ -365,7 +365,7 @@ def _judge_stale(
             f"(give the stages days: or pass --stale-days)"
         )
         return
-    stale = len(report.stale)
+    stale = report.stale_count
     if stale <= max_stale:
         return
     deals = "deal is" if stale == 1 else "deals are"

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import heapq
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +36,10 @@ from funnelcli.stats import quantile
 
 STALE_FACTOR = 2
 """An open deal is stale after this many times its stage's typical ``days``."""
+
+STALE_KEPT = 1000
+"""Stale deals listed: the oldest this many. All are counted (``stale_count``); keeping
+every one would make memory grow with the file, which a million-row export must not."""
 
 
 class Outcome(enum.Enum):
@@ -66,17 +72,28 @@ class _Money:
     """Sums and won values for one currency (deals carry a code; the reader fills the funnel's in)."""
 
     open_by_stage: list[Decimal]
-    won_values: list[Decimal] = field(default_factory=list)
+    # Won amounts: the exact total and count, and the values as doubles for the median
+    # only (8 bytes each; exact to the cent below 2**53 cents), so memory stays small.
+    won_total: Decimal = Decimal(0)
+    won_count: int = 0
+    won_values: array[float] = field(default_factory=lambda: array("d"))
     lost_value: Decimal = Decimal(0)
 
     @classmethod
     def empty(cls, stages: int) -> _Money:
         return cls([Decimal(0)] * stages)
 
+    def add_won(self, amount: Decimal) -> None:
+        self.won_total += amount
+        self.won_count += 1
+        self.won_values.append(float(amount))
+
     def merge(self, other: _Money) -> None:
         self.open_by_stage = [
             a + b for a, b in zip(self.open_by_stage, other.open_by_stage, strict=True)
         ]
+        self.won_total += other.won_total
+        self.won_count += other.won_count
         self.won_values.extend(other.won_values)
         self.lost_value += other.lost_value
 
@@ -89,6 +106,7 @@ class StaleDeal:
     days: int
     value: Decimal | None
     currency: str | None
+    row: int = 0  # where the deal is in the export: breaks ties between repeated ids
 
 
 @dataclass
@@ -103,13 +121,14 @@ class ReportBuilder:
     lost: list[int] = field(default_factory=list)
     won: int = 0
     lost_unknown_stage: int = 0
-    days_in_stage: list[list[int]] = field(default_factory=list)
+    days_in_stage: list[array[int]] = field(default_factory=list)  # compact: 8 bytes a value
     negative_durations: int = 0
-    cycle_days: list[int] = field(default_factory=list)
+    cycle_days: array[int] = field(default_factory=lambda: array("q"))
     money: dict[str, _Money] = field(default_factory=dict)  # by currency code
     won_without_amount: int = 0
     open_without_amount: int = 0
-    stale: list[StaleDeal] = field(default_factory=list)
+    stale: list[tuple[int, tuple[int, ...], int, StaleDeal]] = field(default_factory=list)  # heap
+    stale_count: int = 0
     has_stage_dates: bool = False
     default_currency: str = "USD"  # for deals that name none
 
@@ -122,7 +141,7 @@ class ReportBuilder:
         self.reached_at = self.reached_at or [0] * n
         self.current = self.current or [0] * n
         self.lost = self.lost or [0] * n
-        self.days_in_stage = self.days_in_stage or [[] for _ in range(n)]
+        self.days_in_stage = self.days_in_stage or [array("q") for _ in range(n)]
 
     def add(self, deal: Deal) -> None:
         last = self.stage_count - 1
@@ -167,7 +186,7 @@ class ReportBuilder:
         if money is None:
             money = self.money[currency] = _Money.empty(self.stage_count)
         if deal.outcome is Outcome.WON:
-            money.won_values.append(deal.amount)
+            money.add_won(deal.amount)
         elif deal.outcome is Outcome.LOST:
             money.lost_value += deal.amount
         else:
@@ -210,17 +229,27 @@ class ReportBuilder:
         if since is None:
             return
         days = (self.as_of - since).days
-        if days > limit:
-            self.stale.append(
-                StaleDeal(
-                    id=deal.id or f"row {deal.row}",
-                    owner=deal.owner,
-                    stage=self.stage_names[stage],
-                    days=days,
-                    value=deal.amount,
-                    currency=deal.currency,
-                )
-            )
+        if days <= limit:
+            return
+        self.stale_count += 1
+        identifier = deal.id or f"row {deal.row}"
+        # Keep the oldest STALE_KEPT in a min-heap whose top is the one to drop first: the
+        # youngest, then the larger id (the final sort is oldest first, then id, then row);
+        # the row breaks ties between deals with the same id (an export may repeat one).
+        stale = StaleDeal(
+            identifier,
+            deal.owner,
+            self.stage_names[stage],
+            days,
+            deal.amount,
+            deal.currency,
+            deal.row,
+        )
+        entry = (days, _reversed(identifier), -deal.row, stale)
+        if len(self.stale) < STALE_KEPT:
+            heapq.heappush(self.stale, entry)
+        elif entry[:3] > self.stale[0][:3]:
+            heapq.heapreplace(self.stale, entry)
 
     def merge(self, other: ReportBuilder) -> None:
         """Fold another builder's deals into this one (same funnel, same as-of date)."""
@@ -242,8 +271,22 @@ class ReportBuilder:
             target.merge(money)  # never adopt the other builder's record: it must stay its own
         self.won_without_amount += other.won_without_amount
         self.open_without_amount += other.open_without_amount
-        self.stale.extend(other.stale)
+        self.stale_count += other.stale_count
+        for entry in other.stale:
+            if len(self.stale) < STALE_KEPT:
+                heapq.heappush(self.stale, entry)
+            elif entry[:3] > self.stale[0][:3]:
+                heapq.heapreplace(self.stale, entry)
         self.has_stage_dates = self.has_stage_dates or other.has_stage_dates
+
+
+def _reversed(text: str) -> tuple[int, ...]:
+    """A key that sorts texts in reverse, so that in a min-heap the larger id goes first.
+
+    The end mark (1, above every negated code point) puts a prefix after its extensions:
+    "ab" sorts before "abc", so its key must be the larger.
+    """
+    return (*(-ord(char) for char in text), 1)
 
 
 def new_builder(funnel: Funnel, as_of: dt.date, stale_days: int | None = None) -> ReportBuilder:
@@ -323,7 +366,8 @@ class Report:
     sales_velocity_per_day: Fraction | None
     bottlenecks: tuple[Bottleneck, ...]
     bottleneck_by: str  # "revenue" (planned rates known) or "lost deals"
-    stale: tuple[StaleDeal, ...]
+    stale: tuple[StaleDeal, ...]  # the oldest STALE_KEPT, oldest first
+    stale_count: int  # all stale deals
     negative_durations: int
     won_without_amount: int
     open_without_amount: int
@@ -369,7 +413,9 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
     if single and win_rate is not None and single.average_won_value is not None and median_cycle:
         velocity = open_count * win_rate * single.average_won_value / Fraction(median_cycle)
     bottlenecks, ranked_by = _bottlenecks(stages, win_from, single)
-    stale = sorted(builder.stale, key=lambda deal: (-deal.days, deal.id))
+    stale = sorted(
+        (entry[3] for entry in builder.stale), key=lambda deal: (-deal.days, deal.id, deal.row)
+    )
     return Report(
         funnel=funnel.name,
         as_of=builder.as_of,
@@ -387,6 +433,7 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
         bottlenecks=bottlenecks,
         bottleneck_by=ranked_by,
         stale=tuple(stale),
+        stale_count=builder.stale_count,
         negative_durations=builder.negative_durations,
         won_without_amount=builder.won_without_amount,
         open_without_amount=builder.open_without_amount,
@@ -408,11 +455,11 @@ def _ratio(numerator: int, denominator: int) -> Fraction | None:
     return Fraction(numerator, denominator) if denominator > 0 else None
 
 
-def _median(values: list[int]) -> float | None:
+def _median(values: Sequence[int]) -> float | None:
     return _quantile(values, 0.5)
 
 
-def _quantile(values: list[int], fraction: float, *, presorted: bool = False) -> float | None:
+def _quantile(values: Sequence[int], fraction: float, *, presorted: bool = False) -> float | None:
     return quantile(values if presorted else sorted(values), fraction)
 
 
@@ -437,10 +484,9 @@ def _money_figures(
 ) -> list[MoneyFigures]:
     figures = []
     # Most won deals first; the code breaks ties so the order never depends on row order.
-    ordered = sorted(builder.money.items(), key=lambda item: (-len(item[1].won_values), item[0]))
+    ordered = sorted(builder.money.items(), key=lambda item: (-item[1].won_count, item[0]))
     for currency, money in ordered:
-        won_values = sorted(money.won_values)
-        won_total = sum(won_values, Decimal(0))
+        won_total = money.won_total
         weighted: Fraction | None = Fraction(0)
         for index, value in enumerate(money.open_by_stage):
             if not value:
@@ -458,8 +504,10 @@ def _money_figures(
                 weighted_open_value=weighted,
                 won_value=won_total,
                 lost_value=money.lost_value,
-                average_won_value=Fraction(won_total) / len(won_values) if won_values else None,
-                median_won_value=quantile([float(v) for v in won_values], 0.5),
+                average_won_value=Fraction(won_total) / money.won_count
+                if money.won_count
+                else None,
+                median_won_value=quantile(sorted(money.won_values), 0.5),
             )
         )
     return figures

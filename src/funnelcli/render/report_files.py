@@ -110,6 +110,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             }
             for row in report.bottlenecks
         ],
+        "stale_count": report.stale_count,
         "stale": [
             {
                 "id": deal.id,
@@ -501,7 +502,7 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
         lines.append("")
     lines += [f"- {label}: {value}" for label, value in key_figures(report)]
     if report.stale:
-        lines += ["", f"**Stale deals:** {len(report.stale):,} (oldest first)", ""]
+        lines += ["", f"**Stale deals:** {report.stale_count:,} (oldest first)", ""]
         lines += ["| Deal | Owner | Stage | Days | Value |", "|---|---|---|---:|---:|"]
         for deal in report.stale[:STALE_SHOWN]:
             lines.append(

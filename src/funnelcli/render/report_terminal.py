@@ -178,8 +178,8 @@ class _FittingTable:
 
 def _stale_table(report: Report) -> Table:
     shown = report.stale[:STALE_SHOWN]
-    more = len(report.stale) - len(shown)
-    title = f"Stale deals: {len(report.stale):,}" + (
+    more = report.stale_count - len(shown)
+    title = f"Stale deals: {report.stale_count:,}" + (
         f" (the {len(shown)} oldest shown)" if more else ""
     )
     table = Table(
