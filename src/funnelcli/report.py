@@ -65,6 +65,13 @@ class Deal:
     entered: Sequence[dt.date | None] | None = None
     segment: str | None = None  # the --by column's value
     cohort: str | None = None  # the created period, with --cohort
+    # Stage history (--history): every change in date order, as (date, stage index), with
+    # LOST for a move to a lost label; None when the deal has no history.
+    timeline: tuple[tuple[dt.date, int], ...] | None = None
+
+
+LOST = -1
+"""The stage index a timeline uses for a move to a lost label."""
 
 
 @dataclass
