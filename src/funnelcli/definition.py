@@ -29,6 +29,7 @@ TOP_LEVEL_KEYS = (
     "columns",
     "fx",
     "alerts",  # validated by alerts.rules_from_yaml (see loading.py)
+    "history_columns",
 )
 STAGE_KEYS = ("name", "conversion", "days", "aliases")
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
@@ -57,6 +58,7 @@ class Funnel:
     lost_labels: tuple[str, ...] = DEFAULT_LOST_LABELS
     columns: Mapping[str, object] = field(default_factory=dict)
     fx: Mapping[str, Decimal] = field(default_factory=dict)
+    history_columns: Mapping[str, str] = field(default_factory=dict)  # stage-history file headers
     source: str = "built-in default"
     is_default: bool = False
 
@@ -151,6 +153,7 @@ def build_funnel(
         )
         columns = {}
     fx = _fx(data.get("fx"), problems)
+    history_columns = _history_columns(data.get("history_columns"), problems)
     _check_rates_present(stages, problems)
     _check_label_collisions(stages, lost_labels, problems)
     if problems.errors:
@@ -164,6 +167,7 @@ def build_funnel(
         lost_labels=tuple(lost_labels),
         columns=dict(columns),
         fx=fx,
+        history_columns=history_columns,
         source=source,
         is_default=is_default,
     )
@@ -228,6 +232,24 @@ class _ParsedStage:
     index: int  # the position in the YAML list, for key paths
     stage: Stage
     conversion_written: bool  # written, even if invalid (so it is not also "missing")
+
+
+def _history_columns(value: object, problems: _Problems) -> dict[str, str]:
+    """``history_columns: {deal_id: Opportunity ID, stage: To Stage, changed: Last Modified}``.
+
+    The fields are checked against the history file when it is read (readers/history.py).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(header, str | int) for header in value.values()
+    ):
+        problems.error(
+            "history_columns",
+            "expected a mapping of fields to headers like {deal_id: Opportunity ID, stage: To Stage}",
+        )
+        return {}
+    return {str(key): str(header) for key, header in value.items()}
 
 
 def _stages(value: object, problems: _Problems) -> list[_ParsedStage]:
