@@ -69,6 +69,8 @@ TOP_LEVEL = {
     "segments": NoneType,
     "cohorts": NoneType,
     "alerts": list,
+    "history": NoneType,
+    "compare": NoneType,
 }
 CYCLE_KEYS = ("median_cycle_days", "p90_cycle_days", "sales_velocity_per_day")
 ROWS = {
@@ -92,7 +94,12 @@ STAGE = {
     "planned_conversion": float,
     "open_value": float,
     "median_days_in_stage": NoneType,
+    "p75_days_in_stage": NoneType,
     "p90_days_in_stage": NoneType,
+    "still_in_stage": int,
+    "median_days_before_loss": NoneType,
+    "skipped": int,
+    "moved_back": int,
 }
 WON_STAGE = {
     **STAGE,
@@ -182,17 +189,19 @@ def test_json_is_one_document_ending_in_a_newline() -> None:
 def test_csv_header_and_one_row_per_stage() -> None:
     # reached 13 / 8 / 6 / 4; to next 8/13, 6/8, 4/6; resolved 8/(13-2), 6/(8-2), 4/(6-2);
     # cumulative 13/13, 8/13, 6/13, 4/13; open value 3000+2000, 6000+7000, 10000+18000, 0.
-    # Days in stage: no stage-entered dates, so empty cells.
+    # Days in stage: no stage-entered dates, so empty cells, nobody still in a dated stage,
+    # no days before loss, nothing skipped or moved back (0).
     result = run_small("--format", "csv")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "stage,reached,current,lost,conversion_to_next,resolved_conversion,"
         "cumulative_conversion,planned_conversion,open_value,median_days_in_stage,"
-        "p90_days_in_stage",
-        f"Lead,13,2,3,{8 / 13},{8 / 11},1.0,0.8,5000.0,,",
-        f"Demo,8,2,0,{6 / 8},1.0,{8 / 13},0.6,13000.0,,",
-        f"Proposal,6,2,0,{4 / 6},1.0,{6 / 13},0.5,28000.0,,",
-        f"Won,4,0,0,,,{4 / 13},,0.0,,",
+        "p75_days_in_stage,p90_days_in_stage,still_in_stage,median_days_before_loss,"
+        "skipped,moved_back",
+        f"Lead,13,2,3,{8 / 13},{8 / 11},1.0,0.8,5000.0,,,,0,,0,0",
+        f"Demo,8,2,0,{6 / 8},1.0,{8 / 13},0.6,13000.0,,,,0,,0,0",
+        f"Proposal,6,2,0,{4 / 6},1.0,{6 / 13},0.5,28000.0,,,,0,,0,0",
+        f"Won,4,0,0,,,{4 / 13},,0.0,,,,0,,0,0",
     ]
 
 

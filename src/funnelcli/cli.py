@@ -626,6 +626,21 @@ def report(
             show_default=False,
         ),
     ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            help="A stage-history file (Salesforce Opportunity History, Zoho, HubSpot, generic): "
+            "true time in stage, where lost deals died, the funnel as it stood on --as-of.",
+            show_default=False,
+        ),
+    ] = None,
+    compare_to: Annotated[
+        str | None,
+        typer.Option(
+            help="With --history: the report as of this date beside --as-of, with the change.",
+            show_default=False,
+        ),
+    ] = None,
     output_format: FormatOption = None,
     output: OutputOption = None,
     no_color: NoColorOption = False,
@@ -642,10 +657,16 @@ def report(
         day = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
         loaded = resolve_funnel(funnel)
         _print_warnings(loaded, quiet)
-        protected = tuple(path for path in (export, funnel, save_snapshot) if path)
+        protected = tuple(path for path in (export, funnel, save_snapshot, history) if path)
         _check_output(output, protected)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         request = _slice_request(by, pipeline, since, until, where or [], cohort)
+        then = _parse("--compare-to", compare_to, _parse_date) if compare_to else None
+        if then is not None and history is None:
+            raise UsageError(
+                "--compare-to needs --history: a deals export alone cannot say where deals stood on a past date"
+            )
+        timelines = _read_history(history, loaded, options, quiet, strict) if history else None
         with _progress_display(quiet) as progress:
             result = report_export(
                 export,
@@ -655,6 +676,11 @@ def report(
                 stale_days=stale_days,
                 request=request,
                 progress=progress,
+                history=timelines,
+            )
+        if timelines is not None:
+            result = _with_history(
+                result, timelines, then, export, loaded, options, stale_days, request, quiet
             )
         _report_skips(result, loaded, quiet=quiet and not strict, as_errors=strict)
         if strict and result.account.skipped_total:
@@ -684,6 +710,77 @@ def report(
             save(save_snapshot, report_to_dict(result, source, export))
         if result.alerts is not None and result.alerts.fired:
             raise typer.Exit(EXIT_ALERT)
+
+
+def _read_history(path: str, loaded: LoadedFunnel, options: Any, quiet: bool, strict: bool) -> Any:
+    """Read --history; its skipped rows are reported like the export's (errors with --strict)."""
+    from funnelcli.readers.history import HISTORY_SKIP_REASONS, read_history
+
+    found = read_history(
+        path,
+        loaded.funnel,
+        encoding=options.encoding,
+        date_format=options.date_format,
+        columns_override=dict(loaded.funnel.history_columns) or None,
+    )
+    account = found.account
+    where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
+    for reason, count in account.skipped.most_common():
+        examples = ", ".join(
+            f"row {row} '{value}'" if value else f"row {row}"
+            for row, value in account.examples[reason]
+        )
+        line = f"{path}: {count:,} history row{'s' if count > 1 else ''} skipped, {HISTORY_SKIP_REASONS.get(reason, reason)}: {examples}"
+        if reason == "unknown_stage_label":
+            line += f"; add the labels to a stage's aliases: in {where}"
+        if strict:
+            raise UsageError(line + "; --strict refuses skipped rows")
+        _warn(line, quiet)
+    return found
+
+
+def _with_history(
+    result: Any,
+    timelines: Any,
+    then: dt.date | None,
+    export: str,
+    loaded: LoadedFunnel,
+    options: Any,
+    stale_days: int | None,
+    request: Any,
+    quiet: bool,
+) -> Any:
+    """Attach what the history held (and the report as of --compare-to); say what did not join."""
+    import dataclasses
+
+    from funnelcli.readers.export import HistorySummary, report_export
+
+    compare = None
+    if then is not None:
+        compare = report_export(
+            export,
+            loaded.funnel,
+            as_of=then,
+            options=options,
+            stale_days=stale_days,
+            request=request,
+            history=timelines,
+        )
+    rows, deals = timelines.unmatched()
+    if rows:
+        _warn(
+            f"{timelines.source}: {rows:,} history rows ({deals:,} deals) match no deal in {export}; "
+            "they are left out",
+            quiet,
+        )
+    if result.account.without_history:
+        _warn(
+            f"{export}: {result.account.without_history:,} deals have no history in {timelines.source}; "
+            "their stage dates come from the export alone",
+            quiet,
+        )
+    summary = HistorySummary(timelines.source, timelines.dialect, timelines.account)
+    return dataclasses.replace(result, history=summary, compare=compare)
 
 
 def _cli_rules(

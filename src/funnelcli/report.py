@@ -1,22 +1,44 @@
 """Deal records -> stage figures, totals, bottlenecks and stale deals.
 
-Definitions (the README documents them; ``tests/test_report.py`` pins them). For each
-deal: an outcome (won, lost, open) and the furthest stage reached, f:
+Definitions (the README documents them; ``tests/test_report.py`` and
+``tests/test_report_history.py`` pin them). For each deal: an outcome (won, lost, open)
+and the furthest stage reached, f:
 
 * won: the last (won) stage;
-* otherwise, with stage-entered dates: the furthest stage with a date, or the current
-  stage when that is further;
+* otherwise, with stage dates (a timeline, or stage-entered dates): the furthest stage
+  with a date, or the current stage when that is further; a lost deal's timeline thus
+  puts it at the furthest stage it entered before it was lost;
 * open: the current stage; lost with a known stage (a status column, or a stage column
   that names a stage): that stage;
 * lost with only a lost label and no dates: unknown, counted in ``lost_unknown_stage``
   and as having reached the first stage only.
 
-Per stage i: reached[i] = deals with f >= i; current[i] = open deals now in i;
-lost[i] = lost deals with f = i; so reached[i] = reached[i+1] + current[i] + lost[i].
+Per stage i: reached[i] = deals with f >= i; current[i] = open deals with f = i (the
+stage they are in now, unless they moved back); lost[i] = lost deals with f = i; so
+reached[i] = reached[i+1] + current[i] + lost[i]. A deal that jumped over a stage counts
+as having reached it; ``skipped[i]`` counts the deals with f > i whose history dates an
+earlier stage but never entered i (a history that starts later says nothing of the
+stages before its start: an export may have no date column for the first stages). ``moved_back[i]`` counts the deals with a timeline change from i to an
+earlier stage (once a deal, however often); on the won stage, the deals reopened after
+a win, which need not be won now.
+
+A deal's history is its ``timeline`` (every change in date order) with the
+``entered`` dates of the stages the timeline never names merged in by date: timeline
+dates win for the stages it has. With a history, days in stage i are, per deal, the
+sum over its visits to i of the days from entering i to its next change (to any
+stage, or LOST), or to the close date for a deal closed without a further change. An
+open deal whose last change is into i is still in i: counted in ``still_in_stage[i]``,
+not in the days. Without a timeline, stage-entered dates give the days from a stage's
+date to the next dated stage's (or the close date), and an open deal's latest dated
+stage is the one it is still in. Days before loss at stage i: for the lost deals with
+f = i, from their last entry into i to the LOST change after it, or to the close date.
+A negative day count (a close date before the change) is left out, and counted in
+``negative_durations`` when it is a stage's days.
 
 Deals stream through a :class:`ReportBuilder` one at a time; it keeps counters and only
 the values that medians need. Two builders over different rows merge into the one a
-single builder over all rows would give.
+single builder over all rows would give. :func:`deal_as_of` rebuilds a deal as it stood
+on a past day, for the funnel as it stood.
 """
 
 from __future__ import annotations
@@ -24,10 +46,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import heapq
+import itertools
 import math
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -129,6 +152,10 @@ class ReportBuilder:
     won: int = 0
     lost_unknown_stage: int = 0
     days_in_stage: list[array[int]] = field(default_factory=list)  # compact: 8 bytes a value
+    still_in_stage: list[int] = field(default_factory=list)  # open-ended: not in the days
+    days_before_loss: list[array[int]] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    moved_back: list[int] = field(default_factory=list)
     negative_durations: int = 0
     cycle_days: array[int] = field(default_factory=lambda: array("q"))
     money: dict[str, _Money] = field(default_factory=dict)  # by currency code
@@ -149,10 +176,17 @@ class ReportBuilder:
         self.current = self.current or [0] * n
         self.lost = self.lost or [0] * n
         self.days_in_stage = self.days_in_stage or [array("q") for _ in range(n)]
+        self.still_in_stage = self.still_in_stage or [0] * n
+        self.days_before_loss = self.days_before_loss or [array("q") for _ in range(n)]
+        self.skipped = self.skipped or [0] * n
+        self.moved_back = self.moved_back or [0] * n
 
     def add(self, deal: Deal) -> None:
         last = self.stage_count - 1
-        furthest = self._furthest(deal, last)
+        changes = _history(deal)
+        if changes is not None:
+            self.has_stage_dates = True
+        furthest = self._furthest(deal, last, changes)
         self.reached_at[furthest] += 1
         if deal.outcome is Outcome.WON:
             self.won += 1
@@ -161,15 +195,23 @@ class ReportBuilder:
         else:
             self.current[furthest] += 1
         self._add_money(deal, furthest)
-        self._add_durations(deal)
+        self._add_cycle(deal)
+        if changes is None:
+            self._add_durations(deal, furthest)
+        else:
+            self._add_history(deal, changes, furthest)
         if deal.outcome is Outcome.OPEN:
-            self._check_stale(deal, furthest)
+            self._check_stale(deal, furthest, changes)
 
-    def _furthest(self, deal: Deal, last: int) -> int:
+    def _furthest(self, deal: Deal, last: int, changes: StageChanges | None) -> int:
         if deal.outcome is Outcome.WON:
             return last
         furthest = deal.stage
-        if deal.entered is not None:
+        if changes is not None:
+            changed_to = max((stage for _, stage in changes), default=LOST)
+            if changed_to != LOST:
+                furthest = max(changed_to, furthest if furthest is not None else LOST)
+        elif deal.entered is not None:
             dated = [
                 index for index, day in enumerate(deal.entered) if day is not None and index < last
             ]
@@ -199,13 +241,16 @@ class ReportBuilder:
         else:
             money.open_by_stage[furthest] += deal.amount
 
-    def _add_durations(self, deal: Deal) -> None:
+    def _add_cycle(self, deal: Deal) -> None:
         if deal.outcome is Outcome.WON and deal.created and deal.closed:
             days = (deal.closed - deal.created).days
             if days < 0:
                 self.negative_durations += 1
             else:
                 self.cycle_days.append(days)
+
+    def _add_durations(self, deal: Deal, furthest: int) -> None:
+        """Days in stage from stage-entered dates alone (no timeline)."""
         entered = deal.entered
         if entered is None:
             return
@@ -215,24 +260,87 @@ class ReportBuilder:
         following = entered[last]
         if following is None and deal.outcome is not Outcome.OPEN:
             following = deal.closed
+        dated = False
         for index in range(last - 1, -1, -1):
             start = entered[index]
             if start is None:
                 continue
+            dated = True
             if following is not None:
                 days = (following - start).days
                 if days < 0:
                     self.negative_durations += 1
                 else:
                     self.days_in_stage[index].append(days)
+            elif deal.outcome is Outcome.OPEN:
+                self.still_in_stage[index] += 1
             following = start
+        if not dated and entered[last] is None:
+            return
+        first_dated = next((i for i in range(last + 1) if entered[i] is not None), furthest)
+        for index in range(first_dated + 1, furthest):
+            if entered[index] is None:
+                self.skipped[index] += 1
+        if deal.outcome is Outcome.LOST and deal.closed is not None:
+            start = entered[furthest]
+            if start is not None and deal.closed >= start:
+                self.days_before_loss[furthest].append((deal.closed - start).days)
 
-    def _check_stale(self, deal: Deal, stage: int) -> None:
+    def _add_history(self, deal: Deal, changes: StageChanges, furthest: int) -> None:
+        """Days in stage, moves back, skipped stages and days before loss from a history."""
+        last = self.stage_count - 1
+        totals: dict[int, int] = {}  # stage -> its visits' days, summed
+        left: set[int] = set()  # stages this deal moved back from
+        for (start, stage), (end, following) in itertools.pairwise(changes):
+            if 0 <= stage < last:
+                totals[stage] = totals.get(stage, 0) + (end - start).days
+            if 0 <= following < stage:
+                left.add(stage)
+        final_day, final_stage = changes[-1]
+        if 0 <= final_stage < last:
+            # The last visit ends at the close; an open deal is still there.
+            days = (deal.closed - final_day).days if deal.closed is not None else None
+            if deal.outcome is Outcome.OPEN or days is None or days < 0:
+                totals.pop(final_stage, None)  # its days in the stage are not known (yet)
+                if deal.outcome is Outcome.OPEN:
+                    self.still_in_stage[final_stage] += 1
+                elif days is not None:
+                    self.negative_durations += 1
+            else:
+                totals[final_stage] = totals.get(final_stage, 0) + days
+        for stage, days in totals.items():
+            self.days_in_stage[stage].append(days)
+        for stage in left:
+            self.moved_back[stage] += 1
+        entered = {stage for _, stage in changes if stage != LOST}
+        if entered:  # a history of lost labels alone says nothing of stages
+            for index in range(min(entered) + 1, furthest):
+                if index not in entered:
+                    self.skipped[index] += 1
+        if deal.outcome is Outcome.LOST:
+            self._add_days_before_loss(deal, changes, furthest)
+
+    def _add_days_before_loss(self, deal: Deal, changes: StageChanges, furthest: int) -> None:
+        """From the last entry into f to the LOST change after it, else to the close date."""
+        entries = [position for position, (_, stage) in enumerate(changes) if stage == furthest]
+        if not entries:
+            return
+        start = changes[entries[-1]][0]
+        end = next((day for day, stage in changes[entries[-1] :] if stage == LOST), deal.closed)
+        if end is not None and end >= start:
+            self.days_before_loss[furthest].append((end - start).days)
+
+    def _check_stale(self, deal: Deal, furthest: int, changes: StageChanges | None) -> None:
+        # With a history the deal is in the stage of its last change, since that change.
+        stage, since = furthest, None
+        if changes is not None and 0 <= changes[-1][1] < self.stage_count - 1:
+            since, stage = changes[-1]
         limit = self.stale_days[stage]
         if limit is None:
             return
-        since = deal.entered[stage] if deal.entered is not None else None
-        since = since or deal.created
+        if since is None:
+            since = deal.entered[stage] if deal.entered is not None else None
+            since = since or deal.created
         if since is None:
             return
         days = (self.as_of - since).days
@@ -264,12 +372,18 @@ class ReportBuilder:
             (self.reached_at, other.reached_at),
             (self.current, other.current),
             (self.lost, other.lost),
+            (self.still_in_stage, other.still_in_stage),
+            (self.skipped, other.skipped),
+            (self.moved_back, other.moved_back),
         ):
             for index, value in enumerate(theirs):
                 mine[index] += value
         self.won += other.won
         self.lost_unknown_stage += other.lost_unknown_stage
-        for mine_days, their_days in zip(self.days_in_stage, other.days_in_stage, strict=True):
+        for mine_days, their_days in itertools.chain(
+            zip(self.days_in_stage, other.days_in_stage, strict=True),
+            zip(self.days_before_loss, other.days_before_loss, strict=True),
+        ):
             mine_days.extend(their_days)
         self.negative_durations += other.negative_durations
         self.cycle_days.extend(other.cycle_days)
@@ -285,6 +399,108 @@ class ReportBuilder:
             elif entry[:3] > self.stale[0][:3]:
                 heapq.heapreplace(self.stale, entry)
         self.has_stage_dates = self.has_stage_dates or other.has_stage_dates
+
+
+StageChange = tuple[dt.date, int]
+"""(day, stage index) of one change; the stage index is LOST for a move to a lost label."""
+
+StageChanges = tuple[StageChange, ...]
+
+
+def _history(deal: Deal) -> StageChanges | None:
+    """The deal's changes by date (see :func:`_changes`); None without a timeline.
+
+    An empty timeline is no timeline: the deal counts as it would without one.
+    """
+    if not deal.timeline:
+        return None
+    return _changes(deal)
+
+
+def _changes(deal: Deal) -> StageChanges:
+    """The timeline with the ``entered`` dates of the stages it never names merged in.
+
+    The timeline is sorted by day, keeping its order within a day; on one day, a merged
+    date goes before the timeline's changes to a further stage or to LOST. A change to
+    the stage the deal is already in is no change, and is dropped.
+    """
+    timeline = sorted(deal.timeline or (), key=lambda change: change[0])
+    named = {stage for _, stage in timeline}
+    extra = sorted(
+        (day, index)
+        for index, day in enumerate(deal.entered or ())
+        if day is not None and index not in named
+    )
+    merged: list[StageChange] = []
+    pending = iter(extra)
+    waiting = next(pending, None)
+    for change in timeline:
+        while waiting is not None and waiting < _order_key(change):
+            merged.append(waiting)
+            waiting = next(pending, None)
+        merged.append(change)
+    if waiting is not None:
+        merged.append(waiting)
+        merged.extend(pending)
+    changes = [merged[0]] if merged else []
+    for change in merged[1:]:
+        if change[1] != changes[-1][1]:
+            changes.append(change)
+    return tuple(changes)
+
+
+def _order_key(change: StageChange) -> tuple[dt.date, float]:
+    day, stage = change
+    return day, math.inf if stage == LOST else stage
+
+
+def deal_as_of(deal: Deal, day: dt.date) -> Deal | None:
+    """The deal as it stood at the end of ``day``, from its history; None if it did not exist.
+
+    It did not exist when it was created after ``day`` (with no created date: when its
+    first change, in the timeline or the stage-entered dates, is after ``day``). Otherwise:
+
+    * its timeline keeps the changes on or before ``day``, its ``entered`` the dates on
+      or before it, and ``closed`` is cleared when after it;
+    * a won or lost deal closed after ``day`` (its close date, or the last change of its
+      history, is after it) is open as of ``day``, in the stage it was in then;
+    * an open deal with changes after ``day`` is in the stage it was in then.
+
+    The stage it was in on ``day``: that of its last change on or before ``day`` into a
+    stage (LOST changes aside); with none, the first stage. A deal with nothing after
+    ``day`` comes back unchanged (the same object).
+    """
+    changes = _changes(deal)
+    start = deal.created if deal.created is not None else (changes[0][0] if changes else None)
+    if start is not None and start > day:
+        return None
+    changed_later = bool(changes) and changes[-1][0] > day
+    closed_later = deal.closed is not None and deal.closed > day
+    # Dates after the day that change nothing (a repeat, an entered date the timeline
+    # overrides) are dropped all the same.
+    dated_later = any(when > day for when, _ in deal.timeline or ()) or any(
+        when is not None and when > day for when in deal.entered or ()
+    )
+    if not dated_later and not closed_later:
+        return deal
+    outcome, stage = deal.outcome, deal.stage
+    if changed_later or (closed_later and outcome is not Outcome.OPEN):
+        outcome = Outcome.OPEN
+        stage = next(
+            (stage for when, stage in reversed(changes) if when <= day and stage != LOST), 0
+        )
+    return replace(
+        deal,
+        outcome=outcome,
+        stage=stage,
+        closed=None if closed_later else deal.closed,
+        entered=None
+        if deal.entered is None
+        else [when if when is not None and when <= day else None for when in deal.entered],
+        timeline=None
+        if deal.timeline is None
+        else tuple(change for change in deal.timeline if change[0] <= day),
+    )
 
 
 def _reversed(text: str) -> tuple[int, ...]:
@@ -330,6 +546,11 @@ class StageFigures:
     planned_conversion: Fraction | None
     median_days_in_stage: float | None
     p90_days_in_stage: float | None
+    p75_days_in_stage: float | None = None
+    still_in_stage: int = 0  # open deals in the stage since a known day: not in the days
+    median_days_before_loss: float | None = None  # the lost deals with f here
+    skipped: int = 0  # deals dated before and past the stage that never entered it
+    moved_back: int = 0  # deals that moved from the stage to an earlier one
 
 
 @dataclass(frozen=True)
@@ -393,21 +614,7 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
     resolved = [_ratio(reached[i + 1], reached[i] - builder.current[i]) for i in range(n - 1)] + [
         None
     ]
-    stages = tuple(
-        StageFigures(
-            name=stage.name,
-            reached=reached[i],
-            current=builder.current[i],
-            lost=builder.lost[i],
-            conversion_to_next=_ratio(reached[i + 1], reached[i]) if i < n - 1 else None,
-            resolved_conversion=resolved[i],
-            cumulative_conversion=_ratio(reached[i], reached[0]),
-            planned_conversion=stage.conversion,
-            median_days_in_stage=_median(builder.days_in_stage[i]),
-            p90_days_in_stage=_quantile(builder.days_in_stage[i], 0.9),
-        )
-        for i, stage in enumerate(funnel.stages)
-    )
+    stages = tuple(_stage_figures(builder, funnel, reached, resolved[i], i) for i in range(n))
     win_from = _win_probabilities(resolved, funnel)
     lost_total = sum(builder.lost)
     money = _money_figures(builder, win_from, funnel)
@@ -445,6 +652,36 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
         won_without_amount=builder.won_without_amount,
         open_without_amount=builder.open_without_amount,
         has_stage_dates=builder.has_stage_dates,
+    )
+
+
+def _stage_figures(
+    builder: ReportBuilder,
+    funnel: Funnel,
+    reached: list[int],
+    resolved: Fraction | None,
+    index: int,
+) -> StageFigures:
+    stage = funnel.stages[index]
+    days = sorted(builder.days_in_stage[index])
+    return StageFigures(
+        name=stage.name,
+        reached=reached[index],
+        current=builder.current[index],
+        lost=builder.lost[index],
+        conversion_to_next=_ratio(reached[index + 1], reached[index])
+        if index < len(reached) - 1
+        else None,
+        resolved_conversion=resolved,
+        cumulative_conversion=_ratio(reached[index], reached[0]),
+        planned_conversion=stage.conversion,
+        median_days_in_stage=quantile(days, 0.5),
+        p90_days_in_stage=quantile(days, 0.9),
+        p75_days_in_stage=quantile(days, 0.75),
+        still_in_stage=builder.still_in_stage[index],
+        median_days_before_loss=_median(builder.days_before_loss[index]),
+        skipped=builder.skipped[index],
+        moved_back=builder.moved_back[index],
     )
 
 

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
@@ -67,6 +68,7 @@ class RowAccount:
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     filtered: Counter[str] = field(default_factory=Counter)  # rows left out by a filter, by filter
+    without_history: int = 0  # deals used that a --history file says nothing about
     pipelines: Counter[str] = field(default_factory=Counter)  # rows read, by pipeline
     unknown_labels: Counter[str] = field(default_factory=Counter)  # by spelling of the first row
     _spellings: dict[str, tuple[int, str]] = field(
@@ -92,6 +94,7 @@ class RowAccount:
         self.used += other.used
         self.skipped.update(other.skipped)
         self.filtered.update(other.filtered)
+        self.without_history += other.without_history
         self.pipelines.update(other.pipelines)
         for reason, examples in other.examples.items():
             # The first rows of the file, whichever part read them.
@@ -151,7 +154,16 @@ FILTER_REASONS = {
     "where": "not matching --where/--pipeline",
     "date_range": "created outside --since/--until",
     "no_created_date": "no created date to filter on",
+    "created_after_as_of": "created after --as-of (the funnel as it stood)",
 }
+
+
+class TimelineSource(Protocol):
+    """A stage-history file, joined to deals by id, else by name (readers/history.py)."""
+
+    def timeline_for(
+        self, deal_id: str | None, deal_name: str | None
+    ) -> tuple[tuple[dt.date, int], ...] | None: ...
 
 
 @dataclass(frozen=True)
@@ -217,9 +229,15 @@ class DealReader:
         columns: ColumnMap,
         dates: DateColumns,
         slicing: Slicing | None = None,
+        history: TimelineSource | None = None,
+        rebuild_as_of: dt.date | None = None,
     ) -> None:
+        """``history`` joins each deal to its stage history; with ``rebuild_as_of`` too,
+        each deal is rebuilt as it stood on that day (report.deal_as_of)."""
         self.table = table
         self.slicing = slicing or Slicing()
+        self.history = history
+        self.rebuild_as_of = rebuild_as_of
         self.funnel = funnel
         self.columns = columns
         self.dates = dates
@@ -263,6 +281,11 @@ class DealReader:
                 if skip.reason == "unknown_stage_label":
                     account.unknown_label(number, skip.value)
                 continue
+            if self.history is not None:
+                joined = self._with_history(deal, cells)
+                if joined is None:
+                    continue
+                deal = joined
             if slicing.filters_dates and not self._in_range(deal):
                 continue
             if slicing.segment_column is not None:
@@ -271,6 +294,23 @@ class DealReader:
                 deal.cohort = cohort_of(deal.created, slicing.cohort)
             account.used += 1
             yield deal
+
+    def _with_history(self, deal: Deal, cells: tuple[Cell, ...]) -> Deal | None:
+        """The deal with its timeline, rebuilt as of --as-of; None when created after it."""
+        assert self.history is not None
+        deal_id = _text(cells[self._id_column]) if self._id_column is not None else ""
+        name = _text(cells[self._name_column]) if self._name_column is not None else ""
+        deal.timeline = self.history.timeline_for(deal_id or None, name or None)
+        if deal.timeline is None:
+            self.account.without_history += 1
+        if self.rebuild_as_of is None:
+            return deal
+        from funnelcli.report import deal_as_of
+
+        rebuilt = deal_as_of(deal, self.rebuild_as_of)
+        if rebuilt is None:
+            self.account.filtered["created_after_as_of"] += 1
+        return rebuilt
 
     def _in_range(self, deal: Deal) -> bool:
         since, until = self.slicing.since, self.slicing.until

@@ -33,11 +33,13 @@ from funnelcli.readers.deals import (
     DealReader,
     RowAccount,
     Slicing,
+    TimelineSource,
     date_columns,
     first_rows,
     infer_date_orders,
     needs_full_date_scan,
 )
+from funnelcli.readers.history import HistoryAccount
 from funnelcli.readers.tabular import Cell, ReadStats, Table, read_table
 from funnelcli.report import (
     Report,
@@ -74,6 +76,15 @@ class TableInfo:
 
 
 @dataclass(frozen=True)
+class HistorySummary:
+    """A --history file as the outputs describe it: its rows and how its deals joined."""
+
+    source: str
+    dialect: str
+    account: HistoryAccount
+
+
+@dataclass(frozen=True)
 class SliceRequest:
     """Filters and groupings as the user named them (columns by header or field name)."""
 
@@ -97,6 +108,8 @@ class ExportReport:
     segment_header: str | None = None
     cohorts: tuple[SegmentFigures, ...] | None = None
     alerts: AlertResult | None = None  # set by the command line after the read
+    history: HistorySummary | None = None  # with --history: what the history file held
+    compare: ExportReport | None = None  # with --compare-to: the report as of that date
 
     @property
     def mixed_pipelines(self) -> bool:
@@ -217,6 +230,7 @@ def report_export(
     stale_days: int | None = None,
     request: SliceRequest | None = None,
     progress: Callable[[int, int], None] | None = None,
+    history: TimelineSource | None = None,
 ) -> ExportReport:
     """Read the whole export once (twice when slash dates need their order settled).
 
@@ -226,6 +240,10 @@ def report_export(
 
     ``progress(rows_done, rows_expected)`` is called every few thousand rows when given;
     ``rows_expected`` is estimated from the file's size and its first rows.
+
+    With ``history`` (a stage-history file), every deal gets its timeline and is rebuilt
+    as it stood on ``as_of``; the read then stays in one process (the history is not
+    copied to a second one).
     """
     request = request or SliceRequest()
     builder = new_sliced_builder(funnel, as_of, stale_days)
@@ -237,7 +255,7 @@ def report_export(
         slicing = resolve_slicing(request, columns, table.source)
         orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
-        workers = _worker_count(path, table)
+        workers = _worker_count(path, table) if history is None else 1
         if progress is not None:
             rows = _reporting(rows, progress, _expected_rows(path, table))
         if workers > 1:
@@ -255,7 +273,12 @@ def report_export(
                     builder.merge(part_builder)
                     account.merge(part_account)
         else:
-            account = _read_rows(table, funnel, columns, slicing, dates, builder, rows)
+            reader = DealReader(
+                table, funnel, columns, dates, slicing, history, as_of if history else None
+            )
+            for deal in reader.deals(rows):
+                builder.add(deal)
+            account = reader.account
             info = table_info(table)
     _check_pipeline_found(request, account, table.source)
     by = request.by

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -74,7 +75,12 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
                 "planned_conversion": _rate(stage.planned_conversion),
                 "open_value": _money(money.open_by_stage[index]) if money else None,
                 "median_days_in_stage": _days(stage.median_days_in_stage),
+                "p75_days_in_stage": _days(stage.p75_days_in_stage),
                 "p90_days_in_stage": _days(stage.p90_days_in_stage),
+                "still_in_stage": stage.still_in_stage,
+                "median_days_before_loss": _days(stage.median_days_before_loss),
+                "skipped": stage.skipped,
+                "moved_back": stage.moved_back,
             }
             for index, stage in enumerate(report.stages)
         ],
@@ -137,6 +143,70 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "rows": [_segment(row, "cohort") for row in result.cohorts],
         },
         "alerts": alerts_to_json(result.alerts) if result.alerts else [],
+        "history": _history(result),
+        "compare": _compare(result),
+    }
+
+
+def _history(result: ExportReport) -> dict[str, Any] | None:
+    if result.history is None:
+        return None
+    history = result.history.account
+    return {
+        "file": result.history.source,
+        "dialect": result.history.dialect,
+        "rows": {
+            "read": history.read,
+            "used": history.used,
+            "skipped": history.skipped_total,
+            "skipped_by_reason": dict(sorted(history.skipped.items())),
+            "unchanged": history.unchanged,
+        },
+        "deals": history.deals,
+        "unmatched_rows": history.unmatched_rows,
+        "unmatched_deals": history.unmatched_deals,
+        "deals_without_history": result.account.without_history,
+        "ambiguous_names": history.ambiguous_lookups,
+    }
+
+
+def _change(now: float | None, then: float | None) -> float | None:
+    return None if now is None or then is None else round(now - then, 6)
+
+
+def _compare(result: ExportReport) -> dict[str, Any] | None:
+    """The report as of --compare-to beside this one: each figure then, now and the change."""
+    earlier = result.compare
+    if earlier is None:
+        return None
+    now, then = result.report, earlier.report
+    stages = []
+    for stage, before in zip(now.stages, then.stages, strict=True):
+        resolved, resolved_then = (
+            _rate(stage.resolved_conversion),
+            _rate(before.resolved_conversion),
+        )
+        stages.append(
+            {
+                "name": stage.name,
+                "reached": stage.reached,
+                "reached_then": before.reached,
+                "reached_change": stage.reached - before.reached,
+                "resolved_conversion": resolved,
+                "resolved_conversion_then": resolved_then,
+                "resolved_conversion_change": _change(resolved, resolved_then),
+                "median_days_in_stage": _days(stage.median_days_in_stage),
+                "median_days_in_stage_then": _days(before.median_days_in_stage),
+                "median_days_in_stage_change": _change(
+                    stage.median_days_in_stage, before.median_days_in_stage
+                ),
+            }
+        )
+    win, win_then = _rate(now.win_rate), _rate(then.win_rate)
+    return {
+        "as_of": then.as_of.isoformat(),
+        "stages": stages,
+        "win_rate": {"now": win, "then": win_then, "change": _change(win, win_then)},
     }
 
 
@@ -216,7 +286,12 @@ CSV_COLUMNS = (
     "planned_conversion",
     "open_value",
     "median_days_in_stage",
+    "p75_days_in_stage",
     "p90_days_in_stage",
+    "still_in_stage",
+    "median_days_before_loss",
+    "skipped",
+    "moved_back",
 )
 
 
@@ -474,6 +549,98 @@ def _segments_markdown(result: ExportReport) -> list[str]:
     return lines
 
 
+TIME_COLUMNS = (
+    "Stage",
+    "Median",
+    "p75",
+    "p90",
+    "Still in",
+    "Days before loss",
+    "Skipped",
+    "Moved back",
+)
+
+
+def time_in_stage_rows(report: Report) -> list[list[str]]:
+    """Days in stage per stage (median, p75, p90), deals still in it, days before loss,
+    and how many skipped or moved back: shown when the export or a history dates stages."""
+    return [
+        [
+            stage.name,
+            days_text(stage.median_days_in_stage),
+            days_text(stage.p75_days_in_stage),
+            days_text(stage.p90_days_in_stage),
+            f"{stage.still_in_stage:,}",
+            days_text(stage.median_days_before_loss),
+            f"{stage.skipped:,}",
+            f"{stage.moved_back:,}",
+        ]
+        for stage in report.stages[:-1]
+    ]
+
+
+COMPARE_COLUMNS = ("Stage", "Reached", "Change", "Resolved", "Change", "Days", "Change")
+
+
+def compare_title(result: ExportReport) -> str:
+    assert result.compare is not None
+    then, now = result.compare.report.as_of, result.report.as_of
+    return f"Then ({then.isoformat()}) and now ({now.isoformat()})"
+
+
+def compare_rows(result: ExportReport) -> list[list[str]]:
+    """Per stage: reached, resolved conversion and median days, then -> now, and the change."""
+    assert result.compare is not None
+    rows = []
+    for stage, before in zip(result.report.stages, result.compare.report.stages, strict=True):
+        resolved = stage.resolved_conversion
+        resolved_then = before.resolved_conversion
+        points = (
+            f"{float(resolved - resolved_then) * 100:+.1f} pp"
+            if resolved is not None and resolved_then is not None
+            else "–"
+        )
+        days, days_then = stage.median_days_in_stage, before.median_days_in_stage
+        days_change = (
+            f"{days - days_then:+,.1f}" if days is not None and days_then is not None else "–"
+        )
+        rows.append(
+            [
+                stage.name,
+                f"{before.reached:,} -> {stage.reached:,}",
+                f"{stage.reached - before.reached:+,}",
+                f"{percent(resolved_then)} -> {percent(resolved)}",
+                points,
+                f"{days_text(days_then)} -> {days_text(days)}",
+                days_change,
+            ]
+        )
+    win, win_then = result.report.win_rate, result.compare.report.win_rate
+    win_points = (
+        f"{float(win - win_then) * 100:+.1f} pp"
+        if win is not None and win_then is not None
+        else "–"
+    )
+    rows.append(["Win rate", "", "", f"{percent(win_then)} -> {percent(win)}", win_points, "", ""])
+    return rows
+
+
+def history_sentence(result: ExportReport) -> str | None:
+    if result.history is None:
+        return None
+    history = result.history.account
+    return (
+        f"History: {result.history.source} ({result.history.dialect}): {history.read:,} rows read, "
+        f"{history.used:,} used, {history.skipped_total:,} skipped; {history.deals:,} deals, "
+        f"{history.unmatched_deals:,} not in the export ({history.unmatched_rows:,} rows); "
+        f"{result.account.without_history:,} deals of the export without history."
+    )
+
+
+def shows_time_in_stage(report: Report) -> bool:
+    return report.has_stage_dates
+
+
 def report_markdown(result: ExportReport, funnel_source: str, export: str) -> str:
     report = result.report
     money = report.primary_money
@@ -509,8 +676,31 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
                 f"| {_md(deal.id)} | {_md(deal.owner or '')} | {_md(deal.stage)} | {deal.days:,} | "
                 f"{money_text(deal.value, deal.currency)} |"
             )
+    if shows_time_in_stage(report):
+        lines += [
+            "",
+            "**Time in stage (days)**",
+            "",
+            _md_table(TIME_COLUMNS, time_in_stage_rows(report)),
+        ]
+    if result.compare is not None:
+        lines += [
+            "",
+            f"**{compare_title(result)}**",
+            "",
+            _md_table(COMPARE_COLUMNS, compare_rows(result)),
+        ]
     lines += _segments_markdown(result)
+    sentence = history_sentence(result)
+    if sentence:
+        lines += ["", sentence]
     lines += ["", rows_sentence(result), ""]
+    return "\n".join(lines)
+
+
+def _md_table(header: Sequence[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -12,16 +12,23 @@ from rich.text import Text
 
 from funnelcli.readers.export import ExportReport
 from funnelcli.render.report_files import (
+    COMPARE_COLUMNS,
     STALE_SHOWN,
+    TIME_COLUMNS,
     bottleneck_sentence,
+    compare_rows,
+    compare_title,
     days_text,
+    history_sentence,
     key_figures,
     money_text,
     percent,
     rows_sentence,
     segment_cells,
     segment_title,
+    shows_time_in_stage,
     slices_footnote,
+    time_in_stage_rows,
 )
 from funnelcli.render.terminal import FunnelChart
 from funnelcli.report import Report, SegmentFigures
@@ -84,6 +91,16 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
         parts += [
             Text.assemble(("Alert: ", "bold red"), alert.message) for alert in result.alerts.fired
         ]
+    if shows_time_in_stage(report):
+        parts += [
+            Text(""),
+            _plain_table("Time in stage (days)", TIME_COLUMNS, time_in_stage_rows(report)),
+        ]
+    if result.compare is not None:
+        parts += [
+            Text(""),
+            _plain_table(compare_title(result), COMPARE_COLUMNS, compare_rows(result)),
+        ]
     if report.stale:
         parts += [Text(""), _stale_table(report)]
     for slices, cohorts in ((result.segments, False), (result.cohorts, True)):
@@ -93,8 +110,27 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
                 _slices_table(result, slices, cohorts),
                 Text(slices_footnote(), style="dim"),
             ]
+    sentence = history_sentence(result)
+    if sentence:
+        parts += [Text(""), Text(sentence, style="dim")]
     parts += [Text(""), Text(rows_sentence(result), style="dim")]
     return Group(*parts)
+
+
+def _plain_table(title: str, header: Sequence[str], rows: list[list[str]]) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    for index, column in enumerate(header):
+        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def _slices_table(result: ExportReport, rows: Sequence[SegmentFigures], cohorts: bool) -> Table:

@@ -86,7 +86,9 @@ _REPORT_FORMATS = {
     "planned_conversion": PERCENT,
     "open_value": MONEY,
     "median_days_in_stage": DAYS,
+    "p75_days_in_stage": DAYS,
     "p90_days_in_stage": DAYS,
+    "median_days_before_loss": DAYS,
 }
 
 STALE_COLUMNS = (

@@ -1,0 +1,616 @@
+"""A stage-history file -> every deal's timeline, joined to the deals of an export.
+
+A stage history is a LONG table: one row per stage change, naming the deal (by id, by
+name, or both), the stage, and the day of the change. Each used row becomes one event
+``(date, stage index)``, with :data:`~funnelcli.report.LOST` for a lost label; a deal's
+events are sorted by time and the repeats of the stage it was already in are dropped.
+
+Shapes read (columns are recognised by their headers, ignoring case and punctuation, as
+in ``columns.py``; the funnel file's ``history_columns:`` mapping wins):
+
+Salesforce (Opportunity History report, or the OpportunityHistory object)
+    ``Opportunity ID``, ``Opportunity Name``, ``From Stage``, ``To Stage``, ``Amount``,
+    ``Probability (%)``, ``Close Date``, ``Last Modified``. A row says the opportunity
+    moved to ``To Stage`` (``StageName`` in the object) on ``Last Modified``
+    (``Edit Date``, ``CreatedDate`` of the history row). ``From Stage`` is informative:
+    the previous row says the same. A row whose stage did not change (an amount or
+    close-date edit) adds no event and is counted in ``unchanged``.
+Zoho CRM (stage history file)
+    ``Deal Name``, ``Stage``, ``Stage Duration (Calendar Days)``, ``Probability (%)``,
+    ``Moved To``, ``Amount``, ``Expected Revenue``, ``Closing Date``, ``Modified By``,
+    ``Modified Time``. Decision: a row says the deal ENTERED ``Stage`` at ``Modified
+    Time`` (when the stage field was set to that value), stayed ``Stage Duration``
+    days, and then moved to ``Moved To``, which is blank on the row of the current
+    stage. So the event is ``(Modified Time, Stage)``, and ``Moved To`` is never the
+    stage: it repeats the next row's ``Stage``. This is how Zoho's own Stage History
+    list reads (its newest row is the current stage, and scripts take that row's
+    modified time as the day the deal entered its current stage); reading ``Moved To``
+    as the event would put every move one stage late and lose the first stage. The
+    file has no deal id, so it is joined by name.
+HubSpot (deal-stage property history)
+    HubSpot's deals export carries stage history WIDE (``Date entered "<Stage>
+    (<Pipeline>)"`` columns, read by ``columns.py``); a long file is the property
+    history of ``dealstage`` (the record's history panel, or the API's
+    ``propertiesWithHistory=dealstage``) flattened into one row per value: ``Record ID``, ``Deal Stage`` (the value: a label, or an internal
+    value like ``appointmentscheduled`` or a custom pipeline's numeric stage id),
+    ``timestamp`` (ISO 8601 in UTC, like ``2024-08-27T14:03:00.123Z``), and any other
+    columns (``Source Type``), which are ignored. A row says the deal entered that
+    stage at that time. The API lists the newest value first; that is handled below.
+Generic long files
+    ``deal_id`` (or a name), ``stage``, and a change date such as ``entered_at``,
+    ``Date``, ``Changed At`` or ``timestamp``: a row says the deal entered the stage on
+    that day.
+
+Stage labels map to stages by name and aliases (``stage_lookup``), the funnel's
+``lost:`` labels to LOST; an unknown label skips the row (``unknown_stage_label``: add
+the label to a stage's ``aliases:``). Dates follow the deals export's rules
+(``dates.py``): the time and zone are dropped, slash dates take the day/month order of
+the whole column (a second pass over the file when the first rows do not settle it),
+and ``--date-format`` wins.
+
+Order: a deal's events are sorted by day, then by the time of day when the file writes
+one, then by file order; for a file that lists each deal's changes newest first (the
+HubSpot API, Zoho's list), ties keep the reverse of the file order, so two moves on
+one day without a time still come out in the order they happened.
+
+Accounting: rows read = rows used + rows skipped, each skip with a reason
+(:data:`HISTORY_SKIP_REASONS`) and the first rows as examples. After the join,
+:meth:`HistoryIndex.unmatched` counts the rows and deals no deal of the export asked
+for, which the report must show: a history for deals the export lacks is never dropped
+in silence.
+
+Joining (:meth:`HistoryIndex.timeline_for`): by deal id when both the deal and the file
+have one (Salesforce's 18-character ids are keyed by their 15-character form, since
+reports show either); else by name, casefolded with spaces collapsed. A deal whose id
+the file lacks gets no timeline rather than the one of another id under its name. A
+name that more than one deal id uses in the file, or that two deals of the export with
+different ids ask for (a Zoho file has names only), is ambiguous: it matches nothing
+from then on, and each refused lookup is counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+
+from funnelcli.dates import DayOrder, parse_date
+from funnelcli.definition import Funnel, label_key
+from funnelcli.errors import DefinitionError, ExportError, shown
+from funnelcli.readers.columns import header_key, stage_lookup
+from funnelcli.readers.deals import (
+    DATE_SAMPLE_ROWS,
+    EXAMPLES_PER_REASON,
+    first_rows,
+    infer_date_orders,
+    needs_full_date_scan,
+)
+from funnelcli.readers.tabular import Cell, ReadStats, Table, read_table
+from funnelcli.report import LOST
+
+HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
+    "deal_id": (
+        "opportunity id",
+        "deal id",
+        "record id",
+        "deal - id",
+        "hs_object_id",
+        "object id",
+        "id",
+    ),
+    "deal_name": ("opportunity name", "deal name", "deal - title", "dealname", "name"),
+    "stage": (
+        "to stage",
+        "stage",
+        "stage name",
+        "deal stage",
+        "deal - stage",
+        "opportunity stage",
+        "new stage",
+        "new value",
+    ),
+    "changed": (
+        "last modified",
+        "edit date",
+        "modified time",
+        "changed at",
+        "entered at",
+        "date entered",
+        "timestamp",
+        "change date",
+        "date changed",
+        "changed on",
+        "last modified date",
+        "modified date",
+        "created date",
+        "date",
+    ),
+    "from_stage": ("from stage", "previous stage", "old stage", "old value"),
+    "duration_days": (
+        "stage duration (calendar days)",
+        "stage duration",
+        "duration (days)",
+        "days in stage",
+    ),
+    "moved_to": ("moved to", "next stage"),
+}
+"""Field -> the headers it answers to, best first. ``Opportunity ID`` also matches
+``opportunity_id`` and ``OpportunityId``, ``Created Date`` matches ``CreatedDate``, and
+so on: headers are compared by :func:`~funnelcli.readers.columns.header_key`."""
+
+HISTORY_SKIP_REASONS = {
+    "missing_deal": "no deal id or name",
+    "missing_stage": "missing stage",
+    "unknown_stage_label": "unknown stage label",
+    "missing_date": "missing change date",
+    "unreadable_date": "unreadable date",
+}
+SKIP_HINTS = {
+    "unknown_stage_label": "add it to a stage's aliases: (or to lost:) in the funnel file",
+}
+
+_FIELD_KEYS = {
+    name: tuple(dict.fromkeys(header_key(header) for header in headers))
+    for name, headers in HISTORY_FIELDS.items()
+}
+_ALL_KEYS = frozenset(key for keys in _FIELD_KEYS.values() for key in keys)
+_DIALECTS = (
+    (
+        "Salesforce",
+        ("opportunityid", "opportunityname", "fromstage", "tostage", "stagename", "lastmodified"),
+    ),
+    ("Zoho", ("dealname", "movedto", "stagedurationcalendardays", "modifiedtime", "modifiedby")),
+    ("HubSpot", ("recordid", "dealstage", "timestamp", "sourcetype", "hsobjectid")),
+)
+_SALESFORCE_ID = re.compile(r"006[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?").fullmatch
+_CLOCK = re.compile(r"(?:T|\s)(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*([AaPp])?")
+_EXAMPLE_COLUMNS = (
+    "history_columns: {deal_id: Opportunity ID, stage: To Stage, changed: Last Modified}"
+)
+
+Event = tuple[dt.date, int]
+"""(day, stage index), or (day, LOST)."""
+
+_Row = tuple[dt.date, int, int, int]
+"""One used row while reading: (day, second of the day or -1, file row, stage)."""
+
+
+@dataclass(frozen=True)
+class HistoryColumns:
+    """Which history column is which: indexes into the header."""
+
+    deal_id: int | None
+    deal_name: int | None
+    stage: int
+    changed: int
+    from_stage: int | None = None  # informative: the previous row says the same
+    duration_days: int | None = None  # Zoho "Stage Duration (Calendar Days)", informative
+    moved_to: int | None = None  # Zoho "Moved To": the NEXT stage, never this row's
+
+
+@dataclass
+class HistoryAccount:
+    """What happened to every data row of a history file, and to its deals after the join."""
+
+    read: int = 0
+    used: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    unknown_labels: Counter[str] = field(default_factory=Counter)  # by the first spelling
+    unchanged: int = 0  # rows used that repeat the deal's stage (an amount edit): no event
+    deals: int = 0
+    ambiguous_lookups: int = 0  # deals refused a timeline because their name is ambiguous
+    unmatched_rows: int = 0  # set by HistoryIndex.unmatched()
+    unmatched_deals: int = 0
+    stats: ReadStats = field(default_factory=ReadStats)  # blank and footer rows, not read
+    _spellings: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def events(self) -> int:
+        return self.used - self.unchanged
+
+    def skip(self, reason: str, row: int, value: str) -> None:
+        self.skipped[reason] += 1
+        examples = self.examples.setdefault(reason, [])
+        if len(examples) < EXAMPLES_PER_REASON:
+            examples.append((row, shown(value, 160)))
+        if reason == "unknown_stage_label":
+            # Labels alike but for case and punctuation are one label: one alias fixes them.
+            spelling = self._spellings.setdefault(label_key(value), value)
+            self.unknown_labels[spelling] += 1
+
+
+@dataclass
+class HistoryIndex:
+    """Every deal's timeline from one history file, and the join to an export's deals."""
+
+    by_id: dict[str, list[Event]]
+    by_name: dict[str, list[Event]]
+    ambiguous_names: set[str]
+    account: HistoryAccount
+    source: str
+    columns: HistoryColumns
+    dialect: str
+    _name_owner: dict[str, str] = field(default_factory=dict, repr=False)  # name -> its id
+    _rows: dict[str, int] = field(default_factory=dict, repr=False)  # deal -> rows used
+    _matched: set[str] = field(default_factory=set, repr=False)
+    _claims: dict[str, str] = field(default_factory=dict, repr=False)  # name -> asking id
+
+    def timeline_for(self, deal_id: str | None, deal_name: str | None) -> tuple[Event, ...] | None:
+        """The deal's events, by id first, else by name; None when the file has none.
+
+        A deal with an id is looked up by id alone when the file has ids: another id
+        under the same name is another deal, whose history it must not take.
+        """
+        if deal_id and self.columns.deal_id is not None:
+            key = deal_id_key(deal_id)
+            events = self.by_id.get(key)
+            if events is None:
+                return None
+            self._matched.add(key)
+            return tuple(events)
+        if not deal_name:
+            return None
+        key = name_key(deal_name)
+        ambiguous = key in self.ambiguous_names
+        events = None if ambiguous else self.by_name.get(key)
+        if events is not None and deal_id and self._claimed_by_another(key, deal_id):
+            self.ambiguous_names.add(key)
+            ambiguous, events = True, None
+        if ambiguous:
+            self.account.ambiguous_lookups += 1
+        if events is None:
+            return None
+        self._matched.add(self._name_owner.get(key, key))
+        return tuple(events)
+
+    def _claimed_by_another(self, key: str, deal_id: str) -> bool:
+        """Whether a deal of another id already took this name's history."""
+        claimant = self._claims.setdefault(key, deal_id_key(deal_id))
+        return claimant != deal_id_key(deal_id)
+
+    def mark_ambiguous(self, deal_name: str) -> None:
+        """A name the caller knows several deals share: it will match none of them."""
+        self.ambiguous_names.add(name_key(deal_name))
+
+    def unmatched(self) -> tuple[int, int]:
+        """(history rows, distinct deals) no ``timeline_for`` call matched; also on ``account``."""
+        rows = deals = 0
+        for key, count in self._rows.items():
+            if key not in self._matched:
+                rows += count
+                deals += 1
+        self.account.unmatched_rows, self.account.unmatched_deals = rows, deals
+        return rows, deals
+
+
+def deal_id_key(deal_id: str) -> str:
+    """How deal ids are compared: stripped; a Salesforce id by its 15-character form."""
+    text = deal_id.strip()
+    return text[:15] if _SALESFORCE_ID(text) else text
+
+
+def name_key(deal_name: str) -> str:
+    """How deal names are compared: casefolded, runs of spaces as one, stripped."""
+    return " ".join(deal_name.casefold().split())
+
+
+def history_header_score(cells: Sequence[str]) -> int:
+    """How many cells look like history column names: finds the header below title rows."""
+    return sum(1 for cell in cells if header_key(str(cell)) in _ALL_KEYS)
+
+
+def guess_history_dialect(headers: Sequence[str]) -> str:
+    """ "Salesforce", "Zoho", "HubSpot" or "generic": the best-covered signature."""
+    keys = {header_key(header) for header in headers}
+    best, best_score = "generic", 1
+    for name, signature in _DIALECTS:
+        score = sum(1 for key in signature if key in keys)
+        if score > best_score:
+            best, best_score = name, score
+    return best
+
+
+def read_history(
+    path: str | os.PathLike[str],
+    funnel: Funnel,
+    *,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+    columns_override: Mapping[str, str] | None = None,
+) -> HistoryIndex:
+    """Read a whole stage-history file (twice when slash dates need their order settled)."""
+    with _open(path, sheet, encoding) as table:
+        columns = history_columns(table.header, funnel, table.source, columns_override)
+        sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
+        order = None
+        if date_format is None and needs_full_date_scan(
+            [cells for _, cells in sample], [columns.changed]
+        ):
+            order = _column_order(path, table, sheet, encoding, columns.changed)
+        builder = _Builder(funnel, columns, table.header, order, date_format)
+        for number, cells in rows:
+            builder.add(number, cells)
+        builder.account.stats = table.stats
+    return builder.finish(table.source, guess_history_dialect(table.header))
+
+
+def _open(path: str | os.PathLike[str], sheet: str | None, encoding: str | None) -> Table:
+    return read_table(path, sheet=sheet, encoding=encoding, header_score=history_header_score)
+
+
+def _column_order(
+    path: str | os.PathLike[str],
+    table: Table,
+    sheet: str | None,
+    encoding: str | None,
+    column: int,
+) -> DayOrder | None:
+    """The day/month order of the change dates, from every value of the column.
+
+    The detected encoding is named again, except the cp1252 fallback, which as a given
+    encoding would be strict (see ``export.reopen_options``).
+    """
+    if encoding is None and table.encoding not in (None, "cp1252"):
+        encoding = table.encoding
+    with _open(path, sheet, encoding) as scan:
+        cells = (row for _, row in scan.rows)
+        return infer_date_orders(cells, [column], scan.header, table.source)[column]
+
+
+# --- columns -----------------------------------------------------------------
+
+
+def history_columns(
+    headers: Sequence[str],
+    funnel: Funnel,
+    source: str,
+    columns_override: Mapping[str, str] | None = None,
+) -> HistoryColumns:
+    """Find each history field's column: the override first, then the known headers."""
+    keys = [header_key(header) for header in headers]
+    found = _from_override(headers, keys, funnel, source, columns_override or {})
+    for name, candidates in _FIELD_KEYS.items():
+        if name in found:
+            continue
+        for candidate in candidates:
+            if candidate in keys and keys.index(candidate) not in found.values():
+                found[name] = keys.index(candidate)
+                break
+    missing = [
+        what
+        for what, present in (
+            ("stage", "stage" in found),
+            ("change date", "changed" in found),
+            ("deal id or name", "deal_id" in found or "deal_name" in found),
+        )
+        if not present
+    ]
+    if missing:
+        raise ExportError(_not_a_history(source, headers, funnel, missing))
+    return HistoryColumns(
+        deal_id=found.get("deal_id"),
+        deal_name=found.get("deal_name"),
+        stage=found["stage"],
+        changed=found["changed"],
+        from_stage=found.get("from_stage"),
+        duration_days=found.get("duration_days"),
+        moved_to=found.get("moved_to"),
+    )
+
+
+def _from_override(
+    headers: Sequence[str],
+    keys: list[str],
+    funnel: Funnel,
+    source: str,
+    override: Mapping[str, str],
+) -> dict[str, int]:
+    known = [item.name for item in fields(HistoryColumns)]
+    found: dict[str, int] = {}
+    problems = []
+    for name, header in override.items():
+        at = f"{funnel.source}: history_columns.{name}"
+        if name not in known:
+            problems.append(f"{at}: unknown field; the fields are: {', '.join(known)}")
+        elif header_key(str(header)) not in keys:
+            problems.append(
+                f"{at}: no column '{header}' in {source}; its columns are: {_listed(headers)}"
+            )
+        else:
+            found[name] = keys.index(header_key(str(header)))
+    if problems:
+        raise DefinitionError(problems)
+    return found
+
+
+def _not_a_history(source: str, headers: Sequence[str], funnel: Funnel, missing: list[str]) -> str:
+    found_no = ", ".join(f"no {what} column" for what in missing[:-1])
+    found_no = f"{found_no} and no {missing[-1]} column" if found_no else f"no {missing[0]} column"
+    where = "funnel.yaml" if funnel.is_default else funnel.source
+    return (
+        f"{source}: not a stage history: found {found_no} (its columns are: {_listed(headers)}); "
+        f"name {'it' if len(missing) == 1 else 'them'} in {where} under history_columns:, "
+        f"like {_EXAMPLE_COLUMNS}"
+    )
+
+
+def _listed(headers: Sequence[str], limit: int = 12) -> str:
+    listed = ", ".join(shown(header, 30) for header in headers[:limit] if header)
+    return listed + (f" (and {len(headers) - limit} more)" if len(headers) > limit else "")
+
+
+# --- rows --------------------------------------------------------------------
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str, value: str) -> None:
+        self.reason = reason
+        self.value = value
+
+
+class _Builder:
+    """Collects one small tuple per used row, then sorts them into timelines."""
+
+    def __init__(
+        self,
+        funnel: Funnel,
+        columns: HistoryColumns,
+        headers: Sequence[str],
+        order: DayOrder | None,
+        date_format: str | None,
+    ) -> None:
+        self.columns = columns
+        self.account = HistoryAccount()
+        self._date_header = headers[columns.changed]
+        self._order = order
+        self._date_format = date_format
+        self._lookup = stage_lookup(funnel)
+        self._lost = frozenset(label_key(label) for label in funnel.lost_labels)
+        self._stages: dict[str, int | tuple[str, str]] = {}  # label -> stage, or (reason, value)
+        self._rows: dict[str, list[_Row]] = {}  # deal key -> its rows, in file order
+        self._name_owner: dict[str, str] = {}  # name key -> the first id using it
+        self._ambiguous: set[str] = set()
+
+    def add(self, number: int, cells: tuple[Cell, ...]) -> None:
+        self.account.read += 1
+        try:
+            key, name = self._deal(cells)
+            stage = self._stage(_text(cells[self.columns.stage]))
+            day, second = self._date(cells[self.columns.changed])
+        except _Skip as skip:
+            self.account.skip(skip.reason, number, skip.value)
+            return
+        self.account.used += 1
+        self._rows.setdefault(key, []).append((day, second, number, stage))
+        if name and self.columns.deal_id is not None:
+            owner = self._name_owner.setdefault(name, key)
+            if owner != key:
+                self._ambiguous.add(name)
+
+    def _deal(self, cells: tuple[Cell, ...]) -> tuple[str, str]:
+        """(the deal's key, its name key or ''): by id when the file has ids, else by name."""
+        id_column, name_column = self.columns.deal_id, self.columns.deal_name
+        name = name_key(_text(cells[name_column])) if name_column is not None else ""
+        key = deal_id_key(_text(cells[id_column])) if id_column is not None else name
+        if not key:
+            found = (_text(cells[self.columns.stage]), _text(cells[self.columns.changed]))
+            raise _Skip("missing_deal", ", ".join(value for value in found if value))
+        return key, name
+
+    def _stage(self, label: str) -> int:
+        stage = self._stages.get(label)
+        if stage is None:
+            stage = self._stages[label] = self._decide(label)
+        if isinstance(stage, tuple):
+            raise _Skip(*stage)  # a new exception each time: a raised one keeps its traceback
+        return stage
+
+    def _decide(self, label: str) -> int | tuple[str, str]:
+        key = label_key(label)
+        if not key:
+            return ("missing_stage", "")
+        if key in self._lost:
+            return LOST
+        stage = self._lookup.get(key)
+        return ("unknown_stage_label", label) if stage is None else stage
+
+    def _date(self, raw: Cell) -> tuple[dt.date, int]:
+        try:
+            day = parse_date(raw, self._order, self._date_format)
+        except ValueError as error:
+            value = f"{shown(raw)} in '{self._date_header}' ({error})"
+            raise _Skip("unreadable_date", value) from None
+        if day is None:
+            raise _Skip("missing_date", "")
+        return day, _second_of_day(raw)
+
+    def finish(self, source: str, dialect: str) -> HistoryIndex:
+        backwards = self._newest_first()
+        timelines: dict[str, list[Event]] = {}
+        counts: dict[str, int] = {}
+        for key, rows in self._rows.items():
+            rows.sort(key=lambda row: (row[0], row[1], -row[2] if backwards else row[2]))
+            events: list[Event] = []
+            for day, _, _, stage in rows:
+                if events and events[-1][1] == stage:
+                    self.account.unchanged += 1
+                else:
+                    events.append((day, stage))
+            timelines[key] = events
+            counts[key] = len(rows)
+        self._rows.clear()
+        self.account.deals = len(timelines)
+        if self.columns.deal_id is None:
+            return self._index(source, dialect, {}, timelines, {}, counts)
+        by_name = {
+            name: timelines[owner]
+            for name, owner in self._name_owner.items()
+            if name not in self._ambiguous
+        }
+        return self._index(source, dialect, timelines, by_name, dict(self._name_owner), counts)
+
+    def _index(
+        self,
+        source: str,
+        dialect: str,
+        by_id: dict[str, list[Event]],
+        by_name: dict[str, list[Event]],
+        name_owner: dict[str, str],
+        counts: dict[str, int],
+    ) -> HistoryIndex:
+        return HistoryIndex(
+            by_id=by_id,
+            by_name=by_name,
+            ambiguous_names=set(self._ambiguous),
+            account=self.account,
+            source=source,
+            columns=self.columns,
+            dialect=dialect,
+            _name_owner=name_owner,
+            _rows=counts,
+        )
+
+    def _newest_first(self) -> bool:
+        """Whether the file lists each deal's changes newest first, more often than not."""
+        rising = falling = 0
+        for rows in self._rows.values():
+            for earlier, later in itertools.pairwise(rows):
+                if earlier[:2] < later[:2]:
+                    rising += 1
+                elif earlier[:2] > later[:2]:
+                    falling += 1
+        return falling > rising
+
+
+def _second_of_day(raw: Cell) -> int:
+    """The time of day a date cell writes, in seconds; -1 when it writes none."""
+    if isinstance(raw, dt.datetime):
+        return raw.hour * 3600 + raw.minute * 60 + raw.second
+    if isinstance(raw, float):
+        return round((raw - math.floor(raw)) * 86400)
+    if isinstance(raw, str) and (clock := _CLOCK.search(raw)) is not None:
+        hour, minute, second, meridiem = clock.groups()
+        hours = int(hour) % 12 + (12 if meridiem in ("P", "p") else 0) if meridiem else int(hour)
+        return hours * 3600 + int(minute) * 60 + int(second or 0)
+    return -1
+
+
+def _text(cell: Cell) -> str:
+    if isinstance(cell, str):
+        return cell.strip()
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
