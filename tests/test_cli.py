@@ -401,3 +401,20 @@ def test_no_traceback_for_a_directory_as_funnel(tmp_path: Path) -> None:
         result.stderr
         == f"error: {tmp_path}: is a folder, not a funnel file; give the path of a .yaml file\n"
     )
+
+
+def test_a_bug_says_so_in_one_line_before_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import funnelcli.plan
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(funnelcli.plan, "make_plan", broken)
+    result = run("plan", FUNNEL, "--target", "1M")
+    assert result.exit_code == 70
+    first, *rest = result.stderr.splitlines()
+    assert first == (
+        f"error: internal error (a bug in funnel {__version__}): RuntimeError: boom; "
+        "please report it with the command line; details follow"
+    )
+    assert rest[0] == "Traceback (most recent call last):"

@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 from funnelcli import __version__
 from funnelcli.errors import (
     EXIT_ALERT,
+    EXIT_BUG,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
     EXIT_USAGE,
@@ -61,6 +62,15 @@ class _OneLineErrors(TyperGroup):
         except KeyboardInterrupt:
             _error("interrupted")
             code = EXIT_INTERRUPTED
+        except Exception as bug:  # a real bug: say so in one line first, then the traceback
+            import traceback
+
+            _error(
+                f"internal error (a bug in funnel {__version__}): {type(bug).__name__}: {bug}; "
+                "please report it with the command line; details follow"
+            )
+            traceback.print_exc()
+            code = EXIT_BUG
         if not standalone_mode:
             return code
         sys.exit(code or 0)
@@ -931,6 +941,12 @@ def inspect(
     funnel: FunnelOption = None,
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            help="Also show what is found in this stage-history file.", show_default=False
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """What the reader finds in an export: header, columns, CRM, stage labels and where they map.
@@ -947,6 +963,17 @@ def inspect(
         options = ReadOptions(sheet=sheet, encoding=encoding)
         found = inspect_export(export, loaded.funnel, options)
         sys.stdout.write(inspection_text(found, loaded.funnel))
+        if history:
+            from funnelcli.readers.history import read_history
+            from funnelcli.render.inspect_text import history_text
+
+            timelines = read_history(
+                history,
+                loaded.funnel,
+                encoding=encoding,
+                columns_override=dict(loaded.funnel.history_columns) or None,
+            )
+            sys.stdout.write(history_text(timelines))
 
 
 @app.command()

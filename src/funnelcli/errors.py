@@ -13,6 +13,7 @@ from collections.abc import Sequence
 EXIT_OK = 0
 EXIT_ALERT = 1
 EXIT_USAGE = 2
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error, never the user's
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 

@@ -240,6 +240,7 @@ class HistoryIndex:
     source: str
     columns: HistoryColumns
     dialect: str
+    header: tuple[str, ...] = ()  # the file's header row, for funnel inspect --history
     _name_owner: dict[str, str] = field(default_factory=dict, repr=False)  # name -> its id
     _rows: dict[str, int] = field(default_factory=dict, repr=False)  # deal -> rows used
     _matched: set[str] = field(default_factory=set, repr=False)
@@ -473,6 +474,7 @@ class _Builder:
         self.columns = columns
         self.account = HistoryAccount()
         self._date_header = headers[columns.changed]
+        self.headers = tuple(headers)
         self._order = order
         self._date_format = date_format
         self._lookup = stage_lookup(funnel)
@@ -577,6 +579,7 @@ class _Builder:
             source=source,
             columns=self.columns,
             dialect=dialect,
+            header=tuple(self.headers),
             _name_owner=name_owner,
             _rows=counts,
         )

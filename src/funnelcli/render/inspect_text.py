@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from funnelcli.definition import Funnel, label_key
 from funnelcli.readers.columns import FIELD_DESCRIPTIONS
+from funnelcli.readers.history import HISTORY_SKIP_REASONS, HistoryIndex
 from funnelcli.readers.inspect import Inspection
 from funnelcli.render.starter import yaml_scalar
 
@@ -94,4 +95,31 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
     if missing:
         lines += ["  columns:  # name the export's header for each field not found"]
         lines += [f"    # {description}: <header>" for description in missing]
+    return "\n".join(lines) + "\n"
+
+
+def history_text(found: HistoryIndex) -> str:
+    """What a stage-history file holds: its columns, rows and deals, and what was skipped."""
+    account = found.account
+    headers = found.header
+    columns = found.columns
+    lines = ["", f"{found.source}: stage history, looks like a {found.dialect} export"]
+    for label, index in (
+        ("deal id", columns.deal_id),
+        ("deal name", columns.deal_name),
+        ("stage", columns.stage),
+        ("changed on", columns.changed),
+        ("from stage", columns.from_stage),
+    ):
+        shown_header = f"'{headers[index]}'" if index is not None else "not found"
+        lines.append(f"  {label:<26} {shown_header}")
+    lines.append(
+        f"  {account.read:,} rows read, {account.used:,} used ({account.unchanged:,} repeat a stage), "
+        f"{account.skipped_total:,} skipped; {account.deals:,} deals"
+    )
+    for reason, count in account.skipped.most_common():
+        examples = ", ".join(f"row {row} '{value}'" for row, value in account.examples[reason])
+        lines.append(
+            f"  skipped, {HISTORY_SKIP_REASONS.get(reason, reason)}: {count:,} ({examples})"
+        )
     return "\n".join(lines) + "\n"
