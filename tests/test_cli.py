@@ -275,7 +275,7 @@ def test_output_refuses_the_input_file() -> None:
         ),
         (
             ["--target", "1M", "--by", "2027-02-30"],
-            "error: --by: '2027-02-30' is not a date; use YYYY-MM-DD like 2027-03-31",
+            "error: --by: '2027-02-30' is not a real date (day is out of range for month); check the day and month",
         ),
         (
             ["--target", "1M", "--period", "2027-Q5"],

@@ -63,6 +63,7 @@ TOP_LEVEL = {
     "sales_velocity_per_day": float,
     "bottleneck_by": str,
     "bottlenecks": list,
+    "negative_durations": int,
     "stale_count": int,
     "stale": list,
     "by_currency": NoneType,

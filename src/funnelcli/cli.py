@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 an alert fired (reserved); 2 a usage or input error;
 # No `from __future__ import annotations` here: typer reads these signatures at start-up,
 # and string annotations would cost it an eval per parameter (about 7 ms).
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -137,11 +138,47 @@ def _parse(option: str, text: str, parser: Callable[[str], T]) -> T:
         raise UsageError(f"{option}: {error}") from None
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""Dates on the command line stay in these years, as export dates do: a plan or report
+about year 1 is a typo, and dates near the calendar's ends overflow date arithmetic."""
+
+
 def _parse_date(text: str) -> dt.date:
+    value = text.strip()
+    if not _ISO_DAY.match(value):
+        raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD like 2027-03-31")
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(
+            f"'{text}' is not a real date ({error}); check the day and month"
+        ) from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"'{text}': the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
+
+
+def _check_year(option: str, text: str, day: dt.date) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UsageError(
+            f"{option}: '{text}': the year must be between {FIRST_YEAR} and {LAST_YEAR}"
+        )
+
+
+def _check_date_format(text: str) -> str:
+    """A --date-format must be a strptime format with date directives that round-trips."""
+    if "%" not in text:
+        raise ValueError(f"'{text}' has no % directive; use a format like %d/%m/%Y or %m/%d/%Y")
+    sample = dt.date(2001, 12, 31)
+    try:
+        if dt.datetime.strptime(sample.strftime(text), text).date() != sample:
+            raise ValueError
     except ValueError:
-        raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD like 2027-03-31") from None
+        raise ValueError(
+            f"'{text}' cannot read back a date (it needs %d, %m and %Y or %y); use a format like %d/%m/%Y"
+        ) from None
+    return text
 
 
 def _positive_amount(text: str) -> Decimal:
@@ -225,13 +262,13 @@ def _emit_bytes(data: bytes, output: str | None, protected: tuple[str, ...]) -> 
     sys.stdout.buffer.write(data)
 
 
-def _check_output(output: str | None, protected: tuple[str, ...]) -> None:
-    """Refuse an --output that would replace an input before any work is done."""
+def _check_output(output: str | None, protected: tuple[str, ...], option: str = "--output") -> None:
+    """Refuse an --output (or --save-snapshot) that would replace an input, before any work."""
     if output is None:
         return
     from funnelcli.render.output import refuse_inputs
 
-    refuse_inputs(output, protected)
+    refuse_inputs(output, protected, option)
 
 
 def _emit(text: str, output: str | None, protected: tuple[str, ...] = ()) -> None:
@@ -357,20 +394,31 @@ def plan(
         if not target:
             raise UsageError("--target is required: the revenue to book, like --target 1.2M")
         target_amount = _parse("--target", target, _positive_amount)
-        deal_amount = _parse("--deal-value", deal_value, _positive_amount) if deal_value else None
-        cost = _parse("--cost-per-lead", cost_per_lead, _positive_amount) if cost_per_lead else None
-        level = _parse("--confidence", confidence, _confidence_level) if confidence else None
+        deal_amount = (
+            _parse("--deal-value", deal_value, _positive_amount) if deal_value is not None else None
+        )
+        cost = (
+            _parse("--cost-per-lead", cost_per_lead, _positive_amount)
+            if cost_per_lead is not None
+            else None
+        )
+        level = (
+            _parse("--confidence", confidence, _confidence_level)
+            if confidence is not None
+            else None
+        )
         chosen_format = _choose_format(output_format, output)
         if per not in ("month", "week"):
             raise UsageError(f"--per: '{per}' is not a pacing bucket; use month or week")
-        if by and period:
+        if by is not None and period is not None:
             raise UsageError("--by and --period both give a deadline; pass one of them")
-        today = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
+        today = _parse("--as-of", as_of, _parse_date) if as_of is not None else dt.date.today()
         pacing = None
-        if by:
+        if by is not None:
             pacing = PacingRequest(deadline=_parse("--by", by, _parse_date), as_of=today, per=per)
-        elif period:
+        elif period is not None:
             first, last = _parse("--period", period, parse_period)
+            _check_year("--period", period, first)
             pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
         loaded = resolve_funnel(funnel)
         _print_warnings(loaded, quiet)
@@ -379,7 +427,9 @@ def plan(
                 "--credit-pipeline measures its rates from its own export; "
                 "give --rates-from the same file or leave it out"
             )
-        booked_amount = _parse("--booked", booked, _parse_amount_or_zero) if booked else None
+        booked_amount = (
+            _parse("--booked", booked, _parse_amount_or_zero) if booked is not None else None
+        )
         if booked_amount is not None and not credit_pipeline:
             raise UsageError("--booked goes with --credit-pipeline")
         history = credit_pipeline or rates_from
@@ -664,14 +714,28 @@ def report(
         from funnelcli.readers.export import ReadOptions, report_export
 
         chosen_format = _choose_format(output_format, output)
-        day = _parse("--as-of", as_of, _parse_date) if as_of else dt.date.today()
+        day = _parse("--as-of", as_of, _parse_date) if as_of is not None else dt.date.today()
         loaded = resolve_funnel(funnel)
         _print_warnings(loaded, quiet)
         protected = tuple(path for path in (export, funnel, save_snapshot, history) if path)
         _check_output(output, protected)
+        if save_snapshot is not None:
+            _check_output(
+                save_snapshot,
+                tuple(path for path in (export, funnel, history) if path),
+                "--save-snapshot",
+            )
+        if date_format is not None:
+            _parse("--date-format", date_format, _check_date_format)
+        if sheet is not None and not export.lower().endswith((".xlsx", ".xlsm")):
+            _warn(
+                f"--sheet {sheet}: {export} is not a workbook; --sheet applies to XLSX files", quiet
+            )
+        cli_rules = _cli_rules(fail_below or [], fail_on_bottleneck, max_stale, min_win_rate)
+        _check_rule_stages(cli_rules, loaded)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         request = _slice_request(by, pipeline, since, until, where or [], cohort)
-        then = _parse("--compare-to", compare_to, _parse_date) if compare_to else None
+        then = _parse("--compare-to", compare_to, _parse_date) if compare_to is not None else None
         if then is not None and history is None:
             raise UsageError(
                 "--compare-to needs --history: a deals export alone cannot say where deals stood on a past date"
@@ -692,16 +756,18 @@ def report(
             result = _with_history(
                 result, timelines, then, export, loaded, options, stale_days, request, quiet
             )
-        _report_skips(result, loaded, quiet=quiet and not strict, as_errors=strict)
         if strict and result.account.skipped_total:
-            raise UsageError(
-                f"{export}: --strict: {result.account.skipped_total:,} of {result.account.read:,} rows skipped; "
-                "fix them or run without --strict"
-            )
+            raise UsageError(_strict_line(result, export))
+        _report_skips(result, loaded, quiet=quiet, as_errors=False)
         _report_notes(result, quiet)
-        cli_rules = _cli_rules(fail_below or [], fail_on_bottleneck, max_stale, min_win_rate)
         result = _with_alerts(result, loaded, cli_rules, stale_days, quiet)
         source = loaded.funnel.source
+        if save_snapshot:
+            # Before the output: a snapshot that cannot be saved fails the run with no output.
+            from funnelcli.render.report_files import report_to_dict
+            from funnelcli.snapshots import save_snapshot as save
+
+            save(save_snapshot, report_to_dict(result, source, export))
         if chosen_format == "table":
             _render(_report_renderable(result, source, export), output, no_color, protected)
         elif chosen_format == "xlsx":
@@ -713,13 +779,37 @@ def report(
             _emit(_html(_report_renderable(result, source, export), title), output, protected)
         else:
             _emit(_report_text(result, source, export, chosen_format), output, protected)
-        if save_snapshot:
-            from funnelcli.render.report_files import report_to_dict
-            from funnelcli.snapshots import save_snapshot as save
-
-            save(save_snapshot, report_to_dict(result, source, export))
         if result.alerts is not None and result.alerts.fired:
             raise typer.Exit(EXIT_ALERT)
+
+
+def _strict_line(result: Any, export: str) -> str:
+    """--strict: every skip in one line, the reasons with their first row."""
+    from funnelcli.readers.deals import SKIP_REASONS
+
+    account = result.account
+    reasons = "; ".join(
+        f"{SKIP_REASONS.get(reason, reason)} {count:,} (first: row {account.examples[reason][0][0]})"
+        for reason, count in account.skipped.most_common()
+    )
+    return (
+        f"{export}: --strict: {account.skipped_total:,} of {account.read:,} rows skipped: {reasons}; "
+        "fix them or run without --strict"
+    )
+
+
+def _check_rule_stages(rules: Any, loaded: LoadedFunnel) -> None:
+    """--fail-below must name a stage that converts (not the won stage), as the user typed it."""
+    from funnelcli.definition import label_key
+
+    stages = loaded.funnel.stages[:-1]
+    keys = {label_key(stage.name) for stage in stages}
+    for name, rate in rules.fail_below.items():
+        if label_key(name) not in keys:
+            names = ", ".join(stage.name for stage in stages)
+            raise UsageError(
+                f"--fail-below {name}={rate}: no stage named '{name}' that converts; the stages are: {names}"
+            )
 
 
 def _read_history(path: str, loaded: LoadedFunnel, options: Any, quiet: bool, strict: bool) -> Any:
@@ -849,8 +939,8 @@ def _slice_request(
                 f"--where: '{condition}' is not COLUMN=VALUE, like --where region=EMEA"
             )
         pairs.append((column.strip(), value))
-    first = _parse("--since", since, _parse_date) if since else None
-    last = _parse("--until", until, _parse_date) if until else None
+    first = _parse("--since", since, _parse_date) if since is not None else None
+    last = _parse("--until", until, _parse_date) if until is not None else None
     if first and last and first > last:
         raise UsageError(f"--since {since} is after --until {until}; swap them")
     return SliceRequest(
@@ -885,9 +975,11 @@ def _report_notes(result: Any, quiet: bool) -> None:
     report = result.report
     source = result.table.source
     if report.negative_durations:
+        count = report.negative_durations
+        durations = "duration is" if count == 1 else "durations are"
         _warn(
-            f"{source}: {report.negative_durations:,} durations are negative (a date before the one it follows); "
-            "they are counted but left out of the medians",
+            f"{source}: {count:,} {durations} negative (a date before the one it follows, first at row "
+            f"{report.negative_first_row}); counted, and left out of the medians",
             quiet,
         )
     if len(report.money) > 1:
@@ -1084,7 +1176,7 @@ def init(
 
         if from_export:
             text = _starter_from_export(from_export, sheet, encoding)
-            atomic_write(path, text, protected=(from_export,))
+            atomic_write(path, text, protected=(from_export,), label="init")
             print(
                 f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}'."
             )
@@ -1092,7 +1184,7 @@ def init(
         from importlib import resources
 
         template = resources.files("funnelcli").joinpath("templates/funnel.yaml").read_text("utf-8")
-        atomic_write(path, template)
+        atomic_write(path, template, label="init")
         print(f"Wrote {path}. Edit the stages and rates, then run 'funnel validate {path}'.")
 
 

@@ -201,6 +201,8 @@ def make_plan(
         )
         for index, stage in enumerate(funnel.stages)
     )
+    if confidence is not None:
+        _check_confidence_plannable(deals_needed, cumulative, funnel)
     confidence_plan = (
         ConfidencePlan(
             confidence, tuple(smallest_trials(deals_needed, p, confidence) for p in cumulative)
@@ -223,6 +225,27 @@ def make_plan(
         pacing=pacing_result,
         sensitivity=_sensitivity(deals_needed, rates, funnel, needed[0], price),
     )
+
+
+MAX_CONFIDENCE_DEALS = 10_000_000
+"""--confidence sums binomial terms over about ten standard deviations: past ten million
+won deals that is minutes of work, and the expected-value plan is already within 0.1%."""
+
+
+def _check_confidence_plannable(
+    deals_needed: int, cumulative: list[Fraction], funnel: Funnel
+) -> None:
+    if deals_needed > MAX_CONFIDENCE_DEALS:
+        raise UsageError(
+            f"--confidence: {deals_needed:,} won deals is more than the {MAX_CONFIDENCE_DEALS:,} it "
+            "plans for; at this size the plan without --confidence is already within 0.1%"
+        )
+    for stage, probability in zip(funnel.stages, cumulative, strict=True):
+        if float(probability) == 0.0:
+            raise UsageError(
+                f"--confidence: the chance of winning from {stage.name} ({float(probability):.1e}) "
+                "is too small to compute; check the rates"
+            )
 
 
 def _funnel_file(funnel: Funnel) -> str:

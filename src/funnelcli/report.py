@@ -157,6 +157,7 @@ class ReportBuilder:
     skipped: list[int] = field(default_factory=list)
     moved_back: list[int] = field(default_factory=list)
     negative_durations: int = 0
+    negative_first_row: int | None = None  # the first row with one, for the warning
     cycle_days: array[int] = field(default_factory=lambda: array("q"))
     money: dict[str, _Money] = field(default_factory=dict)  # by currency code
     won_without_amount: int = 0
@@ -245,7 +246,7 @@ class ReportBuilder:
         if deal.outcome is Outcome.WON and deal.created and deal.closed:
             days = (deal.closed - deal.created).days
             if days < 0:
-                self.negative_durations += 1
+                self._negative(deal.row)
             else:
                 self.cycle_days.append(days)
 
@@ -269,7 +270,7 @@ class ReportBuilder:
             if following is not None:
                 days = (following - start).days
                 if days < 0:
-                    self.negative_durations += 1
+                    self._negative(deal.row)
                 else:
                     self.days_in_stage[index].append(days)
             elif deal.outcome is Outcome.OPEN:
@@ -305,7 +306,7 @@ class ReportBuilder:
                 if deal.outcome is Outcome.OPEN:
                     self.still_in_stage[final_stage] += 1
                 elif days is not None:
-                    self.negative_durations += 1
+                    self._negative(deal.row)
             else:
                 totals[final_stage] = totals.get(final_stage, 0) + days
         for stage, days in totals.items():
@@ -366,6 +367,14 @@ class ReportBuilder:
         elif entry[:3] > self.stale[0][:3]:
             heapq.heapreplace(self.stale, entry)
 
+    def _negative(self, row: int) -> None:
+        self.negative_durations += 1
+        self._negative_row(row)
+
+    def _negative_row(self, row: int) -> None:
+        if self.negative_first_row is None or row < self.negative_first_row:
+            self.negative_first_row = row
+
     def merge(self, other: ReportBuilder) -> None:
         """Fold another builder's deals into this one (same funnel, same as-of date)."""
         for mine, theirs in (
@@ -386,6 +395,8 @@ class ReportBuilder:
         ):
             mine_days.extend(their_days)
         self.negative_durations += other.negative_durations
+        if other.negative_first_row is not None:
+            self._negative_row(other.negative_first_row)
         self.cycle_days.extend(other.cycle_days)
         for currency, money in other.money.items():
             target = self.money.setdefault(currency, _Money.empty(self.stage_count))
@@ -597,6 +608,7 @@ class Report:
     stale: tuple[StaleDeal, ...]  # the oldest STALE_KEPT, oldest first
     stale_count: int  # all stale deals
     negative_durations: int
+    negative_first_row: int | None
     won_without_amount: int
     open_without_amount: int
     has_stage_dates: bool
@@ -649,6 +661,7 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
         stale=tuple(stale),
         stale_count=builder.stale_count,
         negative_durations=builder.negative_durations,
+        negative_first_row=builder.negative_first_row,
         won_without_amount=builder.won_without_amount,
         open_without_amount=builder.open_without_amount,
         has_stage_dates=builder.has_stage_dates,

@@ -283,6 +283,8 @@ def _check_save_path(path: str) -> None:
             f"{path}: is a folder; give a file name like {path.rstrip('/')}/history.db"
         )
     folder = target.parent
+    if folder.exists() and not folder.is_dir():
+        raise SnapshotError(f"{path}: {folder} is a file, not a folder; check the path")
     if not folder.is_dir():
         raise SnapshotError(f"{path}: the folder {folder} does not exist; create it first")
 

@@ -36,6 +36,10 @@ def choose_format(requested: str | None, output: str | None) -> str:
             )
         return requested
     if output is not None:
+        if Path(output).is_dir():
+            raise OutputError(
+                f"--output {output}: is a folder; give a file name like {output.rstrip('/')}/report.json"
+            )
         suffix = Path(output).suffix.lower()
         if suffix in _EXTENSIONS:
             return _EXTENSIONS[suffix]
@@ -46,18 +50,22 @@ def choose_format(requested: str | None, output: str | None) -> str:
     return "table"
 
 
-def atomic_write(path: str, data: str | bytes, *, protected: tuple[str, ...] = ()) -> None:
+def atomic_write(
+    path: str, data: str | bytes, *, protected: tuple[str, ...] = (), label: str = "--output"
+) -> None:
     """Write ``data`` to ``path`` all at once, or not at all.
 
-    ``protected`` are input files the output must never replace.
+    ``protected`` are input files the output must never replace; ``label`` names the path
+    in messages (the option that gave it, or "init").
     """
     target = Path(path)
-    refuse_inputs(path, protected)
+    refuse_inputs(path, protected, label)
     if target.is_dir():
         raise OutputError(
-            f"--output {path}: is a folder; give a file name like {path.rstrip('/')}/plan.json"
+            f"{label} {path}: is a folder; give a file name like {path.rstrip('/')}/plan.json"
         )
     directory = target.parent if str(target.parent) else Path(".")
+    existed = target.exists()
     payload = data.encode("utf-8") if isinstance(data, str) else data
     temporary: str | None = None
     try:
@@ -71,32 +79,35 @@ def atomic_write(path: str, data: str | bytes, *, protected: tuple[str, ...] = (
             os.fsync(stream.fileno())
         os.replace(temporary, target)
         temporary = None
+    except NotADirectoryError:
+        raise OutputError(
+            f"{label} {path}: a part of the path is a file, not a folder; check the path"
+        ) from None
     except FileNotFoundError:
         raise OutputError(
-            f"--output {path}: the folder {directory} does not exist; create it first"
+            f"{label} {path}: the folder {directory} does not exist; create it first"
         ) from None
     except PermissionError:
         raise OutputError(
-            f"--output {path}: permission denied; choose a folder you can write to"
+            f"{label} {path}: permission denied; choose a folder you can write to"
         ) from None
     except OSError as error:
-        raise OutputError(
-            f"--output {path}: cannot be written ({error.strerror}); the previous file is untouched"
-        ) from None
+        kept = "; the previous file is untouched" if existed else ""
+        raise OutputError(f"{label} {path}: cannot be written ({error.strerror}){kept}") from None
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
 
 
-def refuse_inputs(path: str, protected: tuple[str, ...]) -> None:
+def refuse_inputs(path: str, protected: tuple[str, ...], option: str = "--output") -> None:
     """An output path may never be one of the inputs."""
     target = Path(path)
     for input_path in protected:
         with contextlib.suppress(OSError):
             if target.resolve() == Path(input_path).resolve():
                 raise OutputError(
-                    f"--output {path}: is an input file; write the output somewhere else"
+                    f"{option} {path}: is an input file; write the output somewhere else"
                 )
 
 

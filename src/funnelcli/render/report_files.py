@@ -116,6 +116,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             }
             for row in report.bottlenecks
         ],
+        "negative_durations": report.negative_durations,
         "stale_count": report.stale_count,
         "stale": [
             {
