@@ -275,7 +275,7 @@ def test_output_refuses_the_input_file() -> None:
         ),
         (
             ["--target", "1M", "--by", "2027-02-30"],
-            "error: --by: '2027-02-30' is not a real date (day is out of range for month); check the day and month",
+            "error: --by: '2027-02-30' is not a real date: February 2027 has 28 days",
         ),
         (
             ["--target", "1M", "--period", "2027-Q5"],

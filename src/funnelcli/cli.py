@@ -150,13 +150,25 @@ def _parse_date(text: str) -> dt.date:
         raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD like 2027-03-31")
     try:
         day = dt.date.fromisoformat(value)
-    except ValueError as error:
-        raise ValueError(
-            f"'{text}' is not a real date ({error}); check the day and month"
-        ) from None
+    except ValueError:
+        raise ValueError(f"'{text}' is not a real date: {_why_not_a_date(value)}") from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValueError(f"'{text}': the year must be between {FIRST_YEAR} and {LAST_YEAR}")
     return day
+
+
+def _why_not_a_date(value: str) -> str:
+    import calendar
+
+    year, month, day = (int(part) for part in value.split("-"))
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(max(year, 1), month)[1]
+    return (
+        f"{calendar.month_name[month]} {year} has {days} days"
+        if not 1 <= day <= days
+        else "check it"
+    )
 
 
 def _check_year(option: str, text: str, day: dt.date) -> None:
