@@ -748,6 +748,10 @@ def report(
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         request = _slice_request(by, pipeline, since, until, where or [], cohort)
         then = _parse("--compare-to", compare_to, _parse_date) if compare_to is not None else None
+        if then is not None and then >= day:
+            raise UsageError(
+                f"--compare-to {compare_to} is not before --as-of {day.isoformat()}; compare with an earlier date"
+            )
         if then is not None and history is None:
             raise UsageError(
                 "--compare-to needs --history: a deals export alone cannot say where deals stood on a past date"
@@ -880,15 +884,21 @@ def _with_history(
         )
     rows, deals = timelines.unmatched()
     if rows:
+        history_rows = "history row" if rows == 1 else "history rows"
+        match = "matches" if rows == 1 else "match"
+        left = "it is" if rows == 1 else "they are"
+        deal_word = "deal" if deals == 1 else "deals"
         _warn(
-            f"{timelines.source}: {rows:,} history rows ({deals:,} deals) match no deal in {export}; "
-            "they are left out",
+            f"{timelines.source}: {rows:,} {history_rows} ({deals:,} {deal_word}) {match} no deal in "
+            f"{export}; {left} left out",
             quiet,
         )
-    if result.account.without_history:
+    without = result.account.without_history
+    if without:
+        has = "deal has no history" if without == 1 else "deals have no history"
+        their = "its stage dates come" if without == 1 else "their stage dates come"
         _warn(
-            f"{export}: {result.account.without_history:,} deals have no history in {timelines.source}; "
-            "their stage dates come from the export alone",
+            f"{export}: {without:,} {has} in {timelines.source}; {their} from the export alone",
             quiet,
         )
     summary = HistorySummary(timelines.source, timelines.dialect, timelines.account)

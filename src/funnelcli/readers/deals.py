@@ -301,16 +301,17 @@ class DealReader:
         deal_id = _text(cells[self._id_column]) if self._id_column is not None else ""
         name = _text(cells[self._name_column]) if self._name_column is not None else ""
         deal.timeline = self.history.timeline_for(deal_id or None, name or None)
-        if deal.timeline is None:
-            self.account.without_history += 1
-        if self.rebuild_as_of is None:
-            return deal
-        from funnelcli.report import deal_as_of
+        if self.rebuild_as_of is not None:
+            from funnelcli.report import deal_as_of
 
-        rebuilt = deal_as_of(deal, self.rebuild_as_of)
-        if rebuilt is None:
-            self.account.filtered["created_after_as_of"] += 1
-        return rebuilt
+            rebuilt = deal_as_of(deal, self.rebuild_as_of)
+            if rebuilt is None:
+                self.account.filtered["created_after_as_of"] += 1
+                return None
+            deal = rebuilt
+        if deal.timeline is None:
+            self.account.without_history += 1  # only deals the report uses
+        return deal
 
     def _in_range(self, deal: Deal) -> bool:
         since, until = self.slicing.since, self.slicing.until
