@@ -85,8 +85,8 @@ def test_a_python_tag_is_refused(capfd: pytest.CaptureFixture[str]) -> None:
     # Line 2 is 'stages: !!python/...': the tag starts after "stages: ", at column 9.
     assert str(caught.value) == (
         f"{path}:2:9: invalid YAML: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'; "
-        "check the indentation and quoting there"
+        "'tag:yaml.org,2002:python/object/apply:os.system'; tags that build objects are not "
+        "allowed, remove the tag (a funnel file holds plain text, numbers, lists and mappings)"
     )
     assert "hi" not in capfd.readouterr().out
 

@@ -741,7 +741,8 @@ def report(
             _parse("--date-format", date_format, _check_date_format)
         if sheet is not None and not export.lower().endswith((".xlsx", ".xlsm")):
             _warn(
-                f"--sheet {sheet}: {export} is not a workbook; --sheet applies to XLSX files", quiet
+                f"{export}: not a workbook; --sheet {sheet} applies to XLSX files and is ignored",
+                quiet,
             )
         cli_rules = _cli_rules(fail_below or [], fail_on_bottleneck, max_stale, min_win_rate)
         _check_rule_stages(cli_rules, loaded)
@@ -823,8 +824,11 @@ def _check_rule_stages(rules: Any, loaded: LoadedFunnel) -> None:
     for name, rate in rules.fail_below.items():
         if label_key(name) not in keys:
             names = ", ".join(stage.name for stage in stages)
+            from funnelcli.values import format_rate
+
             raise UsageError(
-                f"--fail-below {name}={rate}: no stage named '{name}' that converts; the stages are: {names}"
+                f"--fail-below {name}={format_rate(rate)}: no stage named '{name}' that converts; "
+                f"the stages are: {names}"
             )
 
 
@@ -1198,7 +1202,7 @@ def init(
 
         if from_export:
             text = _starter_from_export(from_export, sheet, encoding)
-            atomic_write(path, text, protected=(from_export,), label="init")
+            atomic_write(path, text, protected=(from_export,), label="")
             print(
                 f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}'."
             )
@@ -1206,7 +1210,7 @@ def init(
         from importlib import resources
 
         template = resources.files("funnelcli").joinpath("templates/funnel.yaml").read_text("utf-8")
-        atomic_write(path, template, label="init")
+        atomic_write(path, template, label="")
         print(f"Wrote {path}. Edit the stages and rates, then run 'funnel validate {path}'.")
 
 

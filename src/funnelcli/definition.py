@@ -9,16 +9,21 @@ Stage indices in key paths count from 0, as in the YAML list.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from funnelcli.errors import DefinitionError
-from funnelcli.values import amount_from_yaml, check_rate, describe, parse_rate
+from funnelcli.errors import DefinitionError, shown
+from funnelcli.values import amount_from_yaml, as_written, check_rate, describe, parse_rate
 
 DEFAULT_LOST_LABELS = ("Closed Lost", "Lost", "closedlost")
+MAX_STAGES = 200  # a plan multiplies exact rates: 10,000 stages make 20,000-digit fractions
+MAX_DAYS = 36_500  # 100 years: longer is a typo, and 1e300 days overflow a timedelta
+WON_EXAMPLE = "[Closed Won, closedwon]"
+LOST_EXAMPLE = "[Closed Lost, closedlost]"
 TOP_LEVEL_KEYS = (
     "name",
     "currency",
@@ -111,7 +116,7 @@ class _Problems:
         for key in mapping:
             if str(key) in known:
                 continue
-            path = f"{at}.{key}" if at else str(key)
+            path = f"{at}.{shown(key)}" if at else shown(key)
             import difflib  # only when a key is unknown: it costs start-up time
 
             nearest = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
@@ -145,13 +150,10 @@ def build_funnel(
     deal_value = _positive_amount(data.get("average_deal_value"), "average_deal_value", problems)
     cost_per_lead = _positive_amount(data.get("cost_per_lead"), "cost_per_lead", problems)
     stages = _stages(data.get("stages"), problems)
-    lost_labels = _labels(data.get("lost", list(DEFAULT_LOST_LABELS)), "lost", problems)
-    columns = data.get("columns") or {}
-    if not isinstance(columns, Mapping):
-        problems.error(
-            "columns", f"expected a mapping like {{stage: Deal Stage}}, got {describe(columns)}"
-        )
-        columns = {}
+    lost_labels = _labels(
+        data.get("lost", list(DEFAULT_LOST_LABELS)), "lost", problems, LOST_EXAMPLE
+    )
+    columns = _columns(data.get("columns"), problems)
     fx = _fx(data.get("fx"), problems)
     history_columns = _history_columns(data.get("history_columns"), problems)
     _check_rates_present(stages, problems)
@@ -165,7 +167,7 @@ def build_funnel(
         average_deal_value=deal_value,
         cost_per_lead=cost_per_lead,
         lost_labels=tuple(lost_labels),
-        columns=dict(columns),
+        columns=columns,
         fx=fx,
         history_columns=history_columns,
         source=source,
@@ -177,8 +179,15 @@ def build_funnel(
 def _text(value: object, path: str, problems: _Problems) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()
-    problems.error(path, f"expected a non-empty text, got {describe(value)}")
+    problems.error(path, f"expected a non-empty text, got {_not_text(value)}")
     return None
+
+
+def _not_text(value: object) -> str:
+    """``describe(value)``, with the fix when YAML read an unquoted date where text was meant."""
+    if isinstance(value, dt.date):
+        return f"{describe(value)} (quote it to use it as text)"
+    return describe(value)
 
 
 def _currency(value: object, problems: _Problems) -> str:
@@ -200,9 +209,14 @@ def _positive_amount(value: object, path: str, problems: _Problems) -> Decimal |
         problems.error(path, str(error))
         return None
     if amount <= 0:
-        problems.error(path, f"must be above 0, got {value}")
+        problems.error(path, f"must be above 0, got {_written(value)}")
         return None
     return amount
+
+
+def _written(value: object) -> str:
+    """A scalar as the user wrote it: a text cut to one line, a number not expanded."""
+    return shown(value) if isinstance(value, str) else as_written(value)
 
 
 def _fx(value: object, problems: _Problems) -> dict[str, Decimal]:
@@ -219,9 +233,9 @@ def _fx(value: object, problems: _Problems) -> dict[str, Decimal]:
     for code, rate in value.items():
         key = str(code).strip().upper()
         if not _CURRENCY_CODE.match(key):
-            problems.error(f"fx.{code}", "must be a 3-letter ISO currency code like EUR")
+            problems.error(f"fx.{shown(code)}", "must be a 3-letter ISO currency code like EUR")
             continue
-        amount = _positive_amount(rate, f"fx.{code}", problems)
+        amount = _positive_amount(rate, f"fx.{shown(code)}", problems)
         if amount is not None:
             rates[key] = amount
     return rates
@@ -241,15 +255,87 @@ def _history_columns(value: object, problems: _Problems) -> dict[str, str]:
     """
     if value is None:
         return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(header, str | int) for header in value.values()
-    ):
+    if not isinstance(value, Mapping):
         problems.error(
             "history_columns",
-            "expected a mapping of fields to headers like {deal_id: Opportunity ID, stage: To Stage}",
+            "expected a mapping of fields to headers like {deal_id: Opportunity ID, stage: To Stage}"
+            f", got {describe(value)}",
         )
         return {}
-    return {str(key): str(header) for key, header in value.items()}
+    headers: dict[str, str] = {}
+    for key, header in value.items():
+        name = _header(header, f"history_columns.{shown(key)}", problems)
+        if name is not None:
+            headers[str(key)] = name
+    return headers
+
+
+def _columns(value: object, problems: _Problems) -> dict[str, object]:
+    """``columns: {stage: Deal Stage, entered: {Demo: Demo Date}}``: export headers by field.
+
+    Every value is a header name, but ``entered:``, a mapping of stage names to headers.
+    The fields and headers are checked against the export when it is read
+    (readers/columns.py); here only their shape, so that no list or mapping is ever
+    taken, or printed, as a header.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.error(
+            "columns", f"expected a mapping like {{stage: Deal Stage}}, got {describe(value)}"
+        )
+        return {}
+    columns: dict[str, object] = {}
+    for field_name, header in value.items():
+        path = f"columns.{shown(field_name)}"
+        if field_name == "entered":
+            entered = _entered_columns(header, problems)
+            if entered is not None:
+                columns["entered"] = entered
+            continue
+        name = _header(header, path, problems)
+        if name is not None:
+            columns[str(field_name)] = name
+    return columns
+
+
+def _entered_columns(value: object, problems: _Problems) -> dict[str, str] | None:
+    """``entered: {Demo: Demo Date}``: the column holding the date each stage was entered."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problems.error(
+            "columns.entered",
+            "expected a mapping of stage names to column names like {Demo: Demo Date}, "
+            f"got {describe(value)}",
+        )
+        return None
+    entered: dict[str, str] = {}
+    for stage_name, header in value.items():
+        if not _is_name(stage_name):
+            problems.error(
+                "columns.entered", f"expected stage names as keys, got {describe(stage_name)}"
+            )
+            continue
+        stage = str(stage_name).strip()
+        name = _header(header, f"columns.entered.{shown(stage)}", problems)
+        if name is not None:
+            entered[stage] = name
+    return entered
+
+
+def _is_name(value: object) -> bool:
+    """A header or stage name may be written as text or as a number (a header "2025")."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    return bool(str(value).strip())
+
+
+def _header(value: object, path: str, problems: _Problems) -> str | None:
+    if _is_name(value):
+        return str(value).strip()
+    problems.error(path, f"expected a column name (text), got {_not_text(value)}")
+    return None
 
 
 def _stages(value: object, problems: _Problems) -> list[_ParsedStage]:
@@ -258,6 +344,14 @@ def _stages(value: object, problems: _Problems) -> list[_ParsedStage]:
         return []
     if not isinstance(value, list):
         problems.error("stages", f"expected a list of stages, got {describe(value)}")
+        return []
+    if len(value) > MAX_STAGES:
+        # Not checked one by one: the funnel needs restructuring, not a thousand fixes.
+        problems.error(
+            "stages",
+            f"needs at most {MAX_STAGES} stages, got {len(value)}; "
+            "map several CRM labels to one stage with aliases:",
+        )
         return []
     if len(value) < 2:
         problems.error(
@@ -295,7 +389,7 @@ def _stage(item: object, index: int, is_last: bool, problems: _Problems) -> Stag
     name = _text(item.get("name"), f"{at}.name", problems)
     conversion = _conversion(item, at, is_last, problems)
     days = _days(item.get("days"), f"{at}.days", problems)
-    aliases = _labels(item.get("aliases", []), f"{at}.aliases", problems)
+    aliases = _labels(item.get("aliases", []), f"{at}.aliases", problems, WON_EXAMPLE)
     if name is None:
         return None
     return Stage(name=name, conversion=conversion, days=days, aliases=tuple(aliases))
@@ -331,23 +425,27 @@ def _days(raw: object, path: str, problems: _Problems) -> Fraction | None:
     if days is None or days < 0:
         problems.error(path, f"must be a number of days, 0 or more (like 14), got {describe(raw)}")
         return None
+    if days > MAX_DAYS:
+        problems.error(
+            path,
+            f"must be at most {MAX_DAYS:,} days (100 years), got {_written(raw)}",
+        )
+        return None
     return days
 
 
-def _labels(value: object, path: str, problems: _Problems) -> list[str]:
+def _labels(value: object, path: str, problems: _Problems, example: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        problems.error(
-            path, f"expected a list of labels like [Closed Won, closedwon], got {describe(value)}"
-        )
+        problems.error(path, f"expected a list of labels like {example}, got {describe(value)}")
         return []
     labels: list[str] = []
     for index, label in enumerate(value):
         if isinstance(label, str | int) and not isinstance(label, bool) and str(label).strip():
             labels.append(str(label).strip())
         else:
-            problems.error(f"{path}[{index}]", f"expected a label (text), got {describe(label)}")
+            problems.error(f"{path}[{index}]", f"expected a label (text), got {_not_text(label)}")
     return labels
 
 

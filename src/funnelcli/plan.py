@@ -323,7 +323,13 @@ def _enter_by_dates(funnel: Funnel, deadline: dt.date) -> list[dt.date]:
 def _pacing(funnel: Funnel, leads_needed: int, request: PacingRequest) -> Pacing:
     _require_days(funnel)
     cycle = _days_from(funnel, 0)
-    last_entry = request.deadline - dt.timedelta(days=cycle)
+    try:
+        last_entry = request.deadline - dt.timedelta(days=cycle)
+    except OverflowError:
+        raise UsageError(
+            f"{_funnel_file(funnel)}: the stages' days add up to {cycle:,}, more than the calendar "
+            f"holds before {request.deadline.isoformat()}; check the days: of the stages"
+        ) from None
     window_start = request.as_of
     if request.period_start is not None:
         # A lead entering before this would close before the period begins.

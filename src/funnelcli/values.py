@@ -7,14 +7,23 @@ never floats: a plan rounds counts up, and a float's 0.35 is a hair above or bel
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from funnelcli.errors import shown
+
 AMOUNT_FORMS = "1200000, 1,200,000, 1_200_000, 1.2M, 250k or $1.2M"
 RATE_FORMS = "like 0.35 or 35%"
+MAX_AMOUNT = Decimal(10) ** 15  # no deal, target or cost is larger; the same cap as money.py
+AMOUNT_RANGE = "use an amount up to 1,000,000,000,000,000 (10^15)"
+# A rate, a number of days or a probability written as 1e400 or 1e-400 is out of any range;
+# refusing it before Fraction() spares building a number of that many digits.
+_MOST_DIGITS = 400
+_WHOLE_FLOAT_LIMIT = 1e16  # a float at or above this is shown as written (1e+308), not expanded
 
 _SUFFIX_MULTIPLIERS = {"": 1, "k": 10**3, "m": 10**6, "mm": 10**6, "b": 10**9, "bn": 10**9}
 _CURRENCY_SIGNS = "$€£¥"
@@ -34,8 +43,9 @@ _GROUPED_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 def parse_amount(text: str) -> Decimal:
     """Parse an amount as a person types it: ``1,200,000``, ``1_200_000``, ``1.2M``, ``$250k``.
 
-    Raises ValueError naming the accepted forms. Negative amounts parse (the
-    caller decides whether they are allowed).
+    Raises ValueError naming the accepted forms, or the accepted range when the amount
+    is above :data:`MAX_AMOUNT` either side of 0. Negative amounts parse (the caller
+    decides whether they are allowed).
     """
     match = _AMOUNT_PATTERN.match(text)
     if match is None:
@@ -49,22 +59,31 @@ def parse_amount(text: str) -> Decimal:
     except InvalidOperation as error:  # pragma: no cover - the pattern admits only digits
         raise ValueError(f"'{text}' is not an amount; use {AMOUNT_FORMS}") from error
     value *= _SUFFIX_MULTIPLIERS[(match["suffix"] or "").lower()]
+    if value > MAX_AMOUNT:
+        raise ValueError(f"'{shown(text)}' is too large; {AMOUNT_RANGE}")
     return -value if match["sign"] else value
 
 
 def amount_from_yaml(value: object) -> Decimal:
-    """An amount from a YAML value: a number, or a string in any form :func:`parse_amount` takes."""
+    """An amount from a YAML value: a number, or a string in any form :func:`parse_amount` takes.
+
+    Like :func:`parse_amount`, refuses amounts above :data:`MAX_AMOUNT` either side of 0.
+    """
     if isinstance(value, bool):
         raise ValueError(f"expected an amount ({AMOUNT_FORMS}), got {value!r}")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"expected a finite amount, got {value!r}")
-        return Decimal(repr(value))
     if isinstance(value, str):
         return parse_amount(value)
-    raise ValueError(f"expected an amount ({AMOUNT_FORMS}), got {describe(value)}")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite amount, got {value!r}")
+        amount = Decimal(repr(value))
+    else:
+        raise ValueError(f"expected an amount ({AMOUNT_FORMS}), got {describe(value)}")
+    if amount.copy_abs() > MAX_AMOUNT:
+        raise ValueError(f"{as_written(value)} is too large; {AMOUNT_RANGE}")
+    return amount
 
 
 def parse_rate(value: object) -> Fraction:
@@ -88,9 +107,11 @@ def parse_rate(value: object) -> Fraction:
         try:
             decimal_value = Decimal(number)
         except InvalidOperation:
-            raise ValueError(f"expected a rate ({RATE_FORMS}), got '{value}'") from None
-        if not decimal_value.is_finite():
-            raise ValueError(f"expected a rate ({RATE_FORMS}), got '{value}'")
+            raise ValueError(f"expected a rate ({RATE_FORMS}), got '{shown(value)}'") from None
+        if not decimal_value.is_finite() or (
+            decimal_value and abs(decimal_value.adjusted()) > _MOST_DIGITS
+        ):
+            raise ValueError(f"expected a rate ({RATE_FORMS}), got '{shown(value)}'")
         rate = Fraction(decimal_value)
         return rate / 100 if is_percent else rate
     raise ValueError(f"expected a rate ({RATE_FORMS}), got {describe(value)}")
@@ -115,22 +136,56 @@ def parse_cli_rate(text: str) -> Fraction:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return shown(value) if isinstance(value, str) else as_written(value)
+
+
+def as_written(value: object) -> str:
+    """A number from YAML as the user wrote it, for a message: ``25``, ``0.35``, ``1e+308``.
+
+    A whole float reads as a whole number (``25.0`` -> ``25``) unless it is huge: ``1.0e+308``
+    stays ``1e+308`` instead of 309 digits. A huge integer is cut like any long value.
+    Anything else goes through :func:`describe`.
+    """
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < _WHOLE_FLOAT_LIMIT:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        if abs(value) < 10**_MOST_DIGITS:
+            return shown(str(value))
+        return f"{Decimal(value):.6e}"  # str() of a 4,300-digit int raises; Decimal does not
+    return describe(value)
 
 
 def describe(value: object) -> str:
-    """A value read from YAML, named for a message: "a mapping", "the text 'x'", "12"."""
+    """A value read from YAML, named for a message: "a mapping", "the text 'x'", "12".
+
+    Never str() or repr() of a container: an alias bomb is a small list of lists that
+    expands to billions of items when printed. Texts are cut and escaped to stay one line.
+    """
     if isinstance(value, Mapping):
         return "a mapping"
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "a list"
+    if isinstance(value, set | frozenset):
+        return "a set"
     if value is None:
         return "nothing"
     if isinstance(value, str):
-        return f"the text '{value}'"
-    return repr(value)
+        return f"the text '{shown(value)}'"
+    if isinstance(value, dt.datetime):
+        return f"the date and time {value.isoformat(' ')}"
+    if isinstance(value, dt.date):
+        return f"the date {value.isoformat()}"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, float):
+        return repr(value)  # as written: 25.0, 1e+308
+    if isinstance(value, bool | int):
+        return as_written(value)
+    return f"a {type(value).__name__}"
 
 
 def format_rate(rate: Fraction, places: int = 1) -> str:

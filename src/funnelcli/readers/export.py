@@ -182,12 +182,20 @@ def table_info(table: Table) -> TableInfo:
 
 
 def require_stage_column(columns: ColumnMap, funnel: Funnel, source: str) -> None:
+    """Raise when neither a stage nor a status column was found, listing the columns."""
     if columns.get("stage") is not None or columns.get("status") is not None:
         return
-    listed = ", ".join(shown(header, 30) for header in columns.headers[:12] if header)
+    named = [header for header in columns.headers if header]
+    listed = ", ".join(shown(header, 30) for header in named[:12])
+    more = len(named) - 12  # a 10,000-column file: say how many are not listed
+    found = (
+        f"its {len(named):,} columns are: {listed} and {more:,} more"
+        if more > 0
+        else f"its columns are: {listed}"
+    )
     where = "funnel.yaml" if funnel.is_default else funnel.source
     raise ExportError(
-        f"{source}: no stage column found (its columns are: {listed}); "
+        f"{source}: no stage column found ({found}); "
         f"name it in {where} under columns:, like columns: {{stage: Deal Stage}}"
     )
 

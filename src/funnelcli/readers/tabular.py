@@ -25,10 +25,13 @@ import codecs
 import contextlib
 import csv
 import datetime
+import html
 import itertools
 import os
+import posixpath
 import re
 import string
+import threading
 import warnings
 import zipfile
 from collections import Counter
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeAlias
 
-from funnelcli.errors import ExportError
+from funnelcli.errors import ExportError, shown
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
@@ -60,6 +63,32 @@ _HEAD = 4096
 _SNIFF_LINES = 20
 _DELIMITERS = (",", ";", "\t", "|")
 _FALLBACK_ERRORS = "funnelcli-latin-1"
+_CP1252_ERRORS = "funnelcli-cp1252"
+_SCAN_ERRORS = "funnelcli-scan-utf-8"
+
+MIXED_ENCODING = "utf-8+cp1252"
+"""The encoding of a CSV file that is UTF-8 but for a few rows in cp1252: UTF-8, with
+each byte that is not UTF-8 read as cp1252. A registered codec, so the name can be given
+as an encoding again when the file is read a second time."""
+
+XLSX_MAX_RATIO = 100
+"""A part of an XLSX file inflating more than this many times its compressed size, and
+to more than :data:`XLSX_RATIO_FLOOR`, is refused as a zip bomb.
+
+Real sheet XML compresses 5 to 30 times: 8.2 for the 100,000-deal benchmark export
+(6.3 MiB to 52 MiB), 12 for cells that are styled but empty, 28 for a million styled
+empty rows (72 MiB); a zip bomb of zeros or spaces inflates about 1,000 times."""
+
+XLSX_RATIO_FLOOR = 32 * 1024 * 1024
+"""Below this inflated size a part is never refused for its ratio: a small sheet can
+compress far better than a large one, and 32 MiB of XML costs little to read."""
+
+XLSX_MAX_INFLATED = 2 * 1024 * 1024 * 1024
+"""The most an XLSX file may inflate to, all its parts together, whatever their ratio.
+
+Excel holds at most 1,048,576 rows; at the benchmark's 52 MiB per 100,000 rows of 13
+columns, a full sheet of that shape is about 550 MiB of XML, so 2 GiB leaves room for
+about 45 such columns. A larger export is read as CSV, which streams."""
 
 _FOOTER = re.compile(
     r"\s*(?:(?:(?:grand\s+)?total|confidential\s+information|copyright|generated\s+by)\b|©)",
@@ -104,6 +133,58 @@ def _decode_undefined_as_latin1(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_FALLBACK_ERRORS, _decode_undefined_as_latin1)
 
 
+def _decode_as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    """Decode the bytes the UTF-8 decoder refused as cp1252 (its 5 undefined as latin-1)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("cp1252", _FALLBACK_ERRORS), error.end
+
+
+codecs.register_error(_CP1252_ERRORS, _decode_as_cp1252)
+
+_refused = threading.local()
+"""Where :func:`_record_refused` notes the bytes the UTF-8 decoder refused: ``runs``, a
+list of (start, end) the scan sets before each chunk."""
+
+
+def _record_refused(error: UnicodeError) -> tuple[str, int]:
+    """Note where the UTF-8 decoder refused bytes, and drop them."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    _refused.runs.append((error.start, error.end))
+    return "", error.end
+
+
+codecs.register_error(_SCAN_ERRORS, _record_refused)
+
+
+def _decode_mixed(data: Any, errors: str = "strict", /) -> tuple[str, int]:
+    return codecs.utf_8_decode(data, _CP1252_ERRORS, True)
+
+
+class _MixedDecoder(codecs.BufferedIncrementalDecoder):
+    """UTF-8 with the bytes that are not UTF-8 read as cp1252; it never fails."""
+
+    def _buffer_decode(self, data: Any, errors: str, final: bool) -> tuple[str, int]:
+        return codecs.utf_8_decode(data, _CP1252_ERRORS, final)
+
+
+def _find_mixed_codec(name: str) -> codecs.CodecInfo | None:
+    """The codec of :data:`MIXED_ENCODING`, a name codecs.lookup gives as 'utf_8_cp1252'."""
+    if name.replace("-", "_").replace("+", "_") != "utf_8_cp1252":
+        return None
+    return codecs.CodecInfo(
+        codecs.utf_8_encode,
+        _decode_mixed,
+        incrementalencoder=codecs.getincrementalencoder("utf-8"),
+        incrementaldecoder=_MixedDecoder,
+        name=MIXED_ENCODING,
+    )
+
+
+codecs.register(_find_mixed_codec)
+
+
 @dataclass
 class ReadStats:
     """What the reader skipped below the header; the counts grow while rows are consumed."""
@@ -142,6 +223,9 @@ class Table:
     sheet: str | None
     rows: Iterator[NumberedRow]
     stats: ReadStats
+    encoding_note: str | None = None
+    """One line for the user when the detected encoding is a guess worth knowing: a UTF-8
+    file with rows in cp1252 (:data:`MIXED_ENCODING`); None otherwise."""
     _close: Callable[[], None] = field(default=_nothing_to_close, repr=False, compare=False)
 
     def close(self) -> None:
@@ -275,40 +359,141 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def _detect_encoding(path: str | os.PathLike[str], head: bytes) -> tuple[str, str, bool]:
-    """Return (encoding, error handler, whether the bytes hold NUL) for a CSV file."""
+@dataclass(frozen=True)
+class _Detected:
+    """How a CSV file without a given encoding is to be decoded."""
+
+    encoding: str
+    errors: str
+    has_nul: bool
+    note: str | None = None
+
+
+def _detect_encoding(path: str | os.PathLike[str], source: str, head: bytes) -> _Detected:
+    """A BOM, else UTF-16 by its NULs, else UTF-8 if the whole file is, else cp1252.
+
+    A file that is not UTF-8 but holds valid multi-byte UTF-8 characters is UTF-8 with
+    some rows in cp1252 (pasted from another system): it is read as
+    :data:`MIXED_ENCODING`, which gives both kinds of rows right, with a note naming the
+    rows. A file without them reads the same either way, as cp1252, without a word.
+    """
     found = _bom_encoding(head) or _utf16_without_bom(head)
     if found is not None:
-        return found, "strict", False
+        return _Detected(found, "strict", has_nul=False)
     is_utf8, has_nul = _scan_utf8(path)
     if is_utf8:
-        return "utf-8", "strict", has_nul
-    return "cp1252", _FALLBACK_ERRORS, has_nul
+        return _Detected("utf-8", "strict", has_nul)
+    scan = _scan_not_utf8(path)
+    if not scan.multibyte:
+        return _Detected("cp1252", _FALLBACK_ERRORS, scan.has_nul)
+    return _Detected(MIXED_ENCODING, "strict", scan.has_nul, _mixed_note(source, scan))
 
 
 def _scan_utf8(path: str | os.PathLike[str]) -> tuple[bool, bool]:
     """Whether the whole file is valid UTF-8, and whether it holds a NUL byte.
 
-    Reads 1 MiB at a time, so memory stays small however large the file.
+    Reads 1 MiB at a time, so memory stays small however large the file. Stops at the
+    first byte that is not UTF-8 (the NUL answer is then for the bytes before it).
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    is_utf8, has_nul = True, False
+    has_nul = False
     with open(path, "rb") as file:
         while chunk := file.read(_CHUNK):
             has_nul = has_nul or b"\x00" in chunk
-            if is_utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+            if not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
-                    is_utf8 = False
-            if not is_utf8 and has_nul:
-                break
-    if is_utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            is_utf8 = False
-    return is_utf8, has_nul
+                    return False, has_nul
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False, has_nul
+    return True, has_nul
+
+
+@dataclass(frozen=True)
+class _NotUtf8:
+    """What a file that is not UTF-8 holds, for choosing how to read it."""
+
+    has_nul: bool
+    multibyte: bool
+    """Whether valid multi-byte UTF-8 characters appear."""
+    bad_lines: int
+    """How many lines hold bytes that are not UTF-8."""
+    first_bad_line: int
+    first_bad_bytes: bytes
+    """The first bytes the UTF-8 decoder refused, as one error (1 to 3 bytes)."""
+
+
+def _scan_not_utf8(path: str | os.PathLike[str]) -> _NotUtf8:
+    """Whether a file that is not UTF-8 holds valid multi-byte UTF-8 characters; if so,
+    where its bytes that are not UTF-8 are."""
+    has_nul = False
+    decoder = codecs.getincrementaldecoder("utf-8")("ignore")
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            has_nul = has_nul or b"\x00" in chunk
+            if not decoder.decode(chunk).isascii():
+                return _count_not_utf8(path)
+    return _NotUtf8(has_nul, multibyte=False, bad_lines=0, first_bad_line=0, first_bad_bytes=b"")
+
+
+def _count_not_utf8(path: str | os.PathLike[str]) -> _NotUtf8:
+    """Decode the whole file as UTF-8, 1 MiB at a time, noting the bytes that are not UTF-8.
+
+    The decoding and the line counting run in C; Python only sees each refused byte, via
+    the error handler, and each line holding one.
+    """
+    has_nul = multibyte = after_cr = False
+    line, bad_lines, last_bad, first_line, first_bytes = 1, 0, 0, 0, b""
+    tail = b""  # a character cut by the end of the previous chunk
+    with open(path, "rb") as file:
+        while True:
+            chunk = file.read(_CHUNK)
+            has_nul = has_nul or b"\x00" in chunk
+            data = tail + chunk
+            refused: list[tuple[int, int]] = []
+            _refused.runs = refused
+            text, consumed = codecs.utf_8_decode(data, _SCAN_ERRORS, not chunk)
+            multibyte = multibyte or not text.isascii()
+            position = 0
+            for start, end in refused:
+                line += _count_byte_line_breaks(data, position, start, after_cr)
+                position, after_cr = start, False  # a refused byte is no line break
+                if line == last_bad:
+                    continue
+                if not bad_lines:
+                    first_line, first_bytes = line, data[start:end]
+                bad_lines, last_bad = bad_lines + 1, line
+            line += _count_byte_line_breaks(data, position, consumed, after_cr)
+            after_cr = data[consumed - 1 : consumed] == b"\r" if consumed > position else after_cr
+            tail = data[consumed:]
+            if not chunk:
+                return _NotUtf8(has_nul, multibyte, bad_lines, first_line, first_bytes)
+
+
+def _count_byte_line_breaks(data: bytes, start: int, end: int, after_cr: bool) -> int:
+    """:func:`_count_line_breaks` for ``data[start:end]``, without copying it."""
+    breaks = data.count(b"\n", start, end)
+    if data.find(b"\r", start, end) >= 0:  # counting \r and \r\n costs more than finding one
+        breaks += data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+    return breaks - 1 if after_cr and data.startswith(b"\n", start, end) else breaks
+
+
+def _mixed_note(source: str, scan: _NotUtf8) -> str:
+    """The warning for a UTF-8 file with rows in cp1252, which says how it was read."""
+    if scan.bad_lines == 1:
+        rows = f"row {scan.first_bad_line} is not UTF-8"
+    else:
+        rows = f"{scan.bad_lines:,} rows are not UTF-8 (the first is row {scan.first_bad_line})"
+    first = scan.first_bad_bytes
+    example = shown(first.decode("cp1252", _FALLBACK_ERRORS))
+    return (
+        f"{source}: {rows} though the rest of the file is; read the bytes that are not "
+        f"UTF-8 as cp1252 ({first.hex(' ').upper()} as '{example}') and the rest as UTF-8; "
+        "pass --encoding utf-8 or --encoding cp1252 to choose"
+    )
 
 
 def _check_encoding(source: str, encoding: str) -> None:
@@ -345,10 +530,12 @@ class _CsvFile:
     encoding_given: bool
 
 
-def _csv_failure(error: UnicodeDecodeError | csv.Error, file: _CsvFile, row: int) -> ExportError:
+def _csv_failure(error: UnicodeError | csv.Error, file: _CsvFile, row: int) -> ExportError:
     """Turn an error met while reading row ``row`` into a one-line message."""
     if isinstance(error, UnicodeDecodeError):
         return _decode_failure(file)
+    if isinstance(error, UnicodeError):
+        return _codec_failure(file, error)
     if "field larger than field limit" in str(error):
         return ExportError(
             f"{file.source}: row {row}: a field is larger than 10 MiB; is this really a CSV export?"
@@ -356,8 +543,20 @@ def _csv_failure(error: UnicodeDecodeError | csv.Error, file: _CsvFile, row: int
     return ExportError(f"{file.source}: row {row}: cannot parse the CSV ({error}); re-export it")
 
 
+def _codec_failure(file: _CsvFile, error: UnicodeError) -> ExportError:
+    """A codec failing otherwise than on some bytes: utf-16 without a BOM, for one."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    fix = "leave --encoding out to detect it" if file.encoding_given else "re-export it as UTF-8"
+    return ExportError(
+        f"{file.source}: cannot read the file as {file.encoding} ({shown(reason)}); {fix}"
+    )
+
+
 def _decode_failure(file: _CsvFile) -> ExportError:
-    line, undecodable = _find_undecodable(file.path, file.encoding)
+    try:
+        line, undecodable = _find_undecodable(file.path, file.encoding)
+    except UnicodeError as error:  # the codec fails otherwise on a second read
+        return _codec_failure(file, error)
     utf8 = codecs.lookup(file.encoding).name in ("utf-8", "utf-8-sig")
     fix = f"try --encoding {'cp1252' if utf8 else 'utf-8'}"
     if file.encoding_given:
@@ -411,12 +610,13 @@ def _read_csv(
     header_score: HeaderScore | None,
 ) -> Table:
     if encoding is None:
-        encoding, errors, has_nul = _detect_encoding(path, head)
-        file = _CsvFile(path, source, encoding, encoding_given=False)
+        detected = _detect_encoding(path, source, head)
+        file = _CsvFile(path, source, detected.encoding, encoding_given=False)
     else:
         _check_encoding(source, encoding)
-        errors, has_nul = "strict", False
+        detected = _Detected(encoding, "strict", has_nul=False)
         file = _CsvFile(path, source, encoding, encoding_given=True)
+    errors, has_nul = detected.errors, detected.has_nul
     csv.field_size_limit(FIELD_SIZE_LIMIT)  # exports hold long notes; the default is 128 KiB
     text = _open_text(file, errors)
     try:
@@ -439,11 +639,12 @@ def _read_csv(
         header=header.header,
         header_row=header.header_row,
         title_rows=header.title_rows,
-        encoding=encoding,
+        encoding=file.encoding,
         delimiter=delimiter,
         sheet=None,
         rows=rows,
         stats=stats,
+        encoding_note=detected.note,
         _close=text.close,
     )
 
@@ -453,6 +654,8 @@ def _open_text(file: _CsvFile, errors: str) -> IO[str]:
         return open(file.path, encoding=file.encoding, errors=errors, newline="")
     except LookupError:  # a codec that is not a text encoding, such as "hex"
         raise _unknown_encoding(file.source, file.encoding) from None
+    except UnicodeError as error:
+        raise _codec_failure(file, error) from None
     except OSError as error:
         raise _unreadable(file.source, error) from None
 
@@ -463,7 +666,7 @@ def _read_sample(text: IO[str], file: _CsvFile) -> list[str]:
     try:
         while len(sample) < _SNIFF_LINES and (line := text.readline()):
             sample.append(line)
-    except UnicodeDecodeError as error:
+    except UnicodeError as error:
         raise _csv_failure(error, file, len(sample) + 1) from None
     return sample
 
@@ -504,7 +707,7 @@ def _csv_numbered(reader: _CsvReader, file: _CsvFile) -> Iterator[tuple[int, Seq
         for cells in reader:
             yield line + 1, cells
             line = reader.line_num
-    except (UnicodeDecodeError, csv.Error) as error:
+    except (UnicodeError, csv.Error) as error:
         raise _csv_failure(error, file, line + 1) from None
 
 
@@ -546,7 +749,7 @@ def _csv_rows(
                     yield number, row
                 continue
             yield number, tuple(cells)
-    except (UnicodeDecodeError, csv.Error) as error:
+    except (UnicodeError, csv.Error) as error:
         raise _csv_failure(error, file, line + 1) from None
     finally:
         close()
@@ -591,6 +794,7 @@ def _read_xlsx(
     sheet: str | None,
     header_score: HeaderScore | None,
 ) -> Table:
+    _refuse_zip_bomb(path, source)
     if USE_CALAMINE:
         table = _read_xlsx_calamine(path, source, sheet, header_score)
         if table is not None:
@@ -648,6 +852,102 @@ def _xlsx_no_header(source: str, title: str, buffered: list[tuple[int, Sequence[
     if all(_is_blank(cells) for _, cells in buffered):
         return f"{source}: sheet '{title}' is empty; export the deals with a header row"
     return f"{source}: sheet '{title}': {_NO_HEADER}"
+
+
+# --- XLSX: zip bombs ----------------------------------------------------------
+
+
+def _refuse_zip_bomb(path: str | os.PathLike[str], source: str) -> None:
+    """Refuse a file whose parts would inflate far beyond what real exports do.
+
+    Only the ZIP's directory is read, nothing is inflated. Its sizes can be trusted: both
+    readers stop at a part's declared size (calamine fails with "File is larger than its
+    declared uncompressed size", openpyxl with a bad CRC), so they bound what a read costs.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except Exception:  # a damaged ZIP: the reader words the message
+        return
+    with archive:
+        members = archive.infolist()
+        for member in members:
+            inflated, packed = member.file_size, member.compress_size
+            if inflated > XLSX_RATIO_FLOOR and inflated > XLSX_MAX_RATIO * packed:
+                raise ExportError(
+                    f"{source}: {_part_name(archive, member.filename)} would inflate to "
+                    f"{_size(inflated)} from {_size(packed)} ({inflated // max(packed, 1):,}x); "
+                    "refusing what looks like a zip bomb; export the deals as CSV"
+                )
+        total = sum(member.file_size for member in members)
+    if total > XLSX_MAX_INFLATED:
+        raise ExportError(
+            f"{source}: the workbook would inflate to {_size(total)}, more than the "
+            f"{_size(XLSX_MAX_INFLATED)} funnel reads from an XLSX file; export the deals as CSV"
+        )
+
+
+def _part_name(archive: zipfile.ZipFile, name: str) -> str:
+    """A part of the workbook as the user knows it: "sheet 'Deals'" rather than its path."""
+    if posixpath.basename(name).casefold() == "sharedstrings.xml":
+        return "the shared strings"
+    title = _sheet_titles(archive).get(name)
+    return f"part {name}" if title is None else f"sheet '{shown(title)}'"
+
+
+_TAG = re.compile(r"<(?:[\w.-]+:)?(sheet|Relationship)\s([^>]*)>")
+_ATTRIBUTE = re.compile(r"""([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_SMALL_PART = 1024 * 1024
+
+
+def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part paths to sheet titles, from xl/workbook.xml and its relationships.
+
+    Read with regular expressions, not an XML parser (no entity is expanded), and only
+    when both parts are small; {} when anything is missing or odd.
+    """
+    try:
+        workbook = _small_part(archive, "xl/workbook.xml")
+        relationships = _small_part(archive, "xl/_rels/workbook.xml.rels")
+    except Exception:  # no such part, or a damaged one
+        return {}
+    targets = {}
+    for attributes in _tags(relationships, "Relationship"):
+        if "Id" in attributes and "Target" in attributes:
+            target = attributes["Target"]
+            path = target[1:] if target.startswith("/") else posixpath.join("xl", target)
+            targets[attributes["Id"]] = posixpath.normpath(path)
+    titles = {}
+    for attributes in _tags(workbook, "sheet"):
+        ids = [value for key, value in attributes.items() if key.endswith(":id")]
+        if "name" in attributes and ids and ids[0] in targets:
+            titles[targets[ids[0]]] = attributes["name"]
+    return titles
+
+
+def _small_part(archive: zipfile.ZipFile, name: str) -> str:
+    if archive.getinfo(name).file_size > _SMALL_PART:
+        raise ValueError(f"{name} is too large to read for a message")
+    return archive.read(name).decode("utf-8", "replace")
+
+
+def _tags(xml: str, wanted: str) -> Iterator[dict[str, str]]:
+    """The attributes of each ``<wanted ...>`` tag, in any namespace prefix."""
+    for tag in _TAG.finditer(xml):
+        if tag[1] == wanted:
+            yield {
+                attribute[1]: html.unescape(attribute[2] or attribute[3] or "")
+                for attribute in _ATTRIBUTE.finditer(tag[2])
+            }
+
+
+def _size(count: int) -> str:
+    """A byte count as people read it: 150 MiB, 2.1 GiB, 149 KiB, 620 bytes."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            value = count / scale
+            shown_value = f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:,.0f}"
+            return f"{shown_value} {unit}"
+    return f"{count:,} bytes"
 
 
 # --- XLSX: python-calamine ---------------------------------------------------

@@ -56,13 +56,14 @@ def atomic_write(
     """Write ``data`` to ``path`` all at once, or not at all.
 
     ``protected`` are input files the output must never replace; ``label`` names the path
-    in messages (the option that gave it, or "init").
+    in messages (the option that gave it; empty for a path given as an argument).
     """
     target = Path(path)
     refuse_inputs(path, protected, label)
+    where = f"{label} {path}" if label else path  # how messages name the file
     if target.is_dir():
         raise OutputError(
-            f"{label} {path}: is a folder; give a file name like {path.rstrip('/')}/plan.json"
+            f"{where}: is a folder; give a file name like {path.rstrip('/')}/plan.json"
         )
     directory = target.parent if str(target.parent) else Path(".")
     existed = target.exists()
@@ -80,20 +81,19 @@ def atomic_write(
         os.replace(temporary, target)
         temporary = None
     except NotADirectoryError:
-        raise OutputError(
-            f"{label} {path}: a part of the path is a file, not a folder; check the path"
-        ) from None
+        part = next(
+            (str(parent) for parent in target.parents if parent.is_file()), "a part of the path"
+        )
+        raise OutputError(f"{where}: {part} is a file, not a folder; check the path") from None
     except FileNotFoundError:
         raise OutputError(
-            f"{label} {path}: the folder {directory} does not exist; create it first"
+            f"{where}: the folder {directory} does not exist; create it first"
         ) from None
     except PermissionError:
-        raise OutputError(
-            f"{label} {path}: permission denied; choose a folder you can write to"
-        ) from None
+        raise OutputError(f"{where}: permission denied; choose a folder you can write to") from None
     except OSError as error:
         kept = "; the previous file is untouched" if existed else ""
-        raise OutputError(f"{label} {path}: cannot be written ({error.strerror}){kept}") from None
+        raise OutputError(f"{where}: cannot be written ({error.strerror}){kept}") from None
     finally:
         if temporary is not None:
             with contextlib.suppress(OSError):
