@@ -762,8 +762,6 @@ EXPORT_CASES = [
         r"warning: {tmp}/stray_cp1252\.csv: .*row 3.*--encoding.*",
         match="regex",
         make=(GENERATED["stray_cp1252"],),
-        bug="BUG: one cp1252 row makes the whole UTF-8 file read as cp1252 without a word: "
-        "'Café Ltd' on row 2 becomes 'CafÃ© Ltd' (exit 0, stderr empty)",
     ),
     Case(
         "export-utf16-without-bom",

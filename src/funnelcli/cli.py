@@ -1000,6 +1000,8 @@ def _report_skips(result: Any, loaded: LoadedFunnel, *, quiet: bool, as_errors: 
 def _report_notes(result: Any, quiet: bool) -> None:
     report = result.report
     source = result.table.source
+    if result.table.encoding_note:
+        _warn(result.table.encoding_note, quiet)
     if report.negative_durations:
         count = report.negative_durations
         durations = "duration is" if count == 1 else "durations are"

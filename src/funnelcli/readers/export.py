@@ -73,6 +73,7 @@ class TableInfo:
     delimiter: str | None
     sheet: str | None
     stats: ReadStats
+    encoding_note: str | None = None  # a CSV read with mixed encodings says how
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ def table_info(table: Table) -> TableInfo:
         table.delimiter,
         table.sheet,
         table.stats,
+        table.encoding_note,
     )
 
 

@@ -11,12 +11,16 @@ Row numbers are physical: the 1-based line of a CSV file on which a row starts
 1-based row of the worksheet. They are what the user sees in an editor or in
 Excel, so messages can point at them.
 
-An XLSX file is read with python-calamine when it is installed, else with
-openpyxl; see :data:`USE_CALAMINE` for what differs. calamine, a Rust parser, is
-about ten times faster on a large export, but it holds the sheet's values in memory
-(the Python rows are still made one at a time); openpyxl streams. Either is imported
-only when an XLSX file is read: openpyxl's import alone costs about 130 ms, which a
-CSV report should not pay.
+A CSV file that is UTF-8 but for a few rows in cp1252 is read as both
+(:data:`MIXED_ENCODING`), and :attr:`Table.encoding_note` says which rows.
+
+An XLSX file is first checked for parts that would inflate like a zip bomb (only the
+ZIP's directory is read; see :data:`XLSX_MAX_RATIO`). It is read with python-calamine
+when it is installed, else with openpyxl; see :data:`USE_CALAMINE` for what differs.
+calamine, a Rust parser, is about ten times faster on a large export, but it holds the
+sheet's values in memory (the Python rows are still made one at a time); openpyxl
+streams. Either is imported only when an XLSX file is read: openpyxl's import alone
+costs about 130 ms, which a CSV report should not pay.
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ XLSX_MAX_RATIO = 100
 """A part of an XLSX file inflating more than this many times its compressed size, and
 to more than :data:`XLSX_RATIO_FLOOR`, is refused as a zip bomb.
 
-Real sheet XML compresses 5 to 30 times: 8.2 for the 100,000-deal benchmark export
+Real sheet XML compresses 8 to 30 times: 8.2 for the 100,000-deal benchmark export
 (6.3 MiB to 52 MiB), 12 for cells that are styled but empty, 28 for a million styled
 empty rows (72 MiB); a zip bomb of zeros or spaces inflates about 1,000 times."""
 
@@ -87,8 +91,8 @@ XLSX_MAX_INFLATED = 2 * 1024 * 1024 * 1024
 """The most an XLSX file may inflate to, all its parts together, whatever their ratio.
 
 Excel holds at most 1,048,576 rows; at the benchmark's 52 MiB per 100,000 rows of 13
-columns, a full sheet of that shape is about 550 MiB of XML, so 2 GiB leaves room for
-about 45 such columns. A larger export is read as CSV, which streams."""
+columns, a full sheet of that shape is about 550 MiB of XML; 2 GiB leaves room for
+about 48 such columns. A larger export is read as CSV, which streams."""
 
 _FOOTER = re.compile(
     r"\s*(?:(?:(?:grand\s+)?total|confidential\s+information|copyright|generated\s+by)\b|©)",
@@ -422,6 +426,8 @@ class _NotUtf8:
     bad_lines: int
     """How many lines hold bytes that are not UTF-8."""
     first_bad_line: int
+    """The first of them, 1-based; the note calls it a row, as it is unless a quoted field
+    spans several lines (then it is a line of that row)."""
     first_bad_bytes: bytes
     """The first bytes the UTF-8 decoder refused, as one error (1 to 3 bytes)."""
 
@@ -440,12 +446,13 @@ def _scan_not_utf8(path: str | os.PathLike[str]) -> _NotUtf8:
 
 
 def _count_not_utf8(path: str | os.PathLike[str]) -> _NotUtf8:
-    """Decode the whole file as UTF-8, 1 MiB at a time, noting the bytes that are not UTF-8.
+    """Decode the whole file as UTF-8, 1 MiB at a time, noting the bytes that are not UTF-8;
+    for a file known to hold valid multi-byte UTF-8 characters.
 
     The decoding and the line counting run in C; Python only sees each refused byte, via
     the error handler, and each line holding one.
     """
-    has_nul = multibyte = after_cr = False
+    has_nul = after_cr = False
     line, bad_lines, last_bad, first_line, first_bytes = 1, 0, 0, 0, b""
     tail = b""  # a character cut by the end of the previous chunk
     with open(path, "rb") as file:
@@ -455,8 +462,7 @@ def _count_not_utf8(path: str | os.PathLike[str]) -> _NotUtf8:
             data = tail + chunk
             refused: list[tuple[int, int]] = []
             _refused.runs = refused
-            text, consumed = codecs.utf_8_decode(data, _SCAN_ERRORS, not chunk)
-            multibyte = multibyte or not text.isascii()
+            consumed = codecs.utf_8_decode(data, _SCAN_ERRORS, not chunk)[1]
             position = 0
             for start, end in refused:
                 line += _count_byte_line_breaks(data, position, start, after_cr)
@@ -470,7 +476,7 @@ def _count_not_utf8(path: str | os.PathLike[str]) -> _NotUtf8:
             after_cr = data[consumed - 1 : consumed] == b"\r" if consumed > position else after_cr
             tail = data[consumed:]
             if not chunk:
-                return _NotUtf8(has_nul, multibyte, bad_lines, first_line, first_bytes)
+                return _NotUtf8(has_nul, True, bad_lines, first_line, first_bytes)
 
 
 def _count_byte_line_breaks(data: bytes, start: int, end: int, after_cr: bool) -> int:
@@ -854,7 +860,7 @@ def _xlsx_no_header(source: str, title: str, buffered: list[tuple[int, Sequence[
     return f"{source}: sheet '{title}': {_NO_HEADER}"
 
 
-# --- XLSX: zip bombs ----------------------------------------------------------
+# --- XLSX: zip bombs ---------------------------------------------------------
 
 
 def _refuse_zip_bomb(path: str | os.PathLike[str], source: str) -> None:
