@@ -113,10 +113,11 @@ class _Money:
     def empty(cls, stages: int) -> _Money:
         return cls([Decimal(0)] * stages)
 
-    def add_won(self, amount: Decimal) -> None:
+    def add_won(self, amount: Decimal, *, keep_value: bool = True) -> None:
         self.won_total += amount
         self.won_count += 1
-        self.won_values.append(float(amount))
+        if keep_value:  # for the median only
+            self.won_values.append(float(amount))
 
     def merge(self, other: _Money) -> None:
         self.open_by_stage = [
@@ -166,6 +167,9 @@ class ReportBuilder:
     stale_count: int = 0
     has_stage_dates: bool = False
     default_currency: str = "USD"  # for deals that name none
+    # A segment's or cohort's builder keeps counts and money totals only: what their
+    # tables show. Durations, stale deals and won values for medians stay with the whole.
+    counts_only: bool = False
 
     @property
     def stage_count(self) -> int:
@@ -196,6 +200,8 @@ class ReportBuilder:
         else:
             self.current[furthest] += 1
         self._add_money(deal, furthest)
+        if self.counts_only:
+            return
         self._add_cycle(deal)
         if changes is None:
             self._add_durations(deal, furthest)
@@ -236,7 +242,7 @@ class ReportBuilder:
         if money is None:
             money = self.money[currency] = _Money.empty(self.stage_count)
         if deal.outcome is Outcome.WON:
-            money.add_won(deal.amount)
+            money.add_won(deal.amount, keep_value=not self.counts_only)
         elif deal.outcome is Outcome.LOST:
             money.lost_value += deal.amount
         else:
@@ -841,6 +847,7 @@ class SlicedBuilder:
                 template.as_of,
                 template.stale_days,
                 default_currency=template.default_currency,
+                counts_only=True,
             )
         return child
 
