@@ -51,7 +51,7 @@ from fractions import Fraction
 
 from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
-from funnelcli.plan import PacingRequest, Plan, cumulative_rates, make_plan
+from funnelcli.plan import PacingRequest, Plan, checked_deal_value, cumulative_rates, make_plan
 from funnelcli.report import MoneyFigures, Report
 from funnelcli.values import format_money, format_rate
 
@@ -302,17 +302,7 @@ def _money_in(currency: str, report: Report) -> MoneyFigures | None:
 
 def _deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | None) -> Decimal:
     """The deal value to plan with, checked as make_plan checks it."""
-    value = deal_value if deal_value is not None else funnel.average_deal_value
-    if value is None:
-        raise UsageError(
-            "no average deal value: pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {_funnel_file(funnel)}"
-        )
-    if target <= 0:
-        raise UsageError(f"--target must be above 0, got {target}")
-    if value <= 0:
-        raise UsageError(f"--deal-value must be above 0, got {value}")
-    return value
+    return checked_deal_value(funnel, target, deal_value)
 
 
 def _to_cents(value: Fraction) -> Decimal:

@@ -170,16 +170,7 @@ def make_plan(
     pacing: PacingRequest | None = None,
 ) -> Plan:
     """The whole plan for a target; raises :class:`UsageError` for values it cannot plan with."""
-    value = deal_value if deal_value is not None else funnel.average_deal_value
-    if value is None:
-        raise UsageError(
-            "no average deal value: pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {_funnel_file(funnel)}"
-        )
-    if target <= 0:
-        raise UsageError(f"--target must be above 0, got {target}")
-    if value <= 0:
-        raise UsageError(f"--deal-value must be above 0, got {value}")
+    value = checked_deal_value(funnel, target, deal_value)
     if not funnel.has_rates:
         raise UsageError(
             f"{_funnel_file(funnel)}: the stages have no conversion: rates; "
@@ -246,6 +237,21 @@ def _check_confidence_plannable(
                 f"--confidence: the chance of winning from {stage.name} ({float(probability):.1e}) "
                 "is too small to compute; check the rates"
             )
+
+
+def checked_deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | None) -> Decimal:
+    """The deal value to plan with (--deal-value, else the file's), with the target checked."""
+    value = deal_value if deal_value is not None else funnel.average_deal_value
+    if value is None:
+        raise UsageError(
+            "no average deal value: pass --deal-value (like --deal-value 24k) "
+            f"or set average_deal_value: in {_funnel_file(funnel)}"
+        )
+    if target <= 0:
+        raise UsageError(f"--target must be above 0, got {target}")
+    if value <= 0:
+        raise UsageError(f"--deal-value must be above 0, got {value}")
+    return value
 
 
 def _funnel_file(funnel: Funnel) -> str:
