@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -91,9 +92,12 @@ def label_key(label: str) -> str:
     """How stage labels are compared: case, spaces and punctuation ignored.
 
     ``"Closed Won"``, ``"closed-won"`` and ``"closedwon"`` share the key ``"closedwon"``.
-    ``casefold`` rather than ``lower`` so that German ß and similar letters match too.
+    ``casefold`` rather than ``lower`` so that German ß and similar letters match too, after
+    NFKC normalisation so that composed and decomposed accents match.
     """
-    return _NOT_ALPHANUMERIC.sub("", label.casefold())
+    # NFKC first: decomposed text (macOS writes "ö" as "o" and a combining mark) must match
+    # its composed form, and the punctuation rule must not strip the marks off letters.
+    return _NOT_ALPHANUMERIC.sub("", unicodedata.normalize("NFKC", label).casefold())
 
 
 class _Problems:

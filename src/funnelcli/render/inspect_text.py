@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+
 from funnelcli.definition import Funnel, label_key
 from funnelcli.readers.columns import FIELD_DESCRIPTIONS
 from funnelcli.readers.history import HISTORY_SKIP_REASONS, HistoryIndex
 from funnelcli.readers.inspect import Inspection
 from funnelcli.render.starter import yaml_scalar
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align in display cells, not characters: 潜在客户 takes eight cells, not four."""
+    return text + " " * max(0, width - cell_len(text))
 
 
 def inspection_text(found: Inspection, funnel: Funnel) -> str:
@@ -30,19 +37,19 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
     for name, description in FIELD_DESCRIPTIONS.items():
         index = found.columns.get(name)
         if index is None:
-            lines.append(f"  {description:<26} not found")
+            lines.append(f"  {_pad(description, 26)} not found")
         else:
             how = (
                 "from columns: in the funnel file"
                 if name in found.columns.by_mapping
                 else "recognised"
             )
-            lines.append(f"  {description:<26} '{found.columns.headers[index]}' ({how})")
+            lines.append(f"  {_pad(description, 26)} '{found.columns.headers[index]}' ({how})")
     for column in found.columns.entered:
         target = (
             funnel.stages[column.stage].name if column.stage is not None else "no stage (unmapped)"
         )
-        lines.append(f"  {'entered date, ' + target:<26} '{column.header}'")
+        lines.append(f"  {_pad('entered date, ' + target, 26)} '{column.header}'")
     lines += ["", f"Stage labels (funnel: {funnel.source}):"]
     unmapped = []
     for stats in found.labels:
@@ -57,7 +64,7 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
             if stats.label
             else "-> skipped (missing stage)"
         )
-        lines.append(f"  {shown:<32} {stats.count:>8,}  {where}")
+        lines.append(f"  {_pad(shown, 32)} {stats.count:>8,}  {where}")
     if found.statuses:
         lines += [
             "",
@@ -112,7 +119,7 @@ def history_text(found: HistoryIndex) -> str:
         ("from stage", columns.from_stage),
     ):
         shown_header = f"'{headers[index]}'" if index is not None else "not found"
-        lines.append(f"  {label:<26} {shown_header}")
+        lines.append(f"  {_pad(label, 26)} {shown_header}")
     lines.append(
         f"  {account.read:,} rows read, {account.used:,} used ({account.unchanged:,} repeat a stage), "
         f"{account.skipped_total:,} skipped; {account.deals:,} deals"
