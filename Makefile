@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint format bench bench-plan bench-report clean
+.PHONY: demo test lint format bench bench-plan bench-report clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,16 +29,16 @@ demo: $(STAMP)
 	$(BIN)/funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml --as-of 2017-12-31
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks fuzz
+	$(BIN)/ruff format --check src tests benchmarks fuzz
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
 
 format: $(TEST_STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks fuzz
+	$(BIN)/ruff format src tests benchmarks fuzz
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
@@ -51,3 +51,7 @@ bench-report: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Each reader's fuzz target for 300 s under hypothesis; crashes land in fuzz/crashes/.
+fuzz: $(TEST_STAMP)
+	$(BIN)/python -m fuzz.run --seconds 300

@@ -1,0 +1,1 @@
+"""Fuzz targets for the readers, and a runner (``python -m fuzz.run``, ``make fuzz``)."""
