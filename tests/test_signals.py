@@ -54,3 +54,44 @@ def test_a_signal_mid_report_leaves_no_file(
     assert process.returncode == code
     assert stderr == line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_error_leaves_the_previous_file(tmp_path: Path) -> None:
+    """A full disk, as a real process sees it: writing past a file-size limit fails (EFBIG)."""
+    import resource
+
+    output = tmp_path / "report.json"
+    output.write_text("last good report")
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "funnelcli",
+            "report",
+            "examples/maven_pipeline.csv",
+            "--funnel",
+            "sample_funnels/maven_crm.yaml",
+            "--as-of",
+            "2017-12-31",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=limited,
+        cwd=Path(__file__).parent.parent,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"error: --output {output}: cannot be written (File too large); "
+        "the previous file is untouched\n"
+    )
+    assert output.read_text() == "last good report"
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
