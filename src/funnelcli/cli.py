@@ -800,6 +800,11 @@ def report(
             raise typer.Exit(EXIT_ALERT)
 
 
+def _skip_examples(examples: list[tuple[int, str]]) -> str:
+    """The first skipped rows of a reason, as the skip warnings show them."""
+    return ", ".join(f"row {row} '{value}'" if value else f"row {row}" for row, value in examples)
+
+
 def _strict_line(result: Any, export: str) -> str:
     """--strict: every skip in one line, the reasons with their first row."""
     from funnelcli.readers.deals import SKIP_REASONS
@@ -846,10 +851,7 @@ def _read_history(path: str, loaded: LoadedFunnel, options: Any, quiet: bool, st
     account = found.account
     where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
     for reason, count in account.skipped.most_common():
-        examples = ", ".join(
-            f"row {row} '{value}'" if value else f"row {row}"
-            for row, value in account.examples[reason]
-        )
+        examples = _skip_examples(account.examples[reason])
         line = f"{path}: {count:,} history row{'s' if count > 1 else ''} skipped, {HISTORY_SKIP_REASONS.get(reason, reason)}: {examples}"
         if reason == "unknown_stage_label":
             line += f"; add the labels to a stage's aliases: in {where}"
@@ -982,10 +984,7 @@ def _report_skips(result: Any, loaded: LoadedFunnel, *, quiet: bool, as_errors: 
     source = result.table.source
     where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
     for reason, count in account.skipped.most_common():
-        examples = ", ".join(
-            f"row {row} '{value}'" if value else f"row {row}"
-            for row, value in account.examples[reason]
-        )
+        examples = _skip_examples(account.examples[reason])
         line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"
         if reason == "unknown_stage_label":
             labels = ", ".join(

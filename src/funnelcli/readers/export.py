@@ -278,18 +278,15 @@ def report_export(
                 account = _read_rows(
                     table, funnel, columns, slicing, dates, builder, _every(rows, 0, workers)
                 )
-                info = table_info(table)
                 for part_builder, part_account in others.get():
                     builder.merge(part_builder)
                     account.merge(part_account)
         else:
-            reader = DealReader(
-                table, funnel, columns, dates, slicing, history, as_of if history else None
+            rebuild = as_of if history is not None else None
+            account = _read_rows(
+                table, funnel, columns, slicing, dates, builder, rows, history, rebuild
             )
-            for deal in reader.deals(rows):
-                builder.add(deal)
-            account = reader.account
-            info = table_info(table)
+        info = table_info(table)
     _check_pipeline_found(request, account, table.source)
     by = request.by
     return ExportReport(
@@ -330,8 +327,10 @@ def _read_rows(
     dates: DateColumns,
     builder: SlicedBuilder,
     rows: Iterator[tuple[int, tuple[Cell, ...]]],
+    history: TimelineSource | None = None,
+    rebuild_as_of: dt.date | None = None,
 ) -> RowAccount:
-    reader = DealReader(table, funnel, columns, dates, slicing)
+    reader = DealReader(table, funnel, columns, dates, slicing, history, rebuild_as_of)
     for deal in reader.deals(rows):
         builder.add(deal)
     return reader.account

@@ -25,3 +25,8 @@ def money(value: Decimal | Fraction | None) -> int | float | None:
     if exact.denominator == 1:
         return exact.numerator
     return round(float(exact), 2)
+
+
+def rate(value: Fraction | None) -> float | None:
+    """Rates (and ratios) are always JSON floats: 1.0, never 1."""
+    return None if value is None else float(value)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnelcli.plan import Plan
 from funnelcli.render.neutralise import neutralise_cells
-from funnelcli.render.numbers import money
+from funnelcli.render.numbers import money, rate
 from funnelcli.values import format_money, format_rate, short_money
 
 if TYPE_CHECKING:  # only for the annotation: plain plans need not import the report's code
@@ -32,11 +32,6 @@ class PlanContext:
     notes: tuple[str, ...] = ()
     credit: PipelineCredit | None = None
     credit_from: str | None = None
-
-
-def _rate(value: Fraction | None) -> float | None:
-    """Rates (and ratios) are always JSON floats: 1.0, never 1."""
-    return None if value is None else float(value)
 
 
 def plan_to_dict(
@@ -58,7 +53,7 @@ def plan_to_dict(
             {
                 "name": stage.name,
                 "needed": stage.needed,
-                "conversion_to_next": _rate(stage.conversion_to_next),
+                "conversion_to_next": rate(stage.conversion_to_next),
                 "cumulative_to_won": float(stage.cumulative_to_won),
                 "enter_by": stage.enter_by.isoformat() if stage.enter_by else None,
             }
@@ -110,9 +105,9 @@ def _credit(context: PlanContext) -> dict[str, Any] | None:
         "gap_deals": credit.gap_deals,
         "gap_revenue": money(credit.gap_revenue),
         "open_value": money(credit.open_value),
-        "coverage": _rate(credit.coverage),
-        "win_rate": _rate(credit.win_rate),
-        "coverage_needed": _rate(credit.coverage_needed),
+        "coverage": rate(credit.coverage),
+        "win_rate": rate(credit.win_rate),
+        "coverage_needed": rate(credit.coverage_needed),
     }
 
 

@@ -20,6 +20,7 @@ from funnelcli.alerts import alerts_to_json
 from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import neutralise_cells
+from funnelcli.render.numbers import rate
 from funnelcli.report import MIN_SEGMENT_DEALS, MoneyFigures, Report, SegmentFigures
 from funnelcli.values import format_money, format_rate
 
@@ -29,10 +30,6 @@ STALE_SHOWN = 10
 
 def _money(value: Decimal | Fraction | None) -> float | None:
     return None if value is None else round(float(value), 2)
-
-
-def _rate(value: Fraction | None) -> float | None:
-    return None if value is None else float(value)
 
 
 def _days(value: float | None) -> float | None:
@@ -69,10 +66,10 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
                 "reached": stage.reached,
                 "current": stage.current,
                 "lost": stage.lost,
-                "conversion_to_next": _rate(stage.conversion_to_next),
-                "resolved_conversion": _rate(stage.resolved_conversion),
-                "cumulative_conversion": _rate(stage.cumulative_conversion),
-                "planned_conversion": _rate(stage.planned_conversion),
+                "conversion_to_next": rate(stage.conversion_to_next),
+                "resolved_conversion": rate(stage.resolved_conversion),
+                "cumulative_conversion": rate(stage.cumulative_conversion),
+                "planned_conversion": rate(stage.planned_conversion),
                 "open_value": _money(money.open_by_stage[index]) if money else None,
                 "median_days_in_stage": _days(stage.median_days_in_stage),
                 "p75_days_in_stage": _days(stage.p75_days_in_stage),
@@ -96,7 +93,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "weighted_value": _money(money.weighted_open_value) if money else None,
             "without_amount": report.open_without_amount,
         },
-        "win_rate": _rate(report.win_rate),
+        "win_rate": rate(report.win_rate),
         "average_won_value": _money(money.average_won_value) if money else None,
         "median_won_value": _money(Decimal(str(money.median_won_value)))
         if money and money.median_won_value is not None
@@ -110,7 +107,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
                 "stage": row.stage,
                 "next_stage": row.next_stage,
                 "actual": float(row.actual),
-                "planned": _rate(row.planned),
+                "planned": rate(row.planned),
                 "revenue_impact": _money(row.revenue_impact),
                 "lost": row.lost,
             }
@@ -184,8 +181,8 @@ def _compare(result: ExportReport) -> dict[str, Any] | None:
     stages = []
     for stage, before in zip(now.stages, then.stages, strict=True):
         resolved, resolved_then = (
-            _rate(stage.resolved_conversion),
-            _rate(before.resolved_conversion),
+            rate(stage.resolved_conversion),
+            rate(before.resolved_conversion),
         )
         stages.append(
             {
@@ -203,7 +200,7 @@ def _compare(result: ExportReport) -> dict[str, Any] | None:
                 ),
             }
         )
-    win, win_then = _rate(now.win_rate), _rate(then.win_rate)
+    win, win_then = rate(now.win_rate), rate(then.win_rate)
     return {
         "as_of": then.as_of.isoformat(),
         "stages": stages,
@@ -228,13 +225,13 @@ def _segment(row: SegmentFigures, key: str) -> dict[str, Any]:
         "won": row.won,
         "lost": row.lost,
         "open": row.open,
-        "win_rate": _rate(row.win_rate),
+        "win_rate": rate(row.win_rate),
         "bottleneck": row.bottleneck,
         "stages": [
             {
                 "name": stage.name,
                 "reached": stage.reached,
-                "resolved_conversion": _rate(stage.resolved_conversion),
+                "resolved_conversion": rate(stage.resolved_conversion),
                 "judged": stage.judged,
                 "worst": stage.worst,
             }
