@@ -331,8 +331,12 @@ def _read_rows(
     rebuild_as_of: dt.date | None = None,
 ) -> RowAccount:
     reader = DealReader(table, funnel, columns, dates, slicing, history, rebuild_as_of)
-    for deal in reader.deals(rows):
-        builder.add(deal)
+    if history is None:
+        for batch in reader.deal_rows(rows):
+            builder.add_rows(batch)
+    else:
+        for deal in reader.deals(rows):
+            builder.add(deal)
     return reader.account
 
 
