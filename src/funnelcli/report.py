@@ -258,6 +258,9 @@ class ReportBuilder:
         money_by_currency, default_currency = self.money, self.default_currency
         counts_only = self.counts_only
         cycle_days = self.cycle_days
+        days_in_stage, still_in_stage = self.days_in_stage, self.still_in_stage
+        skipped, days_before_loss = self.skipped, self.days_before_loss
+        stale_days, as_of = self.stale_days, self.as_of
         won = 0
         for deal_row in rows:
             number, outcome, stage, _, _, amount, currency, created, closed, entered = deal_row[:10]
@@ -315,9 +318,49 @@ class ReportBuilder:
                 else:
                     cycle_days.append(days)
             if entered is not None:
-                self._add_entered_durations(number, outcome, entered, closed, furthest)
+                # Days in stage from stage-entered dates alone. Walk up from the bottom: a
+                # stage ends where the next dated stage begins, or at the close of a closed
+                # deal; an open deal's latest stage has no end yet.
+                following = entered[last]
+                if following is None and outcome is not open_outcome:
+                    following = closed
+                first_dated = -1  # the earliest stage with a date, below the won stage
+                for index in range(last - 1, -1, -1):
+                    start = entered[index]
+                    if start is None:
+                        continue
+                    first_dated = index
+                    if following is not None:
+                        days = (following - start).days
+                        if days < 0:
+                            self._negative(number)
+                        else:
+                            days_in_stage[index].append(days)
+                    elif outcome is open_outcome:
+                        still_in_stage[index] += 1
+                    following = start
+                if first_dated < 0 and entered[last] is not None:
+                    first_dated = last
+                if first_dated >= 0:
+                    for index in range(first_dated + 1, furthest):
+                        if entered[index] is None:
+                            skipped[index] += 1
+                    if outcome is lost_outcome and closed is not None:
+                        start = entered[furthest]
+                        if start is not None and closed >= start:
+                            days_before_loss[furthest].append((closed - start).days)
             if outcome is open_outcome:
-                self._check_stale_row(deal_row, furthest)
+                # Stale: open longer than its stage's limit since it entered the stage (or
+                # since it was created, without that date).
+                limit = stale_days[furthest]
+                if limit is not None:
+                    since = entered[furthest] if entered is not None else None
+                    if since is None:
+                        since = created
+                    if since is not None and (as_of - since).days > limit:
+                        self._note_stale(
+                            furthest, since, deal_row[3], deal_row[4], amount, currency, number
+                        )
         self.won += won
 
     def _furthest_in_history(self, deal: Deal, changes: StageChanges) -> int:
@@ -358,48 +401,6 @@ class ReportBuilder:
                 self._negative(deal.row)
             else:
                 self.cycle_days.append(days)
-
-    def _add_entered_durations(
-        self,
-        row: int,
-        outcome: Outcome,
-        entered: Sequence[dt.date | None],
-        closed: dt.date | None,
-        furthest: int,
-    ) -> None:
-        """Days in stage from stage-entered dates alone (no timeline)."""
-        last = self.stage_count - 1
-        # Walk up from the bottom: a stage ends where the next dated stage begins, or at
-        # the close of a closed deal; an open deal's latest stage has no end yet.
-        following = entered[last]
-        if following is None and outcome is not Outcome.OPEN:
-            following = closed
-        first_dated = -1  # the earliest stage with a date, below the won stage
-        for index in range(last - 1, -1, -1):
-            start = entered[index]
-            if start is None:
-                continue
-            first_dated = index
-            if following is not None:
-                days = (following - start).days
-                if days < 0:
-                    self._negative(row)
-                else:
-                    self.days_in_stage[index].append(days)
-            elif outcome is Outcome.OPEN:
-                self.still_in_stage[index] += 1
-            following = start
-        if first_dated < 0:
-            if entered[last] is None:
-                return
-            first_dated = last
-        for index in range(first_dated + 1, furthest):
-            if entered[index] is None:
-                self.skipped[index] += 1
-        if outcome is Outcome.LOST and closed is not None:
-            start = entered[furthest]
-            if start is not None and closed >= start:
-                self.days_before_loss[furthest].append((closed - start).days)
 
     def _add_history(self, deal: Deal, changes: StageChanges, furthest: int) -> None:
         """Days in stage, moves back, skipped stages and days before loss from a history."""
@@ -453,31 +454,24 @@ class ReportBuilder:
         if since is None:
             since = deal.entered[stage] if deal.entered is not None else None
             since = since or deal.created
-        self._note_if_stale(stage, since, deal.id, deal.owner, deal.amount, deal.currency, deal.row)
+        limit = self.stale_days[stage]
+        if limit is not None and since is not None and (self.as_of - since).days > limit:
+            self._note_stale(
+                stage, since, deal.id, deal.owner, deal.amount, deal.currency, deal.row
+            )
 
-    def _check_stale_row(self, deal: DealRow, furthest: int) -> None:
-        """An open deal without a history is in its furthest stage since it entered it (or
-        since it was created, without that date)."""
-        entered = deal[9]
-        since = entered[furthest] if entered is not None else None
-        self._note_if_stale(furthest, since or deal[7], deal[3], deal[4], deal[5], deal[6], deal[0])
-
-    def _note_if_stale(
+    def _note_stale(
         self,
         stage: int,
-        since: dt.date | None,
+        since: dt.date,
         deal_id: str | None,
         owner: str | None,
         amount: Decimal | None,
         currency: str | None,
         row: int,
     ) -> None:
-        limit = self.stale_days[stage]
-        if limit is None or since is None:
-            return
+        """Count a deal open beyond its stage's limit; keep it if among the oldest."""
         days = (self.as_of - since).days
-        if days <= limit:
-            return
         self.stale_count += 1
         identifier = deal_id or f"row {row}"
         # Keep the oldest STALE_KEPT in a min-heap whose top is the one to drop first: the

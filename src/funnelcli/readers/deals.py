@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
@@ -126,6 +126,10 @@ ROW_BATCH = 2048
 class _Skipped:
     reason: str
     value: str
+
+
+_MISS: Any = object()
+"""Not in the fast lane's caches."""
 
 
 class _NotFast(Exception):
@@ -269,7 +273,7 @@ class DealReader:
         self._amount_column = self._field_index["amount"]
         self._iso_cache: dict[str, dt.date] = {}
         self._fast_days: dict[str, dt.date] = {}  # date parts of valid ISO cells
-        self._fast_times: set[str] = set()  # valid " HH:MM[:SS]" parts
+        self._fast_times: set[str] = {""}  # what may follow a valid day: " HH:MM[:SS]", or nothing
 
     def deals(self, rows: Iterator[tuple[int, tuple[Cell, ...]]] | None = None) -> Iterator[Deal]:
         pipeline = self._field_index["pipeline"]
@@ -328,7 +332,14 @@ class DealReader:
         if self.history is not None:
             raise ValueError("deal_rows() reads no history; use deals()")
         slicing = self.slicing
-        general_only = bool(slicing.where) or slicing.filters_dates or bool(self.dates.date_format)
+        # A CSV's cells are all text, which the fast paths take for granted; XLSX cells
+        # come typed (numbers, dates) and go the general way.
+        general_only = (
+            self.table.kind != "csv"
+            or bool(slicing.where)
+            or slicing.filters_dates
+            or bool(self.dates.date_format)
+        )
         pipeline = self._field_index["pipeline"]
         present = tuple(index for index in self._decision_columns if index is not None)
         decision_key = operator.itemgetter(*present) if present else None
@@ -340,7 +351,14 @@ class DealReader:
         entered_columns = self._entered
         funnel_currency, fx = self.funnel.currency, self._fx
         date_of = self._fast_date
-        days_get, times = self._fast_days.get, self._fast_times
+        days_get: Any = self._fast_days.get  # str -> date, or the _MISS given
+        times = self._fast_times
+        entered_getter = (
+            operator.itemgetter(*(columns[0] for columns in entered_columns))
+            if len(entered_columns) > 1 and all(len(columns) == 1 for columns in entered_columns)
+            else None
+        )
+        cells: Any  # a CSV row: text cells only (see general_only)
         batch: list[DealRow] = []
         raw_pipelines: dict[Cell, int] = {}
         read = used = 0
@@ -388,29 +406,30 @@ class DealReader:
                         amount, currency = amount * fx[currency], funnel_currency
                 # Dates: a cached day whose time of day was seen before, else _fast_date.
                 created = closed = None
-                if created_index is not None:
-                    raw = cells[created_index]
-                    if raw:
-                        created = days_get(raw[:10])  # type: ignore[index]
-                        if created is None or (len(raw) > 10 and raw[10:] not in times):  # type: ignore[arg-type, index]
-                            created = date_of(raw)
-                if closed_index is not None:
-                    raw = cells[closed_index]
-                    if raw:
-                        closed = days_get(raw[:10])  # type: ignore[index]
-                        if closed is None or (len(raw) > 10 and raw[10:] not in times):  # type: ignore[arg-type, index]
-                            closed = date_of(raw)
-                entered: list[dt.date | None] | None = None
-                if entered_columns:
+                if created_index is not None and (raw := cells[created_index]):
+                    created = days_get(raw[:10], _MISS) if raw[10:] in times else _MISS
+                    if created is _MISS:
+                        created = date_of(raw)
+                if closed_index is not None and (raw := cells[closed_index]):
+                    closed = days_get(raw[:10], _MISS) if raw[10:] in times else _MISS
+                    if closed is _MISS:
+                        closed = date_of(raw)
+                entered: list[Any] | None = None
+                if entered_getter is not None:  # one column per stage: the usual case
+                    raws = entered_getter(cells)
+                    entered = [
+                        (days_get(raw[:10], _MISS) if raw[10:] in times else _MISS) if raw else None
+                        for raw in raws
+                    ]
+                    if _MISS in entered:
+                        entered = [date_of(raw) for raw in raws]
+                elif entered_columns:
                     entered = []
                     for stage_columns in entered_columns:
                         day = None
                         for index in stage_columns:
-                            raw = cells[index]
-                            if raw:
-                                day = days_get(raw[:10])  # type: ignore[index]
-                                if day is None or (len(raw) > 10 and raw[10:] not in times):  # type: ignore[arg-type, index]
-                                    day = date_of(raw)
+                            if raw := cells[index]:
+                                day = date_of(raw)
                                 break
                         entered.append(day)
                 identifier = _fast_text(cells[id_index]) if id_index is not None else ""
