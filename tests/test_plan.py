@@ -18,13 +18,8 @@ from hypothesis import strategies as st
 
 from funnelcli.definition import Funnel, Stage
 from funnelcli.errors import UsageError
-from funnelcli.plan import (
-    PacingRequest,
-    cumulative_rates,
-    make_plan,
-    needed_per_stage,
-    parse_period,
-)
+from funnelcli.pacing import PacingRequest, parse_period
+from funnelcli.plan import cumulative_rates, make_plan, needed_per_stage
 
 F = Fraction
 TARGET = Decimal(1_200_000)

@@ -23,7 +23,8 @@ import pytest
 
 from funnelcli.definition import default_funnel
 from funnelcli.loading import load_funnel_file
-from funnelcli.plan import PacingRequest, Plan, make_plan
+from funnelcli.pacing import PacingRequest
+from funnelcli.plan import Plan, make_plan
 from funnelcli.readers.export import ExportReport, ReadOptions, report_export
 from funnelcli.render.html import to_html
 from funnelcli.render.neutralise import neutralise, neutralise_cells

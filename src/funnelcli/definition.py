@@ -84,6 +84,8 @@ class Funnel:
 
 @dataclass
 class BuildResult:
+    """A valid funnel, and the warnings (unknown keys...) found on the way."""
+
     funnel: Funnel
     warnings: list[str]
 
@@ -247,6 +249,8 @@ def _fx(value: object, problems: _Problems) -> dict[str, Decimal]:
 
 @dataclass(frozen=True)
 class _ParsedStage:
+    """A stage as read, with where it was and whether it had a conversion: key."""
+
     index: int  # the position in the YAML list, for key paths
     stage: Stage
     conversion_written: bool  # written, even if invalid (so it is not also "missing")

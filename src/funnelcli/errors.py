@@ -2,12 +2,13 @@
 
 Every error a user can cause derives from :class:`FunnelError`. Its message is
 complete on its own: it names the file, the place (YAML key path, or row and
-column), the value, and the fix. The face (``cli.py``) prints it as one line and
-exits with :attr:`FunnelError.exit_code`.
+column), the value, and the fix. The face (``cli.py``, ``commands/``) prints it as one
+line with :func:`print_error` and exits with :attr:`FunnelError.exit_code`.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 EXIT_OK = 0
@@ -28,6 +29,17 @@ def shown(value: object, limit: int = 60) -> str:
     if not text.isprintable():
         text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def print_error(message: str) -> None:
+    """One ``error: ...`` line on stderr: the form every user error takes."""
+    sys.stderr.write(f"error: {message}\n")
+
+
+def print_warning(message: str, quiet: bool) -> None:
+    """One ``warning: ...`` line on stderr, unless --quiet."""
+    if not quiet:
+        sys.stderr.write(f"warning: {message}\n")
 
 
 class FunnelError(Exception):

@@ -48,12 +48,16 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
-from funnelcli.plan import PacingRequest, Plan, checked_deal_value, cumulative_rates, make_plan
+from funnelcli.plan import Plan, checked_deal_value, cumulative_rates, make_plan
 from funnelcli.report import MoneyFigures, Report
 from funnelcli.values import format_money, format_rate
+
+if TYPE_CHECKING:
+    from funnelcli.pacing import PacingRequest
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ MAX_DEFINITION_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class LoadedFunnel:
+    """The funnel a command uses, the warnings its file gave, and its alerts: rules."""
+
     funnel: Funnel
     warnings: list[str]
     alerts: AlertRules | None = None  # the file's alerts: rules, when it has any

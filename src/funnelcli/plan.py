@@ -9,31 +9,33 @@ The rule, in exact rational arithmetic (35% is 7/20, never 0.35000000000000003):
 ``--confidence P`` replaces "expected" by "with probability at least P": the smallest
 N with P(Binomial(N, p) >= deals_needed) >= P, p being the cumulative conversion to
 won from that stage. Pacing spreads the leads over the days that can still close in
-time; budget prices them; sensitivity shows which stage's rate is the best lever.
+time (``pacing.py``); budget prices them; sensitivity shows which stage's rate is the
+best lever.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
-from funnelcli.stats import smallest_trials
+
+if TYPE_CHECKING:  # pacing is imported only when a plan is paced (--by, --period)
+    from funnelcli.pacing import Pacing, PacingRequest
 
 SENSITIVITY_STEP = Fraction(5, 100)
 """How much a stage's rate is raised in the sensitivity table: 5 percentage points."""
 
-DAYS_PER_MONTH = Fraction(146097, 4800)  # the Gregorian mean month, 30.436875 days
-
 
 @dataclass(frozen=True)
 class StagePlan:
+    """One stage of a plan: the count needed there, and its rates to the next stage and to won."""
+
     name: str
     needed: int
     conversion_to_next: Fraction | None
@@ -43,6 +45,8 @@ class StagePlan:
 
 @dataclass(frozen=True)
 class ConfidencePlan:
+    """--confidence: the count needed at each stage to reach the deals with that probability."""
+
     level: Fraction
     needed: tuple[int, ...]  # aligned with Plan.stages
 
@@ -53,6 +57,8 @@ class ConfidencePlan:
 
 @dataclass(frozen=True)
 class Budget:
+    """What the leads cost, in all and per won deal (and at --confidence, when asked)."""
+
     cost_per_lead: Decimal
     lead_budget: Fraction
     cost_per_won_deal: Fraction
@@ -60,45 +66,9 @@ class Budget:
 
 
 @dataclass(frozen=True)
-class PacingPeriod:
-    label: str
-    start: dt.date
-    end: dt.date
-    leads: int
-
-
-@dataclass(frozen=True)
-class Pacing:
-    deadline: dt.date
-    as_of: dt.date
-    cycle_days: int
-    last_lead_entry: dt.date
-    window_start: dt.date
-    window_days: int
-    per: str
-    schedule: tuple[PacingPeriod, ...]
-
-    @property
-    def feasible(self) -> bool:
-        return self.window_days > 0
-
-    @property
-    def leads_per_day(self) -> Fraction | None:
-        total = sum(period.leads for period in self.schedule)
-        return Fraction(total, self.window_days) if self.feasible else None
-
-    @property
-    def average_per_period(self) -> int | None:
-        """Leads per month (or week) on average over the window, rounded up."""
-        per_day = self.leads_per_day
-        if per_day is None:
-            return None
-        period_days = DAYS_PER_MONTH if self.per == "month" else Fraction(7)
-        return math.ceil(per_day * period_days)
-
-
-@dataclass(frozen=True)
 class Sensitivity:
+    """What raising one stage's rate by SENSITIVITY_STEP would save in leads (and budget)."""
+
     stage: str
     current_rate: Fraction
     raised_rate: Fraction
@@ -109,6 +79,8 @@ class Sensitivity:
 
 @dataclass(frozen=True)
 class Plan:
+    """The whole reverse plan for a revenue target; see the module docstring for the rule."""
+
     funnel: str
     funnel_is_default: bool
     currency: str
@@ -130,16 +102,6 @@ class Plan:
         """The stage whose 5-point rise saves the most leads (the first such stage on a tie)."""
         best = max(self.sensitivity, key=lambda row: row.leads_saved, default=None)
         return best if best is not None and best.leads_saved > 0 else None
-
-
-@dataclass(frozen=True)
-class PacingRequest:
-    """When the revenue must be booked: a deadline, or a period (whose end is the deadline)."""
-
-    deadline: dt.date
-    as_of: dt.date
-    period_start: dt.date | None = None
-    per: str = "month"
 
 
 def needed_per_stage(deals_needed: int, rates: list[Fraction]) -> list[int]:
@@ -173,15 +135,19 @@ def make_plan(
     value = checked_deal_value(funnel, target, deal_value)
     if not funnel.has_rates:
         raise UsageError(
-            f"{_funnel_file(funnel)}: the stages have no conversion: rates; "
+            f"{funnel_file(funnel)}: the stages have no conversion: rates; "
             "give each stage but the last a rate like 0.35 or 35% to plan with it"
         )
     rates = [stage.conversion for stage in funnel.stages[:-1] if stage.conversion is not None]
     deals_needed = math.ceil(Fraction(target) / Fraction(value))
     needed = needed_per_stage(deals_needed, rates)
     cumulative = cumulative_rates(rates)
-    pacing_result = _pacing(funnel, needed[0], pacing) if pacing is not None else None
-    enter_by = _enter_by_dates(funnel, pacing.deadline) if pacing is not None else None
+    pacing_result, enter_by = None, None
+    if pacing is not None:
+        from funnelcli.pacing import enter_by_dates, plan_pacing
+
+        pacing_result = plan_pacing(funnel, needed[0], pacing)
+        enter_by = enter_by_dates(funnel, pacing.deadline)
     stages = tuple(
         StagePlan(
             name=stage.name,
@@ -192,15 +158,14 @@ def make_plan(
         )
         for index, stage in enumerate(funnel.stages)
     )
+    confidence_plan: ConfidencePlan | None = None
     if confidence is not None:
+        from funnelcli.stats import smallest_trials
+
         _check_confidence_plannable(deals_needed, cumulative, funnel)
-    confidence_plan = (
-        ConfidencePlan(
+        confidence_plan = ConfidencePlan(
             confidence, tuple(smallest_trials(deals_needed, p, confidence) for p in cumulative)
         )
-        if confidence is not None
-        else None
-    )
     price = cost_per_lead if cost_per_lead is not None else funnel.cost_per_lead
     budget = _budget(price, needed[0], deals_needed, confidence_plan) if price is not None else None
     return Plan(
@@ -245,7 +210,7 @@ def checked_deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | No
     if value is None:
         raise UsageError(
             "no average deal value: pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {_funnel_file(funnel)}"
+            f"or set average_deal_value: in {funnel_file(funnel)}"
         )
     if target <= 0:
         raise UsageError(f"--target must be above 0, got {target}")
@@ -254,7 +219,8 @@ def checked_deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | No
     return value
 
 
-def _funnel_file(funnel: Funnel) -> str:
+def funnel_file(funnel: Funnel) -> str:
+    """How messages name the funnel's file: ``funnel.yaml`` for the built-in default."""
     return "funnel.yaml" if funnel.is_default else funnel.source
 
 
@@ -295,124 +261,6 @@ def _sensitivity(
             )
         )
     return tuple(rows)
-
-
-# --- pacing -------------------------------------------------------------------------------
-
-
-def _days_from(funnel: Funnel, index: int) -> int:
-    """Days from entering stage ``index`` to closing: the sum of the stage days below it, rounded up.
-
-    Rounding up errs on the early side: a lead that enters a day early is never late.
-    """
-    total = sum((stage.days or Fraction(0) for stage in funnel.stages[index:-1]), Fraction(0))
-    return math.ceil(total)
-
-
-def _require_days(funnel: Funnel) -> None:
-    missing = [stage.name for stage in funnel.stages[:-1] if stage.days is None]
-    if missing:
-        raise UsageError(
-            f"{_funnel_file(funnel)}: pacing (--by or --period) needs days: on every stage but the last; "
-            f"missing on {', '.join(missing)}"
-        )
-
-
-def _enter_by_dates(funnel: Funnel, deadline: dt.date) -> list[dt.date]:
-    _require_days(funnel)
-    return [
-        deadline - dt.timedelta(days=_days_from(funnel, index))
-        for index in range(len(funnel.stages))
-    ]
-
-
-def _pacing(funnel: Funnel, leads_needed: int, request: PacingRequest) -> Pacing:
-    _require_days(funnel)
-    cycle = _days_from(funnel, 0)
-    try:
-        last_entry = request.deadline - dt.timedelta(days=cycle)
-    except OverflowError:
-        raise UsageError(
-            f"{_funnel_file(funnel)}: the stages' days add up to {cycle:,}, more than the calendar "
-            f"holds before {request.deadline.isoformat()}; check the days: of the stages"
-        ) from None
-    window_start = request.as_of
-    if request.period_start is not None:
-        # A lead entering before this would close before the period begins.
-        window_start = max(window_start, request.period_start - dt.timedelta(days=cycle))
-    window_days = max(0, (last_entry - window_start).days + 1)
-    schedule = _schedule(leads_needed, window_start, last_entry, request.per) if window_days else ()
-    return Pacing(
-        deadline=request.deadline,
-        as_of=request.as_of,
-        cycle_days=cycle,
-        last_lead_entry=last_entry,
-        window_start=window_start,
-        window_days=window_days,
-        per=request.per,
-        schedule=schedule,
-    )
-
-
-def _schedule(leads: int, first: dt.date, last: dt.date, per: str) -> tuple[PacingPeriod, ...]:
-    """Leads per calendar month (or ISO week), in proportion to the window's days in each.
-
-    Cumulative targets are rounded up (ceil(leads x days so far / window days)), so the
-    periods sum to exactly ``leads`` and no period is behind the even pace.
-    """
-    window_days = (last - first).days + 1
-    periods = []
-    start = first
-    elapsed = 0
-    allotted = 0
-    while start <= last:
-        end = min(last, _period_end(start, per))
-        elapsed += (end - start).days + 1
-        cumulative = math.ceil(Fraction(leads * elapsed, window_days))
-        periods.append(PacingPeriod(_period_label(start, per), start, end, cumulative - allotted))
-        allotted = cumulative
-        start = end + dt.timedelta(days=1)
-    return tuple(periods)
-
-
-def _period_end(day: dt.date, per: str) -> dt.date:
-    if per == "week":
-        return day + dt.timedelta(days=6 - day.weekday())
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def _period_label(day: dt.date, per: str) -> str:
-    if per == "week":
-        year, week, _ = day.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{day.year}-{day.month:02d}"
-
-
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_YEAR = re.compile(r"^(\d{4})$")
-
-
-def parse_period(text: str) -> tuple[dt.date, dt.date]:
-    """``2027-Q1``, ``2027-03`` or ``2027`` -> (first day, last day). Raises ValueError."""
-    value = text.strip()
-    if match := _QUARTER.match(value):
-        year, quarter = int(match[1]), int(match[2])
-        first_month = 3 * quarter - 2
-        return dt.date(year, first_month, 1), _month_end(year, first_month + 2)
-    if (match := _MONTH.match(value)) and 1 <= int(match[2]) <= 12:
-        year, month = int(match[1]), int(match[2])
-        return dt.date(year, month, 1), _month_end(year, month)
-    if match := _YEAR.match(value):
-        year = int(match[1])
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    raise ValueError(
-        f"'{text}' is not a period; use a quarter (2027-Q1), a month (2027-03) or a year (2027)"
-    )
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def covered_plan(funnel: Funnel, target: Decimal, deal_value: Decimal) -> Plan:

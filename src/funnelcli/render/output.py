@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from funnelcli.errors import OutputError, UsageError
@@ -69,6 +68,8 @@ def atomic_write(
     existed = target.exists()
     payload = data.encode("utf-8") if isinstance(data, str) else data
     temporary: str | None = None
+    import tempfile  # here, not at the top: every command chooses a format, few write files
+
     try:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".tmp", dir=directory

@@ -6,7 +6,6 @@ The JSON keys are a contract, documented in the README and pinned by
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import dataclass
@@ -199,6 +198,8 @@ CSV_COLUMNS = (
 
 def plan_csv(plan: Plan) -> str:
     """One row per stage, stable column names; empty cells where a figure does not apply."""
+    import csv  # here: a JSON or table plan need not load it
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

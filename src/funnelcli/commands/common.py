@@ -1,0 +1,180 @@
+"""What the commands share: their common options, errors to exit codes, parsing, output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+
+from funnelcli.errors import FunnelError, UsageError, print_error, print_warning
+
+if TYPE_CHECKING:
+    from funnelcli.loading import LoadedFunnel
+
+T = TypeVar("T")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the project's errors into their lines on stderr and their exit codes."""
+    try:
+        yield
+    except FunnelError as error:
+        for warning in getattr(error, "warnings", ()):
+            print_warning(warning, quiet=False)
+        for line in str(error).splitlines() or [type(error).__doc__ or "error"]:
+            print_error(line)
+        raise typer.Exit(error.exit_code) from None
+
+
+def parse_option(option: str, text: str, parser: Callable[[str], T]) -> T:
+    """``parser(text)``, its ValueError a usage error that names the option."""
+    try:
+        return parser(text)
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""Dates on the command line stay in these years, as export dates do: a plan or report
+about year 1 is a typo, and dates near the calendar's ends overflow date arithmetic."""
+
+
+def parse_date(text: str) -> dt.date:
+    value = text.strip()
+    if not _ISO_DAY.match(value):
+        raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD like 2027-03-31")
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a real date: {_why_not_a_date(value)}") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"'{text}': the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
+
+
+def _why_not_a_date(value: str) -> str:
+    import calendar
+
+    year, month, day = (int(part) for part in value.split("-"))
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    days = calendar.monthrange(max(year, 1), month)[1]
+    return (
+        f"{calendar.month_name[month]} {year} has {days} days"
+        if not 1 <= day <= days
+        else "check it"
+    )
+
+
+def print_warnings(loaded: LoadedFunnel, quiet: bool) -> None:
+    for warning in loaded.warnings:
+        print_warning(warning, quiet)
+
+
+def choose_format(requested: str | None, output: str | None) -> str:
+    from funnelcli.render.output import choose_format as choose
+
+    return choose(requested, output)
+
+
+def html_page(renderable: Any, title: str) -> str:
+    from funnelcli.render.html import to_html
+
+    return to_html(renderable, title)
+
+
+def emit_bytes(data: bytes, output: str | None, protected: tuple[str, ...]) -> None:
+    """A binary file (XLSX): to --output, or to stdout only when it is not a terminal."""
+    if output is not None:
+        from funnelcli.render.output import atomic_write
+
+        atomic_write(output, data, protected=protected)
+        return
+    if sys.stdout.isatty():
+        raise UsageError("--format xlsx writes a binary file; pass --output report.xlsx")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+
+
+def check_output(output: str | None, protected: tuple[str, ...], option: str = "--output") -> None:
+    """Refuse an --output (or --save-snapshot) that would replace an input, before any work."""
+    if output is None:
+        return
+    from funnelcli.render.output import refuse_inputs
+
+    refuse_inputs(output, protected, option)
+
+
+def emit(text: str, output: str | None, protected: tuple[str, ...] = ()) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from funnelcli.render.output import atomic_write
+
+    atomic_write(output, text, protected=protected)
+
+
+def render(renderable: Any, output: str | None, no_color: bool, protected: tuple[str, ...]) -> None:
+    """A Rich renderable to the terminal, or as plain text (100 columns) to --output."""
+    from funnelcli.render.terminal import make_console
+
+    if output is None:
+        make_console(no_color=no_color).print(renderable)
+        return
+    from io import StringIO
+
+    from rich.console import Console
+
+    buffer = StringIO()
+    Console(
+        file=buffer, width=100, no_color=True, highlight=False, markup=False, emoji=False
+    ).print(renderable)
+    emit(buffer.getvalue(), output, protected)
+
+
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, json, csv or markdown. Default: table, or what --output's extension names.",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file (atomically) instead of stdout.",
+        show_default=False,
+    ),
+]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="No colour, even on a terminal.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not print warnings.")]
+FunnelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--funnel",
+        "-F",
+        help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
+        show_default=False,
+    ),
+]
+SheetOption = Annotated[
+    str | None,
+    typer.Option(help="XLSX: the sheet to read (default: the first).", show_default=False),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV: the encoding, when detection gets it wrong (e.g. cp1252).", show_default=False
+    ),
+]

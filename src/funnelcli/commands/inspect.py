@@ -1,0 +1,59 @@
+"""``funnel inspect``: what the reader finds in an export, and where its labels map."""
+
+# No `from __future__ import annotations`: typer reads the signature (see cli.py).
+import sys
+from typing import Annotated
+
+import typer
+
+from funnelcli.commands.common import (
+    EncodingOption,
+    FunnelOption,
+    QuietOption,
+    SheetOption,
+    print_warnings,
+    user_errors,
+)
+
+
+def inspect(
+    export: Annotated[
+        str, typer.Argument(help="The deals export: CSV or XLSX.", show_default=False)
+    ],
+    funnel: FunnelOption = None,
+    sheet: SheetOption = None,
+    encoding: EncodingOption = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            help="Also show what is found in this stage-history file.", show_default=False
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """What the reader finds in an export: header, columns, CRM, stage labels and where they map.
+
+    Example: funnel inspect deals.csv --funnel funnel.yaml
+    """
+    with user_errors():
+        from funnelcli.loading import resolve_funnel
+        from funnelcli.readers.export import ReadOptions
+        from funnelcli.readers.inspect import inspect_export
+        from funnelcli.render.inspect_text import inspection_text
+
+        loaded = resolve_funnel(funnel)
+        print_warnings(loaded, quiet)
+        options = ReadOptions(sheet=sheet, encoding=encoding)
+        found = inspect_export(export, loaded.funnel, options)
+        sys.stdout.write(inspection_text(found, loaded.funnel))
+        if history:
+            from funnelcli.readers.history import read_history
+            from funnelcli.render.inspect_text import history_text
+
+            timelines = read_history(
+                history,
+                loaded.funnel,
+                encoding=encoding,
+                columns_override=dict(loaded.funnel.history_columns) or None,
+            )
+            sys.stdout.write(history_text(timelines))

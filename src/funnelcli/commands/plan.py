@@ -1,0 +1,315 @@
+"""``funnel plan``: from a revenue target back to the count needed at every stage."""
+
+# No `from __future__ import annotations`: typer reads plan's signature (see cli.py).
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from funnelcli.commands.common import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    FormatOption,
+    NoColorOption,
+    OutputOption,
+    QuietOption,
+    choose_format,
+    emit,
+    emit_bytes,
+    html_page,
+    parse_date,
+    parse_option,
+    print_warnings,
+    render,
+    user_errors,
+)
+from funnelcli.errors import UsageError
+
+if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from funnelcli.loading import LoadedFunnel
+
+
+def plan(
+    funnel: Annotated[
+        str | None,
+        typer.Argument(
+            help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
+            show_default=False,
+        ),
+    ] = None,
+    target: Annotated[
+        str,
+        typer.Option(
+            help="Revenue to book: 1200000, 1,200,000, 1.2M, 250k or $1.2M.", show_default=False
+        ),
+    ] = "",
+    deal_value: Annotated[
+        str | None,
+        typer.Option(
+            help="Average won deal value (overrides average_deal_value: in the YAML).",
+            show_default=False,
+        ),
+    ] = None,
+    confidence: Annotated[
+        str | None,
+        typer.Option(
+            help="Also plan to reach the target with this probability: 0.9 or 90%.",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="Deadline YYYY-MM-DD: pace the leads to close by then.", show_default=False
+        ),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="Period to book in: 2027-Q1, 2027-03 or 2027 (its end is the deadline).",
+            show_default=False,
+        ),
+    ] = None,
+    per: Annotated[str, typer.Option(help="Pacing buckets: month or week.")] = "month",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="The day the plan starts, YYYY-MM-DD. Default: today.", show_default=False
+        ),
+    ] = None,
+    cost_per_lead: Annotated[
+        str | None,
+        typer.Option(
+            help="Spend per lead (overrides cost_per_lead: in the YAML).", show_default=False
+        ),
+    ] = None,
+    rates_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Plan with this export's measured conversion rates and average won value.",
+            show_default=False,
+        ),
+    ] = None,
+    credit_pipeline: Annotated[
+        str | None,
+        typer.Option(
+            help="Credit this export's open deals first (expected wins), plan new leads for the gap; "
+            "its measured rates are used.",
+            show_default=False,
+        ),
+    ] = None,
+    booked: Annotated[
+        str | None,
+        typer.Option(
+            help="Revenue already booked toward the target (with --credit-pipeline).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: FormatOption = None,
+    output: OutputOption = None,
+    no_color: NoColorOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How many deals and leads per stage you need to book a revenue target.
+
+    Example: funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --deal-value 24k --confidence 90%
+    """
+    with user_errors():
+        from funnelcli.loading import resolve_funnel
+        from funnelcli.plan import make_plan
+
+        if not target:
+            raise UsageError("--target is required: the revenue to book, like --target 1.2M")
+        target_amount = parse_option("--target", target, _positive_amount)
+        deal_amount = (
+            parse_option("--deal-value", deal_value, _positive_amount)
+            if deal_value is not None
+            else None
+        )
+        cost = (
+            parse_option("--cost-per-lead", cost_per_lead, _positive_amount)
+            if cost_per_lead is not None
+            else None
+        )
+        level = (
+            parse_option("--confidence", confidence, _confidence_level)
+            if confidence is not None
+            else None
+        )
+        chosen_format = choose_format(output_format, output)
+        if per not in ("month", "week"):
+            raise UsageError(f"--per: '{per}' is not a pacing bucket; use month or week")
+        if by is not None and period is not None:
+            raise UsageError("--by and --period both give a deadline; pass one of them")
+        today = parse_option("--as-of", as_of, parse_date) if as_of is not None else dt.date.today()
+        pacing = None
+        if by is not None:
+            from funnelcli.pacing import PacingRequest
+
+            pacing = PacingRequest(
+                deadline=parse_option("--by", by, parse_date), as_of=today, per=per
+            )
+        elif period is not None:
+            from funnelcli.pacing import PacingRequest, parse_period
+
+            first, last = parse_option("--period", period, parse_period)
+            _check_year("--period", period, first)
+            pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
+        loaded = resolve_funnel(funnel)
+        print_warnings(loaded, quiet)
+        if rates_from and credit_pipeline and Path(rates_from) != Path(credit_pipeline):
+            raise UsageError(
+                "--credit-pipeline measures its rates from its own export; "
+                "give --rates-from the same file or leave it out"
+            )
+        booked_amount = (
+            parse_option("--booked", booked, _parse_amount_or_zero) if booked is not None else None
+        )
+        if booked_amount is not None and not credit_pipeline:
+            raise UsageError("--booked goes with --credit-pipeline")
+        history = credit_pipeline or rates_from
+        context = None
+        if history:
+            result, context = _plan_from_history(
+                loaded,
+                history,
+                target_amount,
+                credit=bool(credit_pipeline),
+                deal_value=deal_amount,
+                booked=booked_amount,
+                confidence=level,
+                cost=cost,
+                pacing=pacing,
+                today=today,
+                quiet=quiet,
+            )
+        else:
+            result = make_plan(
+                loaded.funnel,
+                target_amount,
+                deal_value=deal_amount,
+                confidence=level,
+                cost_per_lead=cost,
+                pacing=pacing,
+            )
+        source = loaded.funnel.source
+        protected = tuple(path for path in (funnel, rates_from, credit_pipeline) if path)
+        if chosen_format == "table":
+            render(_plan_renderable(result, source, context), output, no_color, protected)
+        elif chosen_format == "xlsx":
+            from funnelcli.render.xlsx import plan_xlsx
+
+            emit_bytes(plan_xlsx(result, source, context), output, protected)
+        elif chosen_format == "html":
+            emit(
+                html_page(_plan_renderable(result, source, context), f"Plan: {result.funnel}"),
+                output,
+                protected,
+            )
+        else:
+            emit(_plan_text(result, source, chosen_format, context), output, protected)
+
+
+def _check_year(option: str, text: str, day: dt.date) -> None:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UsageError(
+            f"{option}: '{text}': the year must be between {FIRST_YEAR} and {LAST_YEAR}"
+        )
+
+
+def _positive_amount(text: str) -> "Decimal":
+    from funnelcli.values import parse_amount
+
+    amount = parse_amount(text)
+    if amount <= 0:
+        raise ValueError(f"must be above 0, got {text}")
+    return amount
+
+
+def _confidence_level(text: str) -> "Fraction":
+    from funnelcli.values import parse_rate
+
+    level = parse_rate(text)
+    if not 0 < level < 1:
+        raise ValueError(f"must be a probability above 0 and below 1 (like 0.9 or 90%), got {text}")
+    return level
+
+
+def _plan_text(result: Any, source: str, chosen_format: str, context: Any = None) -> str:
+    from funnelcli.render import plan_files
+
+    if chosen_format == "json":
+        return plan_files.plan_json(result, source, context)
+    if chosen_format == "csv":
+        return plan_files.plan_csv(result)
+    return plan_files.plan_markdown(result, source, context)
+
+
+def _parse_amount_or_zero(text: str) -> "Decimal":
+    from funnelcli.values import parse_amount
+
+    amount = parse_amount(text)
+    if amount < 0:
+        raise ValueError(f"must be 0 or more, got {text}")
+    return amount
+
+
+def _plan_from_history(
+    loaded: "LoadedFunnel",
+    export: str,
+    target: "Decimal",
+    *,
+    credit: bool,
+    deal_value: "Decimal | None",
+    booked: "Decimal | None",
+    confidence: "Fraction | None",
+    cost: "Decimal | None",
+    pacing: Any,
+    today: dt.date,
+    quiet: bool,
+) -> tuple[Any, Any]:
+    """A plan with the export's measured rates, crediting its open deals when asked."""
+    from decimal import Decimal
+
+    from funnelcli.commands.report import report_notes, report_skips
+    from funnelcli.history_plan import measured_funnel, plan_from_history
+    from funnelcli.plan import covered_plan, make_plan
+    from funnelcli.readers.export import ReadOptions, report_export
+    from funnelcli.render.plan_files import PlanContext
+
+    read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions())
+    # What the export could not say is said as in 'funnel report': rows skipped, lost
+    # deals without a stage (which make the measured rates lean on the first stage).
+    report_skips(read, loaded, quiet=quiet, as_errors=False)
+    report_notes(read, quiet)
+    report = read.report
+    if not credit:
+        measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
+        plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
+        return plan, PlanContext(rates_from=export, notes=tuple(notes))
+    history = plan_from_history(
+        loaded.funnel,
+        report,
+        target,
+        deal_value=deal_value,
+        booked=booked or Decimal(0),
+        confidence=confidence,
+        cost_per_lead=cost,
+        pacing=pacing,
+    )
+    # Covered: the plan is for the gap, as when there is one: no revenue, no deals.
+    plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
+    context = PlanContext(
+        rates_from=export, notes=history.notes, credit=history.credit, credit_from=export
+    )
+    return plan, context
+
+
+def _plan_renderable(result: Any, source: str, context: Any = None) -> Any:
+    from funnelcli.render.terminal import plan_renderable
+
+    return plan_renderable(result, source, context)

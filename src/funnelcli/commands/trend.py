@@ -1,0 +1,52 @@
+"""``funnel trend``: conversion and win rate across the snapshots a cron job saved."""
+
+# No `from __future__ import annotations`: typer reads the signature (see cli.py).
+from typing import Annotated
+
+import typer
+
+from funnelcli.commands.common import OutputOption, choose_format, emit, user_errors
+from funnelcli.errors import UsageError
+
+
+def trend(
+    database: Annotated[
+        str,
+        typer.Argument(
+            help="The history file written by report --save-snapshot.", show_default=False
+        ),
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="The funnel to show, when the file holds several.", show_default=False
+        ),
+    ] = None,
+    last: Annotated[
+        int | None, typer.Option(help="Only the newest N snapshots.", show_default=False)
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="table, json or csv.", show_default=False),
+    ] = None,
+    output: OutputOption = None,
+) -> None:
+    """Conversion per stage and win rate across the snapshots a cron job saved.
+
+    Example: funnel trend history.db --last 12
+    """
+    with user_errors():
+        from funnelcli.render import trend as trend_render
+        from funnelcli.snapshots import load_trend
+
+        chosen = output_format or choose_format(None, output)
+        if chosen not in ("table", "json", "csv"):
+            raise UsageError(f"--format: '{chosen}' is not a trend format; use table, json or csv")
+        found = load_trend(database, funnel=name, last=last)
+        if chosen == "json":
+            text = trend_render.trend_json(found)
+        elif chosen == "csv":
+            text = trend_render.trend_csv(found)
+        else:
+            text = trend_render.trend_text(found)
+        emit(text, output, (database,))
