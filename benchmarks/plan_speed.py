@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 
-RUNS = 7
+from benchmarks.run import compile_bytecode
+
+RUNS = 15
 
 COMMANDS: dict[str, list[str]] = {
     "python -c pass": [sys.executable, "-c", "pass"],
@@ -52,17 +54,20 @@ COMMANDS: dict[str, list[str]] = {
 }
 
 
-def median_seconds(command: list[str]) -> float:
-    timings = []
+def median_seconds() -> dict[str, float]:
+    """Each command's median wall time, the commands taking turns run by run."""
+    timings: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(RUNS):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        for name, command in COMMANDS.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            timings[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in timings.items()}
 
 
 def main() -> None:
-    results = {name: median_seconds(command) for name, command in COMMANDS.items()}
+    compile_bytecode()
+    results = median_seconds()
     baseline = results["import typer, rich (baseline)"]
     print(f"{'command':<46} {'median ms':>10} {'x baseline':>11}")
     for name, seconds in results.items():
