@@ -8,7 +8,6 @@ This is the one place that drives a whole read; ``report``, ``inspect`` and
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import multiprocessing
 import os
 import signal
@@ -40,7 +39,15 @@ from funnelcli.readers.deals import (
     needs_full_date_scan,
 )
 from funnelcli.readers.history import HistoryAccount
-from funnelcli.readers.tabular import Cell, ReadStats, Table, read_table
+from funnelcli.readers.tabular import (
+    Cell,
+    CsvRange,
+    ReadStats,
+    Table,
+    read_csv_range,
+    read_table,
+    split_rows,
+)
 from funnelcli.report import (
     Report,
     SegmentFigures,
@@ -51,7 +58,7 @@ from funnelcli.report import (
 )
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
-"""CSV exports at least this large are read by two processes (forking costs ~20 ms)."""
+"""CSV exports at least this large are shared between two processes (forking costs ~20 ms)."""
 
 
 @dataclass(frozen=True)
@@ -244,12 +251,17 @@ def report_export(
 ) -> ExportReport:
     """Read the whole export once (twice when slash dates need their order settled).
 
-    A large CSV is shared between two processes: each parses the file (cheap) but turns
-    only every other row into a deal (the costly part), and their partial results merge
-    into the report one process would give.
+    A large CSV is shared between two processes: this one reads the header and the rows
+    up to a line break outside quotes near the middle of the file, the other the rows
+    after it (see :func:`~funnelcli.readers.tabular.split_rows`), and their partial
+    results merge into the report one process would give, byte for byte. A CSV whose
+    encoding is not split by bytes (UTF-16, UTF-32; see
+    :data:`~funnelcli.readers.tabular.SPLIT_ENCODINGS`), one without such a line break
+    near its middle, and an XLSX file are read by one process.
 
     ``progress(rows_done, rows_expected)`` is called every few thousand rows when given;
-    ``rows_expected`` is estimated from the file's size and its first rows.
+    ``rows_expected`` is estimated from the file's size and its first rows, and
+    ``rows_done`` too while another process reads a share (see :func:`_reporting`).
 
     With ``history`` (a stage-history file), every deal gets its timeline and is rebuilt
     as it stood on ``as_of``; the read then stays in one process (the history is not
@@ -266,21 +278,12 @@ def report_export(
         orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
         workers = _worker_count(path, table) if history is None else 1
+        shares = split_rows(table, workers) if workers > 1 else []
         if progress is not None:
-            rows = _reporting(rows, progress, _expected_rows(path, table))
-        if workers > 1:
-            again = reopen_options(table, options)
-            job = _Part(path, funnel, columns, slicing, again, dates, as_of, stale_days, workers)
-            with multiprocessing.get_context("fork").Pool(
-                workers - 1, initializer=_quiet_worker
-            ) as pool:
-                others = pool.map_async(job.run, range(1, workers))
-                account = _read_rows(
-                    table, funnel, columns, slicing, dates, builder, _every(rows, 0, workers)
-                )
-                for part_builder, part_account in others.get():
-                    builder.merge(part_builder)
-                    account.merge(part_account)
+            rows = _reporting(rows, progress, _expected_rows(path, table), table, len(shares) + 1)
+        if shares:
+            job = _Part(funnel, columns, slicing, dates, as_of, stale_days)
+            account = _read_shared(table, job, shares, builder, rows)
         else:
             rebuild = as_of if history is not None else None
             account = _read_rows(
@@ -347,15 +350,18 @@ def _reporting(
     rows: Iterator[tuple[int, tuple[Cell, ...]]],
     progress: Callable[[int, int], None],
     expected: int,
+    table: Table,
+    parts: int,
 ) -> Iterator[tuple[int, tuple[Cell, ...]]]:
     """Pass rows on, telling ``progress`` how far along the file is every so often.
 
-    With several processes this one still sees every row (it turns only its share into
-    deals), so its count is how far the whole read is.
+    With ``parts`` processes, each reading about as many bytes, this one reads the first
+    share and counts its rows ``parts`` times: the others are about as far along. When
+    it reads on past its share (:attr:`Table.overran`), its count is the whole read's.
     """
     for count, row in enumerate(rows, 1):
         if count % PROGRESS_EVERY == 0:
-            progress(count, expected)
+            progress(count if table.overran else count * parts, expected)
         yield row
 
 
@@ -379,16 +385,11 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _every(
-    rows: Iterator[tuple[int, tuple[Cell, ...]]], part: int, parts: int
-) -> Iterator[tuple[int, tuple[Cell, ...]]]:
-    return itertools.islice(rows, part, None, parts)
-
-
 def _worker_count(path: str, table: Table) -> int:
     """Two processes for a large CSV on a machine that can fork; one otherwise.
 
-    FUNNEL_WORKERS=1 forces one process (tests compare both ways).
+    FUNNEL_WORKERS=1 forces one process, FUNNEL_WORKERS=2 (or more) as many for a CSV of
+    any size (tests compare both ways); :func:`split_rows` may still find fewer shares.
     """
     wanted = os.environ.get("FUNNEL_WORKERS")
     if wanted is not None:
@@ -402,25 +403,49 @@ def _worker_count(path: str, table: Table) -> int:
     return min(2, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
 
 
+def _read_shared(
+    table: Table,
+    job: _Part,
+    shares: list[CsvRange],
+    builder: SlicedBuilder,
+    rows: Iterator[tuple[int, tuple[Cell, ...]]],
+) -> RowAccount:
+    """Read this process's share of the rows while forked processes read the others; merge
+    theirs in the file's order, so the first error in the file is the one raised.
+
+    A share whose rows overran its end (a record straddled the split) has read the rest
+    of the file itself: the shares after it are dropped, and their errors too.
+    """
+    with multiprocessing.get_context("fork").Pool(len(shares), initializer=_quiet_worker) as pool:
+        others = [pool.apply_async(job.run, (share,)) for share in shares]
+        account = _read_rows(table, job.funnel, job.columns, job.slicing, job.dates, builder, rows)
+        if table.overran:
+            return account
+        for other in others:
+            part_builder, part_account, part_stats, overran = other.get()
+            builder.merge(part_builder)
+            account.merge(part_account)
+            table.stats.merge(part_stats)
+            if overran:
+                break
+    return account
+
+
 @dataclass(frozen=True)
 class _Part:
-    """One worker's share: every ``parts``-th data row, starting at row ``part``."""
+    """What a forked process needs to turn a share of a CSV file's rows into deals."""
 
-    path: str
     funnel: Funnel
     columns: ColumnMap
     slicing: Slicing
-    options: ReadOptions
     dates: DateColumns
     as_of: dt.date
     stale_days: int | None
-    parts: int
 
-    def run(self, part: int) -> tuple[SlicedBuilder, RowAccount]:
+    def run(self, share: CsvRange) -> tuple[SlicedBuilder, RowAccount, ReadStats, bool]:
         builder = new_sliced_builder(self.funnel, self.as_of, self.stale_days)
-        with open_export(self.path, self.options) as table:
-            rows = _every(table.rows, part, self.parts)
+        with read_csv_range(share) as table:
             account = _read_rows(
-                table, self.funnel, self.columns, self.slicing, self.dates, builder, rows
+                table, self.funnel, self.columns, self.slicing, self.dates, builder, table.rows
             )
-        return builder, account
+        return builder, account, table.stats, table.overran

@@ -14,6 +14,11 @@ Excel, so messages can point at them.
 A CSV file that is UTF-8 but for a few rows in cp1252 is read as both
 (:data:`MIXED_ENCODING`), and :attr:`Table.encoding_note` says which rows.
 
+A large CSV file's rows can be shared between processes by byte ranges
+(:func:`split_rows`, :func:`read_csv_range`): each range is decoded and parsed as the
+whole file would be, its rows keep their line numbers, and its skipped rows are counted
+in its own :class:`ReadStats`, which :meth:`ReadStats.merge` adds up.
+
 An XLSX file is first checked for parts that would inflate like a zip bomb (only the
 ZIP's directory is read; see :data:`XLSX_MAX_RATIO`). It is read with python-calamine
 when it is installed, else with openpyxl; see :data:`USE_CALAMINE` for what differs.
@@ -30,16 +35,18 @@ import contextlib
 import csv
 import datetime
 import html
+import io
 import itertools
 import os
 import posixpath
 import re
 import string
+import sys
 import threading
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeAlias
@@ -200,6 +207,13 @@ class ReadStats:
     footer_text: str | None = None
     """The first non-empty cell of the first footer row, stripped, e.g. ``'Total'``."""
 
+    def merge(self, later: ReadStats) -> None:
+        """Add the counts of the rows that follow these in the file (another process's share)."""
+        self.blank_rows += later.blank_rows
+        self.footer_rows += later.footer_rows
+        if self.footer_text is None:
+            self.footer_text = later.footer_text
+
 
 def _nothing_to_close() -> None:
     """The default closer of a :class:`Table` built by hand."""
@@ -231,6 +245,14 @@ class Table:
     """One line for the user when the detected encoding is a guess worth knowing: a UTF-8
     file with rows in cp1252 (:data:`MIXED_ENCODING`); None otherwise."""
     _close: Callable[[], None] = field(default=_nothing_to_close, repr=False, compare=False)
+    _csv: _CsvCursor | None = field(default=None, repr=False, compare=False)
+    """Where a CSV table's reader is, for :func:`split_rows`; None for XLSX."""
+
+    @property
+    def overran(self) -> bool:
+        """Whether a row straddled the end :func:`split_rows` gave the rows, which then went
+        on to the end of the file: the ranges it returned must be dropped, not merged."""
+        return self._csv is not None and self._csv.end.overran
 
     def close(self) -> None:
         """Close the file before the rows are exhausted; calling it twice is harmless."""
@@ -628,17 +650,17 @@ def _read_csv(
     try:
         sample = _read_sample(text, file)
         delimiter = _sniff_delimiter(sample)
-        lines: Iterator[str] = itertools.chain(sample, text)
-        if has_nul or any("\x00" in line for line in sample):
-            lines = (line.replace("\x00", "") for line in lines)
-        reader = csv.reader(lines, delimiter=delimiter, quotechar='"')
+        strip_nul = has_nul or any("\x00" in line for line in sample)
+        parsing = _CsvParsing(file, errors, strip_nul, delimiter)
+        reader = parsing.reader(itertools.chain(sample, text))
         buffered = _lookahead(_csv_numbered(reader, file))
         header = _find_header(buffered, header_score, _csv_no_header(source, buffered))
     except BaseException:
         text.close()
         raise
     stats = ReadStats()
-    rows = _csv_rows(header.rest, reader, len(header.header), stats, file, text.close)
+    cursor = _CsvCursor(parsing, reader, lines_before=0, end=_RowsEnd())
+    rows = _csv_rows(header.rest, cursor, len(header.header), stats, text.close)
     return Table(
         source=source,
         kind="csv",
@@ -652,6 +674,7 @@ def _read_csv(
         stats=stats,
         encoding_note=detected.note,
         _close=text.close,
+        _csv=cursor,
     )
 
 
@@ -719,19 +742,22 @@ def _csv_numbered(reader: _CsvReader, file: _CsvFile) -> Iterator[tuple[int, Seq
 
 def _csv_rows(
     rest: list[tuple[int, Sequence[Cell]]],
-    reader: _CsvReader,
+    cursor: _CsvCursor,
     width: int,
     stats: ReadStats,
-    file: _CsvFile,
     close: Callable[[], None],
 ) -> Iterator[NumberedRow]:
-    """The data rows: first those the lookahead buffered, then the rest of the file.
+    """The data rows: first those the lookahead buffered, then the rest of the file, or
+    of its share up to ``cursor.end`` (see :func:`split_rows`).
 
     The loop over the reader is the hot path of a large export: per row it
     costs a C-level ``any``, a look at the first two characters of the first
     cell (the footer regex runs only when they could start a footer) and a tuple.
     """
     footer, starts, odd_initials = _FOOTER, _FOOTER_STARTS, _FOOTER_ODD_INITIALS
+    # ``line`` counts the reader's lines; a row's number, the file's: the reader's first
+    # line is the file's ``line_one``.
+    reader, line_one, end = cursor.reader, cursor.lines_before + 1, cursor.end
     line = reader.line_num
     try:
         for number, cells in rest:
@@ -739,8 +765,16 @@ def _csv_rows(
             if row is not None:
                 yield number, row
         for cells in reader:
-            number = line + 1
+            number = line + line_one
             line = reader.line_num
+            if line >= end.line:  # the last row of this share, or one straddling its end
+                row = _data_row(cells, width, "", stats)
+                if row is not None:
+                    yield number, row
+                if line == end.line:
+                    return
+                end.read_on()
+                continue
             if not any(cells):
                 stats.blank_rows += 1
                 continue
@@ -756,7 +790,7 @@ def _csv_rows(
                 continue
             yield number, tuple(cells)
     except (UnicodeError, csv.Error) as error:
-        raise _csv_failure(error, file, line + 1) from None
+        raise _csv_failure(error, cursor.parsing.file, line + line_one) from None
     finally:
         close()
 
@@ -771,6 +805,228 @@ _NO_HEADER = (
     f"no header row in the first {HEADER_LOOKAHEAD} non-blank rows "
     "(a header row has at least two text cells); export the deals with a header row"
 )
+
+
+# --- CSV: shares of the rows for other processes -----------------------------
+
+SPLIT_ENCODINGS = frozenset(
+    {"utf-8", "utf-8-sig", "ascii", MIXED_ENCODING}
+    | {f"cp{number}" for number in range(1250, 1259)}
+    | {f"iso8859-{number}" for number in range(1, 17)}
+)
+"""Codec names (as codecs.lookup gives them) of the encodings :func:`split_rows` splits by
+bytes: in each, the bytes of a line break and of a quote are those of ASCII and never part
+of another character, so a line break outside quotes is a place to start decoding afresh.
+UTF-16 and UTF-32 (and multi-byte legacy encodings) are not: their files are read whole."""
+
+_SPLIT_SEARCH = _CHUNK
+"""How far past the place it aims for :func:`split_rows` looks for a line break outside
+quotes: a quoted field longer than this across the middle leaves the file unsplit."""
+
+
+@dataclass(frozen=True)
+class _CsvParsing:
+    """How a CSV file's bytes become rows, so that a share of it is read the same way."""
+
+    file: _CsvFile
+    errors: str
+    strip_nul: bool
+    delimiter: str
+
+    def reader(self, lines: Iterable[str]) -> _CsvReader:
+        if self.strip_nul:
+            lines = (line.replace("\x00", "") for line in lines)
+        return csv.reader(lines, delimiter=self.delimiter, quotechar='"')
+
+
+@dataclass(slots=True)
+class _RowsEnd:
+    """The line a CSV table's rows end on (with the record ending there), if not the last,
+    counted as its reader counts them (from the reader's first line, not the file's).
+
+    :func:`split_rows` sets it while the rows are being read; a record straddling it
+    means the split was not between records, and the rows then read on to the end of
+    the file (``overran``)."""
+
+    line: int = sys.maxsize
+    overran: bool = False
+
+    def read_on(self) -> None:
+        self.line, self.overran = sys.maxsize, True
+
+
+@dataclass
+class _CsvCursor:
+    """A CSV table's reader, and where its lines are in the file."""
+
+    parsing: _CsvParsing
+    reader: _CsvReader
+    lines_before: int
+    """Lines of the file before the reader's first: row numbers are counted from there."""
+    end: _RowsEnd
+
+
+@dataclass(frozen=True)
+class CsvRange:
+    """A share of a CSV table's data rows, for another process to read with
+    :func:`read_csv_range`: the records from byte ``start`` (just after a line break) up
+    to the one ending on line ``last_line`` (``sys.maxsize``: to the end of the file)."""
+
+    start: int
+    lines_before: int
+    """Lines of the file before ``start``; the share's first row is on the next line."""
+    last_line: int
+    header: tuple[str, ...]
+    header_row: int
+    title_rows: int
+    parsing: _CsvParsing
+
+
+def split_rows(table: Table, parts: int) -> list[CsvRange]:
+    """End a CSV table's rows about 1/``parts`` of the way into the file, and return the
+    rest as up to ``parts - 1`` ranges of about as many bytes, for other processes.
+
+    Each range begins just after the first b"\\n" past its share of the bytes with an even
+    count of b'"' before it in the file: outside quotes, as quotes open and close in
+    pairs (an escaped quote is two). Only the rows not read yet are shared. [] (the table
+    reads on alone) for an XLSX table, an encoding not in :data:`SPLIT_ENCODINGS`, a file
+    with no such line break near the middle (an unbalanced quote), or one too short.
+
+    A quote alone inside an unquoted field (``24" screen``) breaks the count; then a
+    record can straddle a range's start. The rows before the range notice (a record ends
+    on a later line than the one before the range) and read on to the end of the file,
+    as :attr:`Table.overran` says: whoever reads the shares must drop the later ones then.
+    """
+    cursor = table._csv
+    if cursor is None or parts < 2 or cursor.end.line != sys.maxsize:
+        return []
+    if codecs.lookup(cursor.parsing.file.encoding).name not in SPLIT_ENCODINGS:
+        return []
+    read = cursor.lines_before + cursor.reader.line_num
+    try:
+        splits = _find_splits(cursor.parsing.file.path, parts, read)
+    except OSError:
+        return []
+    if not splits:
+        return []
+    cursor.end.line = splits[0][1] - cursor.lines_before
+    last_lines = [lines for _, lines in splits[1:]] + [sys.maxsize]
+    return [
+        CsvRange(
+            start, lines, last, table.header, table.header_row, table.title_rows, cursor.parsing
+        )
+        for (start, lines), last in zip(splits, last_lines, strict=True)
+    ]
+
+
+def read_csv_range(share: CsvRange) -> Table:
+    """The data rows of a share of a CSV file, numbered, skipped and counted as the whole
+    table's rows are; an error gives the message (and row) a read of the whole file gives."""
+    parsing = share.parsing
+    file = parsing.file
+    try:
+        binary = open(file.path, "rb")  # noqa: SIM115 - closed with the text below
+    except OSError as error:
+        raise _unreadable(file.source, error) from None
+    # utf-8-sig drops a BOM at the start of what it decodes; in mid-file it is a character.
+    encoding = "utf-8" if codecs.lookup(file.encoding).name == "utf-8-sig" else file.encoding
+    try:
+        binary.seek(share.start)
+        text = io.TextIOWrapper(binary, encoding=encoding, errors=parsing.errors, newline="")
+    except BaseException:
+        binary.close()
+        raise
+    csv.field_size_limit(FIELD_SIZE_LIMIT)
+    cursor = _CsvCursor(
+        parsing,
+        parsing.reader(text),
+        share.lines_before,
+        _RowsEnd(share.last_line - share.lines_before),
+    )
+    stats = ReadStats()
+    return Table(
+        source=file.source,
+        kind="csv",
+        header=share.header,
+        header_row=share.header_row,
+        title_rows=share.title_rows,
+        encoding=file.encoding,
+        delimiter=parsing.delimiter,
+        sheet=None,
+        rows=_csv_rows([], cursor, len(share.header), stats, text.close),
+        stats=stats,
+        _close=text.close,
+        _csv=cursor,
+    )
+
+
+def _find_splits(
+    path: str | os.PathLike[str], parts: int, after_line: int
+) -> list[tuple[int, int]]:
+    """Where :func:`split_rows` splits the file: (byte offset, lines before it) pairs,
+    rising, each after line ``after_line`` and before the end of the file.
+
+    One pass over the first part of the file, 1 MiB at a time (C-level counts), and over
+    the other parts' first line or few.
+    """
+    splits: list[tuple[int, int]] = []
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        scan = _ByteScan(file)
+        for part in range(1, parts):
+            scan.skip_to(size * part // parts)
+            found = scan.next_split(after_line, scan.position + _SPLIT_SEARCH)
+            if found is None:
+                continue
+            if found[0] >= size:
+                break
+            splits.append(found)
+            after_line = found[1]
+    return splits
+
+
+class _ByteScan:
+    """A file read forwards, counting quote bytes and line breaks (as csv counts them)."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self.position = 0
+        self.quotes = 0
+        self.lines = 0
+        self.after_cr = False
+
+    def skip_to(self, offset: int) -> None:
+        while self.position < offset:
+            chunk = self.file.read(min(_CHUNK, offset - self.position))
+            if not chunk:
+                return
+            self._count(chunk, 0, len(chunk))
+            self.position += len(chunk)
+
+    def next_split(self, after_line: int, limit: int) -> tuple[int, int] | None:
+        """The first offset from here, before ``limit``, just after a b"\\n" with an even
+        count of quotes before it and more than ``after_line`` lines; with that count."""
+        while self.position < limit:
+            window = self.file.read(min(_CHUNK, limit - self.position))
+            if not window:
+                return None
+            start = 0
+            while (newline := window.find(b"\n", start)) >= 0:
+                self._count(window, start, newline + 1)
+                start = newline + 1
+                if self.quotes % 2 == 0 and self.lines > after_line:
+                    self.position += start
+                    self.file.seek(self.position)
+                    return self.position, self.lines
+            self._count(window, start, len(window))
+            self.position += len(window)
+        return None
+
+    def _count(self, data: bytes, start: int, end: int) -> None:
+        if end > start:
+            self.quotes += data.count(b'"', start, end)
+            self.lines += _count_byte_line_breaks(data, start, end, self.after_cr)
+            self.after_cr = data[end - 1] == ord("\r")  # its \n may start the next chunk
 
 
 # --- XLSX --------------------------------------------------------------------
