@@ -11,18 +11,17 @@ import subprocess
 import sys
 import time
 
-from benchmarks.run import compile_bytecode
+from benchmarks.run import _funnel, compile_bytecode
 
 RUNS = 15
+FUNNEL = _funnel()  # the installed `funnel` script, as a user runs it
 
 COMMANDS: dict[str, list[str]] = {
     "python -c pass": [sys.executable, "-c", "pass"],
     "import typer, rich (baseline)": [sys.executable, "-c", "import typer, rich"],
-    "funnel --help": [sys.executable, "-m", "funnelcli", "--help"],
+    "funnel --help": [*FUNNEL, "--help"],
     "funnel plan --target 1M --format json": [
-        sys.executable,
-        "-m",
-        "funnelcli",
+        *FUNNEL,
         "plan",
         "--target",
         "1M",
@@ -30,17 +29,13 @@ COMMANDS: dict[str, list[str]] = {
         "json",
     ],
     "funnel plan --target 1M (table)": [
-        sys.executable,
-        "-m",
-        "funnelcli",
+        *FUNNEL,
         "plan",
         "--target",
         "1M",
     ],
     "plan, 100,000 won deals, --confidence 0.99": [
-        sys.executable,
-        "-m",
-        "funnelcli",
+        *FUNNEL,
         "plan",
         "--target",
         "2400M",
