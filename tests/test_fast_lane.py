@@ -338,3 +338,22 @@ def test_sliced_builders_compare_by_value() -> None:
     """The property above needs dataclass equality of whole sliced builders."""
     funnel = default_funnel()
     assert new_sliced_builder(funnel, AS_OF) == SlicedBuilder(new_builder(funnel, AS_OF))
+
+
+def test_a_time_with_non_ascii_digits_is_an_unreadable_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding: ``\\d`` without re.ASCII took them in both lanes."""
+    path = tmp_path / "deals.csv"
+    # U+0660 ARABIC-INDIC DIGIT ZERO, U+FF10 FULLWIDTH DIGIT ZERO in the hour.
+    path.write_text(
+        "Deal Name,Stage,Amount,Create Date\n"
+        "A,Lead,10,2024-03-05 1\u0660:30\n"
+        "B,Lead,10,2024-03-05 1\uff10:30\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FUNNEL_WORKERS", "1")
+    result = report_export(str(path), default_funnel(), as_of=AS_OF, options=ReadOptions())
+    # dates.parse_date refuses both cells ("not a recognised date"), as it does
+    # "2024-03-05 1x:30"; the reader must skip them as unreadable dates too.
+    assert result.account.skipped["unreadable_date"] == 2

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 import unittest.mock
 from collections.abc import Iterator
 from pathlib import Path
@@ -396,6 +400,36 @@ def test_progress_counts_the_first_share_twice(
     assert calls == [16384]
 
 
+def test_progress_never_goes_back_when_the_first_share_reads_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review finding: with three shares, stray quotes make the first share read on past
+    its end (a quoted field straddles it); its count then switched from rows x 3 to rows,
+    and the progress went from 49,152 back to 24,576."""
+    lines = ["ID,Deal Name,Stage,Amount,Created"]
+    for row in range(60_000):
+        name, amount = f"Deal {row}", row
+        if row in (100, 30_000):
+            name, amount = f'Deal {row % 50}" screen', 1  # a lone quote: not a quoted field
+        elif row == 20_430:
+            name, amount = '"notes\n' + "more\n" * 3_000 + 'end"', 1
+        lines.append(f"D{row},{name},Lead,{amount},2024-03-05")
+    path = tmp_path / "deals.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("FUNNEL_WORKERS", "3")
+    calls: list[int] = []
+    result = report_export(
+        str(path),
+        default_funnel(),
+        as_of=dt.date(2025, 11, 30),
+        options=ReadOptions(),
+        progress=lambda done, expected: calls.append(done),
+    )
+    assert result.account.read == 60_000
+    assert calls[:2] == [24_576, 49_152]  # 8,192 and 16,384 rows, counted three times
+    assert calls == sorted(calls)
+
+
 def test_a_utf8_file_with_a_cp1252_row_is_split_and_read_as_both(tmp_path: Path) -> None:
     lines = ["ID,Deal Name,Stage,Amount", *_deal_lines(300)]
     lines[10] = "D-2,Caf\u00e9 \u20ac,Won,5"  # UTF-8 before the split
@@ -406,3 +440,49 @@ def test_a_utf8_file_with_a_cp1252_row_is_split_and_read_as_both(tmp_path: Path)
     assert shares and shares[0].parsing.file.encoding == "utf-8+cp1252"
     assert shared == read_whole(path)
     assert isinstance(shared, tuple) and shared[0][249] == (251, ("D-1", "Caf\u00e9", "Won", "5"))
+
+
+_KILLED_WORKER = """
+import os, signal, sys
+from funnelcli.readers import export
+
+# The worker dies as an out-of-memory kill or a stray kill would end it.
+def run(self, share):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+export._Part.run = run
+export.DATE_SAMPLE_ROWS = 10
+sys.argv = ["funnel", "report", sys.argv[1], "--format", "json", "--as-of", "2025-11-30"]
+from funnelcli.cli import main
+main()
+"""
+
+
+def test_a_worker_killed_mid_read_is_an_error_not_a_wait(tmp_path: Path) -> None:
+    """Review finding: a pool never finished a task whose worker died, so the report waited
+    forever. Now the pipe's end tells: one line, exit 71 (EX_OSERR), no report."""
+    path = tmp_path / "deals.csv"
+    rows = "".join(f"D{i},Deal {i},Lead,{i}\n" for i in range(300))
+    path.write_text("ID,Deal Name,Stage,Amount\n" + rows, encoding="utf-8")
+    env = dict(os.environ, FUNNEL_WORKERS="2")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WORKER, str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail("the report hung after its worker process died")
+    assert process.returncode == 71
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: {path}: the process reading the rows from line ")
+    assert "ended without a result (killed by signal 9 (SIGKILL: out of memory?))" in lines[0]
+    assert lines[0].endswith("or with FUNNEL_WORKERS=1 to read the file in one process")

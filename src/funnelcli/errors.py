@@ -15,6 +15,7 @@ EXIT_OK = 0
 EXIT_ALERT = 1
 EXIT_USAGE = 2
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error, never the user's
+EXIT_OS = 71  # EX_OSERR: the system ended a process of ours (killed, out of memory)
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -71,3 +72,9 @@ class DefinitionError(FunnelError):
 
 class OutputError(FunnelError):
     """An output file cannot be written."""
+
+
+class WorkerLost(FunnelError):
+    """A forked process reading part of an export died without a result."""
+
+    exit_code = EXIT_OS

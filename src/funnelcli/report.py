@@ -250,7 +250,8 @@ class ReportBuilder:
 
         The reader's fast lane hands over deals without a timeline this way: one loop with
         everything in locals and no per-deal object, which is most of a large report's time.
-        ``tests/test_report_rows.py`` holds it to :meth:`add`, deal by deal.
+        ``tests/test_report.py`` pins its figures by hand; ``tests/test_fast_lane.py`` holds
+        batches to deal-by-deal adding, and the reader's fast lane to the general path.
         """
         last = self.stage_count - 1
         won_outcome, lost_outcome, open_outcome = Outcome.WON, Outcome.LOST, Outcome.OPEN

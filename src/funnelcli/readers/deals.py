@@ -723,11 +723,14 @@ class DealReader:
 
 
 _ISO_CACHE_SIZE = 100_000
-_ISO_FAST = re.compile(r"\d{4}-\d\d-\d\d(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?").fullmatch
-"""A plain ISO date, or one with a valid HH:MM[:SS] and no zone: the common case."""
+_ISO_FAST = re.compile(
+    r"\d{4}-\d\d-\d\d(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?", re.ASCII
+).fullmatch
+r"""A plain ISO date, or one with a valid HH:MM[:SS] and no zone: the common case. ASCII
+digits only, as dates.parse_date reads them (``\d`` alone would take ``١`` or ``０``)."""
 
 
-_TIME_OF_DAY = re.compile(r"[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?").fullmatch
+_TIME_OF_DAY = re.compile(r"[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?", re.ASCII).fullmatch
 """What may follow the day in a cell _ISO_FAST accepts."""
 _FAST_AMOUNT = re.compile(
     r"[0-9]+(?:\.[0-9]+)?|[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?"

@@ -7,17 +7,20 @@ This is the one place that drives a whole read; ``report``, ``inspect`` and
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from funnelcli.alerts import AlertResult
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel, label_key
-from funnelcli.errors import ExportError, shown
+from funnelcli.errors import ExportError, WorkerLost, shown
 from funnelcli.readers.columns import (
     FIELDS,
     ColumnMap,
@@ -359,9 +362,11 @@ def _reporting(
     share and counts its rows ``parts`` times: the others are about as far along. When
     it reads on past its share (:attr:`Table.overran`), its count is the whole read's.
     """
+    shown = 0  # never backwards: a read on past the share counts its rows once again
     for count, row in enumerate(rows, 1):
         if count % PROGRESS_EVERY == 0:
-            progress(count if table.overran else count * parts, expected)
+            shown = max(shown, count if table.overran else count * parts)
+            progress(shown, expected)
         yield row
 
 
@@ -414,21 +419,78 @@ def _read_shared(
     theirs in the file's order, so the first error in the file is the one raised.
 
     A share whose rows overran its end (a record straddled the split) has read the rest
-    of the file itself: the shares after it are dropped, and their errors too.
+    of the file itself: the shares after it are dropped, and their errors too. A worker
+    that dies without a result (killed, or out of memory) is an error, never a wait: each
+    sends its result down its own pipe, whose end the parent sees close when it dies.
     """
-    with multiprocessing.get_context("fork").Pool(len(shares), initializer=_quiet_worker) as pool:
-        others = [pool.apply_async(job.run, (share,)) for share in shares]
+    context = multiprocessing.get_context("fork")
+    workers: list[tuple[BaseProcess, Connection, CsvRange]] = []
+    try:
+        for share in shares:
+            receiving, sending = context.Pipe(duplex=False)
+            started = context.Process(target=_run_share, args=(job, share, sending), daemon=True)
+            started.start()
+            # Closed here before the next fork, so that only its worker holds the sending
+            # end: when that worker dies, receiving sees the end of the pipe.
+            sending.close()
+            workers.append((started, receiving, share))
         account = _read_rows(table, job.funnel, job.columns, job.slicing, job.dates, builder, rows)
-        if table.overran:
-            return account
-        for other in others:
-            part_builder, part_account, part_stats, overran = other.get()
+        overran = table.overran
+        for worker, receiving, share in workers:
+            if overran:
+                break
+            try:
+                outcome, result = receiving.recv()
+            except EOFError:
+                worker.join()
+                raise WorkerLost(_lost_worker(table.source, share, worker.exitcode)) from None
+            if outcome == "failed":
+                raise result
+            part_builder, part_account, part_stats, overran = result
             builder.merge(part_builder)
             account.merge(part_account)
             table.stats.merge(part_stats)
-            if overran:
-                break
-    return account
+        return account
+    finally:
+        for process, pipe, _ in workers:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            pipe.close()
+
+
+def _run_share(job: _Part, share: CsvRange, sending: Connection) -> None:
+    """A forked worker: read the share, send back ("done", result) or ("failed", error)."""
+    _quiet_worker()
+    outcome: tuple[str, object]
+    try:
+        outcome = ("done", job.run(share))
+    except BaseException as error:  # the parent raises it, in the file's order
+        outcome = ("failed", error)
+    try:
+        sending.send(outcome)
+    except OSError:
+        pass  # the parent is gone: nothing to tell
+    except Exception as error:  # an error that does not pickle: say what it was
+        with contextlib.suppress(OSError):
+            sending.send(("failed", RuntimeError(f"{type(outcome[1]).__name__}: {error}")))
+    sending.close()
+    # A forked child ends here, without the parent's exit handlers or a flush of the
+    # parent's buffered output it inherited (which would print it twice).
+    os._exit(0)
+
+
+def _lost_worker(source: str, share: CsvRange, exitcode: int | None) -> str:
+    how = (
+        f"killed by signal {-exitcode}" + (" (SIGKILL: out of memory?)" if -exitcode == 9 else "")
+        if exitcode is not None and exitcode < 0
+        else f"exit code {exitcode}"
+    )
+    return (
+        f"{source}: the process reading the rows from line {share.lines_before + 1} ended "
+        f"without a result ({how}); run the report again, or with FUNNEL_WORKERS=1 to read "
+        "the file in one process"
+    )
 
 
 @dataclass(frozen=True)
