@@ -9,9 +9,8 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from funnelcli.definition import Funnel, build_funnel, default_funnel, label_key
 from funnelcli.errors import DefinitionError, InputFileError, shown
@@ -25,9 +24,12 @@ DEFAULT_FILE_NAME = "funnel.yaml"
 MAX_DEFINITION_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class LoadedFunnel:
-    """The funnel a command uses, the warnings its file gave, and its alerts: rules."""
+class LoadedFunnel(NamedTuple):
+    """The funnel a command uses, the warnings its file gave, and its alerts: rules.
+
+    A named tuple, not a dataclass: every command makes one, and a dataclass costs about
+    0.4 ms to create at start-up (`funnel plan` is held to 1.3x typer's import time).
+    """
 
     funnel: Funnel
     warnings: list[str]

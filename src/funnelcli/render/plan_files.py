@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from funnelcli.plan import Plan
 from funnelcli.render.neutralise import neutralise_cells
@@ -23,9 +22,10 @@ if TYPE_CHECKING:  # only for the annotation: plain plans need not import the re
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class PlanContext:
-    """Where a plan's rates came from, and the open pipeline it credits (plan from history)."""
+class PlanContext(NamedTuple):
+    """Where a plan's rates came from, and the open pipeline it credits (plan from history).
+
+    A named tuple, not a dataclass, for start-up: see loading.LoadedFunnel."""
 
     rates_from: str | None = None
     notes: tuple[str, ...] = ()
