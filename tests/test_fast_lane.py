@@ -36,22 +36,15 @@ from funnelcli.report import (
     new_sliced_builder,
 )
 
-from .conftest import DATA, ROOT
+from .conftest import DATA
+from .test_export import CASES as TWO_PROCESS_CASES
 
 EXPORTS = DATA / "exports"
 AS_OF = dt.date(2025, 11, 30)
 CASES = [
-    (ROOT / "examples" / "maven_pipeline.csv", ROOT / "sample_funnels" / "maven_crm.yaml"),
-    (EXPORTS / "hubspot_deals.csv", EXPORTS / "hubspot_funnel.yaml"),
-    (EXPORTS / "hubspot_internal.csv", EXPORTS / "hubspot_funnel.yaml"),
-    (EXPORTS / "salesforce_report.csv", EXPORTS / "salesforce_funnel.yaml"),
-    (EXPORTS / "salesforce_cp1250.csv", EXPORTS / "salesforce_funnel.yaml"),
+    *TWO_PROCESS_CASES,  # every export of tests/test_export.py, and:
     (EXPORTS / "salesforce_formatted.xlsx", EXPORTS / "salesforce_funnel.yaml"),
-    (EXPORTS / "pipedrive_deals.csv", EXPORTS / "pipedrive_funnel.yaml"),
-    (EXPORTS / "pipedrive_multicurrency.csv", EXPORTS / "pipedrive_funnel.yaml"),
     (EXPORTS / "pipedrive_multicurrency.csv", EXPORTS / "pipedrive_fx_funnel.yaml"),
-    (EXPORTS / "zoho_deals.csv", EXPORTS / "zoho_funnel.yaml"),
-    (EXPORTS / "skips.csv", None),
     (DATA / "cli_report" / "hubspot_like.csv", DATA / "cli_report" / "hubspot_like.yaml"),
     (DATA / "cli_report" / "skips.csv", None),
     (DATA / "slicing" / "pipelines.csv", DATA / "slicing" / "pipelines.yaml"),
