@@ -387,8 +387,6 @@ class DealReader:
                     amount = None
                 else:
                     raw = cells[amount_index]
-                    if raw.__class__ is not str:
-                        raise _NotFast
                     if not raw:
                         amount = None
                     elif _FAST_AMOUNT(raw) is not None:
@@ -399,8 +397,6 @@ class DealReader:
                         raise _NotFast
                 if currency_index is not None:
                     code = cells[currency_index]
-                    if code.__class__ is not str:
-                        raise _NotFast
                     currency = code.strip().upper() or funnel_currency
                     if amount is not None and currency != funnel_currency and currency in fx:
                         amount, currency = amount * fx[currency], funnel_currency
@@ -432,13 +428,13 @@ class DealReader:
                                 day = date_of(raw)
                                 break
                         entered.append(day)
-                identifier = _fast_text(cells[id_index]) if id_index is not None else ""
+                identifier = cells[id_index].strip() if id_index is not None else ""
                 if not identifier and name_index is not None:
-                    identifier = _fast_text(cells[name_index])
-                owner = _fast_text(cells[owner_index]) if owner_index is not None else ""
+                    identifier = cells[name_index].strip()
+                owner = cells[owner_index].strip() if owner_index is not None else ""
                 segment = None
                 if segment_index is not None:
-                    segment = _fast_text(cells[segment_index]) or "(blank)"
+                    segment = cells[segment_index].strip() or "(blank)"
                 batch.append(
                     (
                         number,
@@ -736,10 +732,6 @@ _FAST_AMOUNT = re.compile(
     r"[0-9]+(?:\.[0-9]+)?|[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?"
 ).fullmatch
 """Amounts money.parse_money reads as just their digits: no sign, currency or spaces."""
-
-
-def _fast_text(cell: Cell) -> str:
-    return cell.strip() if cell.__class__ is str else _text(cell)
 
 
 def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:
