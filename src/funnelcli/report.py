@@ -230,6 +230,8 @@ class ReportBuilder:
             return
         self.has_stage_dates = True
         furthest = self._furthest_in_history(deal, changes)
+        # Counts, money and cycle as add_rows counts them (it inlines the same rules for
+        # speed: a change to one is a change to both; tests/test_report*.py pin both).
         self.reached_at[furthest] += 1
         if deal.outcome is Outcome.WON:
             self.won += 1

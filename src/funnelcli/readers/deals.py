@@ -374,9 +374,8 @@ class DealReader:
                 decided = decisions.get(key)
                 if decided is None:
                     found = self._decide(cells)
-                    if found.__class__ is _Skipped:
+                    if isinstance(found, _Skipped):
                         raise _NotFast
-                    assert not isinstance(found, _Skipped)
                     decided = found
                     if len(decisions) < _DECISION_CACHE_SIZE:
                         decisions[key] = decided
