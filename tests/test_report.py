@@ -576,3 +576,34 @@ def test_stale_list_keeps_the_oldest_and_counts_all() -> None:
     assert whole.stale_count == 12
     assert merged.stale == whole.stale
     assert merged.stale_count == 12
+
+
+# --- quantiles from counts ----------------------------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=-5, max_value=40), max_size=60))
+def test_ascending_reads_as_the_sorted_list(values: list[int]) -> None:
+    from funnelcli.report import _Ascending
+
+    expected = sorted(values)
+    ascending = _Ascending(values)
+    assert len(ascending) == len(expected)
+    assert [ascending[index] for index in range(len(expected))] == expected
+    assert [ascending[-index] for index in range(1, len(expected) + 1)] == [
+        expected[-index] for index in range(1, len(expected) + 1)
+    ]
+    assert ascending[1:-1:2] == expected[1:-1:2]
+    with pytest.raises(IndexError):
+        ascending[len(expected)]
+
+
+def test_quantiles_from_counts_by_hand() -> None:
+    from funnelcli.report import _Ascending
+    from funnelcli.stats import quantile
+
+    # 1, 2, 2, 2, 9: the median is the third value, 2; p90 sits 0.6 of the way from the
+    # fourth value (2) to the fifth (9): 2 + 0.6 * 7 = 6.2.
+    ascending = _Ascending([9, 2, 1, 2, 2])
+    assert quantile(ascending, 0.5) == 2.0
+    assert quantile(ascending, 0.9) == pytest.approx(6.2)
+    assert quantile(_Ascending([]), 0.5) is None

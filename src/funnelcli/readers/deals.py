@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
@@ -228,6 +228,23 @@ def infer_date_orders(
             )
         orders[index] = seen.order
     return orders
+
+
+class LaneColumns(NamedTuple):
+    """Column indexes (None: no such column) for the compiled lane: see lane_columns."""
+
+    decision: tuple[int, ...]  # stage, status, won and closed flags: the decision's cells
+    pipeline: int | None
+    amount: int | None
+    currency: int | None
+    id: int | None
+    name: int | None
+    owner: int | None
+    segment: int | None
+    created: int | None
+    closed: int | None
+    entered: tuple[int | None, ...]  # per stage; () without stage-entered dates
+    fx_codes: tuple[str, ...]  # currencies converted at the funnel's rate
 
 
 class DealReader:
@@ -463,6 +480,46 @@ class DealReader:
         self._flush_counts(read, used, raw_pipelines)
         if batch:
             yield batch
+
+    def lane_columns(self) -> LaneColumns | None:
+        """The columns the compiled lane (readers/lane.py) reads, or None when this read
+        needs what only Python does: the rows deal_rows sends the general way wholesale
+        (XLSX, --where/--pipeline, --since/--until, --date-format), a timeline, --cohort,
+        or a stage whose date is in more than one column."""
+        slicing = self.slicing
+        if (
+            self.history is not None
+            or self.table.kind != "csv"
+            or slicing.where
+            or slicing.filters_dates
+            or self.dates.date_format
+            or slicing.cohort is not None
+            or any(len(columns) > 1 for columns in self._entered)
+        ):
+            return None
+        decision = tuple(index for index in self._decision_columns if index is not None)
+        if not decision:
+            return None
+        return LaneColumns(
+            decision=decision,
+            pipeline=self._field_index["pipeline"],
+            amount=self._amount_column,
+            currency=self._currency_column,
+            id=self._id_column,
+            name=self._name_column,
+            owner=self._owner_column,
+            segment=slicing.segment_column,
+            created=self._created,
+            closed=self._closed,
+            entered=tuple(columns[0] if columns else None for columns in self._entered),
+            fx_codes=tuple(self._fx),
+        )
+
+    def cacheable_decision(self, cells: tuple[Cell, ...]) -> tuple[Outcome, int | None] | None:
+        """The outcome and stage the row's decision cells give, as deal_rows caches them;
+        None when they make the row a skipped one (never cached)."""
+        found = self._decide(cells)
+        return None if isinstance(found, _Skipped) else found[:2]
 
     def _flush_counts(self, read: int, used: int, raw_pipelines: dict[Cell, int]) -> None:
         """Counts the fast lane kept in locals, into the account (pipelines by clean name)."""

@@ -659,7 +659,10 @@ def _read_csv(
         text.close()
         raise
     stats = ReadStats()
-    cursor = _CsvCursor(parsing, reader, lines_before=0, end=_RowsEnd())
+    # The first record after the header (blank or not) starts the data: where a read of
+    # the data rows by bytes starts (see data_share).
+    data_line = header.rest[0][0] if header.rest else None
+    cursor = _CsvCursor(parsing, reader, lines_before=0, end=_RowsEnd(), data_line=data_line)
     rows = _csv_rows(header.rest, cursor, len(header.header), stats, text.close)
     return Table(
         source=source,
@@ -738,6 +741,30 @@ def _csv_numbered(reader: _CsvReader, file: _CsvFile) -> Iterator[tuple[int, Seq
             line = reader.line_num
     except (UnicodeError, csv.Error) as error:
         raise _csv_failure(error, file, line + 1) from None
+
+
+def csv_data_row(
+    cells: list[str], width: int, stats: ReadStats, *, last: bool = False
+) -> tuple[Cell, ...] | None:
+    """What :func:`_csv_rows` makes of one record, for a reader of records it split
+    itself (readers/lane.py): the row fitted to ``width``, or None for a blank or footer
+    row, counted in ``stats``. ``last``: the record ends a share (or straddles its end).
+    _csv_rows inlines the same steps in its hot loop; tests/test_lane.py holds the two to
+    the same rows.
+    """
+    if last:
+        return _data_row(cells, width, "", stats)
+    if not any(cells):
+        stats.blank_rows += 1
+        return None
+    first = cells[0]
+    if (
+        not first
+        or len(cells) != width
+        or ((first[:2] in _FOOTER_STARTS or first[0] in _FOOTER_ODD_INITIALS) and _FOOTER(first))
+    ):
+        return _data_row(cells, width, "", stats)
+    return tuple(cells)
 
 
 def _csv_rows(
@@ -864,6 +891,8 @@ class _CsvCursor:
     lines_before: int
     """Lines of the file before the reader's first: row numbers are counted from there."""
     end: _RowsEnd
+    data_line: int | None = None
+    """The line the first record after the header starts on; None if not known."""
 
 
 @dataclass(frozen=True)
@@ -917,6 +946,55 @@ def split_rows(table: Table, parts: int) -> list[CsvRange]:
         )
         for (start, lines), last in zip(splits, last_lines, strict=True)
     ]
+
+
+def data_share(table: Table, shares: Sequence[CsvRange]) -> CsvRange | None:
+    """All of a CSV table's data rows as a range of bytes, from the first record after
+    the header up to where ``shares`` (from :func:`split_rows`) begin: the rows this
+    process reads, read again from the start, rows already taken from ``table.rows``
+    included. None for an XLSX table, an encoding not split by bytes, or a header with
+    no record after it among the rows read to find it.
+    """
+    cursor = table._csv
+    if cursor is None or cursor.data_line is None:
+        return None
+    if codecs.lookup(cursor.parsing.file.encoding).name not in SPLIT_ENCODINGS:
+        return None
+    try:
+        start = _line_offset(cursor.parsing.file.path, cursor.data_line)
+    except OSError:
+        return None
+    if start is None:
+        return None
+    return CsvRange(
+        start,
+        cursor.data_line - 1,
+        shares[0].lines_before if shares else sys.maxsize,
+        table.header,
+        table.header_row,
+        table.title_rows,
+        cursor.parsing,
+    )
+
+
+def _line_offset(path: str | os.PathLike[str], line: int) -> int | None:
+    """The byte offset line ``line`` starts at, counting line breaks as csv does (\\r\\n,
+    \\r and \\n); None when the file has fewer lines."""
+    breaks = line - 1
+    data = b""
+    with open(path, "rb") as file:
+        while True:
+            chunk = file.read(_CHUNK)
+            data += chunk
+            for found, match in enumerate(_LINE_BREAK.finditer(data), 1):
+                # A \r at the end of what is read so far may be the start of a \r\n.
+                if found == breaks and (match.end() < len(data) or not chunk):
+                    return match.end()
+            if not chunk:
+                return None if breaks > 0 else 0
+
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 def read_csv_range(share: CsvRange) -> Table:

@@ -1,0 +1,225 @@
+"""The compiled lane: a share of a CSV export's rows read and counted in C (``_lane.c``).
+
+The lane does for the common row what :meth:`DealReader.deal_rows` and
+:meth:`ReportBuilder.add_rows` do in Python, about ten times faster, and gives back
+every row it is not sure of:
+
+* a row it can split but not read (an amount with a currency sign, a date that is not
+  ISO, a stage decision it has not been taught, a footer, a short row) comes back as
+  cells, and goes the Python way: the deal reader and the builder, as any row would;
+* at bytes it cannot split exactly as the csv module does (a quote inside a quoted
+  field that does not close it, a NUL, bytes that are not UTF-8, a record of megabytes)
+  it stops, and the csv module reads on from that record, with its own messages.
+
+What it counted merges into the builder in the file's order before each row it gives
+back, so the report is the one the Python lanes give, byte for byte
+(``tests/test_lane.py``). Without a C compiler at install time there is no lane, and
+every read is Python's; ``FUNNEL_COMPILED=0`` turns the lane off too (README,
+Performance).
+
+Stale deals go to the builder at the end of the share, and only those that may be among
+the ``STALE_KEPT`` oldest: one with fewer days than the ``STALE_KEPT`` largest counts
+the lane has seen has that many older deals beside it, so the builder's bounded heap
+would refuse it anyway; it is counted, not listed. Which deals the heap keeps does not
+depend on the order it is given them (it orders them by days, id and row).
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from funnelcli.dates import MAX_YEAR, MIN_YEAR
+from funnelcli.readers.deals import DealReader, LaneColumns, _text
+from funnelcli.readers.tabular import CsvRange, ReadStats, csv_data_row, read_csv_range
+from funnelcli.report import STALE_KEPT, Outcome, SlicedBuilder
+
+MERGE_EVERY = 32768
+"""Records between merges of what the lane counted: its arrays of days stay small, and each
+merge costs about as much as the lane's work on a few thousand rows."""
+
+_END, _PAUSE, _HANDOVER, _GIVE_UP = 0, 1, 2, 3
+_WHY_DECISION, _WHY_LAST = 1, 2
+_OUTCOME_CODES = {Outcome.WON: 0, Outcome.LOST: 1, Outcome.OPEN: 2}
+_LANE_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
+
+
+def _compiled() -> ModuleType | None:
+    try:
+        import funnelcli._lane as _lane
+    except ImportError:  # built without a C compiler: the Python lanes read everything
+        return None
+    return _lane
+
+
+def lane_for(reader: DealReader, share: CsvRange | None) -> LaneColumns | None:
+    """The columns to read ``share`` with in the compiled lane, or None to read it in
+    Python: no lane built, ``FUNNEL_COMPILED=0``, no share, a file that is not strict
+    UTF-8 (cp1252, a UTF-8 file with cp1252 rows, NUL bytes to strip), or a read the lane
+    does not do (see :meth:`DealReader.lane_columns`)."""
+    if share is None or os.environ.get("FUNNEL_COMPILED") == "0" or _compiled() is None:
+        return None
+    parsing = share.parsing
+    if (
+        codecs.lookup(parsing.file.encoding).name not in _LANE_ENCODINGS
+        or parsing.errors != "strict"
+        or parsing.strip_nul
+        or len(reader.funnel.stages) > 60
+    ):
+        return None
+    return reader.lane_columns()
+
+
+def read_share(
+    share: CsvRange,
+    columns: LaneColumns,
+    reader: DealReader,
+    builder: SlicedBuilder,
+    stats: ReadStats,
+    progress: Callable[[int, bool], None] | None = None,
+    every: int = MERGE_EVERY,
+) -> bool:
+    """Read ``share``'s rows into ``builder`` and ``reader.account``, blank and footer rows
+    into ``stats``; True when a record straddled the share's end and the read went on to
+    the end of the file (as :attr:`Table.overran`). ``progress(records, overran)`` every
+    ``every`` records (blank ones too), ``overran`` as far as the read knows yet."""
+    module = _compiled()
+    assert module is not None
+    overall = builder.overall
+    funnel = reader.funnel
+    lane = module.Lane(
+        path=os.fspath(share.parsing.file.path),
+        start=share.start,
+        lines_before=share.lines_before,
+        last_line=share.last_line,
+        delimiter=share.parsing.delimiter,
+        width=len(share.header),
+        decision_columns=columns.decision,
+        pipeline=_index(columns.pipeline),
+        amount=_index(columns.amount),
+        currency=_index(columns.currency),
+        id=_index(columns.id),
+        name=_index(columns.name),
+        owner=_index(columns.owner),
+        segment=_index(columns.segment),
+        created=_index(columns.created),
+        closed=_index(columns.closed),
+        entered=[_index(column) for column in columns.entered],
+        stale_days=[-1 if days is None else days for days in overall.stale_days],
+        as_of=overall.as_of.toordinal(),
+        min_year=MIN_YEAR,
+        max_year=MAX_YEAR,
+        funnel_currency=funnel.currency.encode(),
+        fx_codes=[code.encode() for code in columns.fx_codes],
+        stale_kept=STALE_KEPT,
+    )
+    merging = _Merging(reader, builder)
+    overran = _read(lane, share, reader, builder, stats, merging, progress, every)
+    # Last: the file's order does not matter to which stale deals are kept.
+    stale, dropped = lane.take_stale()
+    for deal in stale:
+        builder.overall.add_stale(deal, merging.currencies)
+    builder.overall.stale_count += dropped
+    return overran
+
+
+def _read(
+    lane: Any,
+    share: CsvRange,
+    reader: DealReader,
+    builder: SlicedBuilder,
+    stats: ReadStats,
+    merging: _Merging,
+    progress: Callable[[int, bool], None] | None,
+    every: int,
+) -> bool:
+    width = len(share.header)
+    while True:
+        status, detail = lane.run(every)
+        if status == _PAUSE:
+            if lane.records % MERGE_EVERY == 0:
+                merging.add(lane.take())
+            if progress is not None:
+                progress(lane.records, bool(detail))
+            continue
+        merging.add(lane.take())  # before the row it gives back: the file's order
+        if status == _HANDOVER:
+            number, cells, why, key = detail
+            row = csv_data_row(cells, width, stats, last=why == _WHY_LAST)
+            if row is None:
+                continue
+            if why == _WHY_DECISION:
+                decided = reader.cacheable_decision(row)
+                if decided is not None:
+                    outcome, stage = decided
+                    lane.learn(key, _OUTCOME_CODES[outcome], -1 if stage is None else stage)
+            for batch in reader.deal_rows(iter(((number, row),))):
+                builder.add_rows(batch)
+        elif status == _END:
+            return bool(detail)
+        else:  # _GIVE_UP: the csv module reads the rest, from the record the lane left at
+            offset, lines_before, last_line, overran = detail
+            rest = CsvRange(
+                offset,
+                lines_before,
+                last_line,
+                share.header,
+                share.header_row,
+                share.title_rows,
+                share.parsing,
+            )
+            with read_csv_range(rest) as table:
+                for batch in reader.deal_rows(table.rows):
+                    builder.add_rows(batch)
+            stats.merge(table.stats)
+            return bool(overran) or table.overran
+
+
+def _index(column: int | None) -> int:
+    return -1 if column is None else column
+
+
+class _Merging:
+    """Adds what the lane counted into the builder and the reader's account, naming the
+    lane's slots (pipelines, currencies, segments) as the Python lanes name them."""
+
+    def __init__(self, reader: DealReader, builder: SlicedBuilder) -> None:
+        self.reader = reader
+        self.builder = builder
+        self.pipelines: list[str] = []
+        self.currencies: list[str] = []
+        self.segments: list[str] = []
+
+    def add(self, taken: Any) -> None:
+        """``taken``: what Lane.take() returns (lane_take in _lane.c says what is where)."""
+        (
+            read,
+            used,
+            new_pipelines,
+            pipelines,
+            new_currencies,
+            new_segments,
+            overall,
+            children,
+        ) = taken
+        self.pipelines += [raw.decode() for raw in new_pipelines]
+        self.currencies += [raw.decode() for raw in new_currencies]
+        # As deal_rows names a segment: the cell stripped, "(blank)" when empty.
+        self.segments += [_text(raw.decode()) or "(blank)" for raw in new_segments]
+        if not read:
+            return
+        self.reader._flush_counts(
+            read,
+            used,
+            {self.pipelines[slot]: count for slot, count in pipelines},
+        )
+        builder = self.builder
+        counts, durations = overall
+        builder.overall.add_counted(counts, self.currencies)
+        builder.overall.add_durations(durations)
+        for slot, child_counts in children:
+            child = builder._child(builder.segments, self.segments[slot])
+            child.add_counted(child_counts, self.currencies)
