@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -100,7 +99,12 @@ def label_key(label: str) -> str:
     """
     # NFKC first: decomposed text (macOS writes "ö" as "o" and a combining mark) must match
     # its composed form, and the punctuation rule must not strip the marks off letters.
-    return _NOT_ALPHANUMERIC.sub("", unicodedata.normalize("NFKC", label).casefold())
+    # ASCII text is already in NFKC: skipping it spares `funnel plan` importing unicodedata.
+    if not label.isascii():
+        import unicodedata
+
+        label = unicodedata.normalize("NFKC", label)
+    return _NOT_ALPHANUMERIC.sub("", label.casefold())
 
 
 class _Problems:

@@ -37,7 +37,8 @@ _AMOUNT_PATTERN = re.compile(
     \s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-_GROUPED_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+# A pattern, not a compiled one: re compiles it on the first amount with a comma.
+_GROUPED_THOUSANDS = r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
 
 
 def parse_amount(text: str) -> Decimal:
@@ -51,7 +52,7 @@ def parse_amount(text: str) -> Decimal:
     if match is None:
         raise ValueError(f"'{text}' is not an amount; use {AMOUNT_FORMS}")
     number = match["number"]
-    if "," in number and not _GROUPED_THOUSANDS.match(number):
+    if "," in number and not re.match(_GROUPED_THOUSANDS, number):
         raise ValueError(f"'{text}' has misplaced thousands separators; use {AMOUNT_FORMS}")
     digits = number.replace(",", "").replace("_", "")
     try:

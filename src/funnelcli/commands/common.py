@@ -40,7 +40,8 @@ def parse_option(option: str, text: str, parser: Callable[[str], T]) -> T:
         raise UsageError(f"{option}: {error}") from None
 
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A pattern, not a compiled one: re compiles it on the first date (most runs have none).
+_ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 FIRST_YEAR, LAST_YEAR = 1900, 2199
 """Dates on the command line stay in these years, as export dates do: a plan or report
 about year 1 is a typo, and dates near the calendar's ends overflow date arithmetic."""
@@ -48,7 +49,7 @@ about year 1 is a typo, and dates near the calendar's ends overflow date arithme
 
 def parse_date(text: str) -> dt.date:
     value = text.strip()
-    if not _ISO_DAY.match(value):
+    if not re.match(_ISO_DAY, value):
         raise ValueError(f"'{text}' is not a date; use YYYY-MM-DD like 2027-03-31")
     try:
         day = dt.date.fromisoformat(value)
