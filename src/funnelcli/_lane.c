@@ -35,7 +35,7 @@ typedef __int128 i128;
 
 enum { WON = 0, LOST = 1, OPEN = 2 };
 enum { ST_END = 0, ST_PAUSE = 1, ST_HANDOVER = 2, ST_GIVEUP = 3 };
-enum { WHY_OTHER = 0, WHY_DECISION = 1, WHY_LAST = 2 };
+enum { WHY_OTHER = 0, WHY_DECISION = 1, WHY_FIT = 2 };
 enum { REC_OK = 0, REC_MORE = 1, REC_ODD = 2, REC_EOF = 3 };
 
 /* --- growable arrays -------------------------------------------------------------- */
@@ -331,6 +331,7 @@ typedef struct {
     int64_t offset;       /* file offset of buf[0] */
     int64_t lines_before; /* lines of the file before buf[pos] */
     int64_t last_line;    /* the range's last record ends on this line (INT64_MAX: the end) */
+    int64_t fit_until;    /* records starting on lines up to this one are Python's to fit */
     int overran, finished;
     /* how to read a row */
     char delimiter;
@@ -1205,10 +1206,14 @@ static PyObject *lane_run(Lane *self, PyObject *arg) {
         int64_t number = self->lines_before + 1;
         int64_t ends_on = self->lines_before + lines;
         int why = WHY_OTHER, counted = 0;
-        if (ends_on >= self->last_line) {
+        if (number <= self->fit_until) {
+            /* Among the rows read ahead to find the header, which tabular fits with
+             * _data_row (its footer test is wider than the hot path's): Python's. */
+            why = WHY_FIT;
+        } else if (ends_on >= self->last_line) {
             /* The range's last record, or one across its end (then read on to the end of the
              * file, as tabular._csv_rows does): Python reads it, as _csv_rows does. */
-            why = WHY_LAST;
+            why = WHY_FIT;
             if (ends_on == self->last_line)
                 self->finished = 1;
             else {
@@ -1473,20 +1478,21 @@ static int lane_init(Lane *self, PyObject *args, PyObject *kwargs) {
                             "decision_columns", "pipeline", "amount", "currency", "id", "name",
                             "owner", "segment", "created", "closed", "entered", "stale_days",
                             "as_of", "min_year", "max_year", "funnel_currency", "fx_codes",
-                            "stale_kept", NULL};
+                            "stale_kept", "fit_until", NULL};
     PyObject *path, *decision_columns, *entered, *stale_days, *fx_codes;
     long long start, lines_before, last_line;
     int delimiter;
     Py_ssize_t stale_kept;
+    long long fit_until = 0;
     const char *funnel_currency;
     Py_ssize_t funnel_currency_len;
     self->fd = -1;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O&LLLCiOiiiiiiiiiOOiiiy#On", names, PyUnicode_FSConverter, &path, &start,
+            args, kwargs, "O&LLLCiOiiiiiiiiiOOiiiy#On|L", names, PyUnicode_FSConverter, &path, &start,
             &lines_before, &last_line, &delimiter, &self->width, &decision_columns, &self->pipeline,
             &self->amount, &self->currency, &self->id, &self->name, &self->owner, &self->segment,
             &self->created, &self->closed, &entered, &stale_days, &self->as_of, &self->min_year,
-            &self->max_year, &funnel_currency, &funnel_currency_len, &fx_codes, &stale_kept))
+            &self->max_year, &funnel_currency, &funnel_currency_len, &fx_codes, &stale_kept, &fit_until))
         return -1;
     if (delimiter > 0x7F || delimiter == '"' || delimiter == '\r' || delimiter == '\n') {
         Py_DECREF(path);
@@ -1507,6 +1513,7 @@ static int lane_init(Lane *self, PyObject *args, PyObject *kwargs) {
     self->offset = start;
     self->lines_before = lines_before;
     self->last_line = last_line;
+    self->fit_until = fit_until;
     int n_entered, n_stale;
     int *stale;
     if (int_list(decision_columns, &self->decision_columns, &self->n_decision, "decision_columns") < 0 ||

@@ -42,7 +42,7 @@ MERGE_EVERY = 32768
 merge costs about as much as the lane's work on a few thousand rows."""
 
 _END, _PAUSE, _HANDOVER, _GIVE_UP = 0, 1, 2, 3
-_WHY_DECISION, _WHY_LAST = 1, 2
+_WHY_DECISION, _WHY_FIT = 1, 2  # FIT: a share's last record, or one read ahead
 _OUTCOME_CODES = {Outcome.WON: 0, Outcome.LOST: 1, Outcome.OPEN: 2}
 _LANE_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
 
@@ -115,6 +115,7 @@ def read_share(
         funnel_currency=funnel.currency.encode(),
         fx_codes=[code.encode() for code in columns.fx_codes],
         stale_kept=STALE_KEPT,
+        fit_until=share.fit_until,
     )
     merging = _Merging(reader, builder)
     overran = _read(lane, share, reader, builder, stats, merging, progress, every)
@@ -148,7 +149,7 @@ def _read(
         merging.add(lane.take())  # before the row it gives back: the file's order
         if status == _HANDOVER:
             number, cells, why, key = detail
-            row = csv_data_row(cells, width, stats, last=why == _WHY_LAST)
+            row = csv_data_row(cells, width, stats, fit=why == _WHY_FIT)
             if row is None:
                 continue
             if why == _WHY_DECISION:
@@ -170,6 +171,7 @@ def _read(
                 share.header_row,
                 share.title_rows,
                 share.parsing,
+                share.fit_until,
             )
             with read_csv_range(rest) as table:
                 for batch in reader.deal_rows(table.rows):

@@ -662,7 +662,14 @@ def _read_csv(
     # The first record after the header (blank or not) starts the data: where a read of
     # the data rows by bytes starts (see data_share).
     data_line = header.rest[0][0] if header.rest else None
-    cursor = _CsvCursor(parsing, reader, lines_before=0, end=_RowsEnd(), data_line=data_line)
+    cursor = _CsvCursor(
+        parsing,
+        reader,
+        lines_before=0,
+        end=_RowsEnd(),
+        data_line=data_line,
+        lookahead_line=header.rest[-1][0] if header.rest else 0,
+    )
     rows = _csv_rows(header.rest, cursor, len(header.header), stats, text.close)
     return Table(
         source=source,
@@ -744,15 +751,16 @@ def _csv_numbered(reader: _CsvReader, file: _CsvFile) -> Iterator[tuple[int, Seq
 
 
 def csv_data_row(
-    cells: list[str], width: int, stats: ReadStats, *, last: bool = False
+    cells: list[str], width: int, stats: ReadStats, *, fit: bool = False
 ) -> tuple[Cell, ...] | None:
     """What :func:`_csv_rows` makes of one record, for a reader of records it split
     itself (readers/lane.py): the row fitted to ``width``, or None for a blank or footer
-    row, counted in ``stats``. ``last``: the record ends a share (or straddles its end).
-    _csv_rows inlines the same steps in its hot loop; tests/test_lane.py holds the two to
-    the same rows.
+    row, counted in ``stats``. ``fit``: a record _csv_rows fits with _data_row, not in its
+    hot loop: one that ends a share (or straddles its end), or one read ahead to find the
+    header. _csv_rows inlines the same steps in its hot loop; tests/test_lane.py holds the
+    two to the same rows.
     """
-    if last:
+    if fit:
         return _data_row(cells, width, "", stats)
     if not any(cells):
         stats.blank_rows += 1
@@ -893,6 +901,9 @@ class _CsvCursor:
     end: _RowsEnd
     data_line: int | None = None
     """The line the first record after the header starts on; None if not known."""
+    lookahead_line: int = 0
+    """The line the last record read ahead to find the header starts on: _csv_rows fits
+    those records with _data_row, whose footer test is wider than its hot loop's."""
 
 
 @dataclass(frozen=True)
@@ -909,6 +920,9 @@ class CsvRange:
     header_row: int
     title_rows: int
     parsing: _CsvParsing
+    fit_until: int = 0
+    """Records starting on lines up to this one are fitted with _data_row (see
+    _CsvCursor.lookahead_line); 0 for a range after the rows read ahead."""
 
 
 def split_rows(table: Table, parts: int) -> list[CsvRange]:
@@ -974,6 +988,7 @@ def data_share(table: Table, shares: Sequence[CsvRange]) -> CsvRange | None:
         table.header_row,
         table.title_rows,
         cursor.parsing,
+        cursor.lookahead_line,
     )
 
 
@@ -1022,6 +1037,9 @@ def read_csv_range(share: CsvRange) -> Table:
         _RowsEnd(share.last_line - share.lines_before),
     )
     stats = ReadStats()
+    rows = _csv_rows([], cursor, len(share.header), stats, text.close)
+    if share.fit_until > share.lines_before:
+        rows = _fit_read_ahead(rows, share.fit_until, len(share.header), stats)
     return Table(
         source=file.source,
         kind="csv",
@@ -1031,11 +1049,26 @@ def read_csv_range(share: CsvRange) -> Table:
         encoding=file.encoding,
         delimiter=parsing.delimiter,
         sheet=None,
-        rows=_csv_rows([], cursor, len(share.header), stats, text.close),
+        rows=rows,
         stats=stats,
         _close=text.close,
         _csv=cursor,
     )
+
+
+def _fit_read_ahead(
+    rows: Iterator[NumberedRow], until: int, width: int, stats: ReadStats
+) -> Iterator[NumberedRow]:
+    """Rows starting on lines up to ``until`` fitted again with _data_row, as the rows read
+    ahead to find the header are (its footer test is wider than _csv_rows' hot loop's;
+    fitting twice changes nothing else)."""
+    for number, cells in rows:
+        if number <= until:
+            fitted = _data_row(cells, width, "", stats)
+            if fitted is not None:
+                yield number, fitted
+        else:
+            yield number, cells
 
 
 def _find_splits(
