@@ -1445,10 +1445,6 @@ static PyObject *lane_take_stale(Lane *self, PyObject *Py_UNUSED(ignored)) {
     return taken;
 }
 
-static PyObject *position(Lane *self, void *Py_UNUSED(closure)) {
-    return Py_BuildValue("(LL)", (long long)(self->offset + self->pos), (long long)self->lines_before);
-}
-
 static int int_list(PyObject *seq, int **out, int *count, const char *what) {
     PyObject *fast = PySequence_Fast(seq, what);
     if (!fast)
@@ -1613,7 +1609,6 @@ static PyObject *records(Lane *self, void *Py_UNUSED(closure)) {
 
 static PyGetSetDef lane_getset[] = {
     {"records", (getter)records, NULL, "records split so far, blank ones too", NULL},
-    {"position", (getter)position, NULL, "(byte offset, lines before) of the next record", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

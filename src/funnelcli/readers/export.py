@@ -8,6 +8,7 @@ This is the one place that drives a whole read; ``report``, ``inspect`` and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import multiprocessing
@@ -286,13 +287,14 @@ def report_export(
         reader = DealReader(
             table, funnel, columns, dates, slicing, history, None if history is None else as_of
         )
-        compiled = lane_for(reader, data_share(table, [])) is not None
-        workers = _worker_count(path, table, compiled) if history is None else 1
+        own = data_share(table)  # all the data rows; up to the first share's, below
+        lane = lane_for(reader, own)
+        workers = _worker_count(path, table, lane is not None) if history is None else 1
         shares = split_rows(table, workers) if workers > 1 else []
         parts = len(shares) + 1
-        own = data_share(table, shares)
-        lane = lane_for(reader, own)
         if lane is not None and own is not None:
+            if shares:
+                own = dataclasses.replace(own, last_line=shares[0].lines_before)
             # The compiled lane reads this process's rows again from the first one, by
             # bytes: what the header and sample reads counted is counted afresh.
             table.stats = ReadStats()
@@ -302,7 +304,8 @@ def report_export(
             )
         else:
             if progress is not None:
-                rows = _reporting(rows, progress, _expected_rows(path, table), table, parts)
+                shown = _Shown(progress, _expected_rows(path, table), parts)
+                rows = _reporting(rows, shown, table)
             read_own = functools.partial(_read_deals, reader, builder, rows)
         if shares:
             job = _Part(funnel, columns, slicing, dates, as_of, stale_days)
@@ -360,8 +363,10 @@ PROGRESS_EVERY = 8192
 
 
 class _Shown:
-    """Progress for the compiled lane, told the rows of this process's share so far: the
-    other processes are about as far along theirs (see :func:`_reporting`)."""
+    """Progress, told the rows of this process's share so far. With ``parts`` processes,
+    each reading about as many bytes, the others are about as far along theirs: the count
+    is shown ``parts`` times. Once this share reads on past its end (:attr:`Table.overran`),
+    its count is the whole read's."""
 
     def __init__(
         self, progress: Callable[[int, int], None] | None, expected: int, parts: int
@@ -376,23 +381,12 @@ class _Shown:
 
 
 def _reporting(
-    rows: Iterator[tuple[int, tuple[Cell, ...]]],
-    progress: Callable[[int, int], None],
-    expected: int,
-    table: Table,
-    parts: int,
+    rows: Iterator[tuple[int, tuple[Cell, ...]]], shown: _Shown, table: Table
 ) -> Iterator[tuple[int, tuple[Cell, ...]]]:
-    """Pass rows on, telling ``progress`` how far along the file is every so often.
-
-    With ``parts`` processes, each reading about as many bytes, this one reads the first
-    share and counts its rows ``parts`` times: the others are about as far along. When
-    it reads on past its share (:attr:`Table.overran`), its count is the whole read's.
-    """
-    shown = 0  # never backwards: a read on past the share counts its rows once again
+    """Pass rows on, telling ``shown`` how far along the file is every so often."""
     for count, row in enumerate(rows, 1):
         if count % PROGRESS_EVERY == 0:
-            shown = max(shown, count if table.overran else count * parts)
-            progress(shown, expected)
+            shown.rows(count, table.overran)
         yield row
 
 

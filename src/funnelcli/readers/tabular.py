@@ -962,11 +962,10 @@ def split_rows(table: Table, parts: int) -> list[CsvRange]:
     ]
 
 
-def data_share(table: Table, shares: Sequence[CsvRange]) -> CsvRange | None:
+def data_share(table: Table) -> CsvRange | None:
     """All of a CSV table's data rows as a range of bytes, from the first record after
-    the header up to where ``shares`` (from :func:`split_rows`) begin: the rows this
-    process reads, read again from the start, rows already taken from ``table.rows``
-    included. None for an XLSX table, an encoding not split by bytes, or a header with
+    the header to the end of the file, rows already taken from ``table.rows`` included
+    (to end where :func:`split_rows`' shares begin, replace its ``last_line``). None for an XLSX table, an encoding not split by bytes, or a header with
     no record after it among the rows read to find it.
     """
     cursor = table._csv
@@ -983,7 +982,7 @@ def data_share(table: Table, shares: Sequence[CsvRange]) -> CsvRange | None:
     return CsvRange(
         start,
         cursor.data_line - 1,
-        shares[0].lines_before if shares else sys.maxsize,
+        sys.maxsize,
         table.header,
         table.header_row,
         table.title_rows,
