@@ -1210,17 +1210,17 @@ static PyObject *lane_run(Lane *self, PyObject *arg) {
             /* Among the rows read ahead to find the header, which tabular fits with
              * _data_row (its footer test is wider than the hot path's): Python's. */
             why = WHY_FIT;
-        } else if (ends_on >= self->last_line) {
-            /* The range's last record, or one across its end (then read on to the end of the
-             * file, as tabular._csv_rows does): Python reads it, as _csv_rows does. */
-            why = WHY_FIT;
-            if (ends_on == self->last_line)
-                self->finished = 1;
-            else {
-                self->overran = 1;
-                self->last_line = INT64_MAX;
-            }
         } else {
+            if (ends_on >= self->last_line) {
+                /* The range's last record, or one across its end: then read on to the end
+                 * of the file, as tabular._csv_rows does. */
+                if (ends_on == self->last_line)
+                    self->finished = 1;
+                else {
+                    self->overran = 1;
+                    self->last_line = INT64_MAX;
+                }
+            }
             counted = read_deal(self, &why);
             if (counted < 0)
                 return NULL;
@@ -1241,6 +1241,8 @@ static PyObject *lane_run(Lane *self, PyObject *arg) {
             }
             return Py_BuildValue("(i(LNiN))", ST_HANDOVER, (long long)number, cells, why, key);
         }
+        if (self->finished)
+            return Py_BuildValue("(iO)", ST_END, Py_False);
         if (self->records % budget == 0)
             return Py_BuildValue("(iO)", ST_PAUSE, self->overran ? Py_True : Py_False);
     }

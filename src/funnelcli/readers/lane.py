@@ -42,7 +42,7 @@ MERGE_EVERY = 32768
 merge costs about as much as the lane's work on a few thousand rows."""
 
 _END, _PAUSE, _HANDOVER, _GIVE_UP = 0, 1, 2, 3
-_WHY_DECISION, _WHY_FIT = 1, 2  # FIT: a share's last record, or one read ahead
+_WHY_DECISION, _WHY_FIT = 1, 2  # FIT: a record read ahead to find the header
 _OUTCOME_CODES = {Outcome.WON: 0, Outcome.LOST: 1, Outcome.OPEN: 2}
 _LANE_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
 

@@ -755,9 +755,8 @@ def csv_data_row(
 ) -> tuple[Cell, ...] | None:
     """What :func:`_csv_rows` makes of one record, for a reader of records it split
     itself (readers/lane.py): the row fitted to ``width``, or None for a blank or footer
-    row, counted in ``stats``. ``fit``: a record _csv_rows fits with _data_row, not in its
-    hot loop: one that ends a share (or straddles its end), or one read ahead to find the
-    header. _csv_rows inlines the same steps in its hot loop; tests/test_lane.py holds the
+    row, counted in ``stats``. ``fit``: a record read ahead to find the header, which
+    _csv_rows fits with _data_row (its footer test is wider than the hot loop's). _csv_rows inlines the same steps in its hot loop; tests/test_lane.py holds the
     two to the same rows.
     """
     if fit:
@@ -803,7 +802,8 @@ def _csv_rows(
             number = line + line_one
             line = reader.line_num
             if line >= end.line:  # the last row of this share, or one straddling its end
-                row = _data_row(cells, width, "", stats)
+                # Fitted as the loop below fits it: a share's end must not change a row.
+                row = csv_data_row(cells, width, stats)
                 if row is not None:
                     yield number, row
                 if line == end.line:
