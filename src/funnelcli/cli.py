@@ -160,11 +160,12 @@ class _OneLineErrors(_LazyGroup):
             message = error.format_message() if hasattr(error, "format_message") else str(error)
             if isinstance(error, NoArgsIsHelpError):
                 # `funnel` alone: the help on stdout (Rich panels are printed already, and
-                # leave the message empty), then the usual line.
+                # leave the message empty) and no error line, exit 2 as click does: a
+                # script that calls `funnel` with no command still fails.
                 if message:
                     sys.stdout.write(message + "\n")
-                message = ""
-            sys.stderr.write(f"error: {message.rstrip('.')}; see '{path} --help'\n")
+            else:
+                sys.stderr.write(f"error: {message.rstrip('.')}; see '{path} --help'\n")
             code = getattr(error, "exit_code", EXIT_USAGE)
         except KeyboardInterrupt:
             print_error("interrupted")

@@ -212,6 +212,21 @@ def plan(
             )
         else:
             emit(_plan_text(result, source, chosen_format, context), output, protected)
+        _alert_if_too_late(result)
+
+
+def _alert_if_too_late(result: Any) -> None:
+    """Too late for the deadline: the output is written, then exit 1 as a fired alert does,
+    so that a cron job or a script can tell a plan that cannot be met from one that can."""
+    if result.pacing is None or result.pacing.feasible:
+        return
+    import sys
+
+    from funnelcli.errors import EXIT_ALERT
+    from funnelcli.render.plan_files import pacing_sentence
+
+    sys.stderr.write(f"alert: {pacing_sentence(result).rstrip('.')}\n")
+    raise typer.Exit(EXIT_ALERT)
 
 
 def _check_year(option: str, text: str, day: dt.date) -> None:

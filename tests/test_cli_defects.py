@@ -1,0 +1,210 @@
+"""Command-line and plan defects found in real use, each through a real process.
+
+Every run is ``python -m funnelcli ...`` in its own session, killed with its group if the
+test fails, and checked on stdout, stderr and the exit code.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def funnel(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Done:
+    """``funnel ARGS`` as a real process; its process group is killed whatever happens."""
+    environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
+    environment.update({"COLUMNS": "80", "TERM": "dumb"})
+    environment.update(env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "funnelcli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+        return Done(process.returncode, stdout, stderr)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# --- 1. `funnel` alone --------------------------------------------------------------------
+
+
+def test_funnel_alone_prints_the_help_and_no_error_line() -> None:
+    done = funnel()
+    # Exit 2, the usage code, as click does for a group called without a command.
+    assert done.returncode == 2
+    assert done.stdout.startswith("Usage: funnel [OPTIONS] COMMAND [ARGS]...")
+    for command in ("plan", "report", "inspect", "trend", "validate", "init", "completion"):
+        assert f"\n  {command} " in done.stdout
+    assert done.stderr == ""
+
+
+# --- 5. pacing at --confidence --------------------------------------------------------------
+
+PACED = [
+    "plan",
+    "sample_funnels/b2b_saas.yaml",
+    "--target",
+    "1.2M",
+    "--confidence",
+    "90%",
+    "--as-of",
+    "2026-12-01",
+    "--by",
+    "2027-03-31",
+]
+
+
+def test_the_schedule_paces_the_confidence_count_and_the_summary_matches_it() -> None:
+    done = funnel(*PACED, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    pacing = json.loads(done.stdout)["pacing"]
+    # $1.2M / $24,000 = 50 deals; won from Lead = 25% x 40% x 50% x 30% = 3/200; at 90%
+    # 3,945 leads (test_the_confidence_count_is_the_binomial_one).
+    assert pacing["leads"] == 3945
+    assert pacing["paced_at_confidence"] == 0.9
+    # Window 2026-12-01 .. 2027-02-03 (2027-03-31 less the 5+7+14+30 = 56-day cycle): 65
+    # days. December: ceil(3945 x 31/65) = ceil(1881.46) = 1882; to January's end
+    # ceil(3945 x 62/65) = ceil(3762.92) = 3763, so January 3763 - 1882 = 1881; February
+    # 3945 - 3763 = 182.
+    assert [(row["period"], row["leads"]) for row in pacing["schedule"]] == [
+        ("2026-12", 1882),
+        ("2027-01", 1881),
+        ("2027-02", 182),
+    ]
+    assert (pacing["leads_per_period_least"], pacing["leads_per_period"]) == (1881, 1882)
+    table = funnel(*PACED)
+    assert table.returncode == 0, table.stderr
+    text = " ".join(table.stdout.split())
+    assert (
+        "Pacing: 3,945 leads (the 90% confidence count) enter from 2026-12-01 to 2027-02-03 "
+        "(65 days; 56-day cycle to close by 2027-03-31): 1,881 to 1,882 per full month."
+    ) in text
+    assert "2026-12 2026-12-01 2026-12-31 1,882" in text
+    assert "2027-01 2027-01-01 2027-01-31 1,881" in text
+    assert "2027-02 2027-02-01 2027-02-03 182" in text
+
+
+def test_the_confidence_count_is_the_binomial_one() -> None:
+    """3,945 by hand: P(at least 50 wins of N at 3/200) first reaches 90% at N = 3,945.
+
+    Summed in floating point here (exact sums over 3,945 terms are slow): the margin at
+    3,944 and 3,945 is far above its rounding error.
+    """
+    p = 3 / 200
+
+    def at_least_50(trials: int) -> float:
+        term = (1 - p) ** trials  # P(0 wins)
+        below = 0.0
+        for wins in range(50):
+            below += term
+            term *= (trials - wins) / (wins + 1) * p / (1 - p)
+        return 1 - below
+
+    assert at_least_50(3944) < 0.9 <= at_least_50(3945)
+
+
+def test_pacing_without_confidence_paces_the_expected_count() -> None:
+    done = funnel(*PACED[:3], *PACED[3:4], *PACED[6:], "--format", "json")
+    assert done.returncode == 0, done.stderr
+    pacing = json.loads(done.stdout)["pacing"]
+    # 50 / (3/200) = 3,333.3 -> 3,334 leads: ceil(3334 x 31/65) = 1591, ceil(3334 x 62/65)
+    # = 3181 (January 1590), February 153.
+    assert pacing["leads"] == 3334
+    assert pacing["paced_at_confidence"] is None
+    assert [row["leads"] for row in pacing["schedule"]] == [1591, 1590, 153]
+    assert (pacing["leads_per_period_least"], pacing["leads_per_period"]) == (1590, 1591)
+
+
+# --- 6. Too late is the alert code ------------------------------------------------------------
+
+LATE = ["plan", "--target", "1.2M", "--as-of", "2026-12-01", "--by", "2027-01-15"]
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "csv", "markdown"])
+def test_a_plan_too_late_for_its_deadline_is_written_then_exits_1(output_format: str) -> None:
+    done = funnel(*LATE, "--format", output_format)
+    assert done.returncode == 1
+    # 2027-01-15 less the built-in funnel's 56-day cycle is 2026-11-20, before 2026-12-01.
+    assert done.stderr == (
+        "alert: Too late for 2027-01-15: with a 56-day cycle the last lead had to enter by "
+        "2026-11-20\n"
+    )
+    assert done.stdout  # the plan is still written
+    if output_format == "json":
+        assert json.loads(done.stdout)["pacing"]["feasible"] is False
+    if output_format == "csv":
+        assert done.stdout.splitlines()[0].startswith("stage,")
+    if output_format in ("table", "markdown"):
+        assert "Too late for 2027-01-15" in done.stdout
+
+
+def test_a_plan_too_late_to_a_file_is_written_then_exits_1(tmp_path: Path) -> None:
+    target = tmp_path / "plan.json"
+    done = funnel(*LATE, "--output", str(target))
+    assert done.returncode == 1
+    assert json.loads(target.read_text("utf-8"))["pacing"]["last_lead_entry"] == "2026-11-20"
+
+
+def test_a_plan_in_time_exits_0() -> None:
+    done = funnel("plan", "--target", "1.2M", "--as-of", "2026-12-01", "--by", "2027-03-31")
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+# --- 7. counts in alert lines -----------------------------------------------------------------
+
+
+def test_the_stale_alert_separates_thousands() -> None:
+    # Stale: an Engaging deal older than 2 x 60 days on 2017-12-31 (Prospecting deals have
+    # no date to age); counted here from the CSV itself.
+    as_of = dt.date(2017, 12, 31)
+    with (ROOT / "examples" / "maven_pipeline.csv").open(encoding="utf-8", newline="") as file:
+        stale = sum(
+            1
+            for row in csv.DictReader(file)
+            if row["deal_stage"] == "Engaging"
+            and (as_of - dt.date.fromisoformat(row["engage_date"])).days > 120
+        )
+    assert stale > 1000  # the figure needs a separator
+    done = funnel(
+        "report",
+        "examples/maven_pipeline.csv",
+        "--funnel",
+        "sample_funnels/maven_crm.yaml",
+        "--as-of",
+        "2017-12-31",
+        "--max-stale",
+        "1000",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"alert: {stale:,} deals are stale, more than the 1,000 allowed\n"
