@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,3 +209,83 @@ def test_the_stale_alert_separates_thousands() -> None:
     )
     assert done.returncode == 1
     assert done.stderr == f"alert: {stale:,} deals are stale, more than the 1,000 allowed\n"
+
+
+# --- 3. shell completion ----------------------------------------------------------------------
+
+COMMAND_NAMES = ["plan", "report", "inspect", "trend", "validate", "init", "completion"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_the_shell_s_script(shell: str) -> None:
+    done = funnel("completion", shell)
+    assert done.returncode == 0, done.stderr
+    # The script calls funnel back with the variable the group answers.
+    assert "_FUNNEL_COMPLETE=complete_" + shell in done.stdout
+    assert "funnel" in done.stdout
+    if shell == "bash":
+        assert "complete -o default -F _funnel_completion funnel" in done.stdout
+
+
+def test_completion_refuses_an_unknown_shell() -> None:
+    done = funnel("completion", "tcsh")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "error: completion: 'tcsh' is not a shell funnel completes; use bash, zsh or fish\n"
+    )
+
+
+@pytest.mark.parametrize("instruction", ["bash_complete", "complete_bash"])
+def test_a_completion_request_returns_the_command_names(instruction: str) -> None:
+    every = funnel(
+        env={"COMP_WORDS": "funnel ", "COMP_CWORD": "1", "_FUNNEL_COMPLETE": instruction}
+    )
+    assert (every.returncode, every.stderr) == (0, "")
+    assert every.stdout.split() == COMMAND_NAMES
+    some = funnel(
+        env={"COMP_WORDS": "funnel tr", "COMP_CWORD": "1", "_FUNNEL_COMPLETE": instruction}
+    )
+    assert some.stdout.split() == ["trend"]
+
+
+def test_a_completion_request_returns_a_command_s_options() -> None:
+    done = funnel(
+        env={
+            "COMP_WORDS": "funnel plan --conf",
+            "COMP_CWORD": "2",
+            "_FUNNEL_COMPLETE": "complete_bash",
+        }
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split() == ["--confidence"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_bash_script_completes_in_bash() -> None:
+    """The printed script, loaded into a real bash, fills COMPREPLY from funnel itself."""
+    script = (
+        'eval "$(funnel completion bash)"; COMP_WORDS=(funnel re); COMP_CWORD=1; '
+        '_funnel_completion funnel; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    bin_dir = str(Path(sys.executable).parent)
+    if shutil.which("funnel", path=bin_dir) is None:
+        pytest.skip("no funnel console script beside this Python")
+    environment = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    process = subprocess.Popen(
+        ["bash", "--norc", "--noprofile", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert stdout.split() == ["report"]

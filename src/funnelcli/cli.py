@@ -9,9 +9,10 @@ only the command that runs is imported and built, see :class:`_LazyGroup`.
 
 # No `from __future__ import annotations` here, nor in the command modules: typer reads the
 # signatures at start-up, and string annotations would cost it an eval per parameter.
+import os
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer import _click
@@ -21,6 +22,9 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from funnelcli import __version__
+
+if TYPE_CHECKING:
+    from typer._click.shell_completion import CompletionItem
 from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, print_error
 
 COMMANDS = {
@@ -30,6 +34,7 @@ COMMANDS = {
     "trend": "Conversion per stage and win rate across the snapshots a cron job saved.",
     "validate": "Check a funnel file: every problem at once, one line each with its key path.",
     "init": "Write a commented starter funnel file to edit, or one measured from an export.",
+    "completion": "Print the shell script that completes funnel's commands and options (bash, zsh, fish).",
 }
 """Every command, in help order, with its summary: the first line of its docstring (a test
 checks that they agree). Command NAME is the function NAME in ``funnelcli.commands.NAME``;
@@ -133,6 +138,45 @@ class _LazyGroup(TyperGroup):
             name: TyperCommand(name, help=COMMANDS[name]) for name in self.list_commands(ctx)
         }
         rich_utils.rich_format_help(obj=listing, ctx=ctx, markup_mode=markup_mode)
+
+    def shell_complete(self, ctx: _click.Context, incomplete: str) -> "list[CompletionItem]":
+        """The command names from :data:`COMMANDS`, so completing one builds no command."""
+        from typer._click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=summary)
+            for name, summary in COMMANDS.items()
+            if name.startswith(incomplete)
+        ]
+        return items + _click.Command.shell_complete(self, ctx, incomplete)
+
+    def _main_shell_completion(
+        self,
+        ctx_args: MutableMapping[str, Any],
+        prog_name: str,
+        complete_var: str | None = None,
+    ) -> None:
+        """Answer the shell script of 'funnel completion' (``_FUNNEL_COMPLETE`` set).
+
+        The shells are registered only here, when completing: a normal run pays nothing.
+        Both spellings of the request are taken: typer's ``complete_bash`` (the script's)
+        and click's ``bash_complete``.
+        """
+        variable = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        instruction = os.environ.get(variable)
+        if not instruction:
+            return
+        from typer._completion_classes import completion_init
+        from typer.completion import shell_complete
+
+        completion_init()
+        first, _, second = instruction.partition("_")
+        if first in _COMPLETION_SHELLS:  # click's order: bash_source, bash_complete
+            instruction = f"{second}_{first}"
+        sys.exit(shell_complete(self, ctx_args, prog_name, variable, instruction))
+
+
+_COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 class _OneLineErrors(_LazyGroup):
