@@ -289,3 +289,61 @@ def test_the_bash_script_completes_in_bash() -> None:
             process.wait()
     assert process.returncode == 0, stderr
     assert stdout.split() == ["report"]
+
+
+# --- 4. a currency in a typed amount ----------------------------------------------------------
+
+EUR_FUNNEL = "tests/data/cli_defects/eur_funnel.yaml"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "bare"),
+    [
+        ("--target", "€500k", "500k"),
+        ("--target", "500k€", "500k"),
+        ("--target", "500k EUR", "500k"),
+        ("--deal-value", "€24k", "24k"),
+        ("--cost-per-lead", "EUR 45", "45"),
+    ],
+)
+def test_an_amount_in_another_currency_than_the_funnel_s_is_refused(
+    option: str, value: str, bare: str
+) -> None:
+    arguments = {"--target": "1.2M", option: value}
+    done = funnel("plan", *(item for pair in arguments.items() for item in pair))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"error: {option}: '{value}' is in EUR, but the funnel's currency is USD; "
+        f"give the amount in USD, like {bare} or {bare} USD\n"
+    )
+
+
+def test_booked_in_another_currency_is_refused() -> None:
+    export = "tests/data/history_cli/deals.csv"
+    done = funnel(
+        "plan", EUR_FUNNEL, "--target", "500k", "--credit-pipeline", export, "--booked", "$50k"
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: --booked: '$50k' is in dollars ($), but the funnel's currency is EUR; "
+        "give the amount in EUR, like 50k or 50k EUR\n"
+    )
+
+
+@pytest.mark.parametrize("target", ["$500k", "500k$", "USD 500k", "500k USD", "500 000 $", "500k"])
+def test_an_amount_in_the_funnel_s_currency_is_planned(target: str) -> None:
+    done = funnel("plan", "--target", target, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    # $500,000 / $24,000 = 20.8 -> 21 deals.
+    assert (data["target_revenue"], data["deals_needed"]) == (500_000, 21)
+
+
+@pytest.mark.parametrize("target", ["€500k", "500 000 €", "EUR 500k"])
+def test_euros_on_a_euro_funnel_are_planned(target: str) -> None:
+    done = funnel("plan", EUR_FUNNEL, "--target", target, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    # €500,000 / €20,000 = 25 deals; at 50% then 20%: 50 opportunities, 250 leads.
+    assert (data["currency"], data["deals_needed"], data["leads_needed"]) == ("EUR", 25, 250)

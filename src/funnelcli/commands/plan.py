@@ -161,6 +161,15 @@ def plan(
             pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
         loaded = resolve_funnel(funnel)
         print_warnings(loaded, quiet)
+        _check_currencies(
+            loaded.funnel.currency,
+            {
+                "--target": target,
+                "--deal-value": deal_value,
+                "--cost-per-lead": cost_per_lead,
+                "--booked": booked,
+            },
+        )
         if rates_from and credit_pipeline and Path(rates_from) != Path(credit_pipeline):
             raise UsageError(
                 "--credit-pipeline measures its rates from its own export; "
@@ -227,6 +236,16 @@ def _alert_if_too_late(result: Any) -> None:
 
     sys.stderr.write(f"alert: {pacing_sentence(result).rstrip('.')}\n")
     raise typer.Exit(EXIT_ALERT)
+
+
+def _check_currencies(currency: str, amounts: dict[str, str | None]) -> None:
+    """Each amount typed with a currency sign or code must be in the funnel's currency:
+    '--target €500k' on a USD funnel is refused, not planned as $500k."""
+    from funnelcli.values import check_amount_currency
+
+    for option, text in amounts.items():
+        if text is not None:
+            parse_option(option, text, lambda typed: check_amount_currency(typed, currency))
 
 
 def _check_year(option: str, text: str, day: dt.date) -> None:
