@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
 
 TIMEOUT = 120
 
@@ -347,3 +347,70 @@ def test_euros_on_a_euro_funnel_are_planned(target: str) -> None:
     data = json.loads(done.stdout)
     # €500,000 / €20,000 = 25 deals; at 50% then 20%: 50 opportunities, 250 leads.
     assert (data["currency"], data["deals_needed"], data["leads_needed"]) == ("EUR", 25, 250)
+
+
+# --- 9. a stage history joined by name, two deals sharing the name -----------------------------
+
+SHARED = DATA / "cli_defects"
+ZOHO_FUNNEL = str(DATA / "history_cli_cases" / "zoho_funnel.yaml")
+
+
+@pytest.mark.parametrize("order", ["lost_first", "open_first"])
+def test_deals_sharing_a_name_take_no_history_whatever_their_order(order: str) -> None:
+    """shared_history.csv (Zoho: names only) holds "Acme renewal" (Q 06-01, NA 06-10,
+    Pr 06-20, lost 07-01) and "Globex pilot" (Q, NA, Pr, N, won 07-10). The export has
+    two deals named Acme renewal (ids ...01 lost, ...02 open at Needs Analysis) and
+    Globex pilot (won), in either order.
+
+    Neither Acme deal may take the history, which is one of theirs but not known whose:
+    ...01 is lost at no known stage, so lost at the first (reached Q); ...02 is open at
+    NA (reached Q, NA); Globex reached every stage. Reached Q 3, NA 2, Pr 1, N 1, Won 1;
+    current NA 1; lost Q 1. (Before, the first Acme in the file took the history: lost
+    first, it died at Proposal, reached NA 3 and Pr 2.)
+    """
+    done = funnel(
+        "report",
+        str(SHARED / f"shared_deals_{order}.csv"),
+        "--funnel",
+        ZOHO_FUNNEL,
+        "--history",
+        str(SHARED / "shared_history.csv"),
+        "--as-of",
+        "2024-10-31",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    stages = data["stages"]
+    assert [stage["reached"] for stage in stages] == [3, 2, 1, 1, 1]
+    assert [stage["current"] for stage in stages] == [0, 1, 0, 0, 0]
+    assert [stage["lost"] for stage in stages] == [1, 0, 0, 0, 0]
+    history = data["history"]
+    assert history["ambiguous_names"] == 2  # both Acme deals
+    assert history["deals_without_history"] == 2
+    # Acme renewal's 4 rows join no deal: said, not dropped in silence.
+    assert (history["unmatched_rows"], history["unmatched_deals"]) == (4, 1)
+    first_spelling = "Acme renewal" if order == "lost_first" else "Acme Renewal"
+    export = str(SHARED / f"shared_deals_{order}.csv")
+    assert (
+        f"warning: {export}: 2 deals share a name with another deal ({first_spelling}): their "
+        "stage history is not used; add a deal id column to both files\n"
+    ) in done.stderr
+
+
+def test_the_shared_name_warning_is_quiet_with_quiet() -> None:
+    done = funnel(
+        "report",
+        str(SHARED / "shared_deals_lost_first.csv"),
+        "--funnel",
+        ZOHO_FUNNEL,
+        "--history",
+        str(SHARED / "shared_history.csv"),
+        "--as-of",
+        "2024-10-31",
+        "--format",
+        "json",
+        "--quiet",
+    )
+    assert (done.returncode, done.stderr) == (0, "")

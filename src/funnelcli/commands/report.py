@@ -388,6 +388,16 @@ def _with_history(
             f"{export}; {left} left out",
             quiet,
         )
+    shared = timelines.account.shared_name_deals
+    if shared:
+        every = timelines.account.shared_names
+        names = ", ".join(shown(name) for name in every[:SHARED_NAMES_SHOWN])
+        more = ", ..." if len(every) > SHARED_NAMES_SHOWN else ""
+        print_warning(
+            f"{export}: {shared:,} deals share a name with another deal ({names}{more}): their "
+            f"stage history is not used; add a deal id column to both files",
+            quiet,
+        )
     without = result.account.without_history
     if without:
         has = "deal has no history" if without == 1 else "deals have no history"
@@ -398,6 +408,9 @@ def _with_history(
         )
     summary = HistorySummary(timelines.source, timelines.dialect, timelines.account)
     return dataclasses.replace(result, history=summary, compare=compare)
+
+
+SHARED_NAMES_SHOWN = 3
 
 
 def _cli_rules(
