@@ -414,3 +414,80 @@ def test_the_shared_name_warning_is_quiet_with_quiet() -> None:
         "--quiet",
     )
     assert (done.returncode, done.stderr) == (0, "")
+
+
+# --- 2. help: formats and what each argument is -----------------------------------------------
+
+HELP_METAVARS = {
+    "plan": [
+        "[FUNNEL]",
+        "--target AMOUNT",
+        "--deal-value AMOUNT",
+        "--confidence PERCENT",
+        "--by DATE",
+        "--period PERIOD",
+        "--per month|week",
+        "--as-of DATE",
+        "--cost-per-lead AMOUNT",
+        "--rates-from EXPORT",
+        "--credit-pipeline EXPORT",
+        "--booked AMOUNT",
+        "--format FORMAT",
+        "--output FILE",
+    ],
+    "report": [
+        "EXPORT",
+        "--funnel FILE",
+        "--sheet SHEET",
+        "--as-of DATE",
+        "--date-format PATTERN",
+        "--encoding ENCODING",
+        "--stale-days DAYS",
+        "--by COLUMN",
+        "--pipeline NAME",
+        "--since DATE",
+        "--until DATE",
+        "--where COLUMN=VALUE",
+        "--cohort month|quarter",
+        "--fail-below STAGE=RATE",
+        "--max-stale N",
+        "--min-win-rate RATE",
+        "--save-snapshot FILE",
+        "--history FILE",
+        "--compare-to DATE",
+        "--format FORMAT",
+        "--output FILE",
+    ],
+    "inspect": [
+        "EXPORT",
+        "--funnel FILE",
+        "--sheet SHEET",
+        "--encoding ENCODING",
+        "--history FILE",
+    ],
+    "init": ["[FILE]", "--from EXPORT", "--sheet SHEET", "--encoding ENCODING"],
+    "validate": ["FUNNEL"],
+    "trend": ["FILE", "--name NAME", "--last N", "--format table|json|csv", "--output FILE"],
+    "completion": ["bash|zsh|fish"],
+}
+
+
+@pytest.mark.parametrize("command", list(HELP_METAVARS))
+def test_help_names_what_each_value_is(command: str) -> None:
+    done = funnel(command, "--help")
+    assert (done.returncode, done.stderr) == (0, "")
+    for shown in HELP_METAVARS[command]:
+        assert shown in done.stdout, shown
+    assert "<str>" not in done.stdout
+    assert "<int>" not in done.stdout
+
+
+@pytest.mark.parametrize("command", ["plan", "report"])
+def test_help_lists_every_output_format(command: str) -> None:
+    from funnelcli.render.output import FORMATS
+
+    done = funnel(command, "--help")
+    text = " ".join(done.stdout.split())
+    listed = ", ".join(FORMATS[:-1]) + f" or {FORMATS[-1]}"
+    assert listed == "table, json, csv, markdown, xlsx or html"
+    assert listed in text

@@ -37,6 +37,7 @@ def plan(
     funnel: Annotated[
         str | None,
         typer.Argument(
+            metavar="FUNNEL",
             help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
             show_default=False,
         ),
@@ -44,12 +45,15 @@ def plan(
     target: Annotated[
         str,
         typer.Option(
-            help="Revenue to book: 1200000, 1,200,000, 1.2M, 250k or $1.2M.", show_default=False
+            metavar="AMOUNT",
+            help="Revenue to book, in the funnel's currency: 1200000, 1,200,000, 1.2M, 250k, $1.2M or 1.2M USD.",
+            show_default=False,
         ),
     ] = "",
     deal_value: Annotated[
         str | None,
         typer.Option(
+            metavar="AMOUNT",
             help="Average won deal value (overrides average_deal_value: in the YAML).",
             show_default=False,
         ),
@@ -57,6 +61,7 @@ def plan(
     confidence: Annotated[
         str | None,
         typer.Option(
+            metavar="PERCENT",
             help="Also plan to reach the target with this probability: 0.9 or 90%.",
             show_default=False,
         ),
@@ -64,32 +69,43 @@ def plan(
     by: Annotated[
         str | None,
         typer.Option(
-            "--by", help="Deadline YYYY-MM-DD: pace the leads to close by then.", show_default=False
+            "--by",
+            metavar="DATE",
+            help="Deadline YYYY-MM-DD: pace the leads to close by then.",
+            show_default=False,
         ),
     ] = None,
     period: Annotated[
         str | None,
         typer.Option(
+            metavar="PERIOD",
             help="Period to book in: 2027-Q1, 2027-03 or 2027 (its end is the deadline).",
             show_default=False,
         ),
     ] = None,
-    per: Annotated[str, typer.Option(help="Pacing buckets: month or week.")] = "month",
+    per: Annotated[
+        str, typer.Option(metavar="month|week", help="Pacing buckets: month or week.")
+    ] = "month",
     as_of: Annotated[
         str | None,
         typer.Option(
-            help="The day the plan starts, YYYY-MM-DD. Default: today.", show_default=False
+            metavar="DATE",
+            help="The day the plan starts, YYYY-MM-DD. Default: today.",
+            show_default=False,
         ),
     ] = None,
     cost_per_lead: Annotated[
         str | None,
         typer.Option(
-            help="Spend per lead (overrides cost_per_lead: in the YAML).", show_default=False
+            metavar="AMOUNT",
+            help="Spend per lead (overrides cost_per_lead: in the YAML).",
+            show_default=False,
         ),
     ] = None,
     rates_from: Annotated[
         str | None,
         typer.Option(
+            metavar="EXPORT",
             help="Plan with this export's measured conversion rates and average won value.",
             show_default=False,
         ),
@@ -97,6 +113,7 @@ def plan(
     credit_pipeline: Annotated[
         str | None,
         typer.Option(
+            metavar="EXPORT",
             help="Credit this export's open deals first (expected wins), plan new leads for the gap; "
             "its measured rates are used.",
             show_default=False,
@@ -105,6 +122,7 @@ def plan(
     booked: Annotated[
         str | None,
         typer.Option(
+            metavar="AMOUNT",
             help="Revenue already booked toward the target (with --credit-pipeline).",
             show_default=False,
         ),

@@ -13,21 +13,33 @@ def trend(
     database: Annotated[
         str,
         typer.Argument(
-            help="The history file written by report --save-snapshot.", show_default=False
+            metavar="FILE",
+            help="The history file written by report --save-snapshot.",
+            show_default=False,
         ),
     ],
     name: Annotated[
         str | None,
         typer.Option(
-            "--name", help="The funnel to show, when the file holds several.", show_default=False
+            "--name",
+            metavar="NAME",
+            help="The funnel to show, when the file holds several.",
+            show_default=False,
         ),
     ] = None,
     last: Annotated[
-        int | None, typer.Option(help="Only the newest N snapshots.", show_default=False)
+        int | None,
+        typer.Option(metavar="N", help="Only the newest N snapshots.", show_default=False),
     ] = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="table, json or csv.", show_default=False),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="table|json|csv",
+            help="table, json or csv.",
+            show_default=False,
+        ),
     ] = None,
     output: OutputOption = None,
 ) -> None:
