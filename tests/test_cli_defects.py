@@ -491,3 +491,60 @@ def test_help_lists_every_output_format(command: str) -> None:
     listed = ", ".join(FORMATS[:-1]) + f" or {FORMATS[-1]}"
     assert listed == "table, json, csv, markdown, xlsx or html"
     assert listed in text
+
+
+# --- 8. what --as-of changes, for trend ---------------------------------------------------------
+
+MAVEN = ["examples/maven_pipeline.csv", "--funnel", "sample_funnels/maven_crm.yaml", "--quiet"]
+SALESFORCE = DATA / "history_cli_cases"
+
+
+def test_without_history_two_dates_of_one_export_make_the_same_snapshot(tmp_path: Path) -> None:
+    database = str(tmp_path / "history.db")
+    for day in ("2017-03-31", "2017-12-31"):
+        saved = funnel(
+            "report", *MAVEN, "--as-of", day, "--save-snapshot", database,
+            "--output", str(tmp_path / f"{day}.json"),
+        )  # fmt: skip
+        assert (saved.returncode, saved.stderr) == (0, "")
+    done = funnel("trend", database, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    snapshots = json.loads(done.stdout)["snapshots"]
+    assert [snapshot["as_of"] for snapshot in snapshots] == ["2017-03-31", "2017-12-31"]
+    # Counted from the CSV: won and open (Prospecting or Engaging) deals, whatever the date.
+    with (ROOT / "examples" / "maven_pipeline.csv").open(encoding="utf-8", newline="") as file:
+        stages = [row["deal_stage"] for row in csv.DictReader(file)]
+    won, still_open = stages.count("Won"), stages.count("Prospecting") + stages.count("Engaging")
+    assert (won, still_open) == (4238, 2089)  # the README's old example showed Open 1,589
+    for snapshot in snapshots:
+        assert (snapshot["won"], snapshot["open"]) == (won, still_open)
+
+
+def test_with_history_each_date_rebuilds_the_funnel(tmp_path: Path) -> None:
+    database = str(tmp_path / "history.db")
+    for day in ("2025-01-31", "2025-06-30"):
+        saved = funnel(
+            "report", str(SALESFORCE / "salesforce_deals.csv"),
+            "-F", str(SALESFORCE / "salesforce_funnel.yaml"),
+            "--history", str(SALESFORCE / "salesforce_history.csv"),
+            "--as-of", day, "--save-snapshot", database, "-o", str(tmp_path / f"{day}.json"), "-q",
+        )  # fmt: skip
+        assert (saved.returncode, saved.stderr) == (0, "")
+    done = funnel("trend", database, "--format", "json")
+    snapshots = json.loads(done.stdout)["snapshots"]
+    # From the timelines in test_history_cli.py's docstring: by 2025-01-31 five deals exist
+    # (S01, S02, S04, S05, S06); S04 was lost on 01-29, none is won, 4 are open. By
+    # 2025-06-30 S01, S02, S03 are won and S09 to S12 open.
+    assert [(s["as_of"], s["won"], s["open"]) for s in snapshots] == [
+        ("2025-01-31", 0, 4),
+        ("2025-06-30", 3, 4),
+    ]
+
+
+@pytest.mark.parametrize("command", ["trend", "report"])
+def test_help_says_what_as_of_changes_without_history(command: str) -> None:
+    done = funnel(command, "--help")
+    text = " ".join(done.stdout.split())
+    assert "Without --history" in text
+    assert "changes only the ages of open deals" in text
+    assert "rebuilt as it stood" in text or "rebuilds the funnel as it stood" in text

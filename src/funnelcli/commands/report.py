@@ -49,7 +49,9 @@ def report(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="The day the report is for, YYYY-MM-DD (stale deals). Default: today.",
+            help="The day the report is for, YYYY-MM-DD. Default: today. Without --history it "
+            "changes only the ages of open deals (stale deals), not the counts; with --history "
+            "the funnel is rebuilt as it stood that day.",
             show_default=False,
         ),
     ] = None,

@@ -45,6 +45,12 @@ def trend(
 ) -> None:
     """Conversion per stage and win rate across the snapshots a cron job saved.
 
+    Each snapshot is what 'funnel report --save-snapshot' saved. Without --history, the
+    report's --as-of changes only the ages of open deals, not the counts: snapshots of
+    one export at two dates are the same, so save one of each fresh export. With
+    --history, report --as-of DATE rebuilds the funnel as it stood on DATE, so one
+    export and its stage history can fill past snapshots.
+
     Example: funnel trend history.db --last 12
     """
     with user_errors():
