@@ -1,7 +1,8 @@
 """The face: the ``funnel`` group, its error lines and exit codes; each command is its own module.
 
-Exit codes: 0 success; 1 an alert fired (reserved); 2 a usage or input error;
-130 interrupted. A user error is one line on stderr, never a traceback.
+Exit codes: 0 success; 1 an alert fired, or a plan is too late for its deadline (the
+output is written); 2 a usage or input error, and `funnel` with no command (its help is
+printed); 130 interrupted. A user error is one line on stderr, never a traceback.
 
 Start-up is part of the interface (`funnel plan --format json` in a script, `funnel --help`):
 only the command that runs is imported and built, see :class:`_LazyGroup`.

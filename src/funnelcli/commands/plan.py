@@ -71,7 +71,7 @@ def plan(
         typer.Option(
             "--by",
             metavar="DATE",
-            help="Deadline YYYY-MM-DD: pace the leads to close by then.",
+            help="Deadline YYYY-MM-DD: pace the leads to close by then (exit 1 when it is too late).",
             show_default=False,
         ),
     ] = None,
