@@ -163,7 +163,20 @@ def test_pacing_by_period_per_week() -> None:
 
 
 def test_pacing_too_late() -> None:
-    pacing = plan_json("--target", "1.2M", "--by", "2027-01-15", "--as-of", "2026-12-01")["pacing"]
+    result = run(
+        "plan",
+        FUNNEL,
+        "--format",
+        "json",
+        "--target",
+        "1.2M",
+        "--by",
+        "2027-01-15",
+        "--as-of",
+        "2026-12-01",
+    )
+    assert result.exit_code == 1  # the alert code: the plan cannot be met in time
+    pacing = json.loads(result.stdout)["pacing"]
     assert isinstance(pacing, dict)
     assert pacing["feasible"] is False
     assert pacing["schedule"] == []

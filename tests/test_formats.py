@@ -299,7 +299,9 @@ def test_plan_json_matches_the_funnel_file(produced: dict[str, Produced]) -> Non
     assert [date(stage["enter_by"]) for stage in data["stages"]] == enter_by
     assert data["leads_needed"] == needed[0]
     assert data["budget"]["lead_budget"] == needed[0] * funnel["cost_per_lead"]
-    assert sum(row["leads"] for row in data["pacing"]["schedule"]) == needed[0]
+    # The schedule paces the count the plan asks for: the leads at 90% confidence.
+    assert data["pacing"]["leads"] == data["confidence"]["leads_needed"]
+    assert sum(row["leads"] for row in data["pacing"]["schedule"]) == data["pacing"]["leads"]
     assert data["confidence"]["stages"][-1]["needed"] == deals
 
 
@@ -340,7 +342,10 @@ def test_plan_markdown_matches_the_json(produced: dict[str, Produced]) -> None:
     assert f"you need {data['deals_needed']:,} won deals" in text
     assert f"{confidence['leads_needed']:,} leads." in text
     pacing = data["pacing"]
-    assert f"about {pacing['leads_per_period']:,} per {pacing['per']}" in text
+    assert (
+        f"{pacing['leads_per_period_least']:,} to {pacing['leads_per_period']:,} "
+        f"per full {pacing['per']}"
+    ) in text
     shown_money = re.findall(r"\$[\d,]+(?:\.\d+)?", text)
     for figure in data["budget"].values():
         assert any(same_money(money, figure) for money in shown_money), figure

@@ -477,3 +477,40 @@ def test_timelines_are_each_deals_rows_by_day_without_repeats(
     assert index.by_id == expected
     assert index.account.read == index.account.used == len(rows)
     assert index.account.events == sum(len(events) for events in expected.values())
+
+
+@pytest.mark.parametrize("first", ["401", "402"])
+def test_a_name_two_deals_of_the_export_share_joins_neither_in_either_order(first: str) -> None:
+    # Columns: id 0, name 1. Two deals named Zylker (ids 401, 402), in either order; one
+    # Acme; a Globex row without an id (a deal of its own) and another Globex with one.
+    second = "402" if first == "401" else "401"
+    rows = [
+        (first, "Zylker - Annual plan"),
+        ("403", "Acme - Upgrade"),
+        (second, "ZYLKER -  annual plan"),
+        ("", "Globex - Support"),
+        ("404", "Globex - Support"),
+        ("405", "Not in the history"),
+        ("405", "Not in the history"),
+    ]
+    index = _read("zoho")
+    index.refuse_shared_names(rows, 0, 1)
+    for deal_id in (first, second):
+        assert index.timeline_for(deal_id, "Zylker - Annual plan") is None
+    assert index.timeline_for("", "Globex - Support") is None
+    assert index.timeline_for("403", "Acme - Upgrade") == tuple(ZOHO_BY_NAME["acme - upgrade"])
+    # Zylker 2 + Globex 2 deals; the name the history lacks is not counted.
+    assert index.account.shared_name_deals == 4
+    assert index.account.shared_names == ["Zylker - Annual plan", "Globex - Support"]
+    assert index.account.ambiguous_lookups == 4  # by deal, not by lookup
+    # Once per index: a second read of the export (--compare-to) counts nothing again.
+    index.refuse_shared_names(rows, 0, 1)
+    assert index.timeline_for(first, "Zylker - Annual plan") is None
+    assert index.account.ambiguous_lookups == 4
+
+
+def test_rows_of_one_deal_id_are_one_deal() -> None:
+    index = _read("zoho")
+    index.refuse_shared_names([("401", "Acme - Upgrade"), ("401", "Acme - Upgrade")], 0, 1)
+    assert index.account.shared_name_deals == 0
+    assert index.timeline_for("401", "Acme - Upgrade") == tuple(ZOHO_BY_NAME["acme - upgrade"])

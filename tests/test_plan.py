@@ -230,8 +230,11 @@ def test_pacing_to_a_deadline() -> None:
     ]
     assert sum(p.leads for p in pacing.schedule) == plan.leads_needed
     assert pacing.leads_per_day == F(3334, 65)
-    # 3334 / 65 = 51.29 leads a day x 30.437 days in a mean month = 1561.2 -> 1562.
-    assert pacing.average_per_period == 1562
+    # The summary's figures are the table's: its whole months, December and January.
+    assert pacing.per_period_range == (1590, 1591)
+    assert pacing.has_whole_periods is True
+    assert [p.whole for p in pacing.schedule] == [True, True, False]
+    assert (pacing.leads, pacing.level) == (3334, None)
     # Enter-by: Won on the deadline; Opportunity 30 days before (03-01); SQL 44
     # (02-15); MQL 51 (02-08); Lead 56 (02-03).
     assert [stage.enter_by for stage in plan.stages] == [
@@ -264,8 +267,9 @@ def test_pacing_per_week() -> None:
     assert first.leads == 308  # ceil(3334 x 6 / 65) = ceil(307.75)
     assert last.leads == 153  # 3334 - ceil(3334 x 62 / 65) = 3334 - 3181
     assert sum(p.leads for p in pacing.schedule) == 3334
-    # 3334 / 65 leads a day x 7 = 359.05 -> 360 a week.
-    assert pacing.average_per_period == 360
+    # Whole weeks (W50 .. W04): cumulative ceil(3334 x d / 65) at d = 6, 13, ..., 62 days:
+    # 308, 667, 1026, 1385, 1744, 2103, 2463, 2822, 3181: weeks of 359 or 360.
+    assert pacing.per_period_range == (359, 360)
 
 
 def test_pacing_for_a_period_starts_one_cycle_before_it() -> None:
@@ -310,7 +314,7 @@ def test_pacing_with_a_deadline_too_soon() -> None:
     assert pacing.feasible is False
     assert pacing.schedule == ()
     assert pacing.leads_per_day is None
-    assert pacing.average_per_period is None
+    assert pacing.per_period_range is None
 
 
 def test_pacing_on_the_last_day() -> None:

@@ -113,7 +113,10 @@ PACING = {
     "window_days": int,
     "feasible": bool,
     "per": str,
+    "leads": int,
+    "paced_at_confidence": float,
     "leads_per_period": int,
+    "leads_per_period_least": int,
     "schedule": list,
 }
 PACING_PERIOD = {"period": str, "start": str, "end": str, "leads": int}
@@ -466,15 +469,18 @@ def test_markdown_dated_detail_lines_match_the_json() -> None:
         f"{dollars(budget['cost_per_lead'])} per lead, "
         f"{dollars(budget['cost_per_won_deal'])} per won deal; "
         f"{dollars(budget['lead_budget_at_confidence'])} at the confidence level.",
-        f"- Pacing: leads enter from {pacing['window_start']} to {pacing['last_lead_entry']} "
+        f"- Pacing: {pacing['leads']:,} leads (the 90% confidence count) enter from "
+        f"{pacing['window_start']} to {pacing['last_lead_entry']} "
         f"({pacing['window_days']} days; {pacing['cycle_days']}-day cycle to close by "
-        f"{pacing['deadline']}): about {pacing['leads_per_period']:,} per {pacing['per']}.",
+        f"{pacing['deadline']}): {pacing['leads_per_period_least']:,} to "
+        f"{pacing['leads_per_period']:,} per full {pacing['per']}.",
     ]
-    # By hand: the window 2026-12-01 .. 2027-02-03 is 65 days; 3334 / 65 leads a day x the
-    # mean month 30.436875 days = 1561.2 -> about 1,562 per month.
+    # By hand: the 3,945 leads at 90% over the window 2026-12-01 .. 2027-02-03 (65 days):
+    # December ceil(3945 x 31 / 65) = ceil(1881.5) = 1882; January ceil(3945 x 62 / 65)
+    # - 1882 = 3763 - 1882 = 1881; February's 3 days are not a full month.
     assert lines[start + 2] == (
-        "- Pacing: leads enter from 2026-12-01 to 2027-02-03 (65 days; 56-day cycle to close "
-        "by 2027-03-31): about 1,562 per month."
+        "- Pacing: 3,945 leads (the 90% confidence count) enter from 2026-12-01 to 2027-02-03 "
+        "(65 days; 56-day cycle to close by 2027-03-31): 1,881 to 1,882 per full month."
     )
 
 

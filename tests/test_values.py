@@ -9,6 +9,7 @@ import pytest
 
 from funnelcli.values import (
     amount_from_yaml,
+    check_amount_currency,
     check_rate,
     format_money,
     format_rate,
@@ -200,3 +201,74 @@ def test_format_money(
     amount: Decimal | Fraction | int, currency: str, cents: bool, expected: str
 ) -> None:
     assert format_money(amount, currency, cents=cents) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$500k", Decimal(500_000)),
+        ("500k$", Decimal(500_000)),
+        ("USD 500k", Decimal(500_000)),
+        ("500k USD", Decimal(500_000)),
+        ("500kUSD", Decimal(500_000)),
+        ("€500k", Decimal(500_000)),
+        ("500 000 €", Decimal(500_000)),
+        ("1 200 000.50", Decimal("1200000.50")),
+        ("US$1.2M", Decimal(1_200_000)),
+    ],
+)
+def test_a_currency_may_stand_before_or_after_the_number(text: str, expected: Decimal) -> None:
+    assert parse_amount(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("$500k", "USD"),
+        ("500k$", "USD"),
+        ("USD 500k", "USD"),
+        ("500k usd", "USD"),
+        ("€500k", "EUR"),
+        ("500 000 €", "EUR"),
+        ("$5k", "CAD"),  # $ is every dollar's sign
+        ("¥5M", "CNY"),
+        ("500k", "SEK"),  # no currency written: the funnel's
+    ],
+)
+def test_an_amount_in_the_funnel_s_currency_is_accepted(text: str, currency: str) -> None:
+    check_amount_currency(text, currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "message"),
+    [
+        (
+            "€500k",
+            "USD",
+            "'€500k' is in EUR, but the funnel's currency is USD; "
+            "give the amount in USD, like 500k or 500k USD",
+        ),
+        (
+            "500k€",
+            "USD",
+            "'500k€' is in EUR, but the funnel's currency is USD; "
+            "give the amount in USD, like 500k or 500k USD",
+        ),
+        (
+            "$1.2M",
+            "EUR",
+            "'$1.2M' is in dollars ($), but the funnel's currency is EUR; "
+            "give the amount in EUR, like 1.2M or 1.2M EUR",
+        ),
+        (
+            "USD 500 000",
+            "GBP",
+            "'USD 500 000' is in USD, but the funnel's currency is GBP; "
+            "give the amount in GBP, like 500 000 or 500 000 GBP",
+        ),
+    ],
+)
+def test_an_amount_in_another_currency_is_refused(text: str, currency: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        check_amount_currency(text, currency)
+    assert str(raised.value) == message

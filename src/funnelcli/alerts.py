@@ -361,7 +361,7 @@ def _judge_stale(
 ) -> None:
     if not stale_checked:
         not_judged.append(
-            f"stale deals not judged against {max_stale}: no stage has a days limit "
+            f"stale deals not judged against {max_stale:,}: no stage has a days limit "
             f"(give the stages days: or pass --stale-days)"
         )
         return
@@ -375,7 +375,7 @@ def _judge_stale(
             stage=None,
             threshold=max_stale,
             actual=stale,
-            message=f"{stale} {deals} stale, more than the {max_stale} allowed",
+            message=f"{stale:,} {deals} stale, more than the {max_stale:,} allowed",
         )
     )
 

@@ -1,7 +1,8 @@
 """The face: the ``funnel`` group, its error lines and exit codes; each command is its own module.
 
-Exit codes: 0 success; 1 an alert fired (reserved); 2 a usage or input error;
-130 interrupted. A user error is one line on stderr, never a traceback.
+Exit codes: 0 success; 1 an alert fired, or a plan is too late for its deadline (the
+output is written); 2 a usage or input error, and `funnel` with no command (its help is
+printed); 130 interrupted. A user error is one line on stderr, never a traceback.
 
 Start-up is part of the interface (`funnel plan --format json` in a script, `funnel --help`):
 only the command that runs is imported and built, see :class:`_LazyGroup`.
@@ -9,9 +10,10 @@ only the command that runs is imported and built, see :class:`_LazyGroup`.
 
 # No `from __future__ import annotations` here, nor in the command modules: typer reads the
 # signatures at start-up, and string annotations would cost it an eval per parameter.
+import os
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer import _click
@@ -21,6 +23,9 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from funnelcli import __version__
+
+if TYPE_CHECKING:
+    from typer._click.shell_completion import CompletionItem
 from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, print_error
 
 COMMANDS = {
@@ -30,6 +35,7 @@ COMMANDS = {
     "trend": "Conversion per stage and win rate across the snapshots a cron job saved.",
     "validate": "Check a funnel file: every problem at once, one line each with its key path.",
     "init": "Write a commented starter funnel file to edit, or one measured from an export.",
+    "completion": "Print the shell script that completes funnel's commands and options (bash, zsh, fish).",
 }
 """Every command, in help order, with its summary: the first line of its docstring (a test
 checks that they agree). Command NAME is the function NAME in ``funnelcli.commands.NAME``;
@@ -134,6 +140,45 @@ class _LazyGroup(TyperGroup):
         }
         rich_utils.rich_format_help(obj=listing, ctx=ctx, markup_mode=markup_mode)
 
+    def shell_complete(self, ctx: _click.Context, incomplete: str) -> "list[CompletionItem]":
+        """The command names from :data:`COMMANDS`, so completing one builds no command."""
+        from typer._click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=summary)
+            for name, summary in COMMANDS.items()
+            if name.startswith(incomplete)
+        ]
+        return items + _click.Command.shell_complete(self, ctx, incomplete)
+
+    def _main_shell_completion(
+        self,
+        ctx_args: MutableMapping[str, Any],
+        prog_name: str,
+        complete_var: str | None = None,
+    ) -> None:
+        """Answer the shell script of 'funnel completion' (``_FUNNEL_COMPLETE`` set).
+
+        The shells are registered only here, when completing: a normal run pays nothing.
+        Both spellings of the request are taken: typer's ``complete_bash`` (the script's)
+        and click's ``bash_complete``.
+        """
+        variable = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        instruction = os.environ.get(variable)
+        if not instruction:
+            return
+        from typer._completion_classes import completion_init
+        from typer.completion import shell_complete
+
+        completion_init()
+        first, _, second = instruction.partition("_")
+        if first in _COMPLETION_SHELLS:  # click's order: bash_source, bash_complete
+            instruction = f"{second}_{first}"
+        sys.exit(shell_complete(self, ctx_args, prog_name, variable, instruction))
+
+
+_COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
+
 
 class _OneLineErrors(_LazyGroup):
     """Usage errors as one line (``funnel plan: error: ...``) instead of a boxed panel."""
@@ -160,11 +205,12 @@ class _OneLineErrors(_LazyGroup):
             message = error.format_message() if hasattr(error, "format_message") else str(error)
             if isinstance(error, NoArgsIsHelpError):
                 # `funnel` alone: the help on stdout (Rich panels are printed already, and
-                # leave the message empty), then the usual line.
+                # leave the message empty) and no error line, exit 2 as click does: a
+                # script that calls `funnel` with no command still fails.
                 if message:
                     sys.stdout.write(message + "\n")
-                message = ""
-            sys.stderr.write(f"error: {message.rstrip('.')}; see '{path} --help'\n")
+            else:
+                sys.stderr.write(f"error: {message.rstrip('.')}; see '{path} --help'\n")
             code = getattr(error, "exit_code", EXIT_USAGE)
         except KeyboardInterrupt:
             print_error("interrupted")

@@ -39,11 +39,16 @@ class PacingPeriod:
     start: dt.date
     end: dt.date
     leads: int
+    whole: bool = True  # the whole calendar month (or ISO week), not the window's cut end
 
 
 @dataclass(frozen=True)
 class Pacing:
-    """When leads must enter to close by the deadline, and how many per period."""
+    """When leads must enter to close by the deadline, and how many per period.
+
+    ``leads`` is the count paced: the plan's leads, or its leads at --confidence when
+    asked (``level``), since that is the count the plan asks for.
+    """
 
     deadline: dt.date
     as_of: dt.date
@@ -53,6 +58,8 @@ class Pacing:
     window_days: int
     per: str
     schedule: tuple[PacingPeriod, ...]
+    leads: int = 0
+    level: Fraction | None = None
 
     @property
     def feasible(self) -> bool:
@@ -64,13 +71,16 @@ class Pacing:
         return Fraction(total, self.window_days) if self.feasible else None
 
     @property
-    def average_per_period(self) -> int | None:
-        """Leads per month (or week) on average over the window, rounded up."""
-        per_day = self.leads_per_day
-        if per_day is None:
-            return None
-        period_days = DAYS_PER_MONTH if self.per == "month" else Fraction(7)
-        return math.ceil(per_day * period_days)
+    def per_period_range(self) -> tuple[int, int] | None:
+        """The fewest and most leads of the schedule's whole periods (of all its periods
+        when none is whole): what the summary says, so that it matches the table's rows."""
+        whole = [period.leads for period in self.schedule if period.whole]
+        counts = whole or [period.leads for period in self.schedule]
+        return (min(counts), max(counts)) if counts else None
+
+    @property
+    def has_whole_periods(self) -> bool:
+        return any(period.whole for period in self.schedule)
 
 
 def _days_from(funnel: Funnel, index: int) -> int:
@@ -99,7 +109,10 @@ def enter_by_dates(funnel: Funnel, deadline: dt.date) -> list[dt.date]:
     ]
 
 
-def plan_pacing(funnel: Funnel, leads_needed: int, request: PacingRequest) -> Pacing:
+def plan_pacing(
+    funnel: Funnel, leads_needed: int, request: PacingRequest, level: Fraction | None = None
+) -> Pacing:
+    """Pace ``leads_needed`` (the count at confidence ``level`` when the plan has one)."""
     _require_days(funnel)
     cycle = _days_from(funnel, 0)
     try:
@@ -124,6 +137,8 @@ def plan_pacing(funnel: Funnel, leads_needed: int, request: PacingRequest) -> Pa
         window_days=window_days,
         per=request.per,
         schedule=schedule,
+        leads=leads_needed,
+        level=level,
     )
 
 
@@ -142,10 +157,19 @@ def _schedule(leads: int, first: dt.date, last: dt.date, per: str) -> tuple[Paci
         end = min(last, _period_end(start, per))
         elapsed += (end - start).days + 1
         cumulative = math.ceil(Fraction(leads * elapsed, window_days))
-        periods.append(PacingPeriod(_period_label(start, per), start, end, cumulative - allotted))
+        whole = _period_start(start, per) == start and _period_end(start, per) == end
+        periods.append(
+            PacingPeriod(_period_label(start, per), start, end, cumulative - allotted, whole)
+        )
         allotted = cumulative
         start = end + dt.timedelta(days=1)
     return tuple(periods)
+
+
+def _period_start(day: dt.date, per: str) -> dt.date:
+    if per == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
 
 
 def _period_end(day: dt.date, per: str) -> dt.date:

@@ -140,11 +140,25 @@ def make_plan(
     deals_needed = math.ceil(Fraction(target) / Fraction(value))
     needed = needed_per_stage(deals_needed, rates)
     cumulative = cumulative_rates(rates)
+    confidence_plan: ConfidencePlan | None = None
+    if confidence is not None:
+        from funnelcli.stats import smallest_trials
+
+        _check_confidence_plannable(deals_needed, cumulative, funnel)
+        confidence_plan = ConfidencePlan(
+            confidence, tuple(smallest_trials(deals_needed, p, confidence) for p in cumulative)
+        )
     pacing_result, enter_by = None, None
     if pacing is not None:
         from funnelcli.pacing import enter_by_dates, plan_pacing
 
-        pacing_result = plan_pacing(funnel, needed[0], pacing)
+        # Pace the count the plan asks for: at --confidence, its leads at that level.
+        if confidence_plan is not None:
+            pacing_result = plan_pacing(
+                funnel, confidence_plan.leads_needed, pacing, confidence_plan.level
+            )
+        else:
+            pacing_result = plan_pacing(funnel, needed[0], pacing)
         enter_by = enter_by_dates(funnel, pacing.deadline)
     stages = tuple(
         StagePlan(
@@ -156,14 +170,6 @@ def make_plan(
         )
         for index, stage in enumerate(funnel.stages)
     )
-    confidence_plan: ConfidencePlan | None = None
-    if confidence is not None:
-        from funnelcli.stats import smallest_trials
-
-        _check_confidence_plannable(deals_needed, cumulative, funnel)
-        confidence_plan = ConfidencePlan(
-            confidence, tuple(smallest_trials(deals_needed, p, confidence) for p in cumulative)
-        )
     price = cost_per_lead if cost_per_lead is not None else funnel.cost_per_lead
     budget = _budget(price, needed[0], deals_needed, confidence_plan) if price is not None else None
     return Plan(

@@ -30,20 +30,34 @@ _CURRENCY_SIGNS = "$€£¥"
 _AMOUNT_PATTERN = re.compile(
     r"""^\s*
     (?P<sign>-)?\s*
-    (?:[A-Za-z]{3}\s+)?            # an ISO code before the number: USD 1.2M
-    [$€£¥]?\s*
-    (?P<number>\d[\d,_]*(?:\.\d+)?|\.\d+)
+    (?:(?P<code_before>[A-Za-z]{3})\s+)?          # an ISO code before the number: USD 1.2M
+    (?P<symbol_before>US\$|[$€£¥])?\s*
+    (?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:\.\d+)?  # 500 000, grouped by spaces
+      |\d[\d,_]*(?:\.\d+)?|\.\d+)
     \s*(?P<suffix>k|m|mm|b|bn)?
+    \s*(?P<symbol_after>[$€£¥])?                  # or after it: 500k€, 500 000 €
+    (?:\s*(?P<code_after>[A-Za-z]{3}))?           # 500k USD
     \s*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 # A pattern, not a compiled one: re compiles it on the first amount with a comma.
 _GROUPED_THOUSANDS = r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$"
 
+_SYMBOL_CURRENCIES = {
+    "US$": ("USD",),
+    # $ is every dollar's sign (and the peso's): only a currency without it disagrees.
+    "$": ("USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN", "ARS", "CLP", "COP"),
+    "€": ("EUR",),
+    "£": ("GBP",),
+    "¥": ("JPY", "CNY"),
+}
+
 
 def parse_amount(text: str) -> Decimal:
     """Parse an amount as a person types it: ``1,200,000``, ``1_200_000``, ``1.2M``, ``$250k``.
 
+    A currency symbol or ISO code may stand before or after the number (``500k€``,
+    ``USD 500k``); :func:`check_amount_currency` holds it to the funnel's currency.
     Raises ValueError naming the accepted forms, or the accepted range when the amount
     is above :data:`MAX_AMOUNT` either side of 0. Negative amounts parse (the caller
     decides whether they are allowed).
@@ -54,7 +68,7 @@ def parse_amount(text: str) -> Decimal:
     number = match["number"]
     if "," in number and not re.match(_GROUPED_THOUSANDS, number):
         raise ValueError(f"'{text}' has misplaced thousands separators; use {AMOUNT_FORMS}")
-    digits = number.replace(",", "").replace("_", "")
+    digits = "".join(char for char in number if char in "0123456789.")
     try:
         value = Decimal(digits)
     except InvalidOperation as error:  # pragma: no cover - the pattern admits only digits
@@ -63,6 +77,36 @@ def parse_amount(text: str) -> Decimal:
     if value > MAX_AMOUNT:
         raise ValueError(f"'{shown(text)}' is too large; {AMOUNT_RANGE}")
     return -value if match["sign"] else value
+
+
+def check_amount_currency(text: str, currency: str) -> None:
+    """Refuse an amount whose currency symbol or ISO code is not ``currency``'s.
+
+    ``€500k`` planned as $500k would be a silent error of the exchange rate: the amount
+    must be in the funnel's currency, written with its sign or code, or with none.
+    Raises ValueError; an amount that does not parse is left to :func:`parse_amount`.
+    """
+    match = _AMOUNT_PATTERN.match(text)
+    if match is None:
+        return
+    for written in (match["code_before"], match["code_after"]):
+        if written is not None and written.upper() != currency:
+            raise ValueError(_other_currency(text, written.upper(), currency))
+    for written in (match["symbol_before"], match["symbol_after"]):
+        if written is not None and currency not in _SYMBOL_CURRENCIES[written.upper()]:
+            raise ValueError(_other_currency(text, _SYMBOL_NAMES[written.upper()], currency))
+
+
+_SYMBOL_NAMES = {"US$": "USD", "$": "dollars ($)", "€": "EUR", "£": "GBP", "¥": "yen or yuan (¥)"}
+
+
+def _other_currency(text: str, written: str, currency: str) -> str:
+    bare = _AMOUNT_PATTERN.match(text)
+    number = f"{bare['number']}{bare['suffix'] or ''}" if bare else text
+    return (
+        f"'{shown(text)}' is in {written}, but the funnel's currency is {currency}; "
+        f"give the amount in {currency}, like {number} or {number} {currency}"
+    )
 
 
 def amount_from_yaml(value: object) -> Decimal:

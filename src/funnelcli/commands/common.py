@@ -145,7 +145,11 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="table, json, csv or markdown. Default: table, or what --output's extension names.",
+        metavar="FORMAT",
+        # The list is render.output.FORMATS, written out: importing it would slow --help
+        # (tests/test_cli_defects.py holds them equal).
+        help="table, json, csv, markdown, xlsx or html. Default: table, or what --output's "
+        "extension names (.json, .csv, .md, .xlsx, .html).",
         show_default=False,
     ),
 ]
@@ -154,6 +158,7 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FILE",
         help="Write to this file (atomically) instead of stdout.",
         show_default=False,
     ),
@@ -165,17 +170,22 @@ FunnelOption = Annotated[
     typer.Option(
         "--funnel",
         "-F",
+        metavar="FILE",
         help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
         show_default=False,
     ),
 ]
 SheetOption = Annotated[
     str | None,
-    typer.Option(help="XLSX: the sheet to read (default: the first).", show_default=False),
+    typer.Option(
+        metavar="SHEET", help="XLSX: the sheet to read (default: the first).", show_default=False
+    ),
 ]
 EncodingOption = Annotated[
     str | None,
     typer.Option(
-        help="CSV: the encoding, when detection gets it wrong (e.g. cp1252).", show_default=False
+        metavar="ENCODING",
+        help="CSV: the encoding, when detection gets it wrong (e.g. cp1252).",
+        show_default=False,
     ),
 ]

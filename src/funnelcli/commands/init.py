@@ -12,7 +12,9 @@ from funnelcli.errors import UsageError
 
 
 def init(
-    path: Annotated[str, typer.Argument(help="Where to write the funnel file.")] = "funnel.yaml",
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="Where to write the funnel file.")
+    ] = "funnel.yaml",
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite the file if it exists.")
     ] = False,
@@ -20,6 +22,7 @@ def init(
         str | None,
         typer.Option(
             "--from",
+            metavar="EXPORT",
             help="Take stages, aliases, columns and measured rates from this export.",
             show_default=False,
         ),

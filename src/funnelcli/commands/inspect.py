@@ -18,7 +18,8 @@ from funnelcli.commands.common import (
 
 def inspect(
     export: Annotated[
-        str, typer.Argument(help="The deals export: CSV or XLSX.", show_default=False)
+        str,
+        typer.Argument(metavar="EXPORT", help="The deals export: CSV or XLSX.", show_default=False),
     ],
     funnel: FunnelOption = None,
     sheet: SheetOption = None,
@@ -26,7 +27,9 @@ def inspect(
     history: Annotated[
         str | None,
         typer.Option(
-            help="Also show what is found in this stage-history file.", show_default=False
+            metavar="FILE",
+            help="Also show what is found in this stage-history file.",
+            show_default=False,
         ),
     ] = None,
     quiet: QuietOption = False,

@@ -37,6 +37,7 @@ def plan(
     funnel: Annotated[
         str | None,
         typer.Argument(
+            metavar="FUNNEL",
             help="Funnel YAML file. Default: ./funnel.yaml, else the built-in B2B funnel.",
             show_default=False,
         ),
@@ -44,12 +45,15 @@ def plan(
     target: Annotated[
         str,
         typer.Option(
-            help="Revenue to book: 1200000, 1,200,000, 1.2M, 250k or $1.2M.", show_default=False
+            metavar="AMOUNT",
+            help="Revenue to book, in the funnel's currency: 1200000, 1,200,000, 1.2M, 250k, $1.2M or 1.2M USD.",
+            show_default=False,
         ),
     ] = "",
     deal_value: Annotated[
         str | None,
         typer.Option(
+            metavar="AMOUNT",
             help="Average won deal value (overrides average_deal_value: in the YAML).",
             show_default=False,
         ),
@@ -57,6 +61,7 @@ def plan(
     confidence: Annotated[
         str | None,
         typer.Option(
+            metavar="PERCENT",
             help="Also plan to reach the target with this probability: 0.9 or 90%.",
             show_default=False,
         ),
@@ -64,32 +69,43 @@ def plan(
     by: Annotated[
         str | None,
         typer.Option(
-            "--by", help="Deadline YYYY-MM-DD: pace the leads to close by then.", show_default=False
+            "--by",
+            metavar="DATE",
+            help="Deadline YYYY-MM-DD: pace the leads to close by then (exit 1 when it is too late).",
+            show_default=False,
         ),
     ] = None,
     period: Annotated[
         str | None,
         typer.Option(
+            metavar="PERIOD",
             help="Period to book in: 2027-Q1, 2027-03 or 2027 (its end is the deadline).",
             show_default=False,
         ),
     ] = None,
-    per: Annotated[str, typer.Option(help="Pacing buckets: month or week.")] = "month",
+    per: Annotated[
+        str, typer.Option(metavar="month|week", help="Pacing buckets: month or week.")
+    ] = "month",
     as_of: Annotated[
         str | None,
         typer.Option(
-            help="The day the plan starts, YYYY-MM-DD. Default: today.", show_default=False
+            metavar="DATE",
+            help="The day the plan starts, YYYY-MM-DD. Default: today.",
+            show_default=False,
         ),
     ] = None,
     cost_per_lead: Annotated[
         str | None,
         typer.Option(
-            help="Spend per lead (overrides cost_per_lead: in the YAML).", show_default=False
+            metavar="AMOUNT",
+            help="Spend per lead (overrides cost_per_lead: in the YAML).",
+            show_default=False,
         ),
     ] = None,
     rates_from: Annotated[
         str | None,
         typer.Option(
+            metavar="EXPORT",
             help="Plan with this export's measured conversion rates and average won value.",
             show_default=False,
         ),
@@ -97,6 +113,7 @@ def plan(
     credit_pipeline: Annotated[
         str | None,
         typer.Option(
+            metavar="EXPORT",
             help="Credit this export's open deals first (expected wins), plan new leads for the gap; "
             "its measured rates are used.",
             show_default=False,
@@ -105,6 +122,7 @@ def plan(
     booked: Annotated[
         str | None,
         typer.Option(
+            metavar="AMOUNT",
             help="Revenue already booked toward the target (with --credit-pipeline).",
             show_default=False,
         ),
@@ -161,6 +179,15 @@ def plan(
             pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
         loaded = resolve_funnel(funnel)
         print_warnings(loaded, quiet)
+        _check_currencies(
+            loaded.funnel.currency,
+            {
+                "--target": target,
+                "--deal-value": deal_value,
+                "--cost-per-lead": cost_per_lead,
+                "--booked": booked,
+            },
+        )
         if rates_from and credit_pipeline and Path(rates_from) != Path(credit_pipeline):
             raise UsageError(
                 "--credit-pipeline measures its rates from its own export; "
@@ -212,6 +239,31 @@ def plan(
             )
         else:
             emit(_plan_text(result, source, chosen_format, context), output, protected)
+        _alert_if_too_late(result)
+
+
+def _alert_if_too_late(result: Any) -> None:
+    """Too late for the deadline: the output is written, then exit 1 as a fired alert does,
+    so that a cron job or a script can tell a plan that cannot be met from one that can."""
+    if result.pacing is None or result.pacing.feasible:
+        return
+    import sys
+
+    from funnelcli.errors import EXIT_ALERT
+    from funnelcli.render.plan_files import pacing_sentence
+
+    sys.stderr.write(f"alert: {pacing_sentence(result).rstrip('.')}\n")
+    raise typer.Exit(EXIT_ALERT)
+
+
+def _check_currencies(currency: str, amounts: dict[str, str | None]) -> None:
+    """Each amount typed with a currency sign or code must be in the funnel's currency:
+    '--target €500k' on a USD funnel is refused, not planned as $500k."""
+    from funnelcli.values import check_amount_currency
+
+    for option, text in amounts.items():
+        if text is not None:
+            parse_option(option, text, lambda typed: check_amount_currency(typed, currency))
 
 
 def _check_year(option: str, text: str, day: dt.date) -> None:

@@ -40,20 +40,25 @@ if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs
 
 def report(
     export: Annotated[
-        str, typer.Argument(help="The deals export: CSV or XLSX.", show_default=False)
+        str,
+        typer.Argument(metavar="EXPORT", help="The deals export: CSV or XLSX.", show_default=False),
     ],
     funnel: FunnelOption = None,
     sheet: SheetOption = None,
     as_of: Annotated[
         str | None,
         typer.Option(
-            help="The day the report is for, YYYY-MM-DD (stale deals). Default: today.",
+            metavar="DATE",
+            help="The day the report is for, YYYY-MM-DD. Default: today. Without --history it "
+            "changes only the ages of open deals (stale deals), not the counts; with --history "
+            "the funnel is rebuilt as it stood that day.",
             show_default=False,
         ),
     ] = None,
     date_format: Annotated[
         str | None,
         typer.Option(
+            metavar="PATTERN",
             help="How the export writes dates, when its day/month order is ambiguous: %d/%m/%Y.",
             show_default=False,
         ),
@@ -62,6 +67,7 @@ def report(
     stale_days: Annotated[
         int | None,
         typer.Option(
+            metavar="DAYS",
             help="Open deals older than this in their stage are stale (default: 2 x the stage's days).",
             show_default=False,
             min=0,
@@ -72,40 +78,55 @@ def report(
         str | None,
         typer.Option(
             "--by",
+            metavar="COLUMN",
             help="Compare segments side by side: any column (owner, pipeline, region, source...).",
             show_default=False,
         ),
     ] = None,
     pipeline: Annotated[
         str | None,
-        typer.Option(help="Report only this pipeline (exports with several).", show_default=False),
+        typer.Option(
+            metavar="NAME",
+            help="Report only this pipeline (exports with several).",
+            show_default=False,
+        ),
     ] = None,
     since: Annotated[
         str | None,
         typer.Option(
-            help="Only deals created on or after this date, YYYY-MM-DD.", show_default=False
+            metavar="DATE",
+            help="Only deals created on or after this date, YYYY-MM-DD.",
+            show_default=False,
         ),
     ] = None,
     until: Annotated[
         str | None,
         typer.Option(
-            help="Only deals created on or before this date, YYYY-MM-DD.", show_default=False
+            metavar="DATE",
+            help="Only deals created on or before this date, YYYY-MM-DD.",
+            show_default=False,
         ),
     ] = None,
     where: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="COLUMN=VALUE",
             help="Only rows where COLUMN=VALUE (ignoring case); repeat to combine.",
             show_default=False,
         ),
     ] = None,
     cohort: Annotated[
         str | None,
-        typer.Option(help="Group deals by created month or quarter.", show_default=False),
+        typer.Option(
+            metavar="month|quarter",
+            help="Group deals by created month or quarter.",
+            show_default=False,
+        ),
     ] = None,
     fail_below: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="STAGE=RATE",
             help="Alert (exit 1) when STAGE's resolved conversion is below RATE: Demo=35%. Repeatable.",
             show_default=False,
         ),
@@ -115,15 +136,22 @@ def report(
     ] = False,
     max_stale: Annotated[
         int | None,
-        typer.Option(help="Alert when more than N deals are stale.", show_default=False),
+        typer.Option(
+            metavar="N", help="Alert when more than N deals are stale.", show_default=False
+        ),
     ] = None,
     min_win_rate: Annotated[
         str | None,
-        typer.Option(help="Alert when the win rate is below RATE: 20% or 0.2.", show_default=False),
+        typer.Option(
+            metavar="RATE",
+            help="Alert when the win rate is below RATE: 20% or 0.2.",
+            show_default=False,
+        ),
     ] = None,
     save_snapshot: Annotated[
         str | None,
         typer.Option(
+            metavar="FILE",
             help="Append this report's figures to a SQLite history file (see 'funnel trend').",
             show_default=False,
         ),
@@ -131,6 +159,7 @@ def report(
     history: Annotated[
         str | None,
         typer.Option(
+            metavar="FILE",
             help="A stage-history file (Salesforce Opportunity History, Zoho, HubSpot, generic): "
             "true time in stage, where lost deals died, the funnel as it stood on --as-of.",
             show_default=False,
@@ -139,6 +168,7 @@ def report(
     compare_to: Annotated[
         str | None,
         typer.Option(
+            metavar="DATE",
             help="With --history: the report as of this date beside --as-of, with the change.",
             show_default=False,
         ),
@@ -388,6 +418,16 @@ def _with_history(
             f"{export}; {left} left out",
             quiet,
         )
+    shared = timelines.account.shared_name_deals
+    if shared:
+        every = timelines.account.shared_names
+        names = ", ".join(shown(name) for name in every[:SHARED_NAMES_SHOWN])
+        more = ", ..." if len(every) > SHARED_NAMES_SHOWN else ""
+        print_warning(
+            f"{export}: {shared:,} deals share a name with another deal ({names}{more}): their "
+            f"stage history is not used; add a deal id column to both files",
+            quiet,
+        )
     without = result.account.without_history
     if without:
         has = "deal has no history" if without == 1 else "deals have no history"
@@ -398,6 +438,9 @@ def _with_history(
         )
     summary = HistorySummary(timelines.source, timelines.dialect, timelines.account)
     return dataclasses.replace(result, history=summary, compare=compare)
+
+
+SHARED_NAMES_SHOWN = 3
 
 
 def _cli_rules(

@@ -13,25 +13,43 @@ def trend(
     database: Annotated[
         str,
         typer.Argument(
-            help="The history file written by report --save-snapshot.", show_default=False
+            metavar="FILE",
+            help="The history file written by report --save-snapshot.",
+            show_default=False,
         ),
     ],
     name: Annotated[
         str | None,
         typer.Option(
-            "--name", help="The funnel to show, when the file holds several.", show_default=False
+            "--name",
+            metavar="NAME",
+            help="The funnel to show, when the file holds several.",
+            show_default=False,
         ),
     ] = None,
     last: Annotated[
-        int | None, typer.Option(help="Only the newest N snapshots.", show_default=False)
+        int | None,
+        typer.Option(metavar="N", help="Only the newest N snapshots.", show_default=False),
     ] = None,
     output_format: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="table, json or csv.", show_default=False),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="table|json|csv",
+            help="table, json or csv.",
+            show_default=False,
+        ),
     ] = None,
     output: OutputOption = None,
 ) -> None:
     """Conversion per stage and win rate across the snapshots a cron job saved.
+
+    Each snapshot is what 'funnel report --save-snapshot' saved. Without --history, the
+    report's --as-of changes only the ages of open deals, not the counts: snapshots of
+    one export at two dates are the same, so save one of each fresh export. With
+    --history, report --as-of DATE rebuilds the funnel as it stood on DATE, so one
+    export and its stage history can fill past snapshots.
 
     Example: funnel trend history.db --last 12
     """

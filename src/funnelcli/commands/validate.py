@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs
 
 def validate(
     funnel: Annotated[
-        str, typer.Argument(help="The funnel YAML file to check.", show_default=False)
+        str,
+        typer.Argument(metavar="FUNNEL", help="The funnel YAML file to check.", show_default=False),
     ],
     quiet: QuietOption = False,
 ) -> None:

@@ -16,7 +16,7 @@ import itertools
 import operator
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -175,6 +175,13 @@ class TimelineSource(Protocol):
     def timeline_for(
         self, deal_id: str | None, deal_name: str | None
     ) -> tuple[tuple[dt.date, int], ...] | None: ...
+
+    @property
+    def joins_by_name(self) -> bool: ...
+
+    def refuse_shared_names(
+        self, rows: Iterable[Sequence[Cell]], id_column: int | None, name_column: int | None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,20 @@ def _date_orders(
         )
 
 
+def _refuse_shared_names(
+    path: str, table: Table, options: ReadOptions, columns: ColumnMap, history: TimelineSource
+) -> None:
+    """The export's deal names, read before the join: two deals that share a name both go
+    without history, whichever comes first (readers/history.py). A second pass over the
+    file, only when its deals can join by name."""
+    if columns.get("name") is None or not history.joins_by_name:
+        return
+    with open_export(path, reopen_options(table, options)) as scan:
+        history.refuse_shared_names(
+            (cells for _, cells in scan.rows), columns.get("id"), columns.get("name")
+        )
+
+
 def report_export(
     path: str,
     funnel: Funnel,
@@ -287,6 +301,8 @@ def report_export(
         reader = DealReader(
             table, funnel, columns, dates, slicing, history, None if history is None else as_of
         )
+        if history is not None:
+            _refuse_shared_names(path, table, options, columns, history)
         own = data_share(table)  # all the data rows; up to the first share's, below
         lane = lane_for(reader, own)
         workers = _worker_count(path, table, lane is not None) if history is None else 1

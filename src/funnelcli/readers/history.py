@@ -63,9 +63,11 @@ Joining (:meth:`HistoryIndex.timeline_for`): by deal id when both the deal and t
 have one (Salesforce's 18-character ids are keyed by their 15-character form, since
 reports show either); else by name, casefolded with spaces collapsed. A deal whose id
 the file lacks gets no timeline rather than the one of another id under its name. A
-name that more than one deal id uses in the file, or that two deals of the export with
-different ids ask for (a Zoho file has names only), is ambiguous: it matches nothing
-from then on, and each refused lookup is counted.
+name that more than one deal id uses in the file, or that two deals of the export share
+(a Zoho file has names only), is ambiguous: it matches none of them, and each refused
+deal is counted. The export's names are known before the join
+(:meth:`HistoryIndex.refuse_shared_names`, a pass over the export's name column), so
+which of two namesakes comes first in the file changes nothing.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 from funnelcli.dates import DayOrder, parse_date
@@ -205,6 +207,8 @@ class HistoryAccount:
     unchanged: int = 0  # rows used that repeat the deal's stage (an amount edit): no event
     deals: int = 0
     ambiguous_lookups: int = 0  # deals refused a timeline because their name is ambiguous
+    shared_name_deals: int = 0  # of those, deals of the export that share their name
+    shared_names: list[str] = field(default_factory=list)  # those names, first spelling
     unmatched_rows: int = 0  # set by HistoryIndex.unmatched()
     unmatched_deals: int = 0
     stats: ReadStats = field(default_factory=ReadStats)  # blank and footer rows, not read
@@ -245,6 +249,7 @@ class HistoryIndex:
     _rows: dict[str, int] = field(default_factory=dict, repr=False)  # deal -> rows used
     _matched: set[str] = field(default_factory=set, repr=False)
     _claims: dict[str, str] = field(default_factory=dict, repr=False)  # name -> asking id
+    _shared: set[str] | None = field(default=None, repr=False)  # set by refuse_shared_names
 
     def timeline_for(self, deal_id: str | None, deal_name: str | None) -> tuple[Event, ...] | None:
         """The deal's events, by id first, else by name; None when the file has none.
@@ -267,8 +272,8 @@ class HistoryIndex:
         if events is not None and deal_id and self._claimed_by_another(key, deal_id):
             self.ambiguous_names.add(key)
             ambiguous, events = True, None
-        if ambiguous:
-            self.account.ambiguous_lookups += 1
+        if ambiguous and (self._shared is None or key not in self._shared):
+            self.account.ambiguous_lookups += 1  # the shared names were counted by deal
         if events is None:
             return None
         self._matched.add(self._name_owner.get(key, key))
@@ -278,6 +283,49 @@ class HistoryIndex:
         """Whether a deal of another id already took this name's history."""
         claimant = self._claims.setdefault(key, deal_id_key(deal_id))
         return claimant != deal_id_key(deal_id)
+
+    @property
+    def joins_by_name(self) -> bool:
+        """Whether a deal of the export can join by name (the file has names to join)."""
+        return bool(self.by_name) and self._shared is None
+
+    def refuse_shared_names(
+        self, rows: Iterable[Sequence[Cell]], id_column: int | None, name_column: int | None
+    ) -> None:
+        """Before the join: a name two deals of the export share joins neither of them.
+
+        ``rows`` are the export's data rows. A deal joined by name (no id, or a history
+        without ids) whose name another deal of the export (another id, or any other row
+        when the export has no ids) also has gets no timeline, whichever comes first.
+        Only names the history holds are kept, so memory follows the history's size.
+        Once per index: a second read of the same export (--compare-to) changes nothing.
+        """
+        if self._shared is not None:
+            return
+        self._shared = set()
+        if name_column is None or not self.by_name:
+            return
+        joined_by_id = self.columns.deal_id is not None
+        deals: dict[str, set[str]] = {}
+        written: dict[str, str] = {}
+        for number, cells in enumerate(rows):
+            deal_id = _cell_text(cells, id_column)
+            if deal_id and joined_by_id:
+                continue  # joined by its id: its name does not matter
+            name = _cell_text(cells, name_column)
+            key = name_key(name)
+            if not key or key not in self.by_name:
+                continue
+            # A row without an id is a deal of its own; rows of one id are one deal.
+            deals.setdefault(key, set()).add(deal_id_key(deal_id) if deal_id else f"#{number}")
+            written.setdefault(key, name)
+        shared = [key for key, ids in deals.items() if len(ids) > 1]
+        self._shared.update(shared)
+        self.ambiguous_names.update(shared)
+        count = sum(len(deals[key]) for key in shared)
+        self.account.shared_name_deals = count
+        self.account.ambiguous_lookups += count
+        self.account.shared_names = [written[key] for key in shared]
 
     def mark_ambiguous(self, deal_name: str) -> None:
         """A name the caller knows several deals share: it will match none of them."""
@@ -292,6 +340,10 @@ class HistoryIndex:
                 deals += 1
         self.account.unmatched_rows, self.account.unmatched_deals = rows, deals
         return rows, deals
+
+
+def _cell_text(cells: Sequence[Cell], column: int | None) -> str:
+    return _text(cells[column]) if column is not None and column < len(cells) else ""
 
 
 def deal_id_key(deal_id: str) -> str:

@@ -158,6 +158,7 @@ def _pacing(plan: Plan) -> dict[str, Any] | None:
     pacing = plan.pacing
     if pacing is None:
         return None
+    span = pacing.per_period_range
     return {
         "deadline": pacing.deadline.isoformat(),
         "as_of": pacing.as_of.isoformat(),
@@ -167,7 +168,12 @@ def _pacing(plan: Plan) -> dict[str, Any] | None:
         "window_days": pacing.window_days,
         "feasible": pacing.feasible,
         "per": pacing.per,
-        "leads_per_period": pacing.average_per_period,
+        # The count paced (the leads at --confidence when asked), and the fewest and most
+        # of the schedule's whole periods: what the summary sentence says.
+        "leads": pacing.leads if pacing.feasible else None,
+        "paced_at_confidence": float(pacing.level) if pacing.level is not None else None,
+        "leads_per_period": span[1] if span else None,
+        "leads_per_period_least": span[0] if span else None,
         "schedule": [
             {
                 "period": row.label,
@@ -388,8 +394,16 @@ def pacing_sentence(plan: Plan) -> str:
             f"Too late for {pacing.deadline.isoformat()}: with a {pacing.cycle_days}-day cycle "
             f"the last lead had to enter by {pacing.last_lead_entry.isoformat()}."
         )
+    span = pacing.per_period_range
+    assert span is not None
+    least, most = span
+    count = f"{least:,}" if least == most else f"{least:,} to {most:,}"
+    whole = "full " if pacing.has_whole_periods else ""
+    paced = f"{pacing.leads:,} leads"
+    if pacing.level is not None:
+        paced += f" (the {format_rate(pacing.level)} confidence count)"
     return (
-        f"Pacing: leads enter from {pacing.window_start.isoformat()} to {pacing.last_lead_entry.isoformat()} "
+        f"Pacing: {paced} enter from {pacing.window_start.isoformat()} to {pacing.last_lead_entry.isoformat()} "
         f"({pacing.window_days} days; {pacing.cycle_days}-day cycle to close by {pacing.deadline.isoformat()}): "
-        f"about {pacing.average_per_period:,} per {pacing.per}."
+        f"{count} per {whole}{pacing.per}."
     )
