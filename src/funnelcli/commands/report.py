@@ -32,7 +32,14 @@ from funnelcli.commands.common import (
     render,
     user_errors,
 )
-from funnelcli.errors import EXIT_ALERT, UsageError, print_error, print_warning, shown
+from funnelcli.errors import (
+    EXIT_ALERT,
+    UsageError,
+    one_line,
+    print_error,
+    print_warning,
+    shown,
+)
 
 if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
     from funnelcli.loading import LoadedFunnel
@@ -432,7 +439,7 @@ def _with_alerts(
     for note in outcome.not_judged:
         print_warning(note, quiet)
     for alert in outcome.fired:
-        sys.stderr.write(f"alert: {alert.message}\n")
+        sys.stderr.write(f"alert: {one_line(alert.message)}\n")
     return dataclasses.replace(result, alerts=outcome)
 
 
