@@ -133,6 +133,8 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "by": result.segment_header,
             "min_deals": MIN_SEGMENT_DEALS,
             "rows": [_segment(row, "segment") for row in result.segments],
+            "max_segments": result.request.max_segments,
+            **_folded(result),
         },
         "cohorts": None
         if result.cohorts is None
@@ -143,6 +145,17 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
         "alerts": alerts_to_json(result.alerts) if result.alerts else [],
         "history": _history(result),
         "compare": _compare(result),
+    }
+
+
+def _folded(result: ExportReport) -> dict[str, Any]:
+    """The segments beyond --max-segments: how many, their deals, and their row together."""
+    folded = result.segments_folded
+    if folded is None:
+        return {"folded": None, "others": None}
+    return {
+        "folded": {"segments": folded.segments, "deals": folded.figures.deals},
+        "others": _segment(folded.figures, "segment"),
     }
 
 
@@ -324,7 +337,8 @@ def report_csv(result: ExportReport, funnel_source: str, export: str) -> str:
                 )
             )
         for slices, key in groups:
-            for row in slices["rows"]:
+            others = [slices["others"]] if slices.get("others") else []
+            for row in slices["rows"] + others:
                 for stage in row["stages"]:
                     writer.writerow(
                         neutralise_cells(
@@ -523,6 +537,19 @@ def segment_cells(row: SegmentFigures, stage_count: int) -> list[str]:
     return cells
 
 
+def folded_sentence(result: ExportReport) -> str | None:
+    """What the (others) row holds, when --by found more segments than --max-segments."""
+    folded = result.segments_folded
+    if folded is None:
+        return None
+    segments = "segment" if folded.segments == 1 else "segments"
+    return (
+        f"{folded.segments:,} smaller {segments} ({folded.figures.deals:,} deals) folded into "
+        f"{folded.figures.name}: the {result.request.max_segments:,} with the most deals are "
+        "shown; --max-segments 0 shows every one."
+    )
+
+
 def slices_footnote() -> str:
     return (
         f"Resolved conversion per stage; * fewer than {MIN_SEGMENT_DEALS} deals left the stage "
@@ -544,7 +571,8 @@ def _segments_markdown(result: ExportReport) -> list[str]:
             + " | Bottleneck |"
         )
         lines.append("|---|---:|---:|" + "---:|" * len(stage_names) + "---|")
-        for row in rows:
+        folded = None if cohorts else result.segments_folded
+        for row in (*rows, folded.figures) if folded else rows:
             name = _md(row.name) + (" (immature)" if cohorts and row.immature else "")
             cells = segment_cells(row, len(result.report.stages))
             lines.append(
@@ -553,6 +581,9 @@ def _segments_markdown(result: ExportReport) -> list[str]:
                 + f" | {_md(row.bottleneck or '–')} |"
             )
         lines += ["", slices_footnote()]
+        sentence = None if cohorts else folded_sentence(result)
+        if sentence:
+            lines += ["", sentence]
     return lines
 
 
