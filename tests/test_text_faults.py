@@ -228,6 +228,27 @@ def test_plain_table_and_html_drop_control_characters(hostile: Path) -> None:
     assert "<title>Funnel report: &lt;script&gt;alert(1)&lt;/script&gt;</title>" in page
 
 
+def test_inspect_drops_control_characters_from_labels(hostile: Path) -> None:
+    code, stdout, stderr = run(["inspect", EXPORT_NAME, "--funnel", "funnel.yaml"], hostile)
+    assert (code, stderr) == (0, "")
+    assert printable(stdout) == stdout
+    assert "  [2J<b>odd</b>  " in stdout  # the label, without the ESC that would clear
+
+
+def test_validate_summary_is_one_printable_line(tmp_path: Path) -> None:
+    # YAML's double quotes read \e as ESC and \a as BEL.
+    (tmp_path / "funnel.yaml").write_text(
+        'name: "evil\\e]0;pwned\\anext\\nline"\n'
+        "stages:\n  - name: A\n    conversion: 50%\n  - name: Won\n"
+    )
+    code, stdout, stderr = run(["validate", "funnel.yaml"], tmp_path)
+    assert (code, stderr) == (0, "")
+    assert stdout == (
+        "funnel.yaml: OK: 'evil\\x1b]0;pwned\\x07next\\nline', 2 stages (A -> Won), "
+        "50% from first stage to won\n"
+    )
+
+
 def test_csv_keeps_crm_text_as_data(hostile: Path) -> None:
     code, stdout, _ = report(hostile, "--format", "csv")
     assert code == 0
