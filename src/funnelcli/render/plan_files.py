@@ -13,7 +13,6 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from funnelcli.plan import Plan
-from funnelcli.render.neutralise import markdown_text
 from funnelcli.render.numbers import money, rate
 from funnelcli.values import format_money, format_rate, short_money
 
@@ -326,6 +325,8 @@ def summary_sentence(plan: Plan, context: PlanContext | None = None) -> str:
 
 
 def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
+    from funnelcli.render.neutralise import markdown_text  # Markdown only: not for plan JSON
+
     lines = [f"## Plan: {markdown_text(plan.funnel)}", "", summary_sentence(plan, context), ""]
     if context is not None:
         lines += [f"- {line}" for line in context_lines(plan, context, markdown_text)] + [""]
