@@ -187,6 +187,12 @@ def _no_days(stage_count: int) -> list[array[int]]:
     return [array("q") for _ in range(stage_count)]
 
 
+@functools.cache
+def _no_counts(stage_count: int) -> list[int]:
+    """Zeros that stay zeros, shared by counts-only builders (see ReportBuilder.__post_init__)."""
+    return [0] * stage_count
+
+
 @dataclass(slots=True)
 class ReportBuilder:
     """Accumulates deals; :meth:`finish` computes the figures. Mergeable (see :meth:`merge`)."""
@@ -228,11 +234,15 @@ class ReportBuilder:
         self.current = self.current or [0] * n
         self.lost = self.lost or [0] * n
         if self.counts_only:
-            # Never filled (add and add_rows stop before durations), so every counts-only
-            # builder shares one list of empty arrays: a --by column with 300,000 values
-            # makes 300,000 builders, and a dozen arrays each were most of their memory.
+            # Never filled (add and add_rows stop before durations, and merge adds only
+            # other counts-only builders' nothing), so every counts-only builder shares
+            # them: a --by column with 300,000 values makes 300,000 builders, and these
+            # empty arrays and zeros were most of their memory.
             self.days_in_stage = self.days_in_stage or _no_days(n)
             self.days_before_loss = self.days_before_loss or _no_days(n)
+            self.still_in_stage = self.still_in_stage or _no_counts(n)
+            self.skipped = self.skipped or _no_counts(n)
+            self.moved_back = self.moved_back or _no_counts(n)
         self.days_in_stage = self.days_in_stage or [array("q") for _ in range(n)]
         self.still_in_stage = self.still_in_stage or [0] * n
         self.days_before_loss = self.days_before_loss or [array("q") for _ in range(n)]
