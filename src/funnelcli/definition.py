@@ -38,6 +38,26 @@ TOP_LEVEL_KEYS = (
     "history_columns",
 )
 STAGE_KEYS = ("name", "conversion", "days", "aliases")
+COLUMN_FIELDS = (
+    "id",
+    "name",
+    "stage",
+    "status",
+    "won_flag",
+    "closed_flag",
+    "amount",
+    "currency",
+    "created",
+    "closed",
+    "owner",
+    "pipeline",
+)
+"""The fields ``columns:`` maps to export headers (readers/columns.py knows their usual
+headers, in this order)."""
+COLUMN_MAPPINGS = ("entered", "history")
+"""Keys of ``columns:`` that hold more than one header."""
+UNKNOWN_KEYS_SHOWN = 20
+"""Unknown keys named one line each, per file; the rest are counted in one more line."""
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -114,6 +134,10 @@ class _Problems:
         self.source = source
         self.errors: list[str] = []
         self.warnings: list[str] = []
+        # A file with 60,000 unknown keys gets 20 lines and a count, not 60,000 lines.
+        self.unknown_named = 0
+        self.unknown_keys_hidden = 0
+        self.unknown_fields_hidden = 0
 
     def error(self, path: str, message: str) -> None:
         self.errors.append(f"{self.source}: {path}: {message}")
@@ -127,6 +151,10 @@ class _Problems:
         for key in mapping:
             if str(key) in known:
                 continue
+            if self.unknown_named >= UNKNOWN_KEYS_SHOWN:
+                self.unknown_keys_hidden += 1
+                continue
+            self.unknown_named += 1
             path = f"{at}.{shown(key)}" if at else shown(key)
             import difflib  # only when a key is unknown: it costs start-up time
 
@@ -137,6 +165,38 @@ class _Problems:
                 else f"; known keys: {', '.join(known)}"
             )
             self.warn(path, f"unknown key, ignored{hint}")
+
+    def unknown_column_field(self, field_name: object) -> bool:
+        """Record ``columns.<field_name>`` as an error when it names no field; True if so."""
+        message = column_field_problem(field_name)
+        if message is None:
+            return False
+        if self.unknown_named >= UNKNOWN_KEYS_SHOWN:
+            self.unknown_fields_hidden += 1
+        else:
+            self.unknown_named += 1
+            self.error(f"columns.{shown(field_name)}", message)
+        return True
+
+    def count_hidden(self) -> None:
+        """One line for the unknown keys and fields beyond the first UNKNOWN_KEYS_SHOWN."""
+        if self.unknown_keys_hidden:
+            self.warnings.append(
+                f"{self.source}: ... and {self.unknown_keys_hidden:,} more unknown keys, ignored"
+            )
+        if self.unknown_fields_hidden:
+            self.errors.append(
+                f"{self.source}: ... and {self.unknown_fields_hidden:,} more unknown fields "
+                f"in columns; the fields are: {', '.join(COLUMN_FIELDS)}"
+            )
+
+
+def column_field_problem(field_name: object) -> str | None:
+    """What is wrong with a key of ``columns:``, or None: the one rule that ``validate``
+    (here) and ``report`` (readers/columns.py, for funnels built in code) both apply."""
+    if str(field_name) in COLUMN_FIELDS or str(field_name) in COLUMN_MAPPINGS:
+        return None
+    return f"unknown field; the fields are: {', '.join(COLUMN_FIELDS)}"
 
 
 def build_funnel(
@@ -169,6 +229,7 @@ def build_funnel(
     history_columns = _history_columns(data.get("history_columns"), problems)
     _check_rates_present(stages, problems)
     _check_label_collisions(stages, lost_labels, problems)
+    problems.count_hidden()
     if problems.errors:
         raise DefinitionError(problems.errors, problems.warnings)
     funnel = Funnel(
@@ -300,6 +361,8 @@ def _columns(value: object, problems: _Problems) -> dict[str, object]:
     columns: dict[str, object] = {}
     for field_name, header in value.items():
         path = f"columns.{shown(field_name)}"
+        if problems.unknown_column_field(field_name):
+            continue
         if field_name == "entered":
             entered = _entered_columns(header, problems)
             if entered is not None:

@@ -26,21 +26,31 @@ def shown(value: object, limit: int = 60) -> str:
     Line breaks and other unprintable characters are escaped, and long values are cut,
     so a message stays one readable line whatever the file holds.
     """
-    text = str(value)
-    if not text.isprintable():
-        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    text = one_line(str(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """``text`` with every unprintable character written as Python would escape it.
+
+    A file name or CRM value holding a newline, ``ESC[2J`` or a right-to-left override
+    reaches stderr as ``\\n``, ``\\x1b[2J``, ``\\u202e``: a message stays one line, and a
+    terminal shows it instead of obeying it.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def print_error(message: str) -> None:
     """One ``error: ...`` line on stderr: the form every user error takes."""
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {one_line(message)}\n")
 
 
 def print_warning(message: str, quiet: bool) -> None:
     """One ``warning: ...`` line on stderr, unless --quiet."""
     if not quiet:
-        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.write(f"warning: {one_line(message)}\n")
 
 
 class FunnelError(Exception):

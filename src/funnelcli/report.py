@@ -46,6 +46,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import enum
+import functools
 import heapq
 import itertools
 import math
@@ -137,7 +138,7 @@ def deal_row(deal: Deal) -> DealRow:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Money:
     """Sums and won values for one currency (deals carry a code; the reader fills the funnel's in)."""
 
@@ -180,7 +181,19 @@ class StaleDeal:
     row: int = 0  # where the deal is in the export: breaks ties between repeated ids
 
 
-@dataclass
+@functools.cache
+def _no_days(stage_count: int) -> list[array[int]]:
+    """The durations of a counts-only builder: none, shared (see ReportBuilder.__post_init__)."""
+    return [array("q") for _ in range(stage_count)]
+
+
+@functools.cache
+def _no_counts(stage_count: int) -> list[int]:
+    """Zeros that stay zeros, shared by counts-only builders (see ReportBuilder.__post_init__)."""
+    return [0] * stage_count
+
+
+@dataclass(slots=True)
 class ReportBuilder:
     """Accumulates deals; :meth:`finish` computes the figures. Mergeable (see :meth:`merge`)."""
 
@@ -220,6 +233,16 @@ class ReportBuilder:
         self.reached_at = self.reached_at or [0] * n
         self.current = self.current or [0] * n
         self.lost = self.lost or [0] * n
+        if self.counts_only:
+            # Never filled (add and add_rows stop before durations, and merge adds only
+            # other counts-only builders' nothing), so every counts-only builder shares
+            # them: a --by column with 300,000 values makes 300,000 builders, and these
+            # empty arrays and zeros were most of their memory.
+            self.days_in_stage = self.days_in_stage or _no_days(n)
+            self.days_before_loss = self.days_before_loss or _no_days(n)
+            self.still_in_stage = self.still_in_stage or _no_counts(n)
+            self.skipped = self.skipped or _no_counts(n)
+            self.moved_back = self.moved_back or _no_counts(n)
         self.days_in_stage = self.days_in_stage or [array("q") for _ in range(n)]
         self.still_in_stage = self.still_in_stage or [0] * n
         self.days_before_loss = self.days_before_loss or [array("q") for _ in range(n)]
@@ -1089,14 +1112,7 @@ class SlicedBuilder:
     def _child(self, children: dict[str, ReportBuilder], key: str) -> ReportBuilder:
         child = children.get(key)
         if child is None:
-            template = self.overall
-            child = children[key] = ReportBuilder(
-                template.stage_names,
-                template.as_of,
-                template.stale_days,
-                default_currency=template.default_currency,
-                counts_only=True,
-            )
+            child = children[key] = _counts_only_like(self.overall)
         return child
 
     def add(self, deal: Deal) -> None:
@@ -1128,6 +1144,16 @@ class SlicedBuilder:
         for mine, theirs in ((self.segments, other.segments), (self.cohorts, other.cohorts)):
             for key, builder in theirs.items():
                 self._child(mine, key).merge(builder)
+
+
+def _counts_only_like(template: ReportBuilder) -> ReportBuilder:
+    return ReportBuilder(
+        template.stage_names,
+        template.as_of,
+        template.stale_days,
+        default_currency=template.default_currency,
+        counts_only=True,
+    )
 
 
 _SEGMENT_OF: Callable[[DealRow], str | None] = operator.itemgetter(10)
@@ -1172,36 +1198,77 @@ def finish_slices(
     """
     reports = {name: finish(builder, funnel) for name, builder in builders.items()}
     worst = _worst_per_stage(reports, len(funnel.stages))
-    rows = []
-    for name, report in reports.items():
-        deals = report.stages[0].reached
-        rows.append(
-            SegmentFigures(
-                name=name,
-                deals=deals,
-                won=report.won,
-                lost=report.lost,
-                open=report.open,
-                win_rate=report.win_rate,
-                stages=tuple(
-                    SegmentStage(
-                        stage.name,
-                        stage.reached,
-                        stage.resolved_conversion,
-                        _judged(stage),
-                        worst.get(index) == name,
-                    )
-                    for index, stage in enumerate(report.stages)
-                ),
-                bottleneck=report.bottlenecks[0].stage if report.bottlenecks else None,
-                immature=deals > 0 and Fraction(report.open, deals) > IMMATURE_OPEN_SHARE,
-            )
-        )
+    rows = [_slice_figures(name, report, worst) for name, report in reports.items()]
     if sort_by_name:
         rows.sort(key=lambda row: row.name)
     else:
         rows.sort(key=lambda row: (-row.deals, row.name))
     return tuple(rows)
+
+
+def _slice_figures(name: str, report: Report, worst: dict[int, str]) -> SegmentFigures:
+    deals = report.stages[0].reached
+    return SegmentFigures(
+        name=name,
+        deals=deals,
+        won=report.won,
+        lost=report.lost,
+        open=report.open,
+        win_rate=report.win_rate,
+        stages=tuple(
+            SegmentStage(
+                stage.name,
+                stage.reached,
+                stage.resolved_conversion,
+                _judged(stage),
+                worst.get(index) == name,
+            )
+            for index, stage in enumerate(report.stages)
+        ),
+        bottleneck=report.bottlenecks[0].stage if report.bottlenecks else None,
+        immature=deals > 0 and Fraction(report.open, deals) > IMMATURE_OPEN_SHARE,
+    )
+
+
+DEFAULT_MAX_SEGMENTS = 50
+"""--by shows the segments with the most deals, this many; the rest share one row."""
+
+
+@dataclass(frozen=True)
+class FoldedSegments:
+    """The segments beyond --max-segments, counted as one: the report's "others" row.
+
+    Every figure a segment row shows is a count or a money total, which add up exactly,
+    so the row's figures are those of the folded segments' deals taken together.
+    """
+
+    segments: int  # how many segments were folded
+    figures: SegmentFigures  # their deals together; never ranked worst
+
+
+def finish_segments(
+    builders: dict[str, ReportBuilder], funnel: Funnel, max_segments: int
+) -> tuple[tuple[SegmentFigures, ...], FoldedSegments | None]:
+    """:func:`finish_slices` for --by, keeping the ``max_segments`` segments with the most
+    deals (ties by name; 0 keeps all) and folding the rest into one :class:`FoldedSegments`.
+
+    Only the kept segments and the fold are finished, so a column with a value per deal
+    costs a sort of counts, not a report per value.
+    """
+    if max_segments <= 0 or len(builders) <= max_segments:
+        return finish_slices(builders, funnel, sort_by_name=False), None
+    ordered = sorted(builders, key=lambda name: (-sum(builders[name].reached_at), name))
+    kept = {name: builders[name] for name in ordered[:max_segments]}
+    others = _counts_only_like(builders[ordered[0]])
+    for name in ordered[max_segments:]:
+        others.merge(builders[name])
+    folded = _slice_figures(OTHERS_SEGMENT, finish(others, funnel), worst={})
+    rows = finish_slices(kept, funnel, sort_by_name=False)
+    return rows, FoldedSegments(len(ordered) - max_segments, folded)
+
+
+OTHERS_SEGMENT = "(others)"
+"""The name of the row that holds the segments beyond --max-segments."""
 
 
 def _judged(stage: StageFigures) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from funnelcli.errors import FunnelError, UsageError, print_error, print_warning
+from funnelcli.errors import DefinitionError, FunnelError, UsageError, print_error, print_warning
 
 if TYPE_CHECKING:
     from funnelcli.loading import LoadedFunnel
@@ -27,7 +27,10 @@ def user_errors() -> Iterator[None]:
     except FunnelError as error:
         for warning in getattr(error, "warnings", ()):
             print_warning(warning, quiet=False)
-        for line in str(error).splitlines() or [type(error).__doc__ or "error"]:
+        # A definition's problems are one line each; any other error is one line, even when
+        # a value it quotes holds a line break (print_error escapes it).
+        lines = error.problems if isinstance(error, DefinitionError) else [str(error)]
+        for line in [line for line in lines if line] or [type(error).__doc__ or "error"]:
             print_error(line)
         raise typer.Exit(error.exit_code) from None
 
@@ -124,8 +127,9 @@ def emit(text: str, output: str | None, protected: tuple[str, ...] = ()) -> None
 
 def render(renderable: Any, output: str | None, no_color: bool, protected: tuple[str, ...]) -> None:
     """A Rich renderable to the terminal, or as plain text (100 columns) to --output."""
-    from funnelcli.render.terminal import make_console
+    from funnelcli.render.terminal import Printable, make_console
 
+    renderable = Printable(renderable)  # no control character from a CRM value reaches a screen
     if output is None:
         make_console(no_color=no_color).print(renderable)
         return

@@ -43,12 +43,15 @@ def inspect(
         from funnelcli.readers.export import ReadOptions
         from funnelcli.readers.inspect import inspect_export
         from funnelcli.render.inspect_text import inspection_text
+        from funnelcli.render.neutralise import printable
 
         loaded = resolve_funnel(funnel)
         print_warnings(loaded, quiet)
         options = ReadOptions(sheet=sheet, encoding=encoding)
         found = inspect_export(export, loaded.funnel, options)
-        sys.stdout.write(inspection_text(found, loaded.funnel))
+        # Labels and headers come from the CRM: none of their control characters reaches
+        # the terminal.
+        sys.stdout.write(printable(inspection_text(found, loaded.funnel)))
         if history:
             from funnelcli.readers.history import read_history
             from funnelcli.render.inspect_text import history_text
@@ -59,4 +62,4 @@ def inspect(
                 encoding=encoding,
                 columns_override=dict(loaded.funnel.history_columns) or None,
             )
-            sys.stdout.write(history_text(timelines))
+            sys.stdout.write(printable(history_text(timelines)))

@@ -32,7 +32,14 @@ from funnelcli.commands.common import (
     render,
     user_errors,
 )
-from funnelcli.errors import EXIT_ALERT, UsageError, print_error, print_warning, shown
+from funnelcli.errors import (
+    EXIT_ALERT,
+    UsageError,
+    one_line,
+    print_error,
+    print_warning,
+    shown,
+)
 
 if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
     from funnelcli.loading import LoadedFunnel
@@ -81,6 +88,15 @@ def report(
             metavar="COLUMN",
             help="Compare segments side by side: any column (owner, pipeline, region, source...).",
             show_default=False,
+        ),
+    ] = None,
+    max_segments: Annotated[
+        int | None,
+        typer.Option(
+            help="With --by: show the N segments with the most deals (default 50) and fold "
+            "the rest into one (others) row; 0 shows every segment.",
+            show_default=False,
+            min=0,
         ),
     ] = None,
     pipeline: Annotated[
@@ -208,7 +224,7 @@ def report(
         cli_rules = _cli_rules(fail_below or [], fail_on_bottleneck, max_stale, min_win_rate)
         _check_rule_stages(cli_rules, loaded)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
-        request = _slice_request(by, pipeline, since, until, where or [], cohort)
+        request = _slice_request(by, pipeline, since, until, where or [], cohort, max_segments)
         then = (
             parse_option("--compare-to", compare_to, parse_date) if compare_to is not None else None
         )
@@ -475,7 +491,7 @@ def _with_alerts(
     for note in outcome.not_judged:
         print_warning(note, quiet)
     for alert in outcome.fired:
-        sys.stderr.write(f"alert: {alert.message}\n")
+        sys.stderr.write(f"alert: {one_line(alert.message)}\n")
     return dataclasses.replace(result, alerts=outcome)
 
 
@@ -486,7 +502,10 @@ def _slice_request(
     until: str | None,
     where: list[str],
     cohort: str | None,
+    max_segments: int | None = None,
 ) -> Any:
+    import dataclasses
+
     from funnelcli.readers.export import SliceRequest
 
     if cohort is not None and cohort not in ("month", "quarter"):
@@ -503,9 +522,14 @@ def _slice_request(
     last = parse_option("--until", until, parse_date) if until is not None else None
     if first and last and first > last:
         raise UsageError(f"--since {since} is after --until {until}; swap them")
-    return SliceRequest(
+    request = SliceRequest(
         by=by, cohort=cohort, since=first, until=last, where=tuple(pairs), pipeline=pipeline
     )
+    if max_segments is None:
+        return request
+    if by is None:
+        raise UsageError("--max-segments applies to --by; name the column, like --by owner")
+    return dataclasses.replace(request, max_segments=max_segments)
 
 
 def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors: bool) -> None:

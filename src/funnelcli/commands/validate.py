@@ -23,11 +23,12 @@ def validate(
     Example: funnel validate sample_funnels/b2b_saas.yaml
     """
     with user_errors():
+        from funnelcli.errors import one_line
         from funnelcli.loading import load_funnel_file
 
         loaded = load_funnel_file(funnel)
         print_warnings(loaded, quiet)
-        print(describe_funnel(loaded, funnel))
+        print(one_line(describe_funnel(loaded, funnel)))  # names from the file, one line
 
 
 def describe_funnel(loaded: "LoadedFunnel", path: str) -> str:

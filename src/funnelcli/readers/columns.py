@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from funnelcli.definition import Funnel, label_key
+from funnelcli.definition import Funnel, column_field_problem, label_key
 from funnelcli.errors import DefinitionError, shown
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -200,10 +200,9 @@ def _from_mapping(
     for name, value in funnel.columns.items():
         if name in ("entered", "history"):
             continue
-        if name not in FIELDS:
-            problems.append(
-                f"{funnel.source}: columns.{name}: unknown field; the fields are: {', '.join(FIELDS)}"
-            )
+        unknown = column_field_problem(name)
+        if unknown is not None:
+            problems.append(f"{funnel.source}: columns.{shown(name)}: {unknown}")
             continue
         column = _find(str(value), keys)
         if column is None:

@@ -56,10 +56,13 @@ from funnelcli.readers.tabular import (
     split_rows,
 )
 from funnelcli.report import (
+    DEFAULT_MAX_SEGMENTS,
+    FoldedSegments,
     Report,
     SegmentFigures,
     SlicedBuilder,
     finish,
+    finish_segments,
     finish_slices,
     new_sliced_builder,
 )
@@ -109,6 +112,7 @@ class SliceRequest:
     until: dt.date | None = None
     where: tuple[tuple[str, str], ...] = ()
     pipeline: str | None = None
+    max_segments: int = DEFAULT_MAX_SEGMENTS  # --by: the rest are folded into one row; 0: all
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class ExportReport:
     request: SliceRequest = SliceRequest()
     segments: tuple[SegmentFigures, ...] | None = None
     segment_header: str | None = None
+    segments_folded: FoldedSegments | None = None  # --by: the segments beyond max_segments
     cohorts: tuple[SegmentFigures, ...] | None = None
     alerts: AlertResult | None = None  # set by the command line after the read
     history: HistorySummary | None = None  # with --history: what the history file held
@@ -332,6 +337,9 @@ def report_export(
         info = table_info(table)
     _check_pipeline_found(request, account, table.source)
     by = request.by
+    segments, folded = (
+        finish_segments(builder.segments, funnel, request.max_segments) if by else (None, None)
+    )
     return ExportReport(
         finish(builder.overall, funnel),
         account,
@@ -339,10 +347,11 @@ def report_export(
         info,
         orders,
         request,
-        segments=finish_slices(builder.segments, funnel, sort_by_name=False) if by else None,
+        segments=segments,
         segment_header=columns.headers[slicing.segment_column]
         if slicing.segment_column is not None
         else None,
+        segments_folded=folded,
         cohorts=finish_slices(builder.cohorts, funnel, sort_by_name=True)
         if request.cohort
         else None,

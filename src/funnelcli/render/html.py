@@ -11,6 +11,9 @@ import io
 
 from rich.console import Console, RenderableType
 
+from funnelcli.render.neutralise import printable
+from funnelcli.render.terminal import Printable
+
 PAGE_WIDTH = 100
 """Characters per line of the page, whatever the terminal's width."""
 
@@ -49,7 +52,7 @@ def to_html(renderable: RenderableType, title: str) -> str:
         highlight=False,
         soft_wrap=False,
     )
-    console.print(renderable)
+    console.print(Printable(renderable))
     # Rich fills the page in with str.format: braces in the title must be doubled.
-    safe_title = html.escape(title).replace("{", "{{").replace("}", "}}")
+    safe_title = html.escape(printable(title)).replace("{", "{{").replace("}", "}}")
     return console.export_html(inline_styles=True, code_format=_PAGE.format(title=safe_title))

@@ -9,6 +9,7 @@ Numbers we compute (a negative -5 or -0.25) are not text and are never touched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -30,3 +31,57 @@ def neutralise(value: str) -> str:
 def neutralise_cells(values: Iterable[object]) -> list[object]:
     """A row for a CSV or sheet writer: text cells neutralised, numbers and dates as they are."""
     return [neutralise(value) if isinstance(value, str) else value for value in values]
+
+
+# --- text for a terminal, an HTML page or a Markdown file --------------------------------
+
+_BIDI_CONTROLS = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+"""Embeddings, overrides and isolates: they reorder the text that follows them on screen."""
+
+_UNPRINTABLE = dict.fromkeys(
+    (
+        *(code for code in range(0x20) if chr(code) not in "\t\n"),
+        0x7F,
+        *range(0x80, 0xA0),
+        *_BIDI_CONTROLS,
+    )
+)
+"""C0 controls but tab and newline, DEL, C1 controls and bidi controls: dropped."""
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters a terminal obeys instead of showing.
+
+    A CRM value holding ``ESC[2J`` would clear the screen, ``ESC]0;...BEL`` retitle the
+    window, and a right-to-left override show a name backwards. These characters take no
+    cell on screen, so dropping them leaves every table column as wide as it was.
+    """
+    return text.translate(_UNPRINTABLE)
+
+
+_MARKDOWN_SPECIAL = {
+    **{ord(char): "\\" + char for char in "\\`*~[]()|"},
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+    ord('"'): "&quot;",
+    ord("\n"): " ",
+    ord("\t"): " ",
+}
+"""Markdown's link, code, emphasis and table syntax escaped; HTML's as entities."""
+
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+"""An underscore not between two letters or digits: only those can start or end emphasis
+(CommonMark), so ``deals_2026.csv`` keeps its underscore as it is and ``_x_`` is escaped."""
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as a Markdown renderer shows it literally: no link, no HTML, one table cell.
+
+    A deal named ``[x](javascript:alert(1))`` or ``<img src=x onerror=...>`` in a report
+    mailed as Markdown must not become a link or markup in the reader's mail or chat.
+    Brackets, parentheses, backticks, emphasis marks and pipes get a backslash (CommonMark
+    shows an escaped punctuation mark as itself); ``&``, ``<``, ``>`` and ``"`` become
+    entities; line breaks become spaces, so a value stays in its row.
+    """
+    return _EMPHASIS_UNDERSCORE.sub(r"\\_", printable(text).translate(_MARKDOWN_SPECIAL))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -109,21 +110,29 @@ def _credit(context: PlanContext) -> dict[str, Any] | None:
     }
 
 
-def context_lines(plan: Plan, context: PlanContext) -> list[str]:
-    """Where the rates came from and what the pipeline brings, in sentences."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def context_lines(
+    plan: Plan, context: PlanContext, escape: Callable[[str], str] = _as_is
+) -> list[str]:
+    """Where the rates came from and what the pipeline brings, in sentences.
+
+    ``escape`` quotes file names and notes (which name CRM values) for the writer."""
     lines = []
     if context.rates_from:
         lines.append(
-            f"Rates and deal value measured from {context.rates_from} (resolved conversion, average won value)."
+            f"Rates and deal value measured from {escape(context.rates_from)} (resolved conversion, average won value)."
         )
-    lines += list(context.notes)
+    lines += [escape(note) for note in context.notes]
     credit = context.credit
     if credit is not None:
         currency = plan.currency
         expected = f"{float(credit.expected_from_pipeline):,.1f}"
         gap_deals = "deal" if credit.gap_deals == 1 else "deals"
         text = (
-            f"Pipeline credit from {context.credit_from}: remaining target "
+            f"Pipeline credit from {escape(str(context.credit_from))}: remaining target "
             f"{format_money(credit.remaining_target, currency)} = {credit.deals_needed:,} deals; "
             f"{credit.open_deals:,} open deals are expected to win {expected}"
         )
@@ -322,9 +331,11 @@ def summary_sentence(plan: Plan, context: PlanContext | None = None) -> str:
 
 
 def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
-    lines = [f"## Plan: {plan.funnel}", "", summary_sentence(plan, context), ""]
+    from funnelcli.render.neutralise import markdown_text  # Markdown only: not for plan JSON
+
+    lines = [f"## Plan: {markdown_text(plan.funnel)}", "", summary_sentence(plan, context), ""]
     if context is not None:
-        lines += [f"- {line}" for line in context_lines(plan, context)] + [""]
+        lines += [f"- {line}" for line in context_lines(plan, context, markdown_text)] + [""]
     confidence = plan.confidence
     header = ["Stage", "Needed", "Conversion to next", "Cumulative to won"]
     if confidence:
@@ -337,7 +348,7 @@ def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = 
     ]
     for index, stage in enumerate(plan.stages):
         cells = [
-            stage.name,
+            markdown_text(stage.name),
             f"{stage.needed:,}",
             format_rate(stage.conversion_to_next) if stage.conversion_to_next is not None else "",
             format_rate(stage.cumulative_to_won, 2),
@@ -348,12 +359,12 @@ def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = 
             cells.append(stage.enter_by.isoformat() if stage.enter_by else "")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines += [f"- {line}" for line in detail_lines(plan)]
-    lines += ["", f"Funnel: {funnel_source}", ""]
+    lines += [f"- {line}" for line in detail_lines(plan, markdown_text)]
+    lines += ["", f"Funnel: {markdown_text(funnel_source)}", ""]
     return "\n".join(lines)
 
 
-def detail_lines(plan: Plan) -> list[str]:
+def detail_lines(plan: Plan, escape: Callable[[str], str] = _as_is) -> list[str]:
     """Budget, pacing and lever in plain sentences (shared by the terminal and Markdown)."""
     lines = []
     if plan.confidence:
@@ -380,7 +391,7 @@ def detail_lines(plan: Plan) -> list[str]:
         if lever.budget_saved is not None:
             saving += f", {format_money(lever.budget_saved, plan.currency)} saved"
         lines.append(
-            f"Lever to pull first: {lever.stage} "
+            f"Lever to pull first: {escape(lever.stage)} "
             f"({format_rate(lever.current_rate)} -> {format_rate(lever.raised_rate)}: {saving})."
         )
     return lines

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from funnelcli.alerts import alerts_to_json
 from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
-from funnelcli.render.neutralise import neutralise_cells
+from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.numbers import rate
 from funnelcli.report import MIN_SEGMENT_DEALS, MoneyFigures, Report, SegmentFigures
 from funnelcli.values import format_money, format_rate
@@ -133,6 +133,8 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "by": result.segment_header,
             "min_deals": MIN_SEGMENT_DEALS,
             "rows": [_segment(row, "segment") for row in result.segments],
+            "max_segments": result.request.max_segments,
+            **_folded(result),
         },
         "cohorts": None
         if result.cohorts is None
@@ -143,6 +145,17 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
         "alerts": alerts_to_json(result.alerts) if result.alerts else [],
         "history": _history(result),
         "compare": _compare(result),
+    }
+
+
+def _folded(result: ExportReport) -> dict[str, Any]:
+    """The segments beyond --max-segments: how many, their deals, and their row together."""
+    folded = result.segments_folded
+    if folded is None:
+        return {"folded": None, "others": None}
+    return {
+        "folded": {"segments": folded.segments, "deals": folded.figures.deals},
+        "others": _segment(folded.figures, "segment"),
     }
 
 
@@ -324,7 +337,8 @@ def report_csv(result: ExportReport, funnel_source: str, export: str) -> str:
                 )
             )
         for slices, key in groups:
-            for row in slices["rows"]:
+            others = [slices["others"]] if slices.get("others") else []
+            for row in slices["rows"] + others:
                 for stage in row["stages"]:
                     writer.writerow(
                         neutralise_cells(
@@ -361,7 +375,15 @@ def money_text(value: Decimal | Fraction | None, currency: str | None) -> str:
     )
 
 
-def bottleneck_sentence(report: Report) -> str:
+def _as_is(text: str) -> str:
+    return text
+
+
+Escape = Callable[[str], str]
+"""How a writer quotes names from a CRM or a funnel file inside its own sentences."""
+
+
+def bottleneck_sentence(report: Report, escape: Escape = _as_is) -> str:
     if not report.bottlenecks:
         if all(stage.resolved_conversion is None for stage in report.stages[:-1]):
             return "No deal has left a stage yet: nothing to compare with the plan."
@@ -371,13 +393,14 @@ def bottleneck_sentence(report: Report) -> str:
     top = report.bottlenecks[0]
     if report.bottleneck_by == "lost deals":
         return (
-            f"Most deals are lost at {top.stage} ({top.lost:,} lost). "
+            f"Most deals are lost at {escape(top.stage)} ({top.lost:,} lost). "
             "Planned conversion: rates in the funnel file would rank stages by revenue lost."
         )
     assert top.planned is not None
-    text = f"{top.stage} to {top.next_stage} converts {percent(top.actual)} against {percent(top.planned)} planned"
+    text = f"{escape(top.stage)} to {escape(top.next_stage)} converts {percent(top.actual)} against {percent(top.planned)} planned"
     if top.revenue_impact is not None and report.currency is not None:
-        return f"{text}: about {money_text(_round_money(top.revenue_impact), report.currency)} lost. Fix this first."
+        impact = money_text(_round_money(top.revenue_impact), escape(report.currency))
+        return f"{text}: about {impact} lost. Fix this first."
     return f"{text}. Fix this first."
 
 
@@ -385,7 +408,7 @@ def _round_money(value: Fraction) -> Decimal:
     return Decimal(round(value))
 
 
-def key_figures(report: Report) -> list[tuple[str, str]]:
+def key_figures(report: Report, escape: Escape = _as_is) -> list[tuple[str, str]]:
     """(label, value) pairs for the key figures block."""
     rows = [
         ("Won", f"{report.won:,}"),
@@ -402,8 +425,9 @@ def key_figures(report: Report) -> list[tuple[str, str]]:
         ("Win rate", percent(report.win_rate)),
     ]
     for figures in report.money:
-        suffix = f" ({figures.currency})" if len(report.money) > 1 else ""
-        rows += _money_rows(figures, suffix)
+        currency = escape(figures.currency)
+        suffix = f" ({currency})" if len(report.money) > 1 else ""
+        rows += _money_rows(figures, currency, suffix)
     note = open_without_amount_note(report)
     if note:
         rows.append(("", note))
@@ -412,14 +436,13 @@ def key_figures(report: Report) -> list[tuple[str, str]]:
         rows.append(
             (
                 "Sales velocity",
-                f"{money_text(report.sales_velocity_per_day, report.currency)} per day",
+                f"{money_text(report.sales_velocity_per_day, escape(report.currency))} per day",
             )
         )
     return rows
 
 
-def _money_rows(figures: MoneyFigures, suffix: str) -> list[tuple[str, str]]:
-    currency = figures.currency
+def _money_rows(figures: MoneyFigures, currency: str, suffix: str) -> list[tuple[str, str]]:
     median = (
         Decimal(str(figures.median_won_value)) if figures.median_won_value is not None else None
     )
@@ -495,10 +518,10 @@ def _blank(value: object) -> object:
     return "" if value is None else value
 
 
-def segment_title(result: ExportReport, cohorts: bool) -> str:
+def segment_title(result: ExportReport, cohorts: bool, escape: Escape = _as_is) -> str:
     if cohorts:
         return f"Cohorts by created {result.request.cohort}"
-    return f"By {result.segment_header}"
+    return f"By {escape(result.segment_header or '')}"
 
 
 def segment_cells(row: SegmentFigures, stage_count: int) -> list[str]:
@@ -512,6 +535,19 @@ def segment_cells(row: SegmentFigures, stage_count: int) -> list[str]:
             text += " !"
         cells.append(text)
     return cells
+
+
+def folded_sentence(result: ExportReport) -> str | None:
+    """What the (others) row holds, when --by found more segments than --max-segments."""
+    folded = result.segments_folded
+    if folded is None:
+        return None
+    segments = "segment" if folded.segments == 1 else "segments"
+    return (
+        f"{folded.segments:,} smaller {segments} ({folded.figures.deals:,} deals) folded into "
+        f"{folded.figures.name}: the {result.request.max_segments:,} with the most deals are "
+        "shown; --max-segments 0 shows every one."
+    )
 
 
 def slices_footnote() -> str:
@@ -528,14 +564,15 @@ def _segments_markdown(result: ExportReport) -> list[str]:
         if rows is None:
             continue
         first = "Cohort" if cohorts else "Segment"
-        lines += ["", f"**{segment_title(result, cohorts)}**", ""]
+        lines += ["", f"**{segment_title(result, cohorts, markdown_text)}**", ""]
         lines.append(
             f"| {first} | Deals | Win rate | "
             + " | ".join(_md(name) for name in stage_names)
             + " | Bottleneck |"
         )
         lines.append("|---|---:|---:|" + "---:|" * len(stage_names) + "---|")
-        for row in rows:
+        folded = None if cohorts else result.segments_folded
+        for row in (*rows, folded.figures) if folded else rows:
             name = _md(row.name) + (" (immature)" if cohorts and row.immature else "")
             cells = segment_cells(row, len(result.report.stages))
             lines.append(
@@ -544,6 +581,9 @@ def _segments_markdown(result: ExportReport) -> list[str]:
                 + f" | {_md(row.bottleneck or '–')} |"
             )
         lines += ["", slices_footnote()]
+        sentence = None if cohorts else folded_sentence(result)
+        if sentence:
+            lines += ["", sentence]
     return lines
 
 
@@ -623,12 +663,12 @@ def compare_rows(result: ExportReport) -> list[list[str]]:
     return rows
 
 
-def history_sentence(result: ExportReport) -> str | None:
+def history_sentence(result: ExportReport, escape: Escape = _as_is) -> str | None:
     if result.history is None:
         return None
     history = result.history.account
     return (
-        f"History: {result.history.source} ({result.history.dialect}): {history.read:,} rows read, "
+        f"History: {escape(result.history.source)} ({result.history.dialect}): {history.read:,} rows read, "
         f"{history.used:,} used, {history.skipped_total:,} skipped; {history.deals:,} deals, "
         f"{history.unmatched_deals:,} not in the export ({history.unmatched_rows:,} rows); "
         f"{result.account.without_history:,} deals of the export without history."
@@ -643,9 +683,9 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
     report = result.report
     money = report.primary_money
     lines = [
-        f"## Funnel report: {report.funnel}",
+        f"## Funnel report: {_md(report.funnel)}",
         "",
-        f"{export}, as of {report.as_of.isoformat()}.",
+        f"{_md(export)}, as of {report.as_of.isoformat()}.",
         "",
     ]
     lines += [
@@ -653,26 +693,26 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for index, stage in enumerate(report.stages):
-        open_value = money_text(money.open_by_stage[index], money.currency) if money else "–"
+        open_value = money_text(money.open_by_stage[index], _md(money.currency)) if money else "–"
         lines.append(
             f"| {_md(stage.name)} | {stage.reached:,} | {stage.current:,} | {stage.lost:,} | "
             f"{percent(stage.conversion_to_next)} | {percent(stage.resolved_conversion)} | "
             f"{percent(stage.planned_conversion)} | {percent(stage.cumulative_conversion)} | "
             f"{open_value} | {days_text(stage.median_days_in_stage)} |"
         )
-    lines += ["", f"**Bottleneck:** {bottleneck_sentence(report)}", ""]
+    lines += ["", f"**Bottleneck:** {bottleneck_sentence(report, _md)}", ""]
     if result.alerts and result.alerts.fired:
         lines += ["**Alerts:**", ""]
         lines += [f"- {_md(alert.message)}" for alert in result.alerts.fired]
         lines.append("")
-    lines += [f"- {label}: {value}" for label, value in key_figures(report)]
+    lines += [f"- {label}: {value}" for label, value in key_figures(report, _md)]
     if report.stale:
         lines += ["", f"**Stale deals:** {report.stale_count:,} (oldest first)", ""]
         lines += ["| Deal | Owner | Stage | Days | Value |", "|---|---|---|---:|---:|"]
         for deal in report.stale[:STALE_SHOWN]:
             lines.append(
                 f"| {_md(deal.id)} | {_md(deal.owner or '')} | {_md(deal.stage)} | {deal.days:,} | "
-                f"{money_text(deal.value, deal.currency)} |"
+                f"{money_text(deal.value, deal.currency and _md(deal.currency))} |"
             )
     if shows_time_in_stage(report):
         lines += [
@@ -689,7 +729,7 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
             _md_table(COMPARE_COLUMNS, compare_rows(result)),
         ]
     lines += _segments_markdown(result)
-    sentence = history_sentence(result)
+    sentence = history_sentence(result, _md)
     if sentence:
         lines += ["", sentence]
     lines += ["", rows_sentence(result), ""]
@@ -697,11 +737,11 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
 
 
 def _md_table(header: Sequence[str], rows: list[list[str]]) -> str:
+    """A table whose first column names a stage; the other cells are our own figures."""
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
-    """Table cells: a pipe would end the cell, a newline the row."""
-    return text.replace("|", "\\|").replace("\n", " ")
+_md = markdown_text
+"""Names from a CRM, a funnel file or the command line, in a Markdown line or cell."""

@@ -19,6 +19,7 @@ from funnelcli.render.report_files import (
     compare_rows,
     compare_title,
     days_text,
+    folded_sentence,
     history_sentence,
     key_figures,
     money_text,
@@ -110,6 +111,9 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
                 _slices_table(result, slices, cohorts),
                 Text(slices_footnote(), style="dim"),
             ]
+            folded = None if cohorts else folded_sentence(result)
+            if folded:
+                parts.append(Text(folded, style="dim"))
     sentence = history_sentence(result)
     if sentence:
         parts += [Text(""), Text(sentence, style="dim")]
@@ -149,7 +153,8 @@ def _slices_table(result: ExportReport, rows: Sequence[SegmentFigures], cohorts:
     for stage in stages[:-1]:
         table.add_column(stage.name, justify="right", overflow="fold")
     table.add_column("Bottleneck", overflow="fold")
-    for row in rows:
+    folded = None if cohorts else result.segments_folded
+    for row in (*rows, folded.figures) if folded else rows:
         name = row.name + (" (immature)" if cohorts and row.immature else "")
         cells = [
             Text(cell, style="bold red" if cell.endswith("!") else "")

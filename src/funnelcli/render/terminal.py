@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from funnelcli.plan import Plan
+from funnelcli.render.neutralise import printable
 from funnelcli.render.plan_files import PlanContext, context_lines, detail_lines, summary_sentence
 from funnelcli.values import format_rate
 
@@ -31,6 +33,26 @@ def make_console(*, no_color: bool = False, stderr: bool = False) -> Console:
         markup=False,
         emoji=False,
     )
+
+
+class Printable:
+    """A renderable whose text reaches the terminal (or the HTML page) without controls.
+
+    Every name from a CRM, a funnel file or a file name passes through here on its way out,
+    so a deal named ``ESC[2J`` shows as ``[2J`` instead of clearing the screen. Rich keeps
+    its own colours and cursor moves apart from the text (styles and control segments),
+    so those are left alone.
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            if segment.control:
+                yield segment
+            else:
+                yield Segment(printable(segment.text), segment.style)
 
 
 def funnel_chart(labels: Sequence[str], counts: Sequence[int], width: int = CHART_WIDTH) -> Text:

@@ -165,7 +165,7 @@ def report_xlsx(result: ExportReport, funnel_source: str, export: str) -> bytes:
 def _slice_rows(slices: dict[str, Any], key: str) -> list[list[object]]:
     """One row per segment (or cohort) and stage; cohorts add deals, win rate and immature."""
     rows: list[list[object]] = []
-    for row in slices["rows"]:
+    for row in slices["rows"] + ([slices["others"]] if slices.get("others") else []):
         extra = [row["deals"], row["win_rate"], row["immature"]] if key == "cohort" else []
         rows += [
             [
