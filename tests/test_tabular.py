@@ -21,6 +21,8 @@ from openpyxl.chart import BarChart, Reference
 from funnelcli.errors import ExportError
 from funnelcli.readers.tabular import FIELD_SIZE_LIMIT, Cell, Table, read_table
 
+from .conftest import THEIRS, line_matching
+
 DATA = Path(__file__).parent / "data" / "tabular"
 SRC = Path(__file__).parent.parent / "src"
 
@@ -379,9 +381,8 @@ def test_old_xls(in_data: None) -> None:
 
 
 def test_missing_file(in_tmp: Path) -> None:
-    assert error_of("nowhere.csv") == (
-        "nowhere.csv: cannot read the file (No such file or directory); check the path"
-    )
+    expected = line_matching("nowhere.csv: cannot read the file (", THEIRS, "); check the path")
+    assert expected.fullmatch(error_of("nowhere.csv"))  # the OS's reason: any
 
 
 def test_a_csv_named_xlsx_is_read_as_csv(in_tmp: Path) -> None:

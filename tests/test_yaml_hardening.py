@@ -24,7 +24,7 @@ from funnelcli.errors import DefinitionError
 from funnelcli.loading import load_funnel_file, parse_yaml
 from funnelcli.values import amount_from_yaml, as_written, describe, parse_amount, parse_rate
 
-from .conftest import DATA
+from .conftest import DATA, THEIRS, line_matching
 from .processes import run_funnel
 
 BAD = DATA / "bad"
@@ -187,10 +187,10 @@ def test_an_unclosed_list_at_the_end_is_shown_where_it_opens(either_loader: str)
 
 def test_a_syntax_error_before_the_end_keeps_its_place() -> None:
     text = (BAD / "syntax_unclosed_flow.yaml").read_text()
-    assert yaml_problem(text) == (
-        "f.yaml:3:9: invalid YAML: did not find expected ',' or ']'; "
-        "check the indentation and quoting there"
+    expected = line_matching(
+        "f.yaml:3:9: invalid YAML: ", THEIRS, "; check the indentation and quoting there"
     )
+    assert expected.fullmatch(yaml_problem(text))
 
 
 # --- 4. two documents -------------------------------------------------------------------------
@@ -214,19 +214,22 @@ def test_a_leading_document_marker_is_one_document() -> None:
 def test_a_python_tag_says_it_is_not_allowed(tmp_path: Path) -> None:
     witness = tmp_path / "pwned"
     text = f'name: Evil\nstages: !!python/object/apply:os.system ["touch {witness}"]\n'
-    assert yaml_problem(text) == (
-        "f.yaml:2:9: invalid YAML: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'; "
-        f"tags that build objects are not allowed, remove the tag ({PLAIN})"
+    expected = line_matching(
+        "f.yaml:2:9: invalid YAML: ",
+        THEIRS,
+        "python/object/apply:os.system",
+        THEIRS,
+        f"; tags that build objects are not allowed, remove the tag ({PLAIN})",
     )
+    assert expected.fullmatch(yaml_problem(text))
     assert not witness.exists()
 
 
 def test_an_unknown_tag_says_to_remove_it() -> None:
-    assert yaml_problem("name: !money 5\n") == (
-        "f.yaml:1:7: invalid YAML: could not determine a constructor for the tag '!money'; "
-        f"remove the tag ({PLAIN})"
+    expected = line_matching(
+        "f.yaml:1:7: invalid YAML: ", THEIRS, "!money", THEIRS, f"; remove the tag ({PLAIN})"
     )
+    assert expected.fullmatch(yaml_problem("name: !money 5\n"))
 
 
 # --- 6. duplicate keys ------------------------------------------------------------------------
