@@ -988,7 +988,8 @@ REPORT_CASES = [
         "report-stale-days-negative",
         REPORT + " --stale-days -1",
         2,
-        "error: Invalid value for '--stale-days': -1 is not in the range x>=0; see 'funnel report --help'",
+        r"error: .+'--stale-days'.+; see 'funnel report --help'",  # click's words: any
+        match="regex",
     ),
     Case(
         "report-since-month-13",
@@ -1121,7 +1122,8 @@ REPORT_CASES = [
         "report-a-folder",
         "report {data} --funnel {data}/funnel.yaml",
         2,
-        "error: {data}: cannot read the file (Is a directory); check the path",
+        r"error: {data}: cannot read the file \(.+\); check the path",  # the OS's reason: any
+        match="regex",
     ),
 ]
 
