@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ def run(
     env: Mapping[str, str] | None = None,
     input: str | None = None,
     timeout: float = TIMEOUT,
+    preexec_fn: Callable[[], object] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command`` to its end with text output captured; raises TimeoutExpired on a hang."""
     with started(
@@ -60,6 +61,7 @@ def run(
         text=True,
         encoding="utf-8",
         errors="replace",
+        preexec_fn=preexec_fn,
     ) as process:
         stdout, stderr = process.communicate(input, timeout=timeout)
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
