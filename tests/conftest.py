@@ -1,4 +1,5 @@
-"""Shared test set-up: a pinned terminal, and paths to the test inputs."""
+"""Shared test set-up: a pinned terminal, paths to the test inputs, Hypothesis without a deadline,
+the rule for a missing compiled lane, and loose matching of third-party words in a line."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: on a loaded machine one example can take a second, and a test must
+# fail on a wrong answer, not on a slow one. Per-test settings inherit this.
+settings.register_profile("funnel", deadline=None)
+settings.load_profile("funnel")
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent

@@ -38,7 +38,6 @@ KNOWN_CRASHES: dict[str, str] = {
 
 _SHORT = settings(
     max_examples=50,
-    deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -456,7 +456,7 @@ _ROWS = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(rows=_ROWS)
 def test_timelines_are_each_deals_rows_by_day_without_repeats(
     rows: list[tuple[str, str, dt.date]],

@@ -474,7 +474,6 @@ REQUESTS = (SliceRequest(), SliceRequest(by="owner"), SliceRequest(by="stage"))
 
 @settings(
     max_examples=250,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -501,7 +500,6 @@ def test_generated_exports_report_the_same_with_the_lane_on_and_off(
 
 @settings(
     max_examples=80,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=_exports(min_rows=12, max_rows=40), workers=st.sampled_from((2, 3)))
@@ -941,7 +939,7 @@ FILLER = 60
 header's lookahead, where _csv_rows reads with its hot loop, as the lane's rows are."""
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(records=st.lists(st.lists(_RECORD_CELLS, max_size=6), max_size=30))
 def test_csv_data_row_makes_of_each_record_what_csv_rows_yields(
     records: list[list[str]], tmp_path_factory: pytest.TempPathFactory

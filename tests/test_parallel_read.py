@@ -240,7 +240,7 @@ _CELLS = st.sampled_from(
 _ROWS = st.lists(st.lists(_CELLS, min_size=1, max_size=5).map(",".join), max_size=60)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     rows=_ROWS,
     ends=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1),

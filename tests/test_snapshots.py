@@ -294,7 +294,7 @@ def test_maven_reports_round_trip(tmp_path: Path) -> None:
     assert trend.changes[0].points == 0.0  # every deal leaves Prospecting forward
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30)
 @given(rates=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=5))
 def test_rates_come_back_bit_for_bit(rates: list[float]) -> None:
     path = "property.db"

@@ -612,7 +612,7 @@ def test_a_failed_read_leaves_no_file_open(in_tmp: Path) -> None:
 CELL_TEXT = st.text(alphabet='abé ,;|\t"\r\n0', max_size=6)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     rows=st.lists(st.lists(CELL_TEXT, min_size=3, max_size=3), max_size=30),
     style=st.sampled_from(

@@ -522,7 +522,7 @@ CELL = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     rows=st.lists(st.lists(CELL, max_size=5), max_size=10),
     header_at=st.integers(0, 10),
