@@ -42,6 +42,8 @@ from pathlib import Path
 
 import pytest
 
+from .processes import kill_group
+
 BAD = Path(__file__).parent / "data" / "bad"
 TIMEOUT = 60.0
 HANG_TIMEOUT = 10.0  # cases that hang today: a fixed tool answers them in well under a second
@@ -1307,6 +1309,8 @@ def _run(case: Case, tmp: Path) -> Outcome:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         code = None
+    finally:  # whatever happened, nothing of the case is left running (its readers too)
+        kill_group(process)
     seconds = time.monotonic() - started
     output = Path(case.fill(case.output, tmp)) if case.output else None
     temporaries: list[str] = []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from funnelcli import __version__
 from funnelcli.cli import app
 
 from .conftest import DATA, THEIRS, line_matching
+from .processes import run_funnel
 
 FUNNEL = str(DATA / "cli" / "readme_funnel.yaml")
 runner = CliRunner()
@@ -37,12 +36,7 @@ def test_version() -> None:
 
 
 def test_python_dash_m_runs_the_same_app() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "funnelcli", "--version"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_funnel("--version")
     assert completed.returncode == 0
     assert completed.stdout == f"funnel {__version__}\n"
 

@@ -31,6 +31,8 @@ from funnelcli.readers.tabular import (
 )
 from funnelcli.render.report_files import report_json
 
+from .processes import run
+
 MEMORY_LIMIT = 512 * 1024 * 1024
 MiB = 1024 * 1024
 
@@ -292,13 +294,10 @@ def _limit_memory() -> None:
 def _funnel_cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m funnelcli`` under the 512 MB address-space limit, as a cron job runs it."""
     environment = {**os.environ, "TERM": "dumb", "COLUMNS": "80"}
-    return subprocess.run(
+    return run(
         [sys.executable, "-m", "funnelcli", *args],
         cwd=tmp,
         env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
         preexec_fn=_limit_memory,  # no other thread runs in a plain pytest process
     )
 

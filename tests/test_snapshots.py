@@ -8,7 +8,6 @@ import io
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator, Sequence
@@ -29,6 +28,7 @@ from funnelcli.render.trend import trend_csv, trend_json, trend_text
 from funnelcli.snapshots import SnapshotError, load_trend, save_snapshot
 
 from .conftest import ROOT, THEIRS, line_matching
+from .processes import run
 
 DB = "history.db"
 Stage = tuple[str, int, int, int, float | None, float | None]
@@ -353,10 +353,8 @@ def test_a_crash_mid_save_leaves_the_file_as_it_was() -> None:
         snapshots.save_snapshot(sys.argv[1], json.loads(sys.argv[2]))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, DB, json.dumps(WEEK_2)], check=False, timeout=60
-    )
-    assert done.returncode == 9
+    done = run([sys.executable, "-c", script, DB, json.dumps(WEEK_2)])
+    assert done.returncode == 9, done.stderr
     assert [row.won for row in load_trend(DB).rows] == [10]
     assert _rows("SELECT COUNT(*) FROM snapshot_stages") == [(3,)]
     assert save_snapshot(DB, WEEK_2) == 2

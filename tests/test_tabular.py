@@ -6,7 +6,6 @@ import csv
 import datetime
 import io
 import os
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -22,6 +21,7 @@ from funnelcli.errors import ExportError
 from funnelcli.readers.tabular import FIELD_SIZE_LIMIT, Cell, Table, read_table
 
 from .conftest import THEIRS, line_matching
+from .processes import run
 
 DATA = Path(__file__).parent / "data" / "tabular"
 SRC = Path(__file__).parent.parent / "src"
@@ -410,10 +410,8 @@ def test_reading_a_csv_does_not_import_openpyxl() -> None:
         "print(len(list(table.rows)), 'openpyxl' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
-    )
-    assert result.stdout == "2 False\n"
+    result = run([sys.executable, "-c", script], env=env)
+    assert (result.returncode, result.stdout) == (0, "2 False\n"), result.stderr
 
 
 # --- XLSX --------------------------------------------------------------------
