@@ -8,11 +8,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import yaml
 
+from funnelcli import loading
 from funnelcli.errors import DefinitionError, FunnelError, InputFileError
 from funnelcli.loading import load_funnel_file, parse_yaml, resolve_funnel
 
 from .conftest import DATA, THEIRS, line_matching
+from .processes import run_funnel
 
 FUNNELS = DATA / "funnels"
 
@@ -128,6 +131,37 @@ def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
     file = tmp_path / "bom.yaml"
     file.write_bytes(b"\xef\xbb\xbf" + (FUNNELS / "good.yaml").read_bytes())
     assert load_funnel_file(str(file)).funnel.name == "B2B SaaS"
+
+
+@pytest.mark.parametrize("loader", ["C", "Python"])
+def test_a_byte_order_mark_takes_no_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: str
+) -> None:
+    # "name: Nul" is 9 characters: the NUL is column 10 of line 1, the BOM before it unseen
+    # (kept, it would count as a character, or as 3 bytes in the C reader).
+    file = tmp_path / "bom_nul.yaml"
+    file.write_bytes(b"\xef\xbb\xbfname: Nul\x00\nstages: [{name: Lead}, {name: Won}]\n")
+    loading._strict_loader.cache_clear()
+    if loader == "Python":
+        monkeypatch.delattr(yaml, "CSafeLoader")
+    try:
+        assert message_of(str(file)) == (
+            f"{file}:1:10: invalid YAML: a NUL character (U+0000) is not allowed; "
+            "delete it (is this a text file?)"
+        )
+    finally:
+        loading._strict_loader.cache_clear()
+
+
+def test_a_byte_order_mark_through_the_command_line(tmp_path: Path) -> None:
+    file = tmp_path / "bom_nul.yaml"
+    file.write_bytes(b"\xef\xbb\xbfname: Nul\x00\nstages: [{name: Lead}, {name: Won}]\n")
+    done = run_funnel("validate", str(file), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"error: {file}:1:10: invalid YAML: a NUL character (U+0000) is not allowed; "
+        "delete it (is this a text file?)\n"
+    )
 
 
 def test_a_missing_file() -> None:
