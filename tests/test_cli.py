@@ -71,9 +71,16 @@ def test_target_forms(target: str) -> None:
     assert plan_json("--target", target)["target_revenue"] == 1200000
 
 
-def test_deal_value_comes_from_the_yaml_when_not_given() -> None:
-    # average_deal_value 24000 in the file: 480,000 / 24,000 = 20 deals.
-    assert plan_json("--target", "480000")["deals_needed"] == 20
+def test_deal_value_comes_from_the_yaml_when_not_given(tmp_path: Path) -> None:
+    # The README funnel's 24,000 is the built-in default's too: 32,000 tells the file's apart.
+    text = Path(FUNNEL).read_text(encoding="utf-8")
+    file = tmp_path / "funnel.yaml"
+    file.write_text(text.replace("average_deal_value: 24000", "average_deal_value: 32000"))
+    result = run("plan", str(file), "--target", "480000", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    # 480,000 / 32,000 = 15 deals (the default's 24,000 would give 20).
+    assert (data["average_deal_value"], data["deals_needed"]) == (32000, 15)
 
 
 def test_deal_value_option_overrides_the_yaml() -> None:
