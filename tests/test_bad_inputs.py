@@ -42,6 +42,8 @@ from pathlib import Path
 
 import pytest
 
+from .processes import kill_group
+
 BAD = Path(__file__).parent / "data" / "bad"
 TIMEOUT = 60.0
 HANG_TIMEOUT = 10.0  # cases that hang today: a fixed tool answers them in well under a second
@@ -308,31 +310,36 @@ YAML_CASES = [
         "yaml-unclosed-flow-list",
         "validate {data}/syntax_unclosed_flow.yaml",
         2,
-        "error: {data}/syntax_unclosed_flow.yaml:3:9: invalid YAML: did not find expected ',' or ']'; check the indentation and quoting there",
+        r"error: {data}/syntax_unclosed_flow\.yaml:3:9: invalid YAML: .+; check the indentation and quoting there",
+        match="regex",
     ),
     Case(
         "yaml-bad-indentation",
         "validate {data}/syntax_bad_indent.yaml",
         2,
-        "error: {data}/syntax_bad_indent.yaml:5:4: invalid YAML: did not find expected '-' indicator; check the indentation and quoting there",
+        r"error: {data}/syntax_bad_indent\.yaml:5:4: invalid YAML: .+; check the indentation and quoting there",
+        match="regex",
     ),
     Case(
         "yaml-tab-indentation",
         "validate {data}/syntax_tab.yaml",
         2,
-        "error: {data}/syntax_tab.yaml:3:1: invalid YAML: found character that cannot start any token; check the indentation and quoting there",
+        r"error: {data}/syntax_tab\.yaml:3:1: invalid YAML: .+; check the indentation and quoting there",
+        match="regex",
     ),
     Case(
         "yaml-colon-in-plain-value",
         "validate {data}/syntax_duplicate_colon.yaml",
         2,
-        "error: {data}/syntax_duplicate_colon.yaml:1:8: invalid YAML: mapping values are not allowed in this context; check the indentation and quoting there",
+        r"error: {data}/syntax_duplicate_colon\.yaml:1:8: invalid YAML: .+; check the indentation and quoting there",
+        match="regex",
     ),
     Case(
         "yaml-undefined-alias",
         "validate {data}/syntax_undefined_alias.yaml",
         2,
-        "error: {data}/syntax_undefined_alias.yaml:2:9: invalid YAML: found undefined alias; check the indentation and quoting there",
+        r"error: {data}/syntax_undefined_alias\.yaml:2:9: invalid YAML: .+; check the indentation and quoting there",
+        match="regex",
     ),
     Case(
         "yaml-unclosed-quote",
@@ -373,8 +380,8 @@ YAML_CASES = [
         "yaml-python-tag-refused",
         "plan {tmp}/python_tag.yaml --target 1M",
         2,
-        "error: {tmp}/python_tag.yaml:2:9: invalid YAML: could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
-        match="prefix",
+        r"error: {tmp}/python_tag\.yaml:2:9: invalid YAML: .+python/object/apply:os\.system.+; tags that build objects are not allowed, remove the tag \(a funnel file holds plain text, numbers, lists and mappings\)",
+        match="regex",
         make=(GENERATED["python_tag"],),
         absent="{tmp}/pwned",
     ),
@@ -983,7 +990,8 @@ REPORT_CASES = [
         "report-stale-days-negative",
         REPORT + " --stale-days -1",
         2,
-        "error: Invalid value for '--stale-days': -1 is not in the range x>=0; see 'funnel report --help'",
+        r"error: .+'--stale-days'.+; see 'funnel report --help'",  # click's words: any
+        match="regex",
     ),
     Case(
         "report-since-month-13",
@@ -1116,7 +1124,8 @@ REPORT_CASES = [
         "report-a-folder",
         "report {data} --funnel {data}/funnel.yaml",
         2,
-        "error: {data}: cannot read the file (Is a directory); check the path",
+        r"error: {data}: cannot read the file \(.+\); check the path",  # the OS's reason: any
+        match="regex",
     ),
 ]
 
@@ -1218,7 +1227,8 @@ OUTPUT_CASES = [
         "trend-on-a-csv",
         "trend {tmp}/in.csv",
         2,
-        "error: {tmp}/in.csv: not a snapshot database (file is not a database); give the file written by --save-snapshot",
+        r"error: {tmp}/in\.csv: not a snapshot database \(.+\); give the file written by --save-snapshot",  # sqlite's words: any
+        match="regex",
     ),
     Case(
         "trend-missing",
@@ -1300,6 +1310,8 @@ def _run(case: Case, tmp: Path) -> Outcome:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
         code = None
+    finally:  # whatever happened, nothing of the case is left running (its readers too)
+        kill_group(process)
     seconds = time.monotonic() - started
     output = Path(case.fill(case.output, tmp)) if case.output else None
     temporaries: list[str] = []

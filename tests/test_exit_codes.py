@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from .conftest import ROOT
+from .processes import run_funnel
 
 MAVEN = [
     "examples/maven_pipeline.csv",
@@ -22,15 +22,7 @@ MAVEN = [
 
 def funnel(*args: str) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
-    return subprocess.run(
-        [sys.executable, "-m", "funnelcli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=environment,
-        check=False,
-        timeout=60,
-    )
+    return run_funnel(*args, cwd=ROOT, env=environment)
 
 
 def test_success_is_0_with_data_on_stdout_only() -> None:

@@ -181,7 +181,6 @@ def _write(path: Path, rows: list[tuple[str, ...]]) -> None:
 
 @settings(
     max_examples=300,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -294,7 +293,7 @@ def _as_deal(row: DealRow) -> Deal:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(_deal_rows(), max_size=60, unique_by=lambda row: row[0]), st.integers(1, 7))
 def test_rows_in_batches_build_what_deals_one_by_one_build(rows: list[DealRow], batch: int) -> None:
     """Rows are unique within an export, as their numbers are."""

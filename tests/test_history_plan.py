@@ -424,7 +424,7 @@ deal_rows = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     rows=st.lists(deal_rows, min_size=1, max_size=40),
     target=st.integers(1, 10**6),

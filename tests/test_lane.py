@@ -22,8 +22,6 @@ import io
 import json
 import math
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +42,8 @@ from funnelcli.readers.tabular import CsvRange, ReadStats, Table, csv_data_row, 
 from funnelcli.render.report_files import report_csv, report_json, report_markdown
 from funnelcli.report import ReportBuilder
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, require_compiled_lane
+from .processes import run_funnel
 
 AS_OF = dt.date(2025, 11, 30)
 LANE = DATA / "lane"
@@ -67,10 +66,8 @@ FUNNELS_BESIDE = {
 """Where the funnel an export goes with is not in its own folder."""
 
 
-needs_lane = pytest.mark.skipif(
-    lane._compiled() is None, reason="built without a C compiler: there is no compiled lane"
-)
-"""For a test that checks the lane is taken; the comparisons hold without it too."""
+needs_lane = pytest.mark.usefixtures("compiled_lane")
+"""For a test that checks the lane is taken; a read with the lane on requires it too (_run)."""
 
 
 def _name(path: Path) -> str:
@@ -119,6 +116,7 @@ def _run(
 ) -> ExportReport | str:
     """The report read ``way``, or the message of the error the read ends with."""
     if way.compiled:
+        require_compiled_lane()  # else "lane on" is Python again, and the comparison is empty
         monkeypatch.delenv("FUNNEL_COMPILED", raising=False)  # on: the default
     else:
         monkeypatch.setenv("FUNNEL_COMPILED", "0")
@@ -476,7 +474,6 @@ REQUESTS = (SliceRequest(), SliceRequest(by="owner"), SliceRequest(by="stage"))
 
 @settings(
     max_examples=250,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -503,7 +500,6 @@ def test_generated_exports_report_the_same_with_the_lane_on_and_off(
 
 @settings(
     max_examples=80,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=_exports(min_rows=12, max_rows=40), workers=st.sampled_from((2, 3)))
@@ -943,7 +939,7 @@ FILLER = 60
 header's lookahead, where _csv_rows reads with its hot loop, as the lane's rows are."""
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(records=st.lists(st.lists(_RECORD_CELLS, max_size=6), max_size=30))
 def test_csv_data_row_makes_of_each_record_what_csv_rows_yields(
     records: list[list[str]], tmp_path_factory: pytest.TempPathFactory
@@ -1027,6 +1023,7 @@ def _invoke(name: str, extra: tuple[str, ...], output: str) -> tuple[int, str, s
     return result.exit_code, result.stdout, result.stderr
 
 
+@needs_lane
 @pytest.mark.parametrize(("name", "extra", "code"), CLI_CASES, ids=[case[0] for case in CLI_CASES])
 def test_the_command_line_prints_the_same_and_exits_the_same(
     name: str,
@@ -1046,6 +1043,7 @@ def test_the_command_line_prints_the_same_and_exits_the_same(
         assert pure[0] == code, output
 
 
+@needs_lane
 def test_the_installed_command_prints_the_same_with_the_lane_on_and_off() -> None:
     """A real process, as a user runs it: the compiled module imported for real."""
 
@@ -1053,16 +1051,10 @@ def test_the_installed_command_prints_the_same_with_the_lane_on_and_off() -> Non
         env = {key: value for key, value in os.environ.items() if key != "FUNNEL_COMPILED"}
         if compiled is not None:
             env["FUNNEL_COMPILED"] = compiled
-        done = subprocess.run(
-            [sys.executable, "-m", "funnelcli", *_report_args("multiline.csv"), "--format", "json"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        done = run_funnel(*_report_args("multiline.csv"), "--format", "json", env=env)
         return done.returncode, done.stdout, done.stderr
 
     pure = run("0")
     assert run(None) == pure
-    assert pure[0] == 0 and "row 13 'Discovery Call', row 76 'Discovery Call'" in pure[2]
+    assert pure[0] == 0
+    assert "row 13 'Discovery Call', row 76 'Discovery Call'" in pure[2]

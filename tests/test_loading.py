@@ -8,11 +8,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import yaml
 
+from funnelcli import loading
 from funnelcli.errors import DefinitionError, FunnelError, InputFileError
 from funnelcli.loading import load_funnel_file, parse_yaml, resolve_funnel
 
-from .conftest import DATA
+from .conftest import DATA, THEIRS, line_matching
+from .processes import run_funnel
 
 FUNNELS = DATA / "funnels"
 
@@ -60,10 +63,10 @@ def test_warnings_come_with_the_funnel() -> None:
 def test_a_syntax_error_names_line_and_column() -> None:
     path = path_of("syntax_error.yaml")
     # Line 3 is "currency: USD" inside the unclosed [Lead, Won: its ':' is column 9.
-    assert message_of(path) == (
-        f"{path}:3:9: invalid YAML: did not find expected ',' or ']'; "
-        "check the indentation and quoting there"
+    expected = line_matching(
+        f"{path}:3:9: invalid YAML: ", THEIRS, "; check the indentation and quoting there"
     )
+    assert expected.fullmatch(message_of(path))
 
 
 def test_an_empty_file() -> None:
@@ -83,11 +86,15 @@ def test_a_python_tag_is_refused(capfd: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(DefinitionError) as caught:
         load_funnel_file(path)
     # Line 2 is 'stages: !!python/...': the tag starts after "stages: ", at column 9.
-    assert str(caught.value) == (
-        f"{path}:2:9: invalid YAML: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'; tags that build objects are not "
-        "allowed, remove the tag (a funnel file holds plain text, numbers, lists and mappings)"
+    expected = line_matching(
+        f"{path}:2:9: invalid YAML: ",
+        THEIRS,
+        "python/object/apply:os.system",
+        THEIRS,
+        "; tags that build objects are not allowed, remove the tag "
+        "(a funnel file holds plain text, numbers, lists and mappings)",
     )
+    assert expected.fullmatch(str(caught.value))
     assert "hi" not in capfd.readouterr().out
 
 
@@ -124,6 +131,37 @@ def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
     file = tmp_path / "bom.yaml"
     file.write_bytes(b"\xef\xbb\xbf" + (FUNNELS / "good.yaml").read_bytes())
     assert load_funnel_file(str(file)).funnel.name == "B2B SaaS"
+
+
+@pytest.mark.parametrize("loader", ["C", "Python"])
+def test_a_byte_order_mark_takes_no_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: str
+) -> None:
+    # "name: Nul" is 9 characters: the NUL is column 10 of line 1, the BOM before it unseen
+    # (kept, it would count as a character, or as 3 bytes in the C reader).
+    file = tmp_path / "bom_nul.yaml"
+    file.write_bytes(b"\xef\xbb\xbfname: Nul\x00\nstages: [{name: Lead}, {name: Won}]\n")
+    loading._strict_loader.cache_clear()
+    if loader == "Python":
+        monkeypatch.delattr(yaml, "CSafeLoader")
+    try:
+        assert message_of(str(file)) == (
+            f"{file}:1:10: invalid YAML: a NUL character (U+0000) is not allowed; "
+            "delete it (is this a text file?)"
+        )
+    finally:
+        loading._strict_loader.cache_clear()
+
+
+def test_a_byte_order_mark_through_the_command_line(tmp_path: Path) -> None:
+    file = tmp_path / "bom_nul.yaml"
+    file.write_bytes(b"\xef\xbb\xbfname: Nul\x00\nstages: [{name: Lead}, {name: Won}]\n")
+    done = run_funnel("validate", str(file), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"error: {file}:1:10: invalid YAML: a NUL character (U+0000) is not allowed; "
+        "delete it (is this a text file?)\n"
+    )
 
 
 def test_a_missing_file() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import unittest.mock
@@ -46,6 +45,7 @@ from funnelcli.readers.tabular import (
 from funnelcli.render.report_files import report_json
 
 from .conftest import DATA
+from .processes import run
 
 PARALLEL = DATA / "parallel"
 HUBSPOT = DATA / "exports" / "hubspot_funnel.yaml"
@@ -240,7 +240,7 @@ _CELLS = st.sampled_from(
 _ROWS = st.lists(st.lists(_CELLS, min_size=1, max_size=5).map(",".join), max_size=60)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     rows=_ROWS,
     ends=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1),
@@ -465,21 +465,12 @@ def test_a_worker_killed_mid_read_is_an_error_not_a_wait(tmp_path: Path) -> None
     rows = "".join(f"D{i},Deal {i},Lead,{i}\n" for i in range(300))
     path.write_text("ID,Deal Name,Stage,Amount\n" + rows, encoding="utf-8")
     env = dict(os.environ, FUNNEL_WORKERS="2")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_WORKER, str(path)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
     try:
-        stdout, stderr = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        done = run([sys.executable, "-c", _KILLED_WORKER, str(path)], env=env)
+    except subprocess.TimeoutExpired:  # the process group is killed by now
         pytest.fail("the report hung after its worker process died")
-    assert process.returncode == 71
+    stdout, stderr = done.stdout, done.stderr
+    assert done.returncode == 71
     assert stdout == ""
     lines = stderr.splitlines()
     assert len(lines) == 1

@@ -486,7 +486,7 @@ def product(rates: list[Fraction]) -> Fraction:
     return math.prod(rates, start=F(1))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(rates=st.lists(rates_strategy, min_size=1, max_size=6), deals=st.integers(1, 10**6))
 def test_needed_is_the_least_count_that_yields_the_deals(rates: list[Fraction], deals: int) -> None:
     needed = needed_per_stage(deals, rates)
@@ -500,7 +500,7 @@ def test_needed_is_the_least_count_that_yields_the_deals(rates: list[Fraction], 
         assert (count - 1) * to_won < deals  # one fewer falls short
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     leads=st.integers(1, 10**6),
     days=st.fractions(min_value=0, max_value=120, max_denominator=4),

@@ -189,8 +189,11 @@ def test_each_sensitivity_row_keys_and_types() -> None:
 
 def test_json_is_one_document_ending_in_a_newline() -> None:
     result = run(*PLAIN, "--format", "json")
-    assert result.stdout.startswith('{\n  "schema_version": 1,\n  "command": "plan",\n')
-    assert result.stdout.endswith("}\n")
+    data = json.loads(result.stdout)  # one document: json.loads refuses anything after it
+    assert list(data)[:2] == ["schema_version", "command"]
+    assert (data["schema_version"], data["command"]) == (1, "plan")
+    # Indented by 2, then one newline: the whole text is that of the values it holds.
+    assert result.stdout == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     assert result.stderr == ""
 
 

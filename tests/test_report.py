@@ -480,7 +480,7 @@ def funnel_and_deals(draw: st.DrawFn) -> tuple[Funnel, list[Deal]]:
 AS_OF_PROPERTY = START + dt.timedelta(300)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals())
 def test_reached_is_next_plus_current_plus_lost(case: tuple[Funnel, list[Deal]]) -> None:
     funnel, deals = case
@@ -494,7 +494,7 @@ def test_reached_is_next_plus_current_plus_lost(case: tuple[Funnel, list[Deal]])
     assert report.lost == sum(1 for d in deals if d.outcome is LOST)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals())
 def test_rates_in_unit_interval_and_reached_never_grows(case: tuple[Funnel, list[Deal]]) -> None:
     funnel, deals = case
@@ -509,7 +509,7 @@ def test_rates_in_unit_interval_and_reached_never_grows(case: tuple[Funnel, list
     assert all(stage.current >= 0 and stage.lost >= 0 for stage in report.stages)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals(), st.randoms(use_true_random=False))
 def test_report_does_not_depend_on_deal_order(
     case: tuple[Funnel, list[Deal]], shuffler: random.Random
@@ -522,7 +522,7 @@ def test_report_does_not_depend_on_deal_order(
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals(), st.data())
 def test_merged_builders_equal_one_builder(
     case: tuple[Funnel, list[Deal]], data: st.DataObject

@@ -662,7 +662,7 @@ def assert_identity(report: Report, deals: Sequence[Deal]) -> None:
     assert all(stage.moved_back <= stage.reached for stage in stages[:-1])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals(), st.data())
 def test_as_of_on_or_after_the_last_date_changes_nothing(
     case: tuple[Funnel, list[Deal]], data: st.DataObject
@@ -679,7 +679,7 @@ def test_as_of_on_or_after_the_last_date_changes_nothing(
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals(), st.integers(0, 600))
 def test_reached_identity_with_timelines_and_as_of(
     case: tuple[Funnel, list[Deal]], offset: int
@@ -696,7 +696,7 @@ def test_reached_identity_with_timelines_and_as_of(
         assert deal_as_of(item, as_of) is item
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(funnel_and_deals(), st.data())
 def test_merged_builders_equal_one_builder_with_timelines(
     case: tuple[Funnel, list[Deal]], data: st.DataObject

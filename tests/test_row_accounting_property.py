@@ -86,9 +86,7 @@ def _export(generated: list[Row]) -> str:
     return buffer.getvalue()
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(rows, max_size=25))
 def test_every_row_is_accounted_for(tmp_path: Path, generated: list[Row]) -> None:
     path = tmp_path / "export.csv"

@@ -13,7 +13,6 @@ import contextlib
 import datetime
 import io
 import os
-import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +31,8 @@ from funnelcli.readers import tabular
 from funnelcli.readers.columns import header_score
 from funnelcli.readers.tabular import read_table
 from tests.test_tabular import chart_workbook, salesforce_formatted_workbook
+
+from .processes import run
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 SRC = Path(__file__).parent.parent / "src"
@@ -473,11 +474,10 @@ def test_the_calamine_path_is_the_default_and_opens_no_openpyxl() -> None:
         "print('python_calamine' in sys.modules)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    run = [sys.executable, "-c"]
-    xlsx = subprocess.run([*run, script], capture_output=True, text=True, env=env, check=True)
-    assert xlsx.stdout == "True 13 False\n"
-    csv = subprocess.run([*run, csv_only], capture_output=True, text=True, env=env, check=True)
-    assert csv.stdout == "False\n"
+    xlsx = run([sys.executable, "-c", script], env=env)
+    assert (xlsx.returncode, xlsx.stdout) == (0, "True 13 False\n"), xlsx.stderr
+    csv = run([sys.executable, "-c", csv_only], env=env)
+    assert (csv.returncode, csv.stdout) == (0, "False\n"), csv.stderr
 
 
 class FakeSheet:
@@ -522,7 +522,7 @@ CELL = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(
     rows=st.lists(st.lists(CELL, max_size=5), max_size=10),
     header_at=st.integers(0, 10),

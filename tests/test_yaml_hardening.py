@@ -7,8 +7,9 @@ message wording, huge numbers, too many stages, and alert rules naming no stage.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,12 +24,30 @@ from funnelcli.errors import DefinitionError
 from funnelcli.loading import load_funnel_file, parse_yaml
 from funnelcli.values import amount_from_yaml, as_written, describe, parse_amount, parse_rate
 
-from .conftest import DATA
+from .conftest import DATA, THEIRS, line_matching
+from .processes import run_funnel
 
 BAD = DATA / "bad"
 STAGES = "stages:\n  - name: Lead\n    conversion: 25%\n  - name: Won\n"
 PLAIN = "a funnel file holds plain text, numbers, lists and mappings"
 AMOUNT_RANGE = "use an amount up to 1,000,000,000,000,000 (10^15)"
+
+
+# Work that is refused at once allocates little; the work refused here would take hundreds of
+# megabytes. Memory, unlike time, does not depend on how loaded the machine is.
+MEMORY_BOUND = 16 * 1024 * 1024
+
+
+@contextmanager
+def peak_memory() -> Iterator[Callable[[], int]]:
+    """The most memory Python allocated inside the block, in bytes (ask after it ends)."""
+    tracemalloc.start()
+    peak = 0
+    try:
+        yield lambda: peak
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
 
 
 def problems_of(tmp_path: Path, text: str) -> list[str]:
@@ -168,10 +187,10 @@ def test_an_unclosed_list_at_the_end_is_shown_where_it_opens(either_loader: str)
 
 def test_a_syntax_error_before_the_end_keeps_its_place() -> None:
     text = (BAD / "syntax_unclosed_flow.yaml").read_text()
-    assert yaml_problem(text) == (
-        "f.yaml:3:9: invalid YAML: did not find expected ',' or ']'; "
-        "check the indentation and quoting there"
+    expected = line_matching(
+        "f.yaml:3:9: invalid YAML: ", THEIRS, "; check the indentation and quoting there"
     )
+    assert expected.fullmatch(yaml_problem(text))
 
 
 # --- 4. two documents -------------------------------------------------------------------------
@@ -195,19 +214,22 @@ def test_a_leading_document_marker_is_one_document() -> None:
 def test_a_python_tag_says_it_is_not_allowed(tmp_path: Path) -> None:
     witness = tmp_path / "pwned"
     text = f'name: Evil\nstages: !!python/object/apply:os.system ["touch {witness}"]\n'
-    assert yaml_problem(text) == (
-        "f.yaml:2:9: invalid YAML: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'; "
-        f"tags that build objects are not allowed, remove the tag ({PLAIN})"
+    expected = line_matching(
+        "f.yaml:2:9: invalid YAML: ",
+        THEIRS,
+        "python/object/apply:os.system",
+        THEIRS,
+        f"; tags that build objects are not allowed, remove the tag ({PLAIN})",
     )
+    assert expected.fullmatch(yaml_problem(text))
     assert not witness.exists()
 
 
 def test_an_unknown_tag_says_to_remove_it() -> None:
-    assert yaml_problem("name: !money 5\n") == (
-        "f.yaml:1:7: invalid YAML: could not determine a constructor for the tag '!money'; "
-        f"remove the tag ({PLAIN})"
+    expected = line_matching(
+        "f.yaml:1:7: invalid YAML: ", THEIRS, "!money", THEIRS, f"; remove the tag ({PLAIN})"
     )
+    assert expected.fullmatch(yaml_problem("name: !money 5\n"))
 
 
 # --- 6. duplicate keys ------------------------------------------------------------------------
@@ -237,12 +259,59 @@ def test_keys_merged_in_may_be_overridden() -> None:
     }
 
 
-def test_lists_nested_too_deeply_are_refused_before_they_crash() -> None:
-    # PyYAML's C composer recurses per level: 50,000 levels crash the process.
-    assert yaml_problem("a: " + "[" * 50_000 + "\n") == (
-        "f.yaml:1:1003: invalid YAML: lists or mappings nested over 1,000 deep; "
-        "is this a funnel file?"
+TOO_DEEP = "invalid YAML: lists or mappings nested over 100 deep; is this a funnel file?"
+
+
+def _indented_keys(levels: int) -> str:
+    """``k:`` on each line, one column further in each time: block mappings ``levels`` deep."""
+    return "".join(" " * level + "k:\n" for level in range(levels)) + " " * levels + "v\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        # The top mapping is level 1: the 100th [ (column 3 + 100) opens level 101.
+        pytest.param("a: " + "[" * 50_000 + "\n", "1:103", id="flow-lists"),
+        # Each '{a: ' is 4 columns: the 101st starts at column 401.
+        pytest.param("{a: " * 50_000 + "\n", "1:401", id="flow-mappings"),
+        # Each '- ' is 2 columns: the 101st starts at column 201.
+        pytest.param("- " * 50_000 + "x\n", "1:201", id="block-lists"),
+        # Level n is line n, column n. Over 1,000 levels: past libyaml's own limit too.
+        pytest.param(_indented_keys(1_200), "101:101", id="block-mappings"),
+    ],
+)
+def test_lists_nested_too_deeply_are_refused_before_they_crash(
+    either_loader: str, text: str, place: str
+) -> None:
+    # PyYAML's C composer (to 6.0.2) recurses per level: 50,000 levels crash the process;
+    # its libyaml (from 6.0.4) refuses 1,000 in its own words. The message is ours either way.
+    assert yaml_problem(text) == f"f.yaml:{place}: {TOO_DEEP}"
+
+
+def test_100_levels_are_read(either_loader: str) -> None:
+    parsed = parse_yaml("a: " + "[" * 99 + "]" * 99 + "\n", "f.yaml")
+    assert isinstance(parsed, dict)
+    levels, inner = 2, parsed["a"]  # the top mapping, then the first list
+    while inner:
+        levels, inner = levels + 1, inner[0]
+    assert levels == 100
+
+
+def test_a_syntax_error_in_a_long_file_keeps_its_own_message(either_loader: str) -> None:
+    # Over 100 newlines: the depth is scanned, finds nothing, and the syntax error stands.
+    text = "name: x\n" + "# a comment\n" * 200 + "stages: [Lead, Won\n"
+    assert yaml_problem(text) == (
+        "f.yaml:202:9: invalid YAML: a [ list starts here and is never closed; add the closing ]"
     )
+
+
+def test_deep_nesting_through_the_command_line(tmp_path: Path) -> None:
+    file = tmp_path / "deep.yaml"
+    file.write_text("name: Deep\nstages: " + "[" * 50_000 + "\n", encoding="utf-8")
+    done = run_funnel("validate", str(file), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    # The top mapping is level 1: the 100th [ of line 2 (column 8 + 100) opens level 101.
+    assert done.stderr == f"error: {file}:2:108: {TOO_DEEP}\n"
 
 
 # --- 7. columns: values are header names ------------------------------------------------------
@@ -307,11 +376,11 @@ def test_columns_are_kept_as_header_texts() -> None:
 
 def test_an_alias_bomb_under_columns_is_never_expanded(tmp_path: Path) -> None:
     text = (BAD / "alias_bomb_columns.yaml").read_text()
-    started = time.monotonic()
-    assert problems_of(tmp_path, text) == [
-        "f.yaml: columns.stage: expected a column name (text), got a list"
-    ]
-    assert time.monotonic() - started < 2  # str() of it would build 9^9 items
+    with peak_memory() as peak:
+        assert problems_of(tmp_path, text) == [
+            "f.yaml: columns.stage: expected a column name (text), got a list"
+        ]
+    assert peak() < MEMORY_BOUND  # str() of it would build 9^9 items
 
 
 def test_a_list_that_holds_itself_is_described_not_printed(tmp_path: Path) -> None:
@@ -379,11 +448,10 @@ def test_numbers_as_written(value: object, written: str) -> None:
 
 
 def test_a_rate_of_a_billion_digits_is_refused_at_once() -> None:
-    started = time.monotonic()
-    with pytest.raises(ValueError) as caught:
+    with peak_memory() as peak, pytest.raises(ValueError) as caught:
         parse_rate("1e-999999999")
     assert str(caught.value) == "expected a rate (like 0.35 or 35%), got '1e-999999999'"
-    assert time.monotonic() - started < 1
+    assert peak() < MEMORY_BOUND  # 10**999999999 as an integer is 415 MB
 
 
 # --- 9. huge amounts and days -----------------------------------------------------------------

@@ -6,9 +6,10 @@ else the built-in default, whose name says it is the default.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -141,23 +142,41 @@ def parse_yaml(text: str, source: str) -> object:
         ) from None
 
 
-MAX_DEPTH = 1000  # a funnel file nests 4 deep; the C composer overflows the stack near 50,000
+# A funnel file nests 4 deep. The limit stays below every parser's own: PyYAML's C composer
+# (up to 6.0.2) overflows the stack near 50,000 levels, its libyaml (from 6.0.4) refuses 1,000
+# levels in its own words, and its Python composer recurses twice a level.
+MAX_DEPTH = 100
 
 
 def _check_depth(text: str, loader: type[yaml.SafeLoader]) -> None:
     """Refuse lists and mappings nested over :data:`MAX_DEPTH` deep, before they are composed.
 
-    PyYAML's C composer recurses once per level with no limit: ``[`` 50,000 times crashes
-    the process. A level opens with ``[``, ``{``, ``- ``, ``? `` or a new line, so a file
-    with fewer of those than the limit cannot be too deep and skips the (slower) event scan.
+    A level opens with ``[``, ``{``, ``- ``, ``? `` or a new line, so a file with fewer of
+    those than the limit cannot be too deep and skips the (slower) event scan.
     """
     openers = sum(text.count(opener) for opener in ("[", "{", "-", "?", "\n"))
     if openers <= MAX_DEPTH:
         return
     import yaml
 
+    try:
+        _scan_depth(yaml.parse(text, Loader=loader))
+    except yaml.YAMLError:
+        # A libyaml with a nesting limit of its own refuses the file before the scan reaches
+        # ours (its scanner reads ahead). The Python parser has no such limit: it tells whether
+        # the file is too deep; if not, the error stands.
+        if not issubclass(loader, yaml.parser.Parser):
+            with contextlib.suppress(yaml.YAMLError):
+                _scan_depth(yaml.parse(text, Loader=yaml.SafeLoader))
+        raise
+
+
+def _scan_depth(events: Iterator[yaml.events.Event]) -> None:
+    """Raise :class:`_ValueProblem` where a list or mapping opens over :data:`MAX_DEPTH` deep."""
+    import yaml
+
     depth = 0
-    for event in yaml.parse(text, Loader=loader):
+    for event in events:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

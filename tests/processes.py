@@ -1,0 +1,78 @@
+"""Real processes for the tests: each has a timeout, and none outlives its test.
+
+Every process starts in a session of its own, so that killing its group also ends what it
+started (the report's reader workers); the group is killed in ``finally``, whether the test
+passed, failed or timed out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+TIMEOUT = 60.0  # seconds: generous on a loaded machine; a test that needs it has hung
+
+FUNNEL = [sys.executable, "-m", "funnelcli"]
+
+
+@contextlib.contextmanager
+def started(command: Sequence[str], **options: Any) -> Iterator[subprocess.Popen[Any]]:
+    """``subprocess.Popen`` in a session of its own; its whole group is killed on the way out."""
+    process = subprocess.Popen(list(command), start_new_session=True, **options)
+    try:
+        yield process
+    finally:
+        kill_group(process)
+
+
+def kill_group(process: subprocess.Popen[Any]) -> None:
+    """Kill ``process`` and everything in its group, then reap it (idempotent)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
+        os.killpg(process.pid, signal.SIGKILL)
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+    process.wait()
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = TIMEOUT,
+    preexec_fn: Callable[[], object] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to its end with text output captured; raises TimeoutExpired on a hang."""
+    with started(
+        command,
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        preexec_fn=preexec_fn,
+    ) as process:
+        stdout, stderr = process.communicate(input, timeout=timeout)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_funnel(
+    *args: str,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m funnelcli ARGS`` as a real process (see :func:`run`)."""
+    return run([*FUNNEL, *args], cwd=cwd, env=env, input=input, timeout=timeout)
