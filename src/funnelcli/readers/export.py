@@ -45,6 +45,7 @@ from funnelcli.readers.deals import (
 )
 from funnelcli.readers.history import HistoryAccount
 from funnelcli.readers.lane import lane_for, read_share
+from funnelcli.readers.sources import check_unchanged, file_state, local_path
 from funnelcli.readers.tabular import (
     Cell,
     CsvRange,
@@ -276,6 +277,7 @@ def report_export(
     """
     request = request or SliceRequest()
     builder = new_sliced_builder(funnel, as_of, stale_days)
+    before = file_state(path)
     with open_export(path, options) as table:
         sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
         sample_cells = [cells for _, cells in sample]
@@ -314,6 +316,7 @@ def report_export(
             read_own()
         account = reader.account
         info = table_info(table)
+    check_unchanged(path, before)  # a report of two versions of the file is no report
     _check_pipeline_found(request, account, table.source)
     by = request.by
     return ExportReport(
@@ -395,8 +398,8 @@ def _expected_rows(path: str, table: Table) -> int:
     if table.kind != "csv":
         return 0
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as stream:
+        size = os.path.getsize(local_path(path))
+        with open(local_path(path), "rb") as stream:
             head = stream.read(1 << 20)
     except OSError:
         return 0
@@ -425,7 +428,7 @@ def _worker_count(path: str, table: Table, compiled: bool = False) -> int:
     if compiled or table.kind != "csv" or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     try:
-        size = os.path.getsize(path)
+        size = os.path.getsize(local_path(path))
     except OSError:
         return 1
     return min(2, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
