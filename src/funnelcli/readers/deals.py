@@ -50,6 +50,7 @@ SKIP_REASONS = {
     "unknown_status": "unknown status",
     "status_conflict": "status and stage disagree",
     "deleted": "deleted deal",
+    "repeated_header": "repeated header row",
 }
 EXAMPLES_PER_REASON = 3
 DATE_SAMPLE_ROWS = 2000
@@ -288,6 +289,10 @@ class DealReader:
         self._owner_column = self._field_index["owner"]
         self._currency_column = self._field_index["currency"]
         self._amount_column = self._field_index["amount"]
+        # A row that repeats the header (pages of an export pasted together) is skipped;
+        # its first cell is tested first, so other rows cost one comparison.
+        self._header = table.header
+        self._header_first = table.header[0] if table.header else None
         self._iso_cache: dict[str, dt.date] = {}
         self._fast_days: dict[str, dt.date] = {}  # date parts of valid ISO cells
         self._fast_times: set[str] = {""}  # what may follow a valid day: " HH:MM[:SS]", or nothing
@@ -310,6 +315,9 @@ class DealReader:
         slicing = self.slicing
         where = slicing.where
         account = self.account
+        if _text(cells[0]) == self._header_first and self._repeats_header(cells):
+            account.skip("repeated_header", number, _text(cells[0]))
+            return None
         if where and not all(_text(cells[index]).casefold() == value for index, value in where):
             account.filtered["where"] += 1
             return None
@@ -333,6 +341,12 @@ class DealReader:
             deal.cohort = cohort_of(deal.created, slicing.cohort)
         account.used += 1
         return deal
+
+    def _repeats_header(self, cells: tuple[Cell, ...]) -> bool:
+        header = self._header
+        return len(cells) == len(header) and all(
+            _text(cell) == name for cell, name in zip(cells, header, strict=True)
+        )
 
     def deal_rows(
         self, rows: Iterator[tuple[int, tuple[Cell, ...]]], batch_size: int = ROW_BATCH
