@@ -356,3 +356,54 @@ def test_a_month_13_is_named_not_taken_for_an_order_question(tmp_path: Path) -> 
     assert "could be day or month first" not in result.stderr
     rows = json.loads(result.stdout)["rows"]
     assert (rows["read"], rows["used"], rows["skipped"]) == (2, 0, 2)
+
+
+# --- 4. decimal commas, per column ---------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_a_column_of_decimal_commas_reads_dots_as_thousands(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """decimal_commas.csv: 1.234,56 and 999,50 show decimal commas, so 2.500 is 2500 and
+    12.000 is 12000. Won: D3, 999.50; open: 1234.56 + 2500 + 12000 = 15734.56."""
+    result = run(
+        funnel("report", str(DATA / "decimal_commas.csv"), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert (report["won"]["count"], report["won"]["value"]) == (1, 999.5)
+    assert (report["open"]["count"], report["open"]["value"]) == (3, 15734.56)
+
+
+def test_decimal_commas_after_the_sample_decide_the_whole_column(tmp_path: Path) -> None:
+    """2,100 rows of 2.500 (more than the 2,000 rows sampled), then one 999,50: every 2.500
+    is 2500. Open: 2,100 x 2,500 = 5,250,000; won: 999.50."""
+    path = tmp_path / "late.csv"
+    lines = ["Deal ID;Stage;Amount;Created"]
+    lines += [f"D{index};Lead;2.500;2025-01-06" for index in range(2100)]
+    lines.append("D2100;Won;999,50;2025-01-06")
+    path.write_text("\n".join(lines) + "\n")
+    for lane in ({"FUNNEL_COMPILED": "0"}, {"FUNNEL_COMPILED": "1"}):
+        result = run(
+            funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"),
+            tmp=tmp_path,
+            env=lane,
+        )
+        assert (result.code, result.stderr) == (0, "")
+        report = json.loads(result.stdout)
+        assert (report["open"]["count"], report["open"]["value"]) == (2100, 5_250_000.0)
+        assert report["won"]["value"] == 999.5
+
+
+def test_decimal_commas_and_points_in_one_column_are_refused(tmp_path: Path) -> None:
+    path = DATA / "decimal_mixed.csv"
+    result = run(funnel("report", str(path), "--funnel", FUNNEL), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: {path}: column 'Amount' mixes decimal commas (1.234,56) and decimal points "
+        "(12.5), so 2.500 could be read either way; re-export the amounts with one decimal "
+        "separator"
+    ]

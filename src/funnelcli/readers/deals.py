@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Protocol
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
-from funnelcli.money import MAX_AMOUNT, parse_money
+from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular import Cell, Table
 from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row
@@ -231,6 +231,39 @@ def infer_date_orders(
     return orders
 
 
+def needs_full_amount_scan(rows: Sequence[Sequence[Cell]], index: int | None) -> bool:
+    """True when the sample's amounts leave the column's decimal separator open (see
+    :attr:`~funnelcli.money.DecimalEvidence.needs_full_scan`)."""
+    if index is None:
+        return False
+    evidence = DecimalEvidence()
+    for row in rows:
+        if index < len(row):
+            evidence.observe(row[index])
+    return evidence.needs_full_scan
+
+
+def infer_decimal_comma(
+    rows: Iterator[Sequence[Cell]], index: int, headers: Sequence[str], source: str
+) -> bool:
+    """Whether the amount column writes decimal commas, from every one of its cells; a
+    column showing both a decimal comma and a decimal point is an error (see money.py,
+    "Decimal commas, per column"). Made before any amount is summed, so every process
+    and lane reads the column one way."""
+    evidence = DecimalEvidence()
+    for row in rows:
+        if index < len(row):
+            evidence.observe(row[index])
+    if evidence.conflict is not None:
+        comma, point, either = evidence.conflict
+        raise ExportError(
+            f"{source}: column '{headers[index]}' mixes decimal commas ({shown(comma, 30)}) "
+            f"and decimal points ({shown(point, 30)}), so {shown(either, 30)} could be read "
+            "either way; re-export the amounts with one decimal separator"
+        )
+    return evidence.decimal_comma
+
+
 class LaneColumns(NamedTuple):
     """Column indexes (None: no such column) for the compiled lane: see lane_columns."""
 
@@ -260,10 +293,13 @@ class DealReader:
         slicing: Slicing | None = None,
         history: TimelineSource | None = None,
         rebuild_as_of: dt.date | None = None,
+        decimal_comma: bool = False,
     ) -> None:
         """``history`` joins each deal to its stage history; with ``rebuild_as_of`` too,
-        each deal is rebuilt as it stood on that day (report.deal_as_of)."""
+        each deal is rebuilt as it stood on that day (report.deal_as_of). ``decimal_comma``:
+        the amount column writes decimal commas (see :func:`infer_decimal_comma`)."""
         self.table = table
+        self.decimal_comma = decimal_comma
         self.slicing = slicing or Slicing()
         self.history = history
         self.rebuild_as_of = rebuild_as_of
@@ -376,6 +412,8 @@ class DealReader:
         decision_key = operator.itemgetter(*present) if present else None
         decisions: dict[object, tuple[Outcome, int | None, str]] = {}
         amount_index, currency_index = self._amount_column, self._currency_column
+        # A column of decimal commas goes the general way: the fast path reads 2.500 as 2.5.
+        fast_amount = _no_fast_amount if self.decimal_comma else _FAST_AMOUNT
         id_index, name_index, owner_index = self._id_column, self._name_column, self._owner_column
         created_index, closed_index = self._created, self._closed
         segment_index, cohort = slicing.segment_column, slicing.cohort
@@ -419,7 +457,7 @@ class DealReader:
                     raw = cells[amount_index]
                     if not raw:
                         amount = None
-                    elif _FAST_AMOUNT(raw) is not None:
+                    elif fast_amount(raw) is not None:
                         amount = Decimal(raw.replace(",", ""))
                         if amount > MAX_AMOUNT:
                             raise _NotFast
@@ -509,6 +547,7 @@ class DealReader:
             or self.dates.date_format
             or slicing.cohort is not None
             or any(len(columns) > 1 for columns in self._entered)
+            or self.decimal_comma  # the lane reads 2.500 as 2.5
         ):
             return None
         decision = tuple(index for index in self._decision_columns if index is not None)
@@ -709,7 +748,8 @@ class DealReader:
             raise _Skip("unreadable_amount", str(raw))
         try:
             money = parse_money(
-                raw if isinstance(raw, str | int | float) or raw is None else str(raw)
+                raw if isinstance(raw, str | int | float) or raw is None else str(raw),
+                decimal_comma=self.decimal_comma,
             )
         except ValueError as error:
             raise _Skip("unreadable_amount", f"{raw} ({error})") from None
@@ -802,6 +842,10 @@ _FAST_AMOUNT = re.compile(
     r"[0-9]+(?:\.[0-9]+)?|[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?"
 ).fullmatch
 """Amounts money.parse_money reads as just their digits: no sign, currency or spaces."""
+
+
+def _no_fast_amount(raw: str) -> None:
+    """The fast amount test of a column of decimal commas: no cell passes it."""
 
 
 def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:

@@ -41,6 +41,8 @@ from funnelcli.readers.deals import (
     date_columns,
     first_rows,
     infer_date_orders,
+    infer_decimal_comma,
+    needs_full_amount_scan,
     needs_full_date_scan,
 )
 from funnelcli.readers.history import HistoryAccount
@@ -246,6 +248,24 @@ def _date_orders(
         )
 
 
+def _decimal_comma(
+    path: str,
+    table: Table,
+    sample: Sequence[Sequence[Cell]],
+    columns: ColumnMap,
+    options: ReadOptions,
+) -> bool:
+    """Whether the amount column writes decimal commas; a pass over the file only when the
+    sample leaves it open (a decimal comma, or 2.500 and no decimal point)."""
+    index = columns.get("amount")
+    if index is None or table.kind != "csv" or not needs_full_amount_scan(sample, index):
+        return False
+    with open_export(path, reopen_options(table, options)) as scan:
+        return infer_decimal_comma(
+            (cells for _, cells in scan.rows), index, scan.header, table.source
+        )
+
+
 def report_export(
     path: str,
     funnel: Funnel,
@@ -286,8 +306,16 @@ def report_export(
         slicing = resolve_slicing(request, columns, table.source)
         orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
+        decimal_comma = _decimal_comma(path, table, sample_cells, columns, options)
         reader = DealReader(
-            table, funnel, columns, dates, slicing, history, None if history is None else as_of
+            table,
+            funnel,
+            columns,
+            dates,
+            slicing,
+            history,
+            None if history is None else as_of,
+            decimal_comma=decimal_comma,
         )
         own = data_share(table)  # all the data rows; up to the first share's, below
         lane = lane_for(reader, own)
@@ -310,7 +338,7 @@ def report_export(
                 rows = _reporting(rows, shown, table)
             read_own = functools.partial(_read_deals, reader, builder, rows)
         if shares:
-            job = _Part(funnel, columns, slicing, dates, as_of, stale_days)
+            job = _Part(funnel, columns, slicing, dates, as_of, stale_days, decimal_comma)
             _read_shared(table, job, shares, builder, read_own, reader.account)
         else:
             read_own()
@@ -528,11 +556,19 @@ class _Part:
     dates: DateColumns
     as_of: dt.date
     stale_days: int | None
+    decimal_comma: bool = False
 
     def run(self, share: CsvRange) -> tuple[SlicedBuilder, RowAccount, ReadStats, bool]:
         builder = new_sliced_builder(self.funnel, self.as_of, self.stale_days)
         with read_csv_range(share) as table:
-            reader = DealReader(table, self.funnel, self.columns, self.dates, self.slicing)
+            reader = DealReader(
+                table,
+                self.funnel,
+                self.columns,
+                self.dates,
+                self.slicing,
+                decimal_comma=self.decimal_comma,
+            )
             lane = lane_for(reader, share)
             if lane is not None:
                 overran = read_share(share, lane, reader, builder, table.stats)
