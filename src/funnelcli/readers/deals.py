@@ -51,6 +51,8 @@ SKIP_REASONS = {
     "status_conflict": "status and stage disagree",
     "deleted": "deleted deal",
     "repeated_header": "repeated header row",
+    "duplicate": "same deal id and content as an earlier row",
+    "conflicting_duplicate": "same deal id as an earlier row, other cells (the earlier row is used)",
 }
 EXAMPLES_PER_REASON = 3
 DATE_SAMPLE_ROWS = 2000
@@ -59,6 +61,12 @@ DATE_SAMPLE_ROWS = 2000
 _TRUE = frozenset({"true", "1", "yes", "y", "x", "won", "wahr", "vrai", "sí", "si", "ja"})
 _FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"})
 _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
+
+
+class RepeatedIds(Exception):
+    """A deal id came again in a read that cannot settle it alone (the compiled lane, or
+    one of several processes): the export is read again by one Python process, which
+    does (see :meth:`DealReader.repeats_earlier_row`)."""
 
 
 @dataclass
@@ -76,6 +84,8 @@ class RowAccount:
     _spellings: dict[str, tuple[int, str]] = field(
         default_factory=dict
     )  # label key -> (row, label)
+    ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
+    """Deal id -> (its first row, a hash of that row's cells; 0 when read in C)."""
 
     @property
     def skipped_total(self) -> int:
@@ -92,6 +102,12 @@ class RowAccount:
             examples.append((row, shown(value, 160)))
 
     def merge(self, other: RowAccount) -> None:
+        """Add the counts of the rows that follow these in the file (another process's
+        share); a deal id in both shares raises :class:`RepeatedIds`."""
+        if other.ids:
+            if not self.ids.keys().isdisjoint(other.ids):
+                raise RepeatedIds
+            self.ids.update(other.ids)
         self.read += other.read
         self.used += other.used
         self.skipped.update(other.skipped)
@@ -329,6 +345,9 @@ class DealReader:
         # its first cell is tested first, so other rows cost one comparison.
         self._header = table.header
         self._header_first = table.header[0] if table.header else None
+        self.defer_repeats = False
+        """Raise :class:`RepeatedIds` at a repeated deal id instead of settling it: set for
+        a read of part of the rows, or beside the compiled lane (readers/export.py)."""
         self._iso_cache: dict[str, dt.date] = {}
         self._fast_days: dict[str, dt.date] = {}  # date parts of valid ISO cells
         self._fast_times: set[str] = {""}  # what may follow a valid day: " HH:MM[:SS]", or nothing
@@ -340,6 +359,8 @@ class DealReader:
             account.read += 1
             if pipeline is not None:
                 account.pipelines[_text(cells[pipeline]) or "(blank)"] += 1
+            if self._skipped_early(number, cells):
+                continue
             deal = self._counted_deal(number, cells)
             if deal is not None:
                 yield deal
@@ -351,9 +372,6 @@ class DealReader:
         slicing = self.slicing
         where = slicing.where
         account = self.account
-        if _text(cells[0]) == self._header_first and self._repeats_header(cells):
-            account.skip("repeated_header", number, _text(cells[0]))
-            return None
         if where and not all(_text(cells[index]).casefold() == value for index, value in where):
             account.filtered["where"] += 1
             return None
@@ -377,6 +395,37 @@ class DealReader:
             deal.cohort = cohort_of(deal.created, slicing.cohort)
         account.used += 1
         return deal
+
+    def _skipped_early(self, number: int, cells: tuple[Cell, ...]) -> bool:
+        """Skip (and account for) a row that repeats the header, or an earlier row."""
+        if _text(cells[0]) == self._header_first and self._repeats_header(cells):
+            self.account.skip("repeated_header", number, _text(cells[0]))
+            return True
+        return self._id_column is not None and self.repeats_earlier_row(number, cells)
+
+    def repeats_earlier_row(self, number: int, cells: tuple[Cell, ...]) -> bool:
+        """Whether the row repeats an earlier row of the same deal id, and is skipped.
+
+        The rule: a deal id is one deal, counted once, from its first row. A later row
+        with the id and the cells of an earlier row (pages of an export that overlap) is
+        skipped as its duplicate; one with the id but other cells (pages taken while the
+        deal changed) is skipped too, said apart with both rows, since the report cannot
+        know which is right (--strict refuses both). Rows without an id are not compared."""
+        assert self._id_column is not None
+        deal_id = _text(cells[self._id_column])
+        if not deal_id:
+            return False
+        content = hash(cells)
+        first = self.account.ids.setdefault(deal_id, (number, content))
+        if first[0] == number:
+            return False
+        if self.defer_repeats:
+            raise RepeatedIds
+        if first[1] != content:
+            self.account.skip("conflicting_duplicate", number, f"{deal_id}, row {first[0]} used")
+        else:
+            self.account.skip("duplicate", number, f"{deal_id}, duplicate of row {first[0]}")
+        return True
 
     def _repeats_header(self, cells: tuple[Cell, ...]) -> bool:
         header = self._header
@@ -431,11 +480,14 @@ class DealReader:
         batch: list[DealRow] = []
         raw_pipelines: dict[Cell, int] = {}
         read = used = 0
+        skipped_early = self._skipped_early
         for number, cells in rows:
             read += 1
             if pipeline is not None:
                 raw = cells[pipeline]
                 raw_pipelines[raw] = raw_pipelines.get(raw, 0) + 1
+            if skipped_early(number, cells):
+                continue
             try:
                 if general_only or decision_key is None:
                     raise _NotFast

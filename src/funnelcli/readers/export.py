@@ -35,6 +35,7 @@ from funnelcli.readers.deals import (
     DATE_SAMPLE_ROWS,
     DateColumns,
     DealReader,
+    RepeatedIds,
     RowAccount,
     Slicing,
     TimelineSource,
@@ -277,7 +278,10 @@ def report_export(
     progress: Callable[[int, int], None] | None = None,
     history: TimelineSource | None = None,
 ) -> ExportReport:
-    """Read the whole export once (twice when slash dates need their order settled).
+    """Read the whole export once (twice when slash dates need their order settled, or
+    a deal id repeats in a read by the compiled lane or by two processes: one Python
+    process then reads it again, and settles each repeat, see
+    :meth:`DealReader.repeats_earlier_row`).
 
     A large CSV is shared between two processes: this one reads the header and the rows
     up to a line break outside quotes near the middle of the file, the other the rows
@@ -295,6 +299,37 @@ def report_export(
     as it stood on ``as_of``; the read then stays in one process (the history is not
     copied to a second one).
     """
+    read = functools.partial(
+        _report_export,
+        path,
+        funnel,
+        as_of=as_of,
+        options=options,
+        stale_days=stale_days,
+        request=request,
+        progress=progress,
+        history=history,
+    )
+    try:
+        return read(settle_repeats=False)
+    except RepeatedIds:
+        return read(settle_repeats=True)
+
+
+def _report_export(
+    path: str,
+    funnel: Funnel,
+    *,
+    as_of: dt.date,
+    options: ReadOptions,
+    stale_days: int | None,
+    request: SliceRequest | None,
+    progress: Callable[[int, int], None] | None,
+    history: TimelineSource | None,
+    settle_repeats: bool,
+) -> ExportReport:
+    """report_export's read; ``settle_repeats``: in one Python process, which settles
+    repeated deal ids instead of raising RepeatedIds."""
     request = request or SliceRequest()
     builder = new_sliced_builder(funnel, as_of, stale_days)
     before = file_state(path)
@@ -318,10 +353,15 @@ def report_export(
             decimal_comma=decimal_comma,
         )
         own = data_share(table)  # all the data rows; up to the first share's, below
-        lane = lane_for(reader, own)
-        workers = _worker_count(path, table, lane is not None) if history is None else 1
+        lane = None if settle_repeats else lane_for(reader, own)
+        workers = (
+            _worker_count(path, table, lane is not None)
+            if history is None and not settle_repeats
+            else 1
+        )
         shares = split_rows(table, workers) if workers > 1 else []
         parts = len(shares) + 1
+        reader.defer_repeats = lane is not None or bool(shares)
         if lane is not None and own is not None:
             if shares:
                 own = dataclasses.replace(own, last_line=shares[0].lines_before)
@@ -330,7 +370,15 @@ def report_export(
             table.stats = ReadStats()
             shown = _Shown(progress, _expected_rows(path, table), parts)
             read_own = functools.partial(
-                read_share, own, lane, reader, builder, table.stats, shown.rows, PROGRESS_EVERY
+                read_share,
+                own,
+                lane,
+                reader,
+                builder,
+                table.stats,
+                shown.rows,
+                PROGRESS_EVERY,
+                keep_ids=bool(shares),
             )
         else:
             if progress is not None:
@@ -569,9 +617,10 @@ class _Part:
                 self.slicing,
                 decimal_comma=self.decimal_comma,
             )
+            reader.defer_repeats = True  # settled by one process reading the whole file
             lane = lane_for(reader, share)
             if lane is not None:
-                overran = read_share(share, lane, reader, builder, table.stats)
+                overran = read_share(share, lane, reader, builder, table.stats, keep_ids=True)
             else:
                 overran = _read_deals(reader, builder, table.rows)
         return builder, reader.account, table.stats, overran
