@@ -407,3 +407,86 @@ def test_decimal_commas_and_points_in_one_column_are_refused(tmp_path: Path) -> 
         "(12.5), so 2.500 could be read either way; re-export the amounts with one decimal "
         "separator"
     ]
+
+
+# --- 5. repeated deal ids ----------------------------------------------------------
+
+ALL_LANES = [
+    *LANES,
+    pytest.param({"FUNNEL_COMPILED": "1", "FUNNEL_WORKERS": "2"}, id="compiled-2"),
+]
+
+
+@pytest.mark.parametrize("lane", ALL_LANES)
+def test_a_repeated_deal_id_is_one_deal(tmp_path: Path, lane: dict[str, str]) -> None:
+    """duplicates.csv: D2 again on row 5 and D3 on row 8 with the same cells; D1 again on
+    row 7 as Demo. 7 read = 4 used (D1 Lead, D2, D3, D4) + 2 duplicates + 1 conflicting.
+    Lead reached by 4, Demo by D2 and D3, Won by D3; open: 100 + 200 + 400."""
+    path = DATA / "duplicates.csv"
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {path}: 2 rows skipped, same deal id and content as an earlier row: "
+        "row 5 'D2, duplicate of row 3', row 8 'D3, duplicate of row 4'",
+        f"warning: {path}: 1 row skipped, same deal id as an earlier row, other cells "
+        "(the earlier row is used): row 7 'D1, row 2 used'",
+    ]
+    report = json.loads(result.stdout)
+    rows = report["rows"]
+    assert (rows["read"], rows["used"], rows["skipped"]) == (7, 4, 3)
+    assert rows["skipped_by_reason"] == {"duplicate": 2, "conflicting_duplicate": 1}
+    assert [(stage["name"], stage["reached"]) for stage in report["stages"]] == [
+        ("Lead", 4),
+        ("Demo", 2),
+        ("Won", 1),
+    ]
+    assert (report["open"]["count"], report["open"]["value"]) == (3, 700.0)
+
+
+@pytest.mark.parametrize("lane", ALL_LANES)
+def test_repeated_ids_across_the_shares_of_a_large_export(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """20,000 deals D0..D19999 of amount i, all Lead; D100's row again at line 15,002
+    and D5000 with amount 1 at line 19,002, far apart (the second process's share). Open:
+    0 + 1 + ... + 19,999 = 199,990,000, the first rows' amounts."""
+    path = tmp_path / "large.csv"
+    lines = [f"D{index},Deal {index},Lead,{index},2025-01-06" for index in range(20_000)]
+    lines.insert(15_000, lines[100])
+    lines.insert(19_000, "D5000,Deal 5000,Lead,1,2025-01-06")
+    path.write_text("Deal ID,Deal Name,Stage,Amount,Created\n" + "\n".join(lines) + "\n")
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {path}: 1 row skipped, same deal id and content as an earlier row: "
+        "row 15002 'D100, duplicate of row 102'",
+        f"warning: {path}: 1 row skipped, same deal id as an earlier row, other cells "
+        "(the earlier row is used): row 19002 'D5000, row 5002 used'",
+    ]
+    report = json.loads(result.stdout)
+    assert (report["rows"]["read"], report["rows"]["used"]) == (20_002, 20_000)
+    assert (report["open"]["count"], report["open"]["value"]) == (20_000, 199_990_000.0)
+
+
+def test_without_an_id_column_equal_rows_are_two_deals(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", str(DATA / "no_id_column.csv"), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert (report["rows"]["read"], report["rows"]["used"]) == (2, 2)
+    assert (report["open"]["count"], report["open"]["value"]) == (2, 200.0)
+
+
+def test_strict_refuses_a_repeated_deal_id(tmp_path: Path) -> None:
+    path = DATA / "duplicates.csv"
+    result = run(funnel("report", str(path), "--funnel", FUNNEL, "--strict"), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert len(result.error_lines) == 1
+    assert result.error_lines[0].startswith("error: ")
+    assert "same deal id and content as an earlier row" in result.stderr
