@@ -11,6 +11,11 @@ Row numbers are physical: the 1-based line of a CSV file on which a row starts
 1-based row of the worksheet. They are what the user sees in an editor or in
 Excel, so messages can point at them.
 
+Standard input (``-``), a pipe or any other file that is not a regular one is read once,
+into a temporary copy the reader can open again (readers/sources.py). A CSV line is read
+with a bound (:data:`RECORD_SIZE_LIMIT`), so a file of megabytes without a line break is
+refused before it fills the memory.
+
 A CSV file that is UTF-8 but for a few rows in cp1252 is read as both
 (:data:`MIXED_ENCODING`), and :attr:`Table.encoding_note` says which rows.
 
