@@ -255,3 +255,13 @@ def test_excel_serials_parse_back(date: dt.date) -> None:
     if serial >= 61:  # Excel's serials before 61 count a 1900-02-29 that never was
         assert parse_date(serial) == date
         assert parse_date(serial + 0.999) == date
+
+
+def test_dates_impossible_either_way_need_no_order() -> None:
+    """13/13/2025 is no date in either order: each row says so, no order question is asked."""
+    evidence = DateOrderEvidence()
+    for cell in ("13/13/2025", "31/31/2024"):
+        evidence.observe(cell)
+    assert (evidence.slash_count, evidence.needs_order, evidence.order) == (2, False, None)
+    evidence.observe("01/02/2025")
+    assert evidence.needs_order is True

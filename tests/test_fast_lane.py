@@ -172,10 +172,14 @@ def _cells() -> st.SearchStrategy[tuple[str, ...]]:
 
 
 def _write(path: Path, rows: list[tuple[str, ...]]) -> None:
+    """Deal ids are made distinct by their row (a repeated id is one deal: its later rows
+    are skipped before either lane reads them), keeping their blank or padded shape."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
-    writer.writerows(rows)
+    writer.writerows(
+        (row[0].replace("D-", f"D{index}-"), *row[1:]) for index, row in enumerate(rows)
+    )
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 

@@ -208,3 +208,68 @@ def test_eu_style_with_suffix_parses_back(amount: Decimal) -> None:
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_integer_cells_are_exact(number: int) -> None:
     assert parse_money(number) == Money(Decimal(number), None)
+
+
+# --- decimal commas, per column ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "form"),
+    [
+        ("1.234,56", "comma"),
+        ("999,50", "comma"),
+        ("0,5", "comma"),
+        ("1.234.567", "comma"),
+        ("1 234,567", "comma"),
+        ("EUR 1.234,56", "comma"),
+        ("1,234.56", "point"),
+        ("12.5", "point"),
+        ("1,234,567", "point"),
+        ("1 234.567", "point"),
+        ("2.500", "dot-group"),
+        ("-12.000 €", "dot-group"),
+        ("1,234", "comma-group"),
+        ("1234", None),
+        ("", None),
+        (12.5, None),
+    ],
+)
+def test_decimal_form_of_a_cell(cell: object, form: str | None) -> None:
+    from funnelcli.money import decimal_form
+
+    assert decimal_form(cell) == form
+
+
+@pytest.mark.parametrize(
+    ("cell", "amount", "currency"),
+    [
+        ("1.234,56", "1234.56", None),
+        ("2.500", "2500", None),
+        ("12.000", "12000", None),
+        ("999,50", "999.50", None),
+        ("1,234", "1.234", None),
+        ("1.234.567", "1234567", None),
+        ("-2.500 €", "-2500", "EUR"),
+        ("(1.000,5)", "-1000.5", None),
+        ("1234", "1234", None),
+    ],
+)
+def test_a_column_of_decimal_commas_swaps_the_separators(
+    cell: str, amount: str, currency: str | None
+) -> None:
+    assert parse_money(cell, decimal_comma=True) == Money(Decimal(amount), currency)
+
+
+def test_decimal_evidence_decides_conflicts_only_over_a_cell_read_either_way() -> None:
+    from funnelcli.money import DecimalEvidence
+
+    evidence = DecimalEvidence()
+    for cell in ("2.500", "1.234,56", "12.000"):
+        evidence.observe(cell)
+    assert (evidence.decimal_comma, evidence.conflict) == (True, None)
+    evidence.observe("12.5")
+    assert (evidence.decimal_comma, evidence.conflict) == (False, ("1.234,56", "12.5", "2.500"))
+    each_alone = DecimalEvidence()
+    for cell in ("1.000,50", "1,000.50"):
+        each_alone.observe(cell)
+    assert (each_alone.decimal_comma, each_alone.conflict) == (False, None)

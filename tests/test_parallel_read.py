@@ -309,20 +309,21 @@ def test_one_process_when_told(
 
 
 @pytest.mark.parametrize(
-    ("name", "row", "label"),
+    ("name", "row", "label", "reason"),
     [
         # Row 95, below row 58's notes on four lines (see make_files.py).
-        ("multiline_middle.csv", 100, "Discovery Call"),
-        ("crlf_middle_lf.csv", 102, "Discovery Call"),
-        ("crlf_middle_cr.csv", 102, "Discovery Call"),
+        ("multiline_middle.csv", 100, "Discovery Call", "unknown_stage_label"),
+        ("crlf_middle_lf.csv", 102, "Discovery Call", "unknown_stage_label"),
+        ("crlf_middle_cr.csv", 102, "Discovery Call", "unknown_stage_label"),
         # The header row again, on line 82, below the split (line 57).
-        ("header_footer.csv", 82, "Deal Stage"),
+        ("header_footer.csv", 82, "Record ID", "repeated_header"),
     ],
 )
 def test_a_row_skipped_in_the_second_share_keeps_its_line_number(
     name: str,
     row: int,
     label: str,
+    reason: str,
     monkeypatch: pytest.MonkeyPatch,
     shares_made: list[list[CsvRange]],
 ) -> None:
@@ -334,7 +335,7 @@ def test_a_row_skipped_in_the_second_share_keeps_its_line_number(
     assert isinstance(shared, tuple)
     account = shared[1]
     assert isinstance(account, RowAccount)
-    assert account.examples == {"unknown_stage_label": [(row, label)]}
+    assert account.examples == {reason: [(row, label)]}
 
 
 def test_blank_and_footer_rows_of_the_second_share_are_counted(

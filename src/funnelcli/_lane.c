@@ -160,6 +160,16 @@ static int map_put(Map *m, const char *key, Py_ssize_t len, int64_t value) {
     return 0;
 }
 
+/* 1 when the map held key already, 0 when it is put now (with value), -1 on an error. */
+static int map_seen(Map *m, const char *key, Py_ssize_t len, int64_t value) {
+    if (m->cap) {
+        Entry *e = map_slot(m, key, len, hash_bytes(key, len));
+        if (e->key)
+            return 1;
+    }
+    return map_put(m, key, len, value) < 0 ? -1 : 0;
+}
+
 static void map_free(Map *m) {
     for (Py_ssize_t i = 0; i < m->cap; i++)
         PyMem_Free(m->slots[i].key);
@@ -368,6 +378,10 @@ typedef struct {
     int64_t stale_dropped;
     int64_t *oldest; /* min-heap: the stale_kept largest day counts seen */
     Py_ssize_t n_oldest, stale_kept;
+    /* deal ids seen (-> the line their record starts on), and how many came again: a
+     * repeat is Python's to settle, by reading the file again (readers/lane.py) */
+    Map ids;
+    int64_t repeats;
 } Lane;
 
 static void lane_dealloc(Lane *self) {
@@ -386,6 +400,7 @@ static void lane_dealloc(Lane *self) {
     map_free(&self->currencies);
     map_free(&self->segments);
     map_free(&self->pipelines);
+    map_free(&self->ids);
     Py_XDECREF(self->new_currencies);
     Py_XDECREF(self->new_segments);
     Py_XDECREF(self->new_pipelines);
@@ -1162,6 +1177,28 @@ static PyObject *cells_list(Lane *self) {
     return cells;
 }
 
+/* Note the record's deal id (ASCII blanks stripped; an empty one is no id): every
+ * record's, whether counted here or handed to Python. 0, or -1 on an error. */
+static int note_id(Lane *self, int64_t number) {
+    if (self->id < 0 || self->id >= self->n_fields)
+        return 0;
+    const char *s = CELL(self->id);
+    Py_ssize_t n = CELL_LEN(self->id);
+    while (n > 0 && (*s == ' ' || (*s >= '\t' && *s <= '\r'))) {
+        s++;
+        n--;
+    }
+    while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+        n--;
+    if (n == 0)
+        return 0;
+    int seen = map_seen(&self->ids, s, n, number);
+    if (seen < 0)
+        return -1;
+    self->repeats += seen;
+    return 0;
+}
+
 /* run(rows): read on until the count of records split reaches a multiple of rows, a row
  * goes to Python, or the range ends.
  *
@@ -1206,6 +1243,8 @@ static PyObject *lane_run(Lane *self, PyObject *arg) {
         int64_t number = self->lines_before + 1;
         int64_t ends_on = self->lines_before + lines;
         int why = WHY_OTHER, counted = 0;
+        if (note_id(self, number) < 0)
+            return NULL;
         if (number <= self->fit_until) {
             /* Among the rows read ahead to find the header, which tabular fits with
              * _data_row (its footer test is wider than the hot path's): Python's. */
@@ -1597,11 +1636,35 @@ bad_column:
     return -1;
 }
 
+/* take_ids(): {deal id: line} of every id noted so far, which are forgotten. */
+static PyObject *lane_take_ids(Lane *self, PyObject *Py_UNUSED(ignored)) {
+    PyObject *ids = PyDict_New();
+    if (!ids)
+        return NULL;
+    for (Py_ssize_t i = 0; i < self->ids.cap; i++) {
+        Entry *e = &self->ids.slots[i];
+        if (!e->key)
+            continue;
+        PyObject *key = PyUnicode_DecodeUTF8(e->key, e->len, "strict");
+        PyObject *line = key ? PyLong_FromLongLong(e->value) : NULL;
+        int failed = !line || PyDict_SetItem(ids, key, line) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(line);
+        if (failed) {
+            Py_DECREF(ids);
+            return NULL;
+        }
+    }
+    map_free(&self->ids);
+    return ids;
+}
+
 static PyMethodDef lane_methods[] = {
     {"run", (PyCFunction)lane_run, METH_O, "Read on: see lane_run in _lane.c."},
     {"learn", (PyCFunction)lane_learn, METH_VARARGS, "Cache a stage decision."},
     {"take", (PyCFunction)lane_take, METH_NOARGS, "What was counted since the last take()."},
     {"take_stale", (PyCFunction)lane_take_stale, METH_NOARGS, "The stale deals kept back."},
+    {"take_ids", (PyCFunction)lane_take_ids, METH_NOARGS, "The deal ids noted, by id: line."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1609,8 +1672,13 @@ static PyObject *records(Lane *self, void *Py_UNUSED(closure)) {
     return PyLong_FromLongLong(self->records);
 }
 
+static PyObject *repeats(Lane *self, void *Py_UNUSED(closure)) {
+    return PyLong_FromLongLong(self->repeats);
+}
+
 static PyGetSetDef lane_getset[] = {
     {"records", (getter)records, NULL, "records split so far, blank ones too", NULL},
+    {"repeats", (getter)repeats, NULL, "records whose deal id an earlier one had", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

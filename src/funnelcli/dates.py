@@ -160,8 +160,13 @@ class DateOrderEvidence:
 
     @property
     def needs_order(self) -> bool:
-        """True when slash dates were seen but none of them decides the order."""
-        return self._slash_count > 0 and not self._day_first_count and not self._month_first_count
+        """True when slash dates that could be either order were seen but none decides it.
+
+        Values impossible either way (``13/13/2025``) need no order: each is refused on
+        its row as not a date."""
+        return (
+            self._ambiguous_count > 0 and not self._day_first_count and not self._month_first_count
+        )
 
     @property
     def conflict(self) -> tuple[str, str] | None:

@@ -401,7 +401,13 @@ def _read_text(path: str) -> str:
             raise InputFileError(
                 f"{path}: is {size:,} bytes; a funnel file is a few KB of YAML, is this the right file?"
             )
-        raw = file.read_bytes()
+        with file.open("rb") as stream:  # bounded: /dev/zero or a pipe has no size to check
+            raw = stream.read(MAX_DEFINITION_BYTES + 1)
+        if len(raw) > MAX_DEFINITION_BYTES:
+            raise InputFileError(
+                f"{path}: is more than {MAX_DEFINITION_BYTES:,} bytes; a funnel file is a few "
+                "KB of YAML, is this the right file?"
+            )
     except FileNotFoundError:
         raise InputFileError(
             f"{path}: no such file; check the path, or run 'funnel init {path}' to write one"

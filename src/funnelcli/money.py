@@ -46,6 +46,15 @@ Text
 
     A negative zero is returned as zero.
 
+Decimal commas, per column
+    The rules above read one cell alone, so ``2.500`` is 2.5. An export whose amount
+    column shows a decimal comma anywhere (``1.234,56``, ``999,50``) writes its
+    thousands with dots: :class:`DecimalEvidence` gathers what a column's cells say,
+    and ``parse_money(cell, decimal_comma=True)`` reads the column that way, ``.`` and
+    ``,`` trading places (``2.500`` is 2500, ``12.000`` is 12000, ``1,234`` is 1.234).
+    A column that shows both a decimal comma and a decimal point (``12.5``,
+    ``1,234.56``) is refused by the reader, naming an example of each.
+
 Speed
     Two precompiled fast paths come first: plain ``-1234.5`` goes straight to
     ``Decimal``, and US grouping with an optional ISO code or ``$`` prefix
@@ -118,14 +127,22 @@ _UNEXPECTED = re.compile(r"[^0-9.,' \u00a0\u202f\u2019]")
 _WORDS = re.compile(r"[^\s0-9.,]+")
 _SEPARATOR_ALIASES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2019": "'"})
 _DIGITS = frozenset("0123456789")
+_DECIMAL_COMMA = str.maketrans({".": ",", ",": "."})
+_NUMBER_CORE = re.compile("[0-9][0-9.,' \u00a0\u202f\u2019]*")
+_GROUPING = " '\u00a0\u202f\u2019"
 
 
-def parse_money(cell: str | int | float | Decimal | None) -> Money | None:
-    """Read one amount cell; ``None`` when it is empty. Raises ``ValueError`` with a reason."""
+def parse_money(
+    cell: str | int | float | Decimal | None, *, decimal_comma: bool = False
+) -> Money | None:
+    """Read one amount cell; ``None`` when it is empty. Raises ``ValueError`` with a reason.
+
+    ``decimal_comma``: text cells are of a column that writes decimals with a comma and
+    thousands with dots (see "Decimal commas, per column" above)."""
     if cell is None:
         return None
     if isinstance(cell, str):
-        return _parse_text(cell)
+        return _parse_text(cell, decimal_comma)
     if isinstance(cell, bool):
         raise ValueError("a true/false value, not an amount")
     if isinstance(cell, float):
@@ -141,10 +158,12 @@ def parse_money(cell: str | int | float | Decimal | None) -> Money | None:
     raise ValueError("not a number")
 
 
-def _parse_text(cell: str) -> Money | None:
+def _parse_text(cell: str, decimal_comma: bool = False) -> Money | None:
     text = cell.strip()
     if not text:
         return None
+    if decimal_comma:  # the fast paths read a dot as the decimal separator
+        return _parse_general(text, decimal_comma)
     if _PLAIN.fullmatch(text):
         amount = Decimal(text)
         if amount.copy_abs() > MAX_AMOUNT:
@@ -155,10 +174,16 @@ def _parse_text(cell: str) -> Money | None:
         money = _from_us_grouped(us_grouped)
         if money is not None:
             return money
+    return _parse_general(text, decimal_comma)
+
+
+def _parse_general(text: str, decimal_comma: bool) -> Money:
     not_finite = _NOT_FINITE.get(text.lstrip("+-\u2212").lower())
     if not_finite is not None:
         raise ValueError(not_finite)
     affixes, core = _peel_affixes(text)
+    if decimal_comma:  # 1.234,56 read as 1,234.56 is
+        core = core.translate(_DECIMAL_COMMA)
     amount = _checked(Decimal(_plain_digits(core)))
     return Money(amount.copy_negate() if affixes.negative and amount else amount, affixes.currency)
 
@@ -321,3 +346,88 @@ def _unexpected_reason(core: str, index: int) -> str:
     if not _DIGITS.isdisjoint(core[:index]) and not _DIGITS.isdisjoint(core[index:]):
         return "two numbers"
     return f"unexpected character {character!r}"
+
+
+def decimal_form(cell: object) -> str | None:
+    """What one amount cell says of its column's decimal separator:
+
+    * ``"comma"``: a decimal comma (``1.234,56``, ``999,50``, ``0,5``), or thousands
+      grouped by dots (``1.234.567``);
+    * ``"point"``: a decimal point (``1,234.56``, ``12.5``), or thousands grouped by
+      commas (``1,234,567``);
+    * ``"dot-group"``: one dot and three digits (``2.500``, ``12.000``), and
+      ``"comma-group"``: one comma and three digits (``1,234``): read either way;
+    * None: nothing to say (no separator, or a cell that is not text)."""
+    if not isinstance(cell, str) or ("." not in cell and "," not in cell):
+        return None
+    found = _NUMBER_CORE.search(cell)
+    if found is None:
+        return None
+    core = found.group().rstrip(".," + _GROUPING)
+    last_dot, last_comma = core.rfind("."), core.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        return "comma" if last_comma > last_dot else "point"
+    grouped = any(separator in core for separator in _GROUPING)  # 1 234,56: spaces group
+    if last_dot >= 0:
+        if core.count(".") > 1:
+            return "comma"
+        return "dot-group" if len(core) - last_dot == 4 and not grouped else "point"
+    if last_comma < 0:
+        return None
+    if core.count(",") > 1:
+        return "point"
+    before, after = core[:last_comma], core[last_comma + 1 :]
+    if len(after) == 3 and before not in ("", "0") and not grouped:
+        return "comma-group"
+    return "comma"
+
+
+class DecimalEvidence:
+    """What the amount cells of one column say about its decimal separator: feed it every
+    cell with :meth:`observe`, as :class:`~funnelcli.dates.DateOrderEvidence` is fed dates.
+
+    The column writes decimal commas when a cell shows one and none shows a decimal
+    point. When both show, each such cell reads alone, but a cell read either way
+    (``2.500``, ``1,234``) has no meaning: that is a :attr:`conflict`."""
+
+    __slots__ = ("comma", "dot_group", "either", "point")
+
+    def __init__(self) -> None:
+        self.comma: str | None = None  # the first cell of each form
+        self.point: str | None = None
+        self.dot_group: str | None = None
+        self.either: str | None = None  # the first cell read either way, 2.500 or 1,234
+
+    def observe(self, cell: object) -> None:
+        form = decimal_form(cell)
+        if form is None:
+            return
+        assert isinstance(cell, str)
+        text = cell.strip()
+        if form == "comma":
+            self.comma = self.comma or text
+        elif form == "point":
+            self.point = self.point or text
+        else:
+            self.either = self.either or text
+            if form == "dot-group":
+                self.dot_group = self.dot_group or text
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether the column writes decimals with a comma (and thousands with dots)."""
+        return self.comma is not None and self.point is None
+
+    @property
+    def conflict(self) -> tuple[str, str, str] | None:
+        """``(decimal comma, decimal point, read either way)`` examples when the column
+        shows both separators and a cell that they would read differently."""
+        if self.comma is None or self.point is None or self.either is None:
+            return None
+        return self.comma, self.point, self.either
+
+    @property
+    def needs_full_scan(self) -> bool:
+        """Whether the cells seen leave the reading of others open: a decimal comma, or a
+        ``2.500`` that a decimal comma further down would make 2500."""
+        return self.comma is not None or (self.dot_group is not None and self.point is None)

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, Protocol
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
-from funnelcli.money import MAX_AMOUNT, parse_money
+from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular import Cell, Table
 from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row
@@ -50,6 +50,9 @@ SKIP_REASONS = {
     "unknown_status": "unknown status",
     "status_conflict": "status and stage disagree",
     "deleted": "deleted deal",
+    "repeated_header": "repeated header row",
+    "duplicate": "same deal id and content as an earlier row",
+    "conflicting_duplicate": "same deal id as an earlier row, other cells (the earlier row is used)",
 }
 EXAMPLES_PER_REASON = 3
 DATE_SAMPLE_ROWS = 2000
@@ -58,6 +61,12 @@ DATE_SAMPLE_ROWS = 2000
 _TRUE = frozenset({"true", "1", "yes", "y", "x", "won", "wahr", "vrai", "sí", "si", "ja"})
 _FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"})
 _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
+
+
+class RepeatedIds(Exception):
+    """A deal id came again in a read that cannot settle it alone (the compiled lane, or
+    one of several processes): the export is read again by one Python process, which
+    does (see :meth:`DealReader.repeats_earlier_row`)."""
 
 
 @dataclass
@@ -75,6 +84,8 @@ class RowAccount:
     _spellings: dict[str, tuple[int, str]] = field(
         default_factory=dict
     )  # label key -> (row, label)
+    ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
+    """Deal id -> (its first row, a hash of that row's cells; 0 when read in C)."""
 
     @property
     def skipped_total(self) -> int:
@@ -91,6 +102,12 @@ class RowAccount:
             examples.append((row, shown(value, 160)))
 
     def merge(self, other: RowAccount) -> None:
+        """Add the counts of the rows that follow these in the file (another process's
+        share); a deal id in both shares raises :class:`RepeatedIds`."""
+        if other.ids:
+            if not self.ids.keys().isdisjoint(other.ids):
+                raise RepeatedIds
+            self.ids.update(other.ids)
         self.read += other.read
         self.used += other.used
         self.skipped.update(other.skipped)
@@ -237,6 +254,39 @@ def infer_date_orders(
     return orders
 
 
+def needs_full_amount_scan(rows: Sequence[Sequence[Cell]], index: int | None) -> bool:
+    """True when the sample's amounts leave the column's decimal separator open (see
+    :attr:`~funnelcli.money.DecimalEvidence.needs_full_scan`)."""
+    if index is None:
+        return False
+    evidence = DecimalEvidence()
+    for row in rows:
+        if index < len(row):
+            evidence.observe(row[index])
+    return evidence.needs_full_scan
+
+
+def infer_decimal_comma(
+    rows: Iterator[Sequence[Cell]], index: int, headers: Sequence[str], source: str
+) -> bool:
+    """Whether the amount column writes decimal commas, from every one of its cells; a
+    column showing both a decimal comma and a decimal point is an error (see money.py,
+    "Decimal commas, per column"). Made before any amount is summed, so every process
+    and lane reads the column one way."""
+    evidence = DecimalEvidence()
+    for row in rows:
+        if index < len(row):
+            evidence.observe(row[index])
+    if evidence.conflict is not None:
+        comma, point, either = evidence.conflict
+        raise ExportError(
+            f"{source}: column '{headers[index]}' mixes decimal commas ({shown(comma, 30)}) "
+            f"and decimal points ({shown(point, 30)}), so {shown(either, 30)} could be read "
+            "either way; re-export the amounts with one decimal separator"
+        )
+    return evidence.decimal_comma
+
+
 class LaneColumns(NamedTuple):
     """Column indexes (None: no such column) for the compiled lane: see lane_columns."""
 
@@ -266,10 +316,13 @@ class DealReader:
         slicing: Slicing | None = None,
         history: TimelineSource | None = None,
         rebuild_as_of: dt.date | None = None,
+        decimal_comma: bool = False,
     ) -> None:
         """``history`` joins each deal to its stage history; with ``rebuild_as_of`` too,
-        each deal is rebuilt as it stood on that day (report.deal_as_of)."""
+        each deal is rebuilt as it stood on that day (report.deal_as_of). ``decimal_comma``:
+        the amount column writes decimal commas (see :func:`infer_decimal_comma`)."""
         self.table = table
+        self.decimal_comma = decimal_comma
         self.slicing = slicing or Slicing()
         self.history = history
         self.rebuild_as_of = rebuild_as_of
@@ -295,6 +348,13 @@ class DealReader:
         self._owner_column = self._field_index["owner"]
         self._currency_column = self._field_index["currency"]
         self._amount_column = self._field_index["amount"]
+        # A row that repeats the header (pages of an export pasted together) is skipped;
+        # its first cell is tested first, so other rows cost one comparison.
+        self._header = table.header
+        self._header_first = table.header[0] if table.header else None
+        self.defer_repeats = False
+        """Raise :class:`RepeatedIds` at a repeated deal id instead of settling it: set for
+        a read of part of the rows, or beside the compiled lane (readers/export.py)."""
         self._iso_cache: dict[str, dt.date] = {}
         self._fast_days: dict[str, dt.date] = {}  # date parts of valid ISO cells
         self._fast_times: set[str] = {""}  # what may follow a valid day: " HH:MM[:SS]", or nothing
@@ -306,6 +366,8 @@ class DealReader:
             account.read += 1
             if pipeline is not None:
                 account.pipelines[_text(cells[pipeline]) or "(blank)"] += 1
+            if self._skipped_early(number, cells):
+                continue
             deal = self._counted_deal(number, cells)
             if deal is not None:
                 yield deal
@@ -341,6 +403,43 @@ class DealReader:
         account.used += 1
         return deal
 
+    def _skipped_early(self, number: int, cells: tuple[Cell, ...]) -> bool:
+        """Skip (and account for) a row that repeats the header, or an earlier row."""
+        if _text(cells[0]) == self._header_first and self._repeats_header(cells):
+            self.account.skip("repeated_header", number, _text(cells[0]))
+            return True
+        return self._id_column is not None and self.repeats_earlier_row(number, cells)
+
+    def repeats_earlier_row(self, number: int, cells: tuple[Cell, ...]) -> bool:
+        """Whether the row repeats an earlier row of the same deal id, and is skipped.
+
+        The rule: a deal id is one deal, counted once, from its first row. A later row
+        with the id and the cells of an earlier row (pages of an export that overlap) is
+        skipped as its duplicate; one with the id but other cells (pages taken while the
+        deal changed) is skipped too, said apart with both rows, since the report cannot
+        know which is right (--strict refuses both). Rows without an id are not compared."""
+        assert self._id_column is not None
+        deal_id = _text(cells[self._id_column])
+        if not deal_id:
+            return False
+        content = hash(cells)
+        first = self.account.ids.setdefault(deal_id, (number, content))
+        if first[0] == number:
+            return False
+        if self.defer_repeats:
+            raise RepeatedIds
+        if first[1] != content:
+            self.account.skip("conflicting_duplicate", number, f"{deal_id}, row {first[0]} used")
+        else:
+            self.account.skip("duplicate", number, f"{deal_id}, duplicate of row {first[0]}")
+        return True
+
+    def _repeats_header(self, cells: tuple[Cell, ...]) -> bool:
+        header = self._header
+        return len(cells) == len(header) and all(
+            _text(cell) == name for cell, name in zip(cells, header, strict=True)
+        )
+
     def deal_rows(
         self, rows: Iterator[tuple[int, tuple[Cell, ...]]], batch_size: int = ROW_BATCH
     ) -> Iterator[list[DealRow]]:
@@ -369,6 +468,8 @@ class DealReader:
         decision_key = operator.itemgetter(*present) if present else None
         decisions: dict[object, tuple[Outcome, int | None, str]] = {}
         amount_index, currency_index = self._amount_column, self._currency_column
+        # A column of decimal commas goes the general way: the fast path reads 2.500 as 2.5.
+        fast_amount = _no_fast_amount if self.decimal_comma else _FAST_AMOUNT
         id_index, name_index, owner_index = self._id_column, self._name_column, self._owner_column
         created_index, closed_index = self._created, self._closed
         segment_index, cohort = slicing.segment_column, slicing.cohort
@@ -386,11 +487,14 @@ class DealReader:
         batch: list[DealRow] = []
         raw_pipelines: dict[Cell, int] = {}
         read = used = 0
+        skipped_early = self._skipped_early
         for number, cells in rows:
             read += 1
             if pipeline is not None:
                 raw = cells[pipeline]
                 raw_pipelines[raw] = raw_pipelines.get(raw, 0) + 1
+            if skipped_early(number, cells):
+                continue
             try:
                 if general_only or decision_key is None:
                     raise _NotFast
@@ -412,7 +516,7 @@ class DealReader:
                     raw = cells[amount_index]
                     if not raw:
                         amount = None
-                    elif _FAST_AMOUNT(raw) is not None:
+                    elif fast_amount(raw) is not None:
                         amount = Decimal(raw.replace(",", ""))
                         if amount > MAX_AMOUNT:
                             raise _NotFast
@@ -502,6 +606,7 @@ class DealReader:
             or self.dates.date_format
             or slicing.cohort is not None
             or any(len(columns) > 1 for columns in self._entered)
+            or self.decimal_comma  # the lane reads 2.500 as 2.5
         ):
             return None
         decision = tuple(index for index in self._decision_columns if index is not None)
@@ -702,7 +807,8 @@ class DealReader:
             raise _Skip("unreadable_amount", str(raw))
         try:
             money = parse_money(
-                raw if isinstance(raw, str | int | float) or raw is None else str(raw)
+                raw if isinstance(raw, str | int | float) or raw is None else str(raw),
+                decimal_comma=self.decimal_comma,
             )
         except ValueError as error:
             raise _Skip("unreadable_amount", f"{raw} ({error})") from None
@@ -795,6 +901,10 @@ _FAST_AMOUNT = re.compile(
     r"[0-9]+(?:\.[0-9]+)?|[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?"
 ).fullmatch
 """Amounts money.parse_money reads as just their digits: no sign, currency or spaces."""
+
+
+def _no_fast_amount(raw: str) -> None:
+    """The fast amount test of a column of decimal commas: no cell passes it."""
 
 
 def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:

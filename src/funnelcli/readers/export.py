@@ -35,16 +35,20 @@ from funnelcli.readers.deals import (
     DATE_SAMPLE_ROWS,
     DateColumns,
     DealReader,
+    RepeatedIds,
     RowAccount,
     Slicing,
     TimelineSource,
     date_columns,
     first_rows,
     infer_date_orders,
+    infer_decimal_comma,
+    needs_full_amount_scan,
     needs_full_date_scan,
 )
 from funnelcli.readers.history import HistoryAccount
 from funnelcli.readers.lane import lane_for, read_share
+from funnelcli.readers.sources import check_unchanged, file_state, local_path
 from funnelcli.readers.tabular import (
     Cell,
     CsvRange,
@@ -264,6 +268,24 @@ def _refuse_shared_names(
         )
 
 
+def _decimal_comma(
+    path: str,
+    table: Table,
+    sample: Sequence[Sequence[Cell]],
+    columns: ColumnMap,
+    options: ReadOptions,
+) -> bool:
+    """Whether the amount column writes decimal commas; a pass over the file only when the
+    sample leaves it open (a decimal comma, or 2.500 and no decimal point)."""
+    index = columns.get("amount")
+    if index is None or table.kind != "csv" or not needs_full_amount_scan(sample, index):
+        return False
+    with open_export(path, reopen_options(table, options)) as scan:
+        return infer_decimal_comma(
+            (cells for _, cells in scan.rows), index, scan.header, table.source
+        )
+
+
 def report_export(
     path: str,
     funnel: Funnel,
@@ -275,7 +297,10 @@ def report_export(
     progress: Callable[[int, int], None] | None = None,
     history: TimelineSource | None = None,
 ) -> ExportReport:
-    """Read the whole export once (twice when slash dates need their order settled).
+    """Read the whole export once (twice when slash dates need their order settled, or
+    a deal id repeats in a read by the compiled lane or by two processes: one Python
+    process then reads it again, and settles each repeat, see
+    :meth:`DealReader.repeats_earlier_row`).
 
     A large CSV is shared between two processes: this one reads the header and the rows
     up to a line break outside quotes near the middle of the file, the other the rows
@@ -293,8 +318,40 @@ def report_export(
     as it stood on ``as_of``; the read then stays in one process (the history is not
     copied to a second one).
     """
+    read = functools.partial(
+        _report_export,
+        path,
+        funnel,
+        as_of=as_of,
+        options=options,
+        stale_days=stale_days,
+        request=request,
+        progress=progress,
+        history=history,
+    )
+    try:
+        return read(settle_repeats=False)
+    except RepeatedIds:
+        return read(settle_repeats=True)
+
+
+def _report_export(
+    path: str,
+    funnel: Funnel,
+    *,
+    as_of: dt.date,
+    options: ReadOptions,
+    stale_days: int | None,
+    request: SliceRequest | None,
+    progress: Callable[[int, int], None] | None,
+    history: TimelineSource | None,
+    settle_repeats: bool,
+) -> ExportReport:
+    """report_export's read; ``settle_repeats``: in one Python process, which settles
+    repeated deal ids instead of raising RepeatedIds."""
     request = request or SliceRequest()
     builder = new_sliced_builder(funnel, as_of, stale_days)
+    before = file_state(path)
     with open_export(path, options) as table:
         sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
         sample_cells = [cells for _, cells in sample]
@@ -303,16 +360,29 @@ def report_export(
         slicing = resolve_slicing(request, columns, table.source)
         orders = _date_orders(path, table, sample_cells, columns, options)
         dates = DateColumns(orders, options.date_format)
+        decimal_comma = _decimal_comma(path, table, sample_cells, columns, options)
         reader = DealReader(
-            table, funnel, columns, dates, slicing, history, None if history is None else as_of
+            table,
+            funnel,
+            columns,
+            dates,
+            slicing,
+            history,
+            None if history is None else as_of,
+            decimal_comma=decimal_comma,
         )
         if history is not None:
             _refuse_shared_names(path, table, options, columns, history)
         own = data_share(table)  # all the data rows; up to the first share's, below
-        lane = lane_for(reader, own)
-        workers = _worker_count(path, table, lane is not None) if history is None else 1
+        lane = None if settle_repeats else lane_for(reader, own)
+        workers = (
+            _worker_count(path, table, lane is not None)
+            if history is None and not settle_repeats
+            else 1
+        )
         shares = split_rows(table, workers) if workers > 1 else []
         parts = len(shares) + 1
+        reader.defer_repeats = lane is not None or bool(shares)
         if lane is not None and own is not None:
             if shares:
                 own = dataclasses.replace(own, last_line=shares[0].lines_before)
@@ -321,7 +391,15 @@ def report_export(
             table.stats = ReadStats()
             shown = _Shown(progress, _expected_rows(path, table), parts)
             read_own = functools.partial(
-                read_share, own, lane, reader, builder, table.stats, shown.rows, PROGRESS_EVERY
+                read_share,
+                own,
+                lane,
+                reader,
+                builder,
+                table.stats,
+                shown.rows,
+                PROGRESS_EVERY,
+                keep_ids=bool(shares),
             )
         else:
             if progress is not None:
@@ -329,12 +407,13 @@ def report_export(
                 rows = _reporting(rows, shown, table)
             read_own = functools.partial(_read_deals, reader, builder, rows)
         if shares:
-            job = _Part(funnel, columns, slicing, dates, as_of, stale_days)
+            job = _Part(funnel, columns, slicing, dates, as_of, stale_days, decimal_comma)
             _read_shared(table, job, shares, builder, read_own, reader.account)
         else:
             read_own()
         account = reader.account
         info = table_info(table)
+    check_unchanged(path, before)  # a report of two versions of the file is no report
     _check_pipeline_found(request, account, table.source)
     by = request.by
     segments, folded = (
@@ -420,8 +499,8 @@ def _expected_rows(path: str, table: Table) -> int:
     if table.kind != "csv":
         return 0
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as stream:
+        size = os.path.getsize(local_path(path))
+        with open(local_path(path), "rb") as stream:
             head = stream.read(1 << 20)
     except OSError:
         return 0
@@ -450,7 +529,7 @@ def _worker_count(path: str, table: Table, compiled: bool = False) -> int:
     if compiled or table.kind != "csv" or "fork" not in multiprocessing.get_all_start_methods():
         return 1
     try:
-        size = os.path.getsize(path)
+        size = os.path.getsize(local_path(path))
     except OSError:
         return 1
     return min(2, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
@@ -550,14 +629,23 @@ class _Part:
     dates: DateColumns
     as_of: dt.date
     stale_days: int | None
+    decimal_comma: bool = False
 
     def run(self, share: CsvRange) -> tuple[SlicedBuilder, RowAccount, ReadStats, bool]:
         builder = new_sliced_builder(self.funnel, self.as_of, self.stale_days)
         with read_csv_range(share) as table:
-            reader = DealReader(table, self.funnel, self.columns, self.dates, self.slicing)
+            reader = DealReader(
+                table,
+                self.funnel,
+                self.columns,
+                self.dates,
+                self.slicing,
+                decimal_comma=self.decimal_comma,
+            )
+            reader.defer_repeats = True  # settled by one process reading the whole file
             lane = lane_for(reader, share)
             if lane is not None:
-                overran = read_share(share, lane, reader, builder, table.stats)
+                overran = read_share(share, lane, reader, builder, table.stats, keep_ids=True)
             else:
                 overran = _read_deals(reader, builder, table.rows)
         return builder, reader.account, table.stats, overran

@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from funnelcli.dates import MAX_YEAR, MIN_YEAR
-from funnelcli.readers.deals import DealReader, LaneColumns, _text
+from funnelcli.readers.deals import DealReader, LaneColumns, RepeatedIds, _text
 from funnelcli.readers.tabular import CsvRange, ReadStats, csv_data_row, read_csv_range
 from funnelcli.report import STALE_KEPT, Outcome, SlicedBuilder
 
@@ -81,11 +81,16 @@ def read_share(
     stats: ReadStats,
     progress: Callable[[int, bool], None] | None = None,
     every: int = MERGE_EVERY,
+    keep_ids: bool = False,
 ) -> bool:
     """Read ``share``'s rows into ``builder`` and ``reader.account``, blank and footer rows
     into ``stats``; True when a record straddled the share's end and the read went on to
     the end of the file (as :attr:`Table.overran`). ``progress(records, overran)`` every
-    ``every`` records (blank ones too), ``overran`` as far as the read knows yet."""
+    ``every`` records (blank ones too), ``overran`` as far as the read knows yet.
+
+    The lane notes every deal id; one that comes again raises :class:`RepeatedIds` at the
+    end of the read (the reader settles repeats, reading the file again in Python).
+    ``keep_ids``: put the ids in ``reader.account.ids``, for a share merged with others."""
     module = _compiled()
     assert module is not None
     overall = builder.overall
@@ -119,6 +124,10 @@ def read_share(
     )
     merging = _Merging(reader, builder)
     overran = _read(lane, share, reader, builder, stats, merging, progress, every)
+    if lane.repeats:
+        raise RepeatedIds
+    if keep_ids:
+        _keep_ids(lane, reader)
     # Last: the file's order does not matter to which stale deals are kept.
     stale, dropped = lane.take_stale()
     for deal in stale:
@@ -173,11 +182,23 @@ def _read(
                 share.parsing,
                 share.fit_until,
             )
+            # The rows read so far by the lane are known to the reader: the rest's rows
+            # are compared with them.
+            _keep_ids(lane, reader)
             with read_csv_range(rest) as table:
                 for batch in reader.deal_rows(table.rows):
                     builder.add_rows(batch)
             stats.merge(table.stats)
             return bool(overran) or table.overran
+
+
+def _keep_ids(lane: Any, reader: DealReader) -> None:
+    """The deal ids the lane noted, into the reader's account (with no hash of the row's
+    cells: the reader then defers every repeat, see DealReader.defer_repeats)."""
+    ids = reader.account.ids
+    for deal_id, line in lane.take_ids().items():
+        if ids.setdefault(deal_id, (line, 0))[0] != line:
+            raise RepeatedIds
 
 
 def _index(column: int | None) -> int:

@@ -11,6 +11,11 @@ Row numbers are physical: the 1-based line of a CSV file on which a row starts
 1-based row of the worksheet. They are what the user sees in an editor or in
 Excel, so messages can point at them.
 
+Standard input (``-``), a pipe or any other file that is not a regular one is read once,
+into a temporary copy the reader can open again (readers/sources.py). A CSV line is read
+with a bound (:data:`RECORD_SIZE_LIMIT`), so a file of megabytes without a line break is
+refused before it fills the memory.
+
 A CSV file that is UTF-8 but for a few rows in cp1252 is read as both
 (:data:`MIXED_ENCODING`), and :attr:`Table.encoding_note` says which rows.
 
@@ -52,6 +57,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeAlias
 
 from funnelcli.errors import ExportError, shown
+from funnelcli.readers.sources import local_path
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
@@ -62,6 +68,12 @@ HeaderScore: TypeAlias = Callable[[Sequence[str]], int]
 
 FIELD_SIZE_LIMIT = 10 * 1024 * 1024
 """The largest CSV field accepted, in characters; Python's default is 128 KiB."""
+
+RECORD_SIZE_LIMIT = 16 * 1024 * 1024
+"""The longest CSV line accepted, in characters: a file of megabytes with no line break (a
+binary dump, a one-line JSON) is refused while it is read, before it fills the memory.
+Above :data:`FIELD_SIZE_LIMIT`, so that any field the reader takes fits in a line; the
+compiled lane hands records over 8 MiB to the csv module, which applies both limits."""
 
 HEADER_LOOKAHEAD = 50
 """How many non-blank rows are searched for the header row."""
@@ -292,6 +304,8 @@ def read_table(
     the file, including a decoding error found while ``rows`` is consumed.
     """
     source = os.fspath(path)
+    # A stream (standard input, a pipe) is read once, into a file that can be read again.
+    path = local_path(source)
     head = _read_head(path, source)
     if _sniff_kind(source, head) == "xlsx":
         return _read_xlsx(path, source, sheet, header_score)
@@ -558,16 +572,59 @@ class _CsvFile:
     encoding_given: bool
 
 
+class _LineTooLong(csv.Error):
+    """A line of more than :data:`RECORD_SIZE_LIMIT` characters; ``field`` when a field alone
+    is over :data:`FIELD_SIZE_LIMIT`, which the message then says."""
+
+    def __init__(self, field: bool) -> None:
+        super().__init__("line too long")
+        self.field = field
+
+
+def _bounded_lines(text: IO[str], delimiter: str) -> Iterator[str]:
+    """The lines of ``text``, each read with a bound: one longer than
+    :data:`RECORD_SIZE_LIMIT` raises :class:`_LineTooLong` with only that much of it read."""
+    readline, limit = text.readline, RECORD_SIZE_LIMIT
+    while line := readline(limit + 1):
+        if len(line) > limit:
+            raise _LineTooLong(_holds_long_field(line, delimiter))
+        yield line
+
+
+def _holds_long_field(line: str, delimiter: str) -> bool:
+    """Whether the first part of a too long line holds a field over FIELD_SIZE_LIMIT; split
+    only when it has few delimiters, so that a line of a million tiny fields costs little."""
+    if line.count(delimiter) > 1000:
+        return False
+    return max(len(part) for part in line.split(delimiter)) > FIELD_SIZE_LIMIT
+
+
+def _lines(text: IO[str], path: str | os.PathLike[str], delimiter: str) -> Iterable[str]:
+    """``text`` itself (the fastest way to hand lines to csv), or its lines read with a bound
+    when the file is large enough to hold a line over RECORD_SIZE_LIMIT (it has at least as
+    many bytes as characters)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = RECORD_SIZE_LIMIT + 1
+    return _bounded_lines(text, delimiter) if size > RECORD_SIZE_LIMIT else text
+
+
 def _csv_failure(error: UnicodeError | csv.Error, file: _CsvFile, row: int) -> ExportError:
     """Turn an error met while reading row ``row`` into a one-line message."""
+    if isinstance(error, _LineTooLong) and not error.field:
+        return ExportError(
+            f"{file.source}: row {row}: a line is longer than "
+            f"{RECORD_SIZE_LIMIT // (1024 * 1024)} MiB characters; is this really a CSV export?"
+        )
+    if isinstance(error, _LineTooLong) or "field larger than field limit" in str(error):
+        return ExportError(
+            f"{file.source}: row {row}: a field is larger than 10 MiB; is this really a CSV export?"
+        )
     if isinstance(error, UnicodeDecodeError):
         return _decode_failure(file)
     if isinstance(error, UnicodeError):
         return _codec_failure(file, error)
-    if "field larger than field limit" in str(error):
-        return ExportError(
-            f"{file.source}: row {row}: a field is larger than 10 MiB; is this really a CSV export?"
-        )
     return ExportError(f"{file.source}: row {row}: cannot parse the CSV ({error}); re-export it")
 
 
@@ -652,7 +709,7 @@ def _read_csv(
         delimiter = _sniff_delimiter(sample)
         strip_nul = has_nul or any("\x00" in line for line in sample)
         parsing = _CsvParsing(file, errors, strip_nul, delimiter)
-        reader = parsing.reader(itertools.chain(sample, text))
+        reader = parsing.reader(itertools.chain(sample, _lines(text, path, delimiter)))
         buffered = _lookahead(_csv_numbered(reader, file))
         header = _find_header(buffered, header_score, _csv_no_header(source, buffered))
     except BaseException:
@@ -703,9 +760,12 @@ def _read_sample(text: IO[str], file: _CsvFile) -> list[str]:
     """The first lines, to guess the delimiter from; the reader reads them again."""
     sample: list[str] = []
     try:
-        while len(sample) < _SNIFF_LINES and (line := text.readline()):
+        while len(sample) < _SNIFF_LINES and (line := text.readline(RECORD_SIZE_LIMIT + 1)):
+            if len(line) > RECORD_SIZE_LIMIT:
+                delimiter = max(_DELIMITERS, key=line.count)
+                raise _LineTooLong(_holds_long_field(line, delimiter))
             sample.append(line)
-    except UnicodeError as error:
+    except (UnicodeError, _LineTooLong) as error:
         raise _csv_failure(error, file, len(sample) + 1) from None
     return sample
 
@@ -1031,7 +1091,7 @@ def read_csv_range(share: CsvRange) -> Table:
     csv.field_size_limit(FIELD_SIZE_LIMIT)
     cursor = _CsvCursor(
         parsing,
-        parsing.reader(text),
+        parsing.reader(_lines(text, file.path, parsing.delimiter)),
         share.lines_before,
         _RowsEnd(share.last_line - share.lines_before),
     )

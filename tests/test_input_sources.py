@@ -1,0 +1,492 @@
+"""Where an export comes from, and faults of its rows found in real use, through a real process.
+
+Every case runs ``python -m funnelcli`` (or a small ``python -c`` wrapper that changes one
+thing of the program first, where the fault needs a moment no file can give) in a session
+of its own, killed with its group when the test ends, and checks stdout, stderr and the
+exit code. Expected figures come from the input files, counted by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from funnelcli.errors import ExportError
+from funnelcli.readers import sources
+
+DATA = Path(__file__).parent / "data" / "input_sources"
+FUNNEL = str(DATA / "funnel.yaml")
+DEALS = DATA / "deals.csv"
+TIMEOUT = 60.0
+MEMORY_LIMIT = 1024 * 1024 * 1024
+LANES = [
+    pytest.param({"FUNNEL_COMPILED": "0", "FUNNEL_WORKERS": "1"}, id="python-1"),
+    pytest.param({"FUNNEL_COMPILED": "0", "FUNNEL_WORKERS": "2"}, id="python-2"),
+    pytest.param({"FUNNEL_COMPILED": "1", "FUNNEL_WORKERS": "1"}, id="compiled-1"),
+]
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+def run(
+    command: list[str],
+    *,
+    tmp: Path,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> Run:
+    """Run ``command`` in a session of its own with TMPDIR in ``tmp``/tmp; kill its group
+    whatever happens."""
+    temporary = tmp / "tmp"
+    temporary.mkdir(exist_ok=True)
+    environment = {**os.environ, "TMPDIR": str(temporary), "COLUMNS": "120", **(env or {})}
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp,
+        env=environment,
+        start_new_session=True,
+        preexec_fn=preexec_fn,
+    )
+    try:
+        out, err = process.communicate(stdin, timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+def funnel(*args: str) -> list[str]:
+    return [sys.executable, "-m", "funnelcli", *args]
+
+
+def patched(setup: str, *args: str) -> list[str]:
+    """The program with ``setup`` run first (a monkeypatch of the moment a fault needs)."""
+    code = f"import sys\n{setup}\nfrom funnelcli.cli import main\nsys.argv = ['funnel', *sys.argv[1:]]\nmain()\n"
+    return [sys.executable, "-c", code, *args]
+
+
+def no_copies_left(tmp: Path) -> bool:
+    return not any((tmp / "tmp").iterdir())
+
+
+def assert_deals_figures(report: dict[str, object]) -> None:
+    """deals.csv: D1 Lead, D2 Demo, D3 Won, D4 Lead: all four reached Lead, D2 and D3
+    Demo, D3 Won; 1 won, none lost, 3 open."""
+    assert report["rows"] == {
+        "read": 4,
+        "used": 4,
+        "skipped": 0,
+        "skipped_by_reason": {},
+        "filtered": 0,
+        "filtered_by_reason": {},
+        "blank": 0,
+        "footer": 0,
+    }
+    stages = report["stages"]
+    assert isinstance(stages, list)
+    assert [(stage["name"], stage["reached"]) for stage in stages] == [
+        ("Lead", 4),
+        ("Demo", 2),
+        ("Won", 1),
+    ]
+    won, lost, still_open = report["won"], report["lost"], report["open"]
+    assert isinstance(won, dict) and isinstance(lost, dict) and isinstance(still_open, dict)
+    # Won: D3 (300); open: D1 + D2 + D4 = 100 + 200 + 400.
+    assert (won["count"], won["value"]) == (1, 300.0)
+    assert lost["count"] == 0
+    assert (still_open["count"], still_open["value"]) == (3, 700.0)
+
+
+# --- 1. standard input -------------------------------------------------------
+
+
+def test_an_export_on_standard_input_is_read_and_named_dash(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert report["export"] == "-"
+    assert_deals_figures(report)
+    assert no_copies_left(tmp_path)
+
+
+def test_an_xlsx_export_on_standard_input_is_read(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for line in DEALS.read_text().splitlines():
+        sheet.append(line.split(","))
+    workbook.save(tmp_path / "deals.xlsx")
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=(tmp_path / "deals.xlsx").read_bytes(),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
+
+
+def test_an_empty_standard_input_is_one_line(tmp_path: Path) -> None:
+    result = run(funnel("report", "-", "--funnel", FUNNEL), tmp=tmp_path, stdin=b"")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == ["error: -: the file is empty; export the deals with a header row"]
+    assert no_copies_left(tmp_path)
+
+
+def test_the_copy_of_standard_input_is_removed_after_an_error(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--by", "Nope"),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines[0].startswith("error: -: --by Nope: no such column")
+    assert no_copies_left(tmp_path)
+
+
+# --- 2. pipes and special files ----------------------------------------------
+
+
+def test_a_named_pipe_is_read_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "deals.fifo"
+    os.mkfifo(fifo)
+    script = (
+        f"cat {DEALS} > {fifo} & "
+        f"{sys.executable} -m funnelcli report {fifo} --funnel {FUNNEL} --format json; "
+        "code=$?; wait; exit $code"
+    )
+    result = run(["bash", "-c", script], tmp=tmp_path)
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert report["export"] == str(fifo)
+    assert_deals_figures(report)
+    assert no_copies_left(tmp_path)
+
+
+def test_process_substitution_is_read(tmp_path: Path) -> None:
+    script = f"{sys.executable} -m funnelcli report <(cat {DEALS}) --funnel {FUNNEL} --format json"
+    result = run(["bash", "-c", script], tmp=tmp_path)
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert report["export"].startswith("/dev/fd/")
+    assert_deals_figures(report)
+
+
+def test_dev_stdin_from_a_pipe_is_read(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", "/dev/stdin", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
+
+
+def test_dev_zero_as_the_export_is_refused_as_binary(tmp_path: Path) -> None:
+    result = run(funnel("report", "/dev/zero", "--funnel", FUNNEL), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: /dev/zero: binary data (mostly NUL bytes), not a CSV or XLSX export; "
+        "give the path of the export"
+    ]
+    assert no_copies_left(tmp_path)
+
+
+def test_dev_zero_as_the_funnel_file_is_refused_by_its_size(tmp_path: Path) -> None:
+    result = run(funnel("report", str(DEALS), "--funnel", "/dev/zero"), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: /dev/zero: is more than 1,048,576 bytes; a funnel file is a few KB of YAML, "
+        "is this the right file?"
+    ]
+
+
+def test_endless_input_is_refused_at_the_limit(tmp_path: Path) -> None:
+    """The limit lowered to 1,000 bytes; deals.csv repeated is more than that."""
+    result = run(
+        patched("import funnelcli.readers.sources as s; s.SPOOL_LIMIT = 1000", "report", "-"),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes() * 20,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: -: more than 1,000 bytes from a stream, not a file; is this endless input? "
+        "Save the export to a file and give its path"
+    ]
+    assert no_copies_left(tmp_path)
+
+
+def test_spool_refuses_more_than_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" * 100)
+    with pytest.raises(ExportError, match="more than 399 bytes from a stream"):
+        sources._spool(str(path), limit=399)
+    sources.remove_copies()
+
+
+# --- 3. a line without end ----------------------------------------------------
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_a_60_mb_line_is_refused_with_its_row_in_bounded_memory(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """Header on line 1, D0..D99 on lines 2-101, the long line is row 102."""
+    rows = "".join(f"D{index},Deal {index},Lead,100,2025-01-06\n" for index in range(100))
+    path = tmp_path / "long.csv"
+    with path.open("w") as file:
+        file.write("Deal ID,Deal Name,Stage,Amount,Created\n" + rows + "D100,")
+        for _ in range(60):
+            file.write("a," * (512 * 1024))
+        file.write("\n" + rows)
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL),
+        tmp=tmp_path,
+        env=lane,
+        preexec_fn=_limit_memory,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: {path}: row 102: a line is longer than 16 MiB characters; "
+        "is this really a CSV export?"
+    ]
+
+
+# --- 6. a file rewritten while it is read --------------------------------------
+
+_REWRITE = """
+import funnelcli.readers.export as export
+original = export.table_info
+def table_info(table):
+    with open(sys.argv[2], "a") as file:
+        file.write("D9,Late,Lead,900,2025-04-01\\n")
+    return original(table)
+export.table_info = table_info
+"""
+
+
+def test_an_export_changed_while_read_gives_no_report(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_bytes(DEALS.read_bytes())
+    result = run(
+        patched(_REWRITE, "report", str(path), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: {path}: the file changed while it was read (size, time or inode differ), so "
+        "the report would mix two versions of it; run the report again once the export is "
+        "written"
+    ]
+
+
+# --- 7. repeated header rows ---------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_repeated_header_rows_are_skipped_with_their_reason(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """repeated_header.csv: the header again on lines 4 and 6 (with spaces on 6): 6 rows
+    read = the 4 deals of deals.csv + 2 repeated headers."""
+    result = run(
+        funnel("report", str(DATA / "repeated_header.csv"), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {DATA / 'repeated_header.csv'}: 2 rows skipped, repeated header row: "
+        "row 4 'Deal ID', row 6 'Deal ID'"
+    ]
+    report = json.loads(result.stdout)
+    rows = report["rows"]
+    assert (rows["read"], rows["used"], rows["skipped"]) == (6, 4, 2)
+    assert rows["skipped_by_reason"] == {"repeated_header": 2}
+    assert [(stage["name"], stage["reached"]) for stage in report["stages"]] == [
+        ("Lead", 4),
+        ("Demo", 2),
+        ("Won", 1),
+    ]
+
+
+# --- 8. a date that is no date ---------------------------------------------------
+
+
+def test_a_month_13_is_named_not_taken_for_an_order_question(tmp_path: Path) -> None:
+    path = DATA / "month_13.csv"
+    result = run(funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path)
+    assert result.code == 0
+    assert len(result.error_lines) == 1
+    line = result.error_lines[0]
+    assert line.startswith(f"warning: {path}: 2 rows skipped, unreadable date: row 2 '13/13/2025")
+    assert "no month 13" in line
+    assert "could be day or month first" not in result.stderr
+    rows = json.loads(result.stdout)["rows"]
+    assert (rows["read"], rows["used"], rows["skipped"]) == (2, 0, 2)
+
+
+# --- 4. decimal commas, per column ---------------------------------------------
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_a_column_of_decimal_commas_reads_dots_as_thousands(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """decimal_commas.csv: 1.234,56 and 999,50 show decimal commas, so 2.500 is 2500 and
+    12.000 is 12000. Won: D3, 999.50; open: 1234.56 + 2500 + 12000 = 15734.56."""
+    result = run(
+        funnel("report", str(DATA / "decimal_commas.csv"), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert (report["won"]["count"], report["won"]["value"]) == (1, 999.5)
+    assert (report["open"]["count"], report["open"]["value"]) == (3, 15734.56)
+
+
+def test_decimal_commas_after_the_sample_decide_the_whole_column(tmp_path: Path) -> None:
+    """2,100 rows of 2.500 (more than the 2,000 rows sampled), then one 999,50: every 2.500
+    is 2500. Open: 2,100 x 2,500 = 5,250,000; won: 999.50."""
+    path = tmp_path / "late.csv"
+    lines = ["Deal ID;Stage;Amount;Created"]
+    lines += [f"D{index};Lead;2.500;2025-01-06" for index in range(2100)]
+    lines.append("D2100;Won;999,50;2025-01-06")
+    path.write_text("\n".join(lines) + "\n")
+    for lane in ({"FUNNEL_COMPILED": "0"}, {"FUNNEL_COMPILED": "1"}):
+        result = run(
+            funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"),
+            tmp=tmp_path,
+            env=lane,
+        )
+        assert (result.code, result.stderr) == (0, "")
+        report = json.loads(result.stdout)
+        assert (report["open"]["count"], report["open"]["value"]) == (2100, 5_250_000.0)
+        assert report["won"]["value"] == 999.5
+
+
+def test_decimal_commas_and_points_in_one_column_are_refused(tmp_path: Path) -> None:
+    path = DATA / "decimal_mixed.csv"
+    result = run(funnel("report", str(path), "--funnel", FUNNEL), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: {path}: column 'Amount' mixes decimal commas (1.234,56) and decimal points "
+        "(12.5), so 2.500 could be read either way; re-export the amounts with one decimal "
+        "separator"
+    ]
+
+
+# --- 5. repeated deal ids ----------------------------------------------------------
+
+ALL_LANES = [
+    *LANES,
+    pytest.param({"FUNNEL_COMPILED": "1", "FUNNEL_WORKERS": "2"}, id="compiled-2"),
+]
+
+
+@pytest.mark.parametrize("lane", ALL_LANES)
+def test_a_repeated_deal_id_is_one_deal(tmp_path: Path, lane: dict[str, str]) -> None:
+    """duplicates.csv: D2 again on row 5 and D3 on row 8 with the same cells; D1 again on
+    row 7 as Demo. 7 read = 4 used (D1 Lead, D2, D3, D4) + 2 duplicates + 1 conflicting.
+    Lead reached by 4, Demo by D2 and D3, Won by D3; open: 100 + 200 + 400."""
+    path = DATA / "duplicates.csv"
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {path}: 2 rows skipped, same deal id and content as an earlier row: "
+        "row 5 'D2, duplicate of row 3', row 8 'D3, duplicate of row 4'",
+        f"warning: {path}: 1 row skipped, same deal id as an earlier row, other cells "
+        "(the earlier row is used): row 7 'D1, row 2 used'",
+    ]
+    report = json.loads(result.stdout)
+    rows = report["rows"]
+    assert (rows["read"], rows["used"], rows["skipped"]) == (7, 4, 3)
+    assert rows["skipped_by_reason"] == {"duplicate": 2, "conflicting_duplicate": 1}
+    assert [(stage["name"], stage["reached"]) for stage in report["stages"]] == [
+        ("Lead", 4),
+        ("Demo", 2),
+        ("Won", 1),
+    ]
+    assert (report["open"]["count"], report["open"]["value"]) == (3, 700.0)
+
+
+@pytest.mark.parametrize("lane", ALL_LANES)
+def test_repeated_ids_across_the_shares_of_a_large_export(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """20,000 deals D0..D19999 of amount i, all Lead; D100's row again at line 15,002
+    and D5000 with amount 1 at line 19,002, far apart (the second process's share). Open:
+    0 + 1 + ... + 19,999 = 199,990,000, the first rows' amounts."""
+    path = tmp_path / "large.csv"
+    lines = [f"D{index},Deal {index},Lead,{index},2025-01-06" for index in range(20_000)]
+    lines.insert(15_000, lines[100])
+    lines.insert(19_000, "D5000,Deal 5000,Lead,1,2025-01-06")
+    path.write_text("Deal ID,Deal Name,Stage,Amount,Created\n" + "\n".join(lines) + "\n")
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {path}: 1 row skipped, same deal id and content as an earlier row: "
+        "row 15002 'D100, duplicate of row 102'",
+        f"warning: {path}: 1 row skipped, same deal id as an earlier row, other cells "
+        "(the earlier row is used): row 19002 'D5000, row 5002 used'",
+    ]
+    report = json.loads(result.stdout)
+    assert (report["rows"]["read"], report["rows"]["used"]) == (20_002, 20_000)
+    assert (report["open"]["count"], report["open"]["value"]) == (20_000, 199_990_000.0)
+
+
+def test_without_an_id_column_equal_rows_are_two_deals(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", str(DATA / "no_id_column.csv"), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert (report["rows"]["read"], report["rows"]["used"]) == (2, 2)
+    assert (report["open"]["count"], report["open"]["value"]) == (2, 200.0)
+
+
+def test_strict_refuses_a_repeated_deal_id(tmp_path: Path) -> None:
+    path = DATA / "duplicates.csv"
+    result = run(funnel("report", str(path), "--funnel", FUNNEL, "--strict"), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert len(result.error_lines) == 1
+    assert result.error_lines[0].startswith("error: ")
+    assert "same deal id and content as an earlier row" in result.stderr
