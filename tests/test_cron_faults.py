@@ -1,0 +1,234 @@
+"""What goes wrong around a run under cron, through real processes: where the output
+goes (devices, pipes, links, a full disk, a reader that leaves), snapshots saved only
+with their report, and no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from benchmarks.generate import FUNNEL_YAML, write_export
+
+from .conftest import ROOT
+
+MAVEN = [
+    "examples/maven_pipeline.csv",
+    "--funnel",
+    "sample_funnels/maven_crm.yaml",
+    "--as-of",
+    "2017-12-31",
+]
+MAVEN_ROWS = 8800
+
+
+@contextmanager
+def started(args: list[str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """``funnel ARGS`` in its own session; its whole process group killed afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "funnelcli", *args], cwd=ROOT, start_new_session=True, **popen
+    )
+    try:
+        yield process
+    finally:
+        with_group_killed(process)
+
+
+def with_group_killed(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def run(args: list[str], stdout: IO[Any] | int = subprocess.PIPE) -> tuple[int, bytes, str]:
+    """Run to the end: exit code, stdout (empty unless piped) and stderr."""
+    with started(args, stdout=stdout, stderr=subprocess.PIPE) as process:
+        out, err = process.communicate(timeout=120)
+    return process.returncode, out or b"", err.decode()
+
+
+# --- --output on what is not a regular file ---------------------------------------------
+
+
+def test_dev_null_as_output_stays_the_null_device() -> None:
+    code, out, err = run(["report", *MAVEN, "--format", "json", "--output", os.devnull])
+    assert (code, out, err) == (0, b"", "")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)  # as root, a rename would replace it
+
+
+def test_a_named_pipe_as_output_is_written_through_and_stays_a_pipe(tmp_path: Path) -> None:
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        code, _, err = run(["report", *MAVEN, "--format", "json", "--output", str(fifo)])
+        reader.join(timeout=60)
+    finally:
+        if reader.is_alive():  # the run never opened the pipe: let the reader see its end
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(timeout=10)
+    assert (code, err) == (0, "")
+    assert json.loads(received[0])["rows"]["read"] == MAVEN_ROWS
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [path.name for path in tmp_path.iterdir()] == ["report.fifo"]
+
+
+def test_a_link_as_output_stays_a_link_to_the_new_report(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    target = reports / "2017-12.json"
+    target.write_text("last month")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    code, _, err = run(["report", *MAVEN, "--output", str(link)])
+    assert (code, err) == (0, "")
+    assert link.is_symlink()
+    assert os.readlink(link) == str(target)
+    assert json.loads(target.read_text())["rows"]["read"] == MAVEN_ROWS
+    assert sorted(path.name for path in tmp_path.rglob("*")) == [
+        "2017-12.json",
+        "latest.json",
+        "reports",
+    ]
+
+
+# --- a full disk and a reader that leaves: 74 and 141, and no snapshot -------------------
+
+
+def test_a_full_disk_on_stdout_is_74_in_one_line_and_saves_no_snapshot(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    with open("/dev/full", "wb") as full:
+        code, _, err = run(
+            ["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)], stdout=full
+        )
+    assert code == 74
+    assert (
+        err
+        == "error: stdout: cannot be written (No space left on device); the output is incomplete\n"
+    )
+    assert not history.exists()
+
+
+@pytest.mark.parametrize("args", [["--format", "csv"], [], ["--format", "xlsx"]])
+def test_a_full_disk_on_stdout_is_74_for_every_format(args: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        code, _, err = run(["report", *MAVEN, *args], stdout=full)
+    assert code == 74
+    assert err.startswith("error: stdout: cannot be written (")
+    assert err.count("\n") == 1
+
+
+def test_a_full_disk_on_help_and_inspect_is_74_not_a_bug() -> None:
+    for args in (["--help"], ["inspect", "examples/maven_pipeline.csv"]):
+        with open("/dev/full", "wb") as full:
+            code, _, err = run(args, stdout=full)
+        assert code == 74, err
+        assert err.startswith("error: stdout: cannot be written (")
+        assert err.count("\n") == 1
+
+
+def test_a_full_disk_on_output_is_74_and_saves_no_snapshot(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    code, _, err = run(
+        ["report", *MAVEN, "--format", "json", "-o", "/dev/full", "--save-snapshot", str(history)]
+    )
+    assert code == 74
+    assert err == "error: --output /dev/full: cannot be written (No space left on device)\n"
+    assert not history.exists()
+
+
+def test_stdout_closed_before_the_report_is_141_in_one_line_and_saves_no_snapshot(
+    tmp_path: Path,
+) -> None:
+    history = tmp_path / "history.db"
+    reading, writing = os.pipe()
+    os.close(reading)  # no reader at all: the first write fails
+    try:
+        code, _, err = run(
+            ["report", *MAVEN, "--format", "csv", "--save-snapshot", str(history)], stdout=writing
+        )
+    finally:
+        os.close(writing)
+    assert code == 141
+    assert err == "error: stdout: closed by the program reading it; the output was cut short\n"
+    assert not history.exists()
+
+
+@pytest.fixture(scope="module")
+def many_segments(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A report of 5,000 segments: about 1 MB of CSV, far more than a pipe holds."""
+    folder = tmp_path_factory.mktemp("segments")
+    export = folder / "deals.csv"
+    write_export(5000, export)
+    funnel = folder / "funnel.yaml"
+    funnel.write_text(FUNNEL_YAML, encoding="utf-8")
+    return ["report", str(export), "--funnel", str(funnel), "--by", "Deal Name", "--format", "csv"]
+
+
+def test_a_reader_that_takes_one_line_and_leaves_is_141_without_noise(
+    many_segments: list[str], tmp_path: Path
+) -> None:
+    """`funnel report ... | head -1` under cron: one line on stderr, no traceback."""
+    history = tmp_path / "history.db"
+    args = [*many_segments, "--save-snapshot", str(history)]
+    with started(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # as head does after its line
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+    assert first.startswith(b"segment,stage,")
+    assert code == 141
+    assert err == "error: stdout: closed by the program reading it; the output was cut short\n"
+    assert not history.exists()
+
+
+# --- a snapshot is saved with its report, or not at all ----------------------------------
+
+
+def test_an_output_refused_is_2_and_saves_no_snapshot(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    missing = tmp_path / "no" / "such" / "report.json"
+    code, _, err = run(["report", *MAVEN, "-o", str(missing), "--save-snapshot", str(history)])
+    assert code == 2
+    assert err == (
+        f"error: --output {missing}: the folder {missing.parent} does not exist; create it first\n"
+    )
+    assert not history.exists()
+
+
+def test_a_snapshot_that_cannot_be_saved_leaves_the_previous_report(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text("last good report")
+    history = tmp_path / "history.db"
+    history.write_text("not a database, but someone's notes\n" * 200)
+    code, _, err = run(["report", *MAVEN, "-o", str(report), "--save-snapshot", str(history)])
+    assert code == 2
+    assert err.startswith(f"error: {history}: not a snapshot database (")
+    assert report.read_text() == "last good report"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["history.db", "report.json"]
+
+
+def test_a_report_written_saves_its_snapshot(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    history = tmp_path / "history.db"
+    code, _, err = run(["report", *MAVEN, "-o", str(report), "--save-snapshot", str(history)])
+    assert (code, err) == (0, "")
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT as_of FROM snapshots").fetchall() == [("2017-12-31",)]
+    assert json.loads(report.read_text())["rows"]["read"] == MAVEN_ROWS
