@@ -232,3 +232,109 @@ def test_a_report_written_saves_its_snapshot(tmp_path: Path) -> None:
     with sqlite3.connect(history) as db:
         assert db.execute("SELECT as_of FROM snapshots").fetchall() == [("2017-12-31",)]
     assert json.loads(report.read_text())["rows"]["read"] == MAVEN_ROWS
+
+
+_RACING_RUN = """\
+import os, subprocess, sys
+from funnelcli import entry
+
+link = os.link
+
+
+def another_run_first(source, target, **options):
+    # Another cron job saves its snapshot between this run's look and its own file.
+    subprocess.run(
+        [sys.executable, "-m", "funnelcli", *sys.argv[1:]],
+        stdout=subprocess.DEVNULL, check=True, timeout=120,
+    )
+    return link(source, target, **options)
+
+
+os.link = another_run_first
+sys.argv = ["funnel", *sys.argv[1:]]
+entry.main()
+"""
+
+
+def test_two_runs_creating_one_history_keep_both_snapshots(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    args = ["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)]
+    with subprocess.Popen(
+        [sys.executable, "-c", _RACING_RUN, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=240)
+        finally:
+            with_group_killed(process)
+    assert (process.returncode, err) == (0, b"")
+    assert json.loads(out)["rows"]["read"] == MAVEN_ROWS
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT id, as_of FROM snapshots").fetchall() == [
+            (1, "2017-12-31"),
+            (2, "2017-12-31"),
+        ]
+    assert [path.name for path in tmp_path.iterdir()] == ["history.db"]
+
+
+_LOCK_HOLDER = """\
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()  # held until the test closes stdin
+"""
+
+
+def wait_until_open(pid: int, path: Path, timeout: float = 60) -> None:
+    """Until process ``pid`` has ``path`` open (seen in /proc), or fail after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with suppress(OSError):
+            if any(
+                os.readlink(f"/proc/{pid}/fd/{fd}") == str(path)
+                for fd in os.listdir(f"/proc/{pid}/fd")
+            ):
+                return
+        time.sleep(0.01)
+    pytest.fail(f"process {pid} never opened {path}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("sent", "code", "line"),
+    [(signal.SIGINT, 130, "error: interrupted\n"), (signal.SIGTERM, 143, "error: terminated\n")],
+)
+def test_a_signal_while_waiting_for_the_history_lock_acts_at_once(
+    tmp_path: Path, sent: signal.Signals, code: int, line: str
+) -> None:
+    history = tmp_path / "history.db"
+    assert run(["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)])[0] == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER, str(history)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+        args = ["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)]
+        # stdout to the null device: the report is written before the snapshot is saved.
+        with started(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as waiting:
+            wait_until_open(waiting.pid, history)
+            import time
+
+            time.sleep(0.3)  # into SQLite's wait for the lock
+            waiting.send_signal(sent)
+            # Sooner than the 10 s lock wait would end: the wait is in 0.1 s slices.
+            _, err = waiting.communicate(timeout=5)
+        assert (waiting.returncode, err.decode()) == (code, line)
+    finally:
+        with_group_killed(holder)
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT COUNT(*) FROM snapshots").fetchall() == [(1,)]
