@@ -338,3 +338,83 @@ def test_a_signal_while_waiting_for_the_history_lock_acts_at_once(
         with_group_killed(holder)
     with sqlite3.connect(history) as db:
         assert db.execute("SELECT COUNT(*) FROM snapshots").fetchall() == [(1,)]
+
+
+# --- a worker process never outlives the run ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An export the Python lanes read for a second or more, in two processes."""
+    folder = tmp_path_factory.mktemp("shared")
+    export = folder / "deals.csv"
+    write_export(200_000, export)
+    funnel = folder / "funnel.yaml"
+    funnel.write_text(FUNNEL_YAML, encoding="utf-8")
+    return export, funnel
+
+
+def group_members(group: int) -> list[tuple[int, str]]:
+    """(pid, state) of the live processes in process group ``group``, from /proc."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with suppress(OSError):
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            state, process_group = fields[0], int(fields[2])
+            if process_group == group and state != "Z":  # a zombie has ended
+                members.append((int(entry), state))
+    return members
+
+
+def poll(condition: Any, what: str, timeout: float = 60) -> Any:
+    """``condition()`` until it is truthy; its value. Fails after a generous ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.01)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("sent", "code", "line"),
+    [(signal.SIGKILL, -9, ""), (signal.SIGTERM, 143, "error: terminated\n")],
+)
+def test_a_worker_ends_with_its_parent_and_leaves_stdout_closed(
+    shared_export: tuple[Path, Path], sent: signal.Signals, code: int, line: str
+) -> None:
+    """The OOM killer or `timeout -s KILL` ends the parent: the worker must not live on,
+    holding cron's stdout and stderr (`| mail` would wait for ever)."""
+    export, funnel = shared_export
+    args = ["report", str(export), "--funnel", str(funnel), "--format", "json"]
+    environment = {**os.environ, "FUNNEL_COMPILED": "0", "FUNNEL_WORKERS": "2"}
+    with started(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment) as main:
+        worker = poll(
+            lambda: [pid for pid, _ in group_members(main.pid) if pid != main.pid],
+            "the worker process",
+        )[0]
+        os.kill(main.pid, sent)
+        received: dict[str, bytes] = {}
+
+        def read(name: str, stream: IO[bytes] | None) -> None:
+            assert stream is not None
+            received[name] = stream.read()  # at EOF: when no process holds the pipe any more
+
+        readers = [
+            threading.Thread(target=read, args=("out", main.stdout), daemon=True),
+            threading.Thread(target=read, args=("err", main.stderr), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(timeout=60)
+        assert sorted(received) == ["err", "out"], "stdout or stderr still held open"
+        assert main.wait(timeout=60) == code
+        poll(lambda: not group_members(main.pid), f"worker {worker} to end")
+    assert received["err"].decode() == line
