@@ -12,8 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +20,7 @@ import pytest
 from benchmarks.generate import FUNNEL_YAML, write_export
 
 from .conftest import ROOT
+from .processes import end_group, group_members, poll, started, wait_until_open
 
 MAVEN = [
     "examples/maven_pipeline.csv",
@@ -30,27 +30,6 @@ MAVEN = [
     "2017-12-31",
 ]
 MAVEN_ROWS = 8800
-
-
-@contextmanager
-def started(args: list[str], **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """``funnel ARGS`` in its own session; its whole process group killed afterwards."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "funnelcli", *args], cwd=ROOT, start_new_session=True, **popen
-    )
-    try:
-        yield process
-    finally:
-        with_group_killed(process)
-
-
-def with_group_killed(process: subprocess.Popen[bytes]) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
 
 
 def run(args: list[str], stdout: IO[Any] | int = subprocess.PIPE) -> tuple[int, bytes, str]:
@@ -269,7 +248,7 @@ def test_two_runs_creating_one_history_keep_both_snapshots(tmp_path: Path) -> No
         try:
             out, err = process.communicate(timeout=240)
         finally:
-            with_group_killed(process)
+            end_group(process)
     assert (process.returncode, err) == (0, b"")
     assert json.loads(out)["rows"]["read"] == MAVEN_ROWS
     with sqlite3.connect(history) as db:
@@ -287,22 +266,6 @@ db.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 sys.stdin.read()  # held until the test closes stdin
 """
-
-
-def wait_until_open(pid: int, path: Path, timeout: float = 60) -> None:
-    """Until process ``pid`` has ``path`` open (seen in /proc), or fail after ``timeout``."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with suppress(OSError):
-            if any(
-                os.readlink(f"/proc/{pid}/fd/{fd}") == str(path)
-                for fd in os.listdir(f"/proc/{pid}/fd")
-            ):
-                return
-        time.sleep(0.01)
-    pytest.fail(f"process {pid} never opened {path}")
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
@@ -327,15 +290,13 @@ def test_a_signal_while_waiting_for_the_history_lock_acts_at_once(
         # stdout to the null device: the report is written before the snapshot is saved.
         with started(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as waiting:
             wait_until_open(waiting.pid, history)
-            import time
-
             time.sleep(0.3)  # into SQLite's wait for the lock
             waiting.send_signal(sent)
             # Sooner than the 10 s lock wait would end: the wait is in 0.1 s slices.
             _, err = waiting.communicate(timeout=5)
         assert (waiting.returncode, err.decode()) == (code, line)
     finally:
-        with_group_killed(holder)
+        end_group(holder)
     with sqlite3.connect(history) as db:
         assert db.execute("SELECT COUNT(*) FROM snapshots").fetchall() == [(1,)]
 
@@ -352,33 +313,6 @@ def shared_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     funnel = folder / "funnel.yaml"
     funnel.write_text(FUNNEL_YAML, encoding="utf-8")
     return export, funnel
-
-
-def group_members(group: int) -> list[tuple[int, str]]:
-    """(pid, state) of the live processes in process group ``group``, from /proc."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with suppress(OSError):
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            state, process_group = fields[0], int(fields[2])
-            if process_group == group and state != "Z":  # a zombie has ended
-                members.append((int(entry), state))
-    return members
-
-
-def poll(condition: Any, what: str, timeout: float = 60) -> Any:
-    """``condition()`` until it is truthy; its value. Fails after a generous ``timeout``."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

@@ -22,6 +22,7 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from funnelcli import __version__
+from funnelcli.entry import signal_behind
 from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, print_error, stdout_failed
 
 COMMANDS = {
@@ -171,6 +172,9 @@ class _OneLineErrors(_LazyGroup):
             print_error("interrupted")
             code = EXIT_INTERRUPTED
         except Exception as bug:
+            signalled = signal_behind(bug)
+            if signalled is not None:  # a Ctrl-C or SIGTERM wrapped by Python: see entry
+                raise signalled from None
             if isinstance(bug, OSError) and _from_stdout(bug):
                 code = _stdout_error(bug)
             else:

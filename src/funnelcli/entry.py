@@ -7,6 +7,7 @@ the handlers, and only then imports :mod:`funnelcli.cli`. (A signal that arrives
 Python itself is still starting, before this module runs, gets Python's own handling.)
 """
 
+import contextlib
 import signal
 import sys
 
@@ -21,10 +22,27 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _redeliver(unraisable: "sys.UnraisableHookArgs") -> None:
+    """A signal whose exception Python could not raise is sent again, not lost.
+
+    The handlers run between any two bytecodes, including inside a callback Python calls
+    during an import or a garbage collection, where an exception is only printed
+    ("Exception ignored in ...") and the run goes on to exit 0. Sent again, the signal
+    is raised at the next point that can raise it.
+    """
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    elif isinstance(unraisable.exc_value, Terminated):
+        signal.raise_signal(signal.SIGTERM)
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
 def main() -> None:
     """Run ``funnel``: handlers set before anything slow, and the whole run inside them."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        sys.unraisablehook = _redeliver
         from funnelcli.cli import run
 
         run()
@@ -32,6 +50,33 @@ def main() -> None:
         _stop("interrupted", EXIT_INTERRUPTED)
     except Terminated:
         _stop("terminated", EXIT_TERMINATED)
+    except SystemExit as done:
+        if done.code == EXIT_INTERRUPTED:  # a Ctrl-C the command line reported
+            _leave(EXIT_INTERRUPTED)
+        raise
+    except Exception as error:
+        signalled = signal_behind(error)
+        if isinstance(signalled, KeyboardInterrupt):
+            _stop("interrupted", EXIT_INTERRUPTED)
+        if isinstance(signalled, Terminated):
+            _stop("terminated", EXIT_TERMINATED)
+        raise
+
+
+def signal_behind(error: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Terminated that ``error`` wraps, if any.
+
+    Python wraps what a class's ``__set_name__`` raises in a RuntimeError, so a Ctrl-C
+    while a module defines its classes can arrive as one.
+    """
+    seen: BaseException | None = error
+    for _ in range(20):  # a chain, never a loop
+        if seen is None:
+            return None
+        if isinstance(seen, KeyboardInterrupt | Terminated):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _stop(line: str, code: int) -> None:
@@ -39,4 +84,19 @@ def _stop(line: str, code: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print_error(line)
-    sys.exit(code)
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    """Exit now with ``code``, the output flushed; the run has unwound (no temporary left).
+
+    Not by sys.exit: a Ctrl-C that Python saw inside eval() (namedtuple and typing call
+    it while modules load) makes Python 3.11 end by killing itself with SIGINT at exit,
+    whatever code was asked for.
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or full stdout: reported
+            stream.flush()
+    os._exit(code)
