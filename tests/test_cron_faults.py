@@ -67,6 +67,12 @@ def test_a_named_pipe_as_output_is_written_through_and_stays_a_pipe(tmp_path: Pa
     assert [path.name for path in tmp_path.iterdir()] == ["report.fifo"]
 
 
+def test_dev_stdout_as_output_writes_to_stdout() -> None:
+    code, out, err = run(["report", *MAVEN, "--format", "json", "--output", "/dev/stdout"])
+    assert (code, err) == (0, "")
+    assert json.loads(out)["rows"]["read"] == MAVEN_ROWS
+
+
 def test_a_link_as_output_stays_a_link_to_the_new_report(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     reports.mkdir()

@@ -76,14 +76,14 @@ def atomic_write(
     """
     refuse_inputs(path, protected, label)
     where = f"{label} {path}" if label else path  # how messages name the file
-    # A link's target is replaced, so the link stays; other paths stay as given (messages).
-    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    if _is_stream(target, where, path):
-        _write_in_place(target, payload, where)
+    if _is_stream(Path(path), where, path):  # through any link: /dev/stdout is one
+        _write_in_place(Path(path), payload, where)
         if before_replace is not None:
             before_replace()
         return
+    # A link's target is replaced, so the link stays; other paths stay as given (messages).
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     existed = target.exists()
     temporary = _temporary_copy(target, payload, where, existed)
     try:
