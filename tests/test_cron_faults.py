@@ -209,6 +209,53 @@ def test_a_snapshot_that_cannot_be_saved_leaves_the_previous_report(tmp_path: Pa
     assert sorted(path.name for path in tmp_path.iterdir()) == ["history.db", "report.json"]
 
 
+def test_a_snapshot_file_refused_fails_before_the_report_goes_to_stdout(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    history.write_text("not a database, but someone's notes\n" * 200)
+    code, out, err = run(["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)])
+    assert (code, out) == (2, b"")
+    assert err.startswith(f"error: {history}: not a snapshot database (")
+
+
+_CRASHING_SAVE = """\
+import os, sys
+from funnelcli import entry, snapshots
+
+
+def die(*args):
+    os._exit(9)  # the machine goes down between a snapshot and its stages
+
+
+snapshots._insert_stages = die
+sys.argv = ["funnel", *sys.argv[1:]]
+entry.main()
+"""
+
+
+def test_a_run_after_a_crashed_save_undoes_it_and_saves(tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    args = ["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)]
+    assert run(args)[0] == 0
+    with subprocess.Popen(
+        [sys.executable, "-c", _CRASHING_SAVE, *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    ) as crashing:
+        try:
+            assert crashing.wait(timeout=120) == 9
+        finally:
+            end_group(crashing)
+    assert (tmp_path / "history.db-journal").exists()  # a hot journal: the save to undo
+    code, _, err = run(args)
+    assert (code, err) == (0, "")
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT id FROM snapshots").fetchall() == [(1,), (2,)]
+        assert db.execute("SELECT COUNT(DISTINCT snapshot_id) FROM snapshot_stages").fetchall() == [
+            (2,)
+        ]
+
+
 def test_a_report_written_saves_its_snapshot(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     history = tmp_path / "history.db"

@@ -264,6 +264,32 @@ def save_snapshot(
     return _append(db_path, snapshot, stamp)
 
 
+def check_snapshot_target(db_path: str) -> None:
+    """Refuse a path :func:`save_snapshot` would refuse, before the report is written.
+
+    A report goes out first and its snapshot is saved after (stdout cannot be taken
+    back, and a report that could not be written saves none): a wrong folder, a folder,
+    or a file that is not a snapshot database must fail before any output. A file busy
+    with another writer is left for the save to wait for.
+    """
+    _check_save_path(db_path)
+    if not Path(db_path).is_file():
+        return
+    # Read and write, as the save opens it: SQLite may have a crashed save to undo first.
+    uri = f"file:{_uri_path(db_path)}?mode=rw"
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=LOCK_SLICE_SECONDS, isolation_level=None)
+    except sqlite3.Error as error:
+        raise _file_error(db_path, error, SAVE_FIX) from None
+    try:
+        _schema_state(db, db_path, SAVE_FIX)
+    except sqlite3.DatabaseError as error:
+        if not _busy(error):  # busy: the save waits for it
+            raise _file_error(db_path, error, SAVE_FIX) from None
+    finally:
+        db.close()
+
+
 def _append(db_path: str, snapshot: _Snapshot, stamp: str) -> int:
     # Slices of the lock wait, so a Ctrl-C or SIGTERM acts between them (see _locked).
     with _connection(
@@ -298,9 +324,13 @@ def _locked(db: sqlite3.Connection, statement: str) -> None:
             db.execute(statement)
             return
         except sqlite3.OperationalError as error:
-            busy = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
-            if not busy or time.monotonic() >= deadline:
+            if not _busy(error) or time.monotonic() >= deadline:
                 raise
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    """Whether another connection holds the lock (SQLITE_BUSY and its extended codes)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _save_as_new_file(db_path: str, snapshot: _Snapshot, stamp: str) -> int | None:

@@ -220,8 +220,10 @@ def report(
             import functools
 
             from funnelcli.render.report_files import report_to_dict
+            from funnelcli.snapshots import check_snapshot_target
             from funnelcli.snapshots import save_snapshot as save
 
+            check_snapshot_target(save_snapshot)  # a wrong file fails before any output
             snapshot = functools.partial(
                 save, save_snapshot, report_to_dict(result, source, export)
             )
