@@ -144,41 +144,39 @@ def _write_in_place(target: Path, payload: bytes, where: str) -> None:
 
 def _temporary_copy(target: Path, payload: bytes, where: str, existed: bool) -> str:
     """``payload`` in a new file beside ``target``, flushed to disk; its path."""
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        return _write_temporary(directory, target, payload)
+    except NotADirectoryError:
+        part = next(
+            (str(parent) for parent in target.parents if parent.is_file()), "a part of the path"
+        )
+        raise OutputError(f"{where}: {part} is a file, not a folder; check the path") from None
+    except FileNotFoundError:
+        raise OutputError(
+            f"{where}: the folder {directory} does not exist; create it first"
+        ) from None
+    except PermissionError:
+        raise OutputError(f"{where}: permission denied; choose a folder you can write to") from None
+    except OSError as error:
+        raise _write_error(where, error, existed) from None
+
+
+def _write_temporary(directory: Path, target: Path, payload: bytes) -> str:
     import tempfile  # here, not at the top: every command chooses a format, few write files
 
-    directory = target.parent if str(target.parent) else Path(".")
-    temporary = ""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=directory
-        )
         os.fchmod(handle, _file_mode(target))
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
             stream.flush()
             os.fsync(stream.fileno())
-        return temporary
-    except BaseException as error:
-        if temporary:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        if isinstance(error, NotADirectoryError):
-            part = next(
-                (str(parent) for parent in target.parents if parent.is_file()),
-                "a part of the path",
-            )
-            raise OutputError(f"{where}: {part} is a file, not a folder; check the path") from None
-        if isinstance(error, FileNotFoundError):
-            raise OutputError(
-                f"{where}: the folder {directory} does not exist; create it first"
-            ) from None
-        if isinstance(error, PermissionError):
-            raise OutputError(
-                f"{where}: permission denied; choose a folder you can write to"
-            ) from None
-        if isinstance(error, OSError):
-            raise _write_error(where, error, existed) from None
+    except BaseException:  # a full disk or Ctrl-C: no temporary left behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise
+    return temporary
 
 
 def refuse_inputs(path: str, protected: tuple[str, ...], option: str = "--output") -> None:
