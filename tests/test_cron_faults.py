@@ -127,6 +127,21 @@ def test_a_full_disk_on_help_and_inspect_is_74_not_a_bug() -> None:
         assert err.count("\n") == 1
 
 
+def test_a_closed_pipe_on_help_and_inspect_is_141_not_the_alert_code() -> None:
+    """typer's own handling of a closed pipe is a silent exit 1, the alert code."""
+    for args in (["--help"], ["inspect", "examples/maven_pipeline.csv"]):
+        reading, writing = os.pipe()
+        os.close(reading)
+        try:
+            code, _, err = run(args, stdout=writing)
+        finally:
+            os.close(writing)
+        assert (code, err) == (
+            141,
+            "error: stdout: closed by the program reading it; the output was cut short\n",
+        )
+
+
 def test_a_full_disk_on_output_is_74_and_saves_no_snapshot(tmp_path: Path) -> None:
     history = tmp_path / "history.db"
     code, _, err = run(
@@ -152,6 +167,24 @@ def test_stdout_closed_before_the_report_is_141_in_one_line_and_saves_no_snapsho
     assert code == 141
     assert err == "error: stdout: closed by the program reading it; the output was cut short\n"
     assert not history.exists()
+
+
+def test_stdout_closed_from_the_start_is_141_and_output_files_still_work(tmp_path: Path) -> None:
+    """`funnel ... >&-`: no stdout at all."""
+    report = tmp_path / "report.json"
+    for args, expected in (
+        (
+            ["--format", "json"],
+            (141, "error: stdout: closed by the program reading it; the output was cut short\n"),
+        ),
+        (["--output", str(report)], (0, "")),
+    ):
+        with started(
+            ["report", *MAVEN, *args], stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1)
+        ) as process:
+            _, err = process.communicate(timeout=120)
+        assert (process.returncode, err.decode()) == expected
+    assert json.loads(report.read_text())["rows"]["read"] == MAVEN_ROWS
 
 
 @pytest.fixture(scope="module")

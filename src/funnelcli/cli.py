@@ -10,6 +10,7 @@ only the command that runs is imported and built, see :class:`_LazyGroup`.
 
 # No `from __future__ import annotations` here, nor in the command modules: typer reads the
 # signatures at start-up, and string annotations would cost it an eval per parameter.
+import errno
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
 from typing import Annotated, Any
@@ -171,6 +172,14 @@ class _OneLineErrors(_LazyGroup):
         except KeyboardInterrupt:
             print_error("interrupted")
             code = EXIT_INTERRUPTED
+        except SystemExit:
+            pacified = _click.utils.PacifyFlushWrapper
+            if not isinstance(sys.stdout, pacified) or not isinstance(sys.stderr, pacified):
+                raise
+            # typer ends a write into a closed pipe (help, inspect) with a silent exit 1,
+            # the alert code: say what happened, with the code for it.
+            sys.stdout, sys.stderr = sys.stdout.wrapped, sys.stderr.wrapped
+            code = _stdout_error(BrokenPipeError(errno.EPIPE, "Broken pipe"))
         except Exception as bug:
             signalled = signal_behind(bug)
             if signalled is not None:  # a Ctrl-C or SIGTERM wrapped by Python: see entry
@@ -207,8 +216,6 @@ def _from_stdout(error: OSError) -> bool:
     so a closed pipe or a full disk here is stdout's. Any other error counts only if
     stdout still cannot take what it holds.
     """
-    import errno
-
     if error.errno in (errno.EPIPE, errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
         return True
     try:

@@ -43,6 +43,8 @@ def main() -> None:
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
         sys.unraisablehook = _redeliver
+        if sys.stdout is None or sys.stderr is None:
+            _stand_in_for_closed_streams()
         from funnelcli.cli import run
 
         run()
@@ -61,6 +63,29 @@ def main() -> None:
         if isinstance(signalled, Terminated):
             _stop("terminated", EXIT_TERMINATED)
         raise
+
+
+def _stand_in_for_closed_streams() -> None:
+    """Started with stdout or stderr closed (`funnel ... >&-`): Python leaves them None.
+
+    stdout becomes a pipe no one reads, so output to it fails as into a closed pipe (one
+    line, exit 141) while --output still works; stderr becomes the null device.
+    """
+    import os
+
+    if sys.stdout is None:
+        reading, writing = os.pipe()
+        os.close(reading)
+        if writing != 1:
+            os.dup2(writing, 1)
+            os.close(writing)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != 2:
+            os.dup2(null, 2)
+            os.close(null)
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
 
 
 def signal_behind(error: BaseException) -> BaseException | None:
