@@ -26,10 +26,12 @@ def started(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``funnel ARGS`` in its own session; its whole process group killed afterwards.
 
-    ``python`` are options for the interpreter (``-X importtime``).
+    ``python`` are options for the interpreter (``-X importtime``), or ``-c`` and a script
+    that runs funnel's entry point its own way.
     """
+    runs = list(python) if python[:1] == ("-c",) else [*python, "-m", "funnelcli"]
     process = subprocess.Popen(
-        [sys.executable, *python, "-m", "funnelcli", *args],
+        [sys.executable, *runs, *args],
         cwd=ROOT,
         start_new_session=True,
         **popen,

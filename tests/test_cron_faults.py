@@ -401,20 +401,38 @@ def shared_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return export, funnel
 
 
+_WITHOUT_PRCTL = """\
+import sys
+from funnelcli import entry
+from funnelcli.readers import export
+
+export._PARENT_DEATH_SIGNAL = False  # as on macOS: the worker's thread watches its parent
+sys.argv = ["funnel", *sys.argv[1:]]
+entry.main()
+"""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("portable", [False, True], ids=["prctl", "portable"])
 @pytest.mark.parametrize(
     ("sent", "code", "line"),
     [(signal.SIGKILL, -9, ""), (signal.SIGTERM, 143, "error: terminated\n")],
 )
 def test_a_worker_ends_with_its_parent_and_leaves_stdout_closed(
-    shared_export: tuple[Path, Path], sent: signal.Signals, code: int, line: str
+    shared_export: tuple[Path, Path], sent: signal.Signals, code: int, line: str, portable: bool
 ) -> None:
     """The OOM killer or `timeout -s KILL` ends the parent: the worker must not live on,
     holding cron's stdout and stderr (`| mail` would wait for ever)."""
     export, funnel = shared_export
     args = ["report", str(export), "--funnel", str(funnel), "--format", "json"]
     environment = {**os.environ, "FUNNEL_COMPILED": "0", "FUNNEL_WORKERS": "2"}
-    with started(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment) as main:
+    with started(
+        args,
+        python=("-c", _WITHOUT_PRCTL) if portable else (),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    ) as main:
         worker = poll(
             lambda: [pid for pid, _ in group_members(main.pid) if pid != main.pid],
             "the worker process",

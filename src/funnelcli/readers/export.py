@@ -14,6 +14,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -445,13 +446,13 @@ def _quiet_worker(parent: int, inherited: Sequence[Connection]) -> None:
 
 
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+_PARENT_DEATH_SIGNAL = sys.platform.startswith("linux")
+"""Whether the kernel can kill a worker when its parent ends (tests also try without)."""
 
 
 def _die_with(parent: int) -> None:
     """Be killed when ``parent`` ends: Linux does it (prctl); elsewhere, a thread watches."""
-    import sys
-
-    if sys.platform.startswith("linux"):
+    if _PARENT_DEATH_SIGNAL:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
