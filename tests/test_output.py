@@ -64,6 +64,7 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(
         f"--output {target}: cannot be written (No space left on device); "
         "the previous file is untouched"
     )
+    assert error.value.exit_code == 74  # the output could not be written
     assert target.read_text() == "last good report"
     assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
 
@@ -98,6 +99,7 @@ def test_refuses_inputs_folders_and_missing_folders(tmp_path: Path) -> None:
     assert str(error.value) == (
         f"--output {missing}: the folder {missing.parent} does not exist; create it first"
     )
+    assert error.value.exit_code == 2  # a refusal: the path is wrong, not the disk
 
 
 def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

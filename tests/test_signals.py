@@ -1,8 +1,11 @@
-"""Ctrl-C and SIGTERM during a long report: one line, the documented code, no output file."""
+"""Ctrl-C and SIGTERM through real processes: from the first line of funnel's own code to
+the end of a long report, one line, the documented code (130, 143), never a traceback,
+and no output file."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +14,22 @@ from pathlib import Path
 
 import pytest
 from benchmarks.generate import FUNNEL_YAML, write_export
+
+from .processes import poll, started_funnel, wait_until_open
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+MAVEN = [
+    "examples/maven_pipeline.csv",
+    "--funnel",
+    "sample_funnels/maven_crm.yaml",
+    "--as-of",
+    "2017-12-31",
+]
+SIGNALS = [
+    (signal.SIGINT, 130, "error: interrupted\n"),
+    (signal.SIGTERM, 143, "error: terminated\n"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,41 +42,117 @@ def large_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("sent", "code", "line"),
-    [(signal.SIGINT, 130, "error: interrupted\n"), (signal.SIGTERM, 143, "error: terminated\n")],
-)
+@pytest.mark.parametrize(("sent", "code", "line"), SIGNALS)
 def test_a_signal_mid_report_leaves_no_file(
     large_export: Path, tmp_path: Path, sent: signal.Signals, code: int, line: str
 ) -> None:
     output = tmp_path / "report.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "funnelcli",
-            "report",
-            str(large_export),
-            "--funnel",
-            str(large_export.with_suffix(".yaml")),
-            "--output",
-            str(output),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # The Python lanes: the compiled one reads these rows in about 0.2 s, before the
-        # signal. It returns to Python every 8,192 rows, where the handlers run.
-        env={**os.environ, "FUNNEL_COMPILED": "0"},
-    )
-    time.sleep(0.7)
-    if process.poll() is not None:
-        pytest.skip("the machine finished the report before the signal")
-    process.send_signal(sent)
-    _, stderr = process.communicate(timeout=30)
+    args = [
+        "report",
+        str(large_export),
+        "--funnel",
+        str(large_export.with_suffix(".yaml")),
+        "--output",
+        str(output),
+    ]
+    # The Python lanes: the compiled one reads these rows in about 0.2 s, before the
+    # signal. It returns to Python every 8,192 rows, where the handlers run.
+    environment = {**os.environ, "FUNNEL_COMPILED": "0"}
+    with started_funnel(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    ) as process:
+        wait_until_open(process.pid, large_export)  # the report is under way
+        if process.poll() is not None:
+            pytest.skip("the machine finished the report before the signal")
+        process.send_signal(sent)
+        _, stderr = process.communicate(timeout=60)
     assert process.returncode == code
-    assert stderr == line
+    assert stderr.decode() == line
     assert list(tmp_path.iterdir()) == []
+
+
+def _handlers_set(pid: int) -> bool:
+    """Whether funnel's entry point has set its SIGTERM handler (SigCgt in /proc), which
+    it does before it imports anything slow: the first moment its own code runs."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+
+
+@pytest.mark.parametrize(("sent", "code", "line"), SIGNALS)
+def test_a_signal_in_the_first_50_ms_is_one_line_and_the_code(
+    sent: signal.Signals, code: int, line: str
+) -> None:
+    """While Python starts, then typer and the command are imported: 40 trials, the signal
+    0 to 47.5 ms after the process starts, or after funnel's entry point set its handlers
+    (on a loaded machine Python alone may take 50 ms to start)."""
+    outcomes = []
+    for trial in range(40):
+        with started_funnel(
+            ["report", *MAVEN, "--format", "json"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        ) as process:
+            if trial % 2:
+                poll(lambda: _handlers_set(process.pid), "funnel's signal handlers")
+            time.sleep(trial // 2 * 0.0025)
+            process.send_signal(sent)
+            _, stderr = process.communicate(timeout=60)
+        outcomes.append((trial, process.returncode, stderr.decode()))
+    assert [outcome for outcome in outcomes if not _as_documented(outcome, sent, code, line)] == []
+
+
+def _as_documented(
+    outcome: tuple[int, int, str], sent: signal.Signals, code: int, line: str
+) -> bool:
+    """The code and the line; or a signal that came before funnel's code could act on it.
+
+    Before Python sets its own SIGINT handler, a signal kills the process (a shell shows
+    128 + the signal, the same code) and prints nothing. Between that and funnel's entry
+    point, Python reports a Ctrl-C itself; its traceback has no frame from typer nor from
+    a funnel function (only module-level imports, ``<module>``).
+    """
+    _, returncode, stderr = outcome
+    if (returncode, stderr) in ((code, line), (-sent, "")):
+        return True
+    frames = re.findall(r'File "([^"]+)", line \d+, in (\S+)', stderr)
+    ours = [
+        (path, function)
+        for path, function in frames
+        if re.search(r"[/\\](typer|funnelcli)[/\\]", path) and function != "<module>"
+    ]
+    return (
+        sent == signal.SIGINT
+        and "KeyboardInterrupt" in stderr
+        and not ours
+        and not any(re.search(r"[/\\]typer[/\\]", path) for path, _ in frames)
+    )
+
+
+@pytest.mark.parametrize(("sent", "code", "line"), SIGNALS)
+def test_a_signal_while_typer_is_imported_is_one_line_and_the_code(
+    sent: signal.Signals, code: int, line: str
+) -> None:
+    """The same at a known moment: Python's -X importtime reports each module loaded, so
+    a line naming a module of typer's says typer is being imported (what took the 50 ms)."""
+    with started_funnel(
+        ["report", *MAVEN, "--format", "json"],
+        python=("-X", "importtime"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stderr is not None
+        seen = b""
+        while not re.search(rb"\|\s+typer\.", seen):  # a module inside typer: loading it
+            seen = process.stderr.readline()
+            assert seen, "typer was never imported"
+        process.send_signal(sent)
+        _, rest = process.communicate(timeout=60)
+    lines = [text for text in rest.decode().splitlines(True) if not text.startswith("import time:")]
+    assert (process.returncode, "".join(lines)) == (code, line)
 
 
 def test_a_write_error_leaves_the_previous_file(tmp_path: Path) -> None:
@@ -71,29 +166,15 @@ def test_a_write_error_leaves_the_previous_file(tmp_path: Path) -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "funnelcli",
-            "report",
-            "examples/maven_pipeline.csv",
-            "--funnel",
-            "sample_funnels/maven_crm.yaml",
-            "--as-of",
-            "2017-12-31",
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
+    with started_funnel(
+        ["report", *MAVEN, "--output", str(output)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         preexec_fn=limited,
-        cwd=Path(__file__).parent.parent,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert done.stderr == (
+    ) as process:
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 74  # the output could not be written: not a usage error
+    assert stderr.decode() == (
         f"error: --output {output}: cannot be written (File too large); "
         "the previous file is untouched\n"
     )

@@ -1,6 +1,6 @@
 """``python -m funnelcli`` behaves as ``funnel``."""
 
-from funnelcli.cli import main
+from funnelcli.entry import main
 
 if __name__ == "__main__":
     main()

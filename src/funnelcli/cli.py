@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 an alert fired, or a plan is too late for its deadline (the
 output is written); 2 a usage or input error, and `funnel` with no command (its help is
-printed); 130 interrupted. A user error is one line on stderr, never a traceback.
+printed); 74 the output could not be written; 130 interrupted; 141 stdout closed by its
+reader; 143 terminated (see :mod:`funnelcli.entry`). A user error is one line on stderr,
+never a traceback.
 
 Start-up is part of the interface (`funnel plan --format json` in a script, `funnel --help`):
 only the command that runs is imported and built, see :class:`_LazyGroup`.
@@ -10,6 +12,7 @@ only the command that runs is imported and built, see :class:`_LazyGroup`.
 
 # No `from __future__ import annotations` here, nor in the command modules: typer reads the
 # signatures at start-up, and string annotations would cost it an eval per parameter.
+import errno
 import os
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
@@ -23,10 +26,11 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from funnelcli import __version__
+from funnelcli.entry import signal_behind
+from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, print_error, stdout_failed
 
 if TYPE_CHECKING:
     from typer._click.shell_completion import CompletionItem
-from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, print_error
 
 COMMANDS = {
     "plan": "How many deals and leads per stage you need to book a revenue target.",
@@ -215,18 +219,64 @@ class _OneLineErrors(_LazyGroup):
         except KeyboardInterrupt:
             print_error("interrupted")
             code = EXIT_INTERRUPTED
-        except Exception as bug:  # a real bug: say so in one line first, then the traceback
-            import traceback
-
-            print_error(
-                f"internal error (a bug in funnel {__version__}): {type(bug).__name__}: {bug}; "
-                "please report it with the command line; details follow"
-            )
-            traceback.print_exc()
-            code = EXIT_BUG
+        except SystemExit:
+            pacified = _click.utils.PacifyFlushWrapper
+            if not isinstance(sys.stdout, pacified) or not isinstance(sys.stderr, pacified):
+                raise
+            # typer ends a write into a closed pipe (help, inspect) with a silent exit 1,
+            # the alert code: say what happened, with the code for it.
+            sys.stdout, sys.stderr = sys.stdout.wrapped, sys.stderr.wrapped
+            code = _stdout_error(BrokenPipeError(errno.EPIPE, "Broken pipe"))
+        except Exception as bug:
+            signalled = signal_behind(bug)
+            if signalled is not None:  # a Ctrl-C or SIGTERM wrapped by Python: see entry
+                raise signalled from None
+            if isinstance(bug, OSError) and _from_stdout(bug):
+                code = _stdout_error(bug)
+            else:
+                code = _report_bug(bug)
+        try:  # here, not at exit: a closed or full stdout is one line, not a traceback
+            sys.stdout.flush()
+        except OSError as error:
+            code = _stdout_error(error)
         if not standalone_mode:
             return code
         sys.exit(code or 0)
+
+
+def _report_bug(bug: Exception) -> int:
+    """A real bug: say so in one line first, then the traceback."""
+    import traceback
+
+    print_error(
+        f"internal error (a bug in funnel {__version__}): {type(bug).__name__}: {bug}; "
+        "please report it with the command line; details follow"
+    )
+    traceback.print_exc()
+    return EXIT_BUG
+
+
+def _from_stdout(error: OSError) -> bool:
+    """Whether an OSError that reached the top came from writing to stdout (help, inspect).
+
+    Files are written by atomic_write and snapshots by sqlite, each with its own errors,
+    so a closed pipe or a full disk here is stdout's. Any other error counts only if
+    stdout still cannot take what it holds.
+    """
+    if error.errno in (errno.EPIPE, errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+        return True
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return False
+
+
+def _stdout_error(error: OSError) -> int:
+    """Report a failed write to stdout in one line; its exit code (74, or 141 when closed)."""
+    failed = stdout_failed(error)
+    print_error(str(failed))
+    return failed.exit_code
 
 
 app = typer.Typer(
@@ -261,21 +311,13 @@ def _root(
     """
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised where the program is so that writes unwind (no half files)."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated
+def run() -> None:
+    """The command line, its exit code by ``sys.exit``; signals are set by :mod:`funnelcli.entry`."""
+    app(prog_name="funnel")
 
 
 def main() -> None:
-    """The console script: ``funnel``."""
-    import signal
+    """The console script as it was first named (``funnelcli.cli:main``): see :mod:`funnelcli.entry`."""
+    from funnelcli.entry import main as entry
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        app(prog_name="funnel")
-    except _Terminated:
-        print_error("terminated")
-        sys.exit(EXIT_TERMINATED)
+    entry()

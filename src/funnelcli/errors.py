@@ -16,7 +16,9 @@ EXIT_ALERT = 1
 EXIT_USAGE = 2
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error, never the user's
 EXIT_OS = 71  # EX_OSERR: the system ended a process of ours (killed, out of memory)
+EXIT_WRITE_FAILED = 74  # EX_IOERR: the output could not be written (disk full, I/O error)
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a program its reader left
 EXIT_TERMINATED = 143
 
 
@@ -82,6 +84,39 @@ class DefinitionError(FunnelError):
 
 class OutputError(FunnelError):
     """An output file cannot be written."""
+
+
+class WriteFailed(OutputError):
+    """The output was not written: a full disk, an I/O error, a file over its size limit."""
+
+    exit_code = EXIT_WRITE_FAILED
+
+
+class PipeClosed(FunnelError):
+    """The program reading stdout closed it (`funnel report ... | head`)."""
+
+    exit_code = EXIT_PIPE_CLOSED
+
+
+def stdout_failed(error: OSError) -> FunnelError:
+    """The error for a write to stdout that failed; stdout goes to the null device from here on.
+
+    Python flushes stdout once more at exit: into a closed pipe or a full disk that would
+    print an "Exception ignored" traceback after the one line (Python's docs on SIGPIPE
+    advise this redirection).
+    """
+    import errno
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no stdout descriptor at all: nothing will be flushed
+        pass
+    if error.errno == errno.EPIPE:
+        return PipeClosed("stdout: closed by the program reading it; the output was cut short")
+    return WriteFailed(f"stdout: cannot be written ({error.strerror}); the output is incomplete")
 
 
 class WorkerLost(FunnelError):

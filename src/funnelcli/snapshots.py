@@ -247,33 +247,133 @@ def save_snapshot(
 ) -> int:
     """Append one snapshot of a report (its JSON dict) to ``db_path``; return its id.
 
-    The tables are created when the file is new or an empty database. Everything is one
-    transaction: a crash or an error leaves the file as it was (and a file this call
-    created is removed again). Reruns for the same day are kept, see the module docstring.
+    Everything is one transaction: a crash or an error leaves the file as it was. A new
+    file is made whole beside the target and linked into place, so it appears with its
+    first snapshot or not at all, and nothing is ever deleted at the path: a file another
+    run created meanwhile (two cron jobs) is appended to, never removed. Reruns for the
+    same day are kept, see the module docstring.
     """
     snapshot = _snapshot_from_report(report_dict)
     moment = (taken_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    stamp = moment.isoformat(timespec="seconds")
     _check_save_path(db_path)
-    existed = Path(db_path).exists()
-    saved = False
+    if not Path(db_path).exists():
+        created = _save_as_new_file(db_path, snapshot, stamp)
+        if created is not None:
+            return created
+    return _append(db_path, snapshot, stamp)
+
+
+def check_snapshot_target(db_path: str) -> None:
+    """Refuse a path :func:`save_snapshot` would refuse, before the report is written.
+
+    A report goes out first and its snapshot is saved after (stdout cannot be taken
+    back, and a report that could not be written saves none): a wrong folder, a folder,
+    or a file that is not a snapshot database must fail before any output. A file busy
+    with another writer is left for the save to wait for.
+    """
+    _check_save_path(db_path)
+    if not Path(db_path).is_file():
+        return
+    # Read and write, as the save opens it: SQLite may have a crashed save to undo first.
+    uri = f"file:{_uri_path(db_path)}?mode=rw"
     try:
-        with _connection(db_path, f"file:{_uri_path(db_path)}?mode=rwc", SAVE_FIX) as db:
-            # The write lock first, so no one changes the tables between the check and the insert.
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                if _schema_state(db, db_path, SAVE_FIX) == "empty":
-                    _create_tables(db)
-                snapshot_id = _insert(db, snapshot, moment.isoformat(timespec="seconds"))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+        db = sqlite3.connect(uri, uri=True, timeout=LOCK_SLICE_SECONDS, isolation_level=None)
+    except sqlite3.Error as error:
+        raise _file_error(db_path, error, SAVE_FIX) from None
+    try:
+        _schema_state(db, db_path, SAVE_FIX)
+    except sqlite3.DatabaseError as error:
+        if not _busy(error):  # busy: the save waits for it
+            raise _file_error(db_path, error, SAVE_FIX) from None
+    finally:
+        db.close()
+
+
+def _append(db_path: str, snapshot: _Snapshot, stamp: str) -> int:
+    # Slices of the lock wait, so a Ctrl-C or SIGTERM acts between them (see _locked).
+    with _connection(
+        db_path, f"file:{_uri_path(db_path)}?mode=rwc", SAVE_FIX, LOCK_SLICE_SECONDS
+    ) as db:
+        # The write lock first, so no one changes the tables between the check and the insert.
+        _locked(db, "BEGIN IMMEDIATE")
+        try:
+            if _schema_state(db, db_path, SAVE_FIX) == "empty":
+                _create_tables(db)
+            snapshot_id = _insert(db, snapshot, stamp)
+            _locked(db, "COMMIT")  # waits for readers to finish
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    return snapshot_id
+
+
+LOCK_SLICE_SECONDS = 0.1
+"""SQLite waits for a lock inside C, where Python's signal handlers cannot run: it waits
+this long at a time, and :func:`_locked` tries again until :data:`LOCK_TIMEOUT_SECONDS`."""
+
+
+def _locked(db: sqlite3.Connection, statement: str) -> None:
+    """``statement``, retried while another connection holds the lock, up to the timeout."""
+    import time
+
+    deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+    while True:
+        try:
+            db.execute(statement)
+            return
+        except sqlite3.OperationalError as error:
+            if not _busy(error) or time.monotonic() >= deadline:
                 raise
-        saved = True
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    """Whether another connection holds the lock (SQLITE_BUSY and its extended codes)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _save_as_new_file(db_path: str, snapshot: _Snapshot, stamp: str) -> int | None:
+    """A new database with this one snapshot, linked in at ``db_path``; its snapshot's id.
+
+    None when the path exists by then (another run made it: append to that one) or the
+    file system has no hard links (then the file is made in place, see :func:`_append`).
+    """
+    import os
+    import tempfile
+
+    target = Path(db_path)
+    try:
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as error:
+        raise SnapshotError(
+            f"{db_path}: cannot be written ({error.strerror}); choose a file and folder you can write to"
+        ) from None
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)  # as SQLite makes files, not mkstemp's 0600
+        os.close(handle)
+        with _connection(db_path, f"file:{_uri_path(temporary)}?mode=rw", SAVE_FIX) as db:
+            db.execute("BEGIN IMMEDIATE")
+            _create_tables(db)
+            snapshot_id = _insert(db, snapshot, stamp)
+            db.execute("COMMIT")
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            return None
+        except OSError:
+            if target.exists():
+                raise
+            return None
         return snapshot_id
     finally:
-        if not saved and not existed:
-            _remove_new_file(db_path)
+        for leftover in (temporary, temporary + "-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
 
 
 def _check_save_path(path: str) -> None:
@@ -287,12 +387,6 @@ def _check_save_path(path: str) -> None:
         raise SnapshotError(f"{path}: {folder} is a file, not a folder; check the path")
     if not folder.is_dir():
         raise SnapshotError(f"{path}: the folder {folder} does not exist; create it first")
-
-
-def _remove_new_file(path: str) -> None:
-    for leftover in (path, path + "-journal"):
-        with contextlib.suppress(OSError):
-            Path(leftover).unlink()
 
 
 def _create_tables(db: sqlite3.Connection) -> None:
@@ -454,14 +548,18 @@ def _stages_by_snapshot(
 
 
 @contextlib.contextmanager
-def _connection(path: str, uri: str, fix: str) -> Iterator[sqlite3.Connection]:
+def _connection(
+    path: str, uri: str, fix: str, lock_wait: float | None = None
+) -> Iterator[sqlite3.Connection]:
     """An open database, closed afterwards; sqlite3's errors become :class:`SnapshotError`.
 
     The caller manages transactions itself (``isolation_level=None``): Python's implicit
-    ones would commit the CREATE TABLE statements apart from the inserts.
+    ones would commit the CREATE TABLE statements apart from the inserts. ``lock_wait``
+    is how long one statement waits for a lock (default: :data:`LOCK_TIMEOUT_SECONDS`).
     """
+    wait = LOCK_TIMEOUT_SECONDS if lock_wait is None else lock_wait
     try:
-        db = sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_SECONDS, isolation_level=None)
+        db = sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None)
     except sqlite3.Error as error:
         raise _file_error(path, error, fix) from None
     try:

@@ -94,17 +94,25 @@ def html_page(renderable: Any, title: str) -> str:
     return to_html(renderable, title)
 
 
-def emit_bytes(data: bytes, output: str | None, protected: tuple[str, ...]) -> None:
-    """A binary file (XLSX): to --output, or to stdout only when it is not a terminal."""
+def emit_bytes(
+    data: bytes,
+    output: str | None,
+    protected: tuple[str, ...],
+    then: Callable[[], object] | None = None,
+) -> None:
+    """A binary file (XLSX): to --output, or to stdout only when it is not a terminal.
+
+    ``then`` runs once the output is written, see :func:`emit`.
+    """
     if output is not None:
         from funnelcli.render.output import atomic_write
 
-        atomic_write(output, data, protected=protected)
+        atomic_write(output, data, protected=protected, before_replace=then)
         return
     if sys.stdout.isatty():
         raise UsageError("--format xlsx writes a binary file; pass --output report.xlsx")
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
+
+    _to_stdout(data, then)
 
 
 def check_output(output: str | None, protected: tuple[str, ...], option: str = "--output") -> None:
@@ -116,22 +124,68 @@ def check_output(output: str | None, protected: tuple[str, ...], option: str = "
     refuse_inputs(output, protected, option)
 
 
-def emit(text: str, output: str | None, protected: tuple[str, ...] = ()) -> None:
+def emit(
+    text: str,
+    output: str | None,
+    protected: tuple[str, ...] = (),
+    then: Callable[[], object] | None = None,
+) -> None:
+    """Text to --output (atomically) or to stdout.
+
+    ``then`` runs once the output is written: after stdout is flushed, or once a file's
+    temporary copy is on disk and before it replaces the file. A failed write never runs
+    it, and if it fails the file is left as it was (a report saves its snapshot so).
+    """
     if output is None:
-        sys.stdout.write(text)
+        _to_stdout(text, then)
         return
     from funnelcli.render.output import atomic_write
 
-    atomic_write(output, text, protected=protected)
+    atomic_write(output, text, protected=protected, before_replace=then)
 
 
-def render(renderable: Any, output: str | None, no_color: bool, protected: tuple[str, ...]) -> None:
+def _to_stdout(data: str | bytes, then: Callable[[], object] | None) -> None:
+    """All of ``data`` to stdout, then ``then``; a closed or failed stdout is one error line.
+
+    Written through the binary buffer in a loop: a buffered write into a pipe whose reader
+    left may take part of the data and return its count, and the text layer would drop the
+    rest in silence. The next write fails, as it should.
+    """
+    payload = (
+        data
+        if isinstance(data, bytes)
+        else data.encode(sys.stdout.encoding, sys.stdout.errors or "strict")
+    )
+    try:
+        sys.stdout.flush()
+        remaining = memoryview(payload)
+        while remaining:
+            remaining = remaining[sys.stdout.buffer.write(remaining) :]
+        sys.stdout.buffer.flush()
+    except OSError as error:
+        from funnelcli.errors import stdout_failed
+
+        raise stdout_failed(error) from None
+    if then is not None:
+        then()
+
+
+def render(
+    renderable: Any,
+    output: str | None,
+    no_color: bool,
+    protected: tuple[str, ...],
+    then: Callable[[], object] | None = None,
+) -> None:
     """A Rich renderable to the terminal, or as plain text (100 columns) to --output."""
     from funnelcli.render.terminal import Printable, make_console
 
     renderable = Printable(renderable)  # no control character from a CRM value reaches a screen
     if output is None:
-        make_console(no_color=no_color).print(renderable)
+        console = make_console(no_color=no_color)
+        with console.capture() as captured:  # as it would print, written as emit writes
+            console.print(renderable)
+        _to_stdout(captured.get(), then)
         return
     from io import StringIO
 
@@ -141,7 +195,7 @@ def render(renderable: Any, output: str | None, no_color: bool, protected: tuple
     Console(
         file=buffer, width=100, no_color=True, highlight=False, markup=False, emoji=False
     ).print(renderable)
-    emit(buffer.getvalue(), output, protected)
+    emit(buffer.getvalue(), output, protected, then)
 
 
 FormatOption = Annotated[

@@ -258,23 +258,34 @@ def report(
         report_notes(result, quiet)
         result = _with_alerts(result, loaded, cli_rules, stale_days, quiet)
         source = loaded.funnel.source
+        snapshot = None
         if save_snapshot:
-            # Before the output: a snapshot that cannot be saved fails the run with no output.
+            # Saved once the output is written (an --output file: before it replaces the
+            # previous one): an output that fails saves no snapshot, and a snapshot that
+            # cannot be saved leaves no output file.
+            import functools
+
             from funnelcli.render.report_files import report_to_dict
+            from funnelcli.snapshots import check_snapshot_target
             from funnelcli.snapshots import save_snapshot as save
 
-            save(save_snapshot, report_to_dict(result, source, export))
+            check_snapshot_target(save_snapshot)  # a wrong file fails before any output
+            snapshot = functools.partial(
+                save, save_snapshot, report_to_dict(result, source, export)
+            )
         if chosen_format == "table":
-            render(_report_renderable(result, source, export), output, no_color, protected)
+            renderable = _report_renderable(result, source, export)
+            render(renderable, output, no_color, protected, snapshot)
         elif chosen_format == "xlsx":
             from funnelcli.render.xlsx import report_xlsx
 
-            emit_bytes(report_xlsx(result, source, export), output, protected)
+            emit_bytes(report_xlsx(result, source, export), output, protected, snapshot)
         elif chosen_format == "html":
             title = f"Funnel report: {result.report.funnel}"
-            emit(html_page(_report_renderable(result, source, export), title), output, protected)
+            page = html_page(_report_renderable(result, source, export), title)
+            emit(page, output, protected, snapshot)
         else:
-            emit(_report_text(result, source, export, chosen_format), output, protected)
+            emit(_report_text(result, source, export, chosen_format), output, protected, snapshot)
         if result.alerts is not None and result.alerts.fired:
             raise typer.Exit(EXIT_ALERT)
 

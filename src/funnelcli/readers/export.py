@@ -14,6 +14,7 @@ import functools
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -508,10 +509,73 @@ def _expected_rows(path: str, table: Table) -> int:
     return max(0, int(size * lines / len(head)) - table.header_row) if lines else 0
 
 
-def _quiet_worker() -> None:
-    """A worker ends silently with its parent, which reports an interrupt once."""
+_HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while a worker is forked and put on the list of workers.
+
+    One that interrupted the parent between the fork and the list would leave a worker
+    no one ends; held, it arrives just after, and the list's cleanup ends them all.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _quiet_worker(parent: int, inherited: Sequence[Connection]) -> None:
+    """A worker ends silently with its parent, which reports an interrupt once.
+
+    It dies with the parent however the parent ends (SIGKILL, the OOM killer): left
+    running, it would hold cron's stdout and stderr open, and `| mail` would wait for
+    ever. It closes the read ends of the workers' pipes it inherited, its own among them,
+    so that a send to a parent that is gone fails instead of blocking; and it points
+    stdout and stderr at the null device: errors travel through its pipe, and a worker
+    has nothing else to say.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_SIGNALS)  # held by the parent's fork
+    for end in inherited:
+        end.close()
+    null = os.open(os.devnull, os.O_WRONLY)
+    for descriptor in (1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(null, descriptor)
+    os.close(null)
+
+
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+_PARENT_DEATH_SIGNAL = sys.platform.startswith("linux")
+"""Whether the kernel can kill a worker when its parent ends (tests also try without)."""
+
+
+def _die_with(parent: int) -> None:
+    """Be killed when ``parent`` ends: Linux does it (prctl); elsewhere, a thread watches."""
+    if _PARENT_DEATH_SIGNAL:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+            if os.getppid() != parent:  # it ended before prctl: nothing would signal
+                os._exit(1)
+            return
+    import threading
+
+    watched = multiprocessing.parent_process()
+    if watched is None or os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        # The parent's end of this pipe closes when it ends, however it ends.
+        multiprocessing.connection.wait([watched.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _worker_count(path: str, table: Table, compiled: bool = False) -> int:
@@ -553,15 +617,21 @@ def _read_shared(
     """
     context = multiprocessing.get_context("fork")
     workers: list[tuple[BaseProcess, Connection, CsvRange]] = []
+    parent = os.getpid()
     try:
         for share in shares:
             receiving, sending = context.Pipe(duplex=False)
-            started = context.Process(target=_run_share, args=(job, share, sending), daemon=True)
-            started.start()
+            # The read ends a worker inherits, which it closes (see _quiet_worker).
+            inherited = [*(pipe for _, pipe, _ in workers), receiving]
+            started = context.Process(
+                target=_run_share, args=(job, share, sending, parent, inherited), daemon=True
+            )
+            with _signals_held():
+                started.start()
+                workers.append((started, receiving, share))
             # Closed here before the next fork, so that only its worker holds the sending
             # end: when that worker dies, receiving sees the end of the pipe.
             sending.close()
-            workers.append((started, receiving, share))
         overran = read_own()  # this process's share, into builder and account
         for worker, receiving, share in workers:
             if overran:
@@ -585,9 +655,11 @@ def _read_shared(
             pipe.close()
 
 
-def _run_share(job: _Part, share: CsvRange, sending: Connection) -> None:
+def _run_share(
+    job: _Part, share: CsvRange, sending: Connection, parent: int, inherited: list[Connection]
+) -> None:
     """A forked worker: read the share, send back ("done", result) or ("failed", error)."""
-    _quiet_worker()
+    _quiet_worker(parent, inherited)
     outcome: tuple[str, object]
     try:
         outcome = ("done", job.run(share))

@@ -2,16 +2,20 @@
 
 Every file the tool writes goes through :func:`atomic_write`: the text is written to a
 temporary file beside the target, flushed to disk, then renamed over it. A crash or a
-full disk leaves the previous file untouched, never half a report.
+full disk leaves the previous file untouched, never half a report. Devices and pipes
+(``-o /dev/null``) are written in place, and a symbolic link stays a link.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
-from funnelcli.errors import OutputError, UsageError
+from funnelcli.errors import OutputError, UsageError, WriteFailed
 
 FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html")
 _EXTENSIONS = {
@@ -50,37 +54,99 @@ def choose_format(requested: str | None, output: str | None) -> str:
 
 
 def atomic_write(
-    path: str, data: str | bytes, *, protected: tuple[str, ...] = (), label: str = "--output"
+    path: str,
+    data: str | bytes,
+    *,
+    protected: tuple[str, ...] = (),
+    label: str = "--output",
+    before_replace: Callable[[], object] | None = None,
 ) -> None:
     """Write ``data`` to ``path`` all at once, or not at all.
 
     ``protected`` are input files the output must never replace; ``label`` names the path
     in messages (the option that gave it; empty for a path given as an argument).
+    ``before_replace`` runs once the data is safely in the temporary file and before it
+    replaces the target: if it fails (a snapshot that cannot be saved), the target is
+    left as it was.
+
+    Only a regular file is replaced. A symbolic link stays a link: the file it points to
+    is replaced. A character device or a named pipe (``/dev/null``, ``/dev/stdout``, a
+    FIFO) is written in place, as a shell's ``>`` would; renaming a file over it would
+    replace the device itself. ``before_replace`` then runs after the write.
     """
-    target = Path(path)
     refuse_inputs(path, protected, label)
     where = f"{label} {path}" if label else path  # how messages name the file
-    if target.is_dir():
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if _is_stream(Path(path), where, path):  # through any link: /dev/stdout is one
+        _write_in_place(Path(path), payload, where)
+        if before_replace is not None:
+            before_replace()
+        return
+    # A link's target is replaced, so the link stays; other paths stay as given (messages).
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
+    existed = target.exists()
+    temporary = _temporary_copy(target, payload, where, existed)
+    try:
+        if before_replace is not None:
+            before_replace()
+        try:
+            os.replace(temporary, target)
+        except OSError as error:
+            raise _write_error(where, error, existed) from None
+        temporary = ""
+    finally:
+        if temporary:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+
+_IO_ERRORS = frozenset(
+    getattr(errno, name)
+    for name in ("ENOSPC", "EIO", "EFBIG", "EDQUOT", "EPIPE")
+    if hasattr(errno, name)
+)
+"""Errors of the write itself (exit 74): the path was fine, the data did not get there."""
+
+
+def _write_error(where: str, error: OSError, existed: bool) -> OutputError:
+    kept = "; the previous file is untouched" if existed else ""
+    message = f"{where}: cannot be written ({error.strerror}){kept}"
+    return WriteFailed(message) if error.errno in _IO_ERRORS else OutputError(message)
+
+
+def _is_stream(target: Path, where: str, path: str) -> bool:
+    """True for a device or pipe written in place; False for a file (or none yet) to replace."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:  # no such file yet, or a path the temporary file will explain
+        return False
+    if stat.S_ISDIR(mode):
         raise OutputError(
             f"{where}: is a folder; give a file name like {path.rstrip('/')}/plan.json"
         )
-    directory = target.parent if str(target.parent) else Path(".")
-    existed = target.exists()
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary: str | None = None
-    import tempfile  # here, not at the top: every command chooses a format, few write files
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return True
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"{where}: is not a file (a block device or a socket); give a file name")
+    return False
 
+
+def _write_in_place(target: Path, payload: bytes, where: str) -> None:
+    # No O_CREAT, no O_TRUNC: the device or pipe is written as it is, never made a file.
     try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=directory
-        )
-        os.fchmod(handle, _file_mode(target))
-        with os.fdopen(handle, "wb") as stream:
+        with os.fdopen(os.open(target, os.O_WRONLY), "wb") as stream:
             stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-        temporary = None
+    except PermissionError:
+        raise OutputError(f"{where}: permission denied; choose a file you can write to") from None
+    except OSError as error:
+        raise _write_error(where, error, existed=False) from None
+
+
+def _temporary_copy(target: Path, payload: bytes, where: str, existed: bool) -> str:
+    """``payload`` in a new file beside ``target``, flushed to disk; its path."""
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        return _write_temporary(directory, target, payload)
     except NotADirectoryError:
         part = next(
             (str(parent) for parent in target.parents if parent.is_file()), "a part of the path"
@@ -93,12 +159,24 @@ def atomic_write(
     except PermissionError:
         raise OutputError(f"{where}: permission denied; choose a folder you can write to") from None
     except OSError as error:
-        kept = "; the previous file is untouched" if existed else ""
-        raise OutputError(f"{where}: cannot be written ({error.strerror}){kept}") from None
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        raise _write_error(where, error, existed) from None
+
+
+def _write_temporary(directory: Path, target: Path, payload: bytes) -> str:
+    import tempfile  # here, not at the top: every command chooses a format, few write files
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        os.fchmod(handle, _file_mode(target))
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except BaseException:  # a full disk or Ctrl-C: no temporary left behind
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return temporary
 
 
 def refuse_inputs(path: str, protected: tuple[str, ...], option: str = "--output") -> None:

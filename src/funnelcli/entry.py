@@ -1,0 +1,127 @@
+"""The console script ``funnel`` (and ``python -m funnelcli``): signals first, then the rest.
+
+The command line imports typer, which takes tens of milliseconds; a Ctrl-C or a SIGTERM
+in that time must end the run as one later would: one line, exit 130 or 143, never a
+traceback. So this module imports nothing but the signal module and the error lines, sets
+the handlers, and only then imports :mod:`funnelcli.cli`. (A signal that arrives while
+Python itself is still starting, before this module runs, gets Python's own handling.)
+"""
+
+import contextlib
+import signal
+import sys
+
+from funnelcli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, print_error
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that writes unwind (no half files)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _redeliver(unraisable: "sys.UnraisableHookArgs") -> None:
+    """A signal whose exception Python could not raise is sent again, not lost.
+
+    The handlers run between any two bytecodes, including inside a callback Python calls
+    during an import or a garbage collection, where an exception is only printed
+    ("Exception ignored in ...") and the run goes on to exit 0. Sent again, the signal
+    is raised at the next point that can raise it.
+    """
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+    elif isinstance(unraisable.exc_value, Terminated):
+        signal.raise_signal(signal.SIGTERM)
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
+def main() -> None:
+    """Run ``funnel``: handlers set before anything slow, and the whole run inside them."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        sys.unraisablehook = _redeliver
+        if sys.stdout is None or sys.stderr is None:
+            _stand_in_for_closed_streams()
+        from funnelcli.cli import run
+
+        run()
+    except KeyboardInterrupt:
+        _stop("interrupted", EXIT_INTERRUPTED)
+    except Terminated:
+        _stop("terminated", EXIT_TERMINATED)
+    except SystemExit as done:
+        if done.code == EXIT_INTERRUPTED:  # a Ctrl-C the command line reported
+            _leave(EXIT_INTERRUPTED)
+        raise
+    except Exception as error:
+        signalled = signal_behind(error)
+        if isinstance(signalled, KeyboardInterrupt):
+            _stop("interrupted", EXIT_INTERRUPTED)
+        if isinstance(signalled, Terminated):
+            _stop("terminated", EXIT_TERMINATED)
+        raise
+
+
+def _stand_in_for_closed_streams() -> None:
+    """Started with stdout or stderr closed (`funnel ... >&-`): Python leaves them None.
+
+    stdout becomes a pipe no one reads, so output to it fails as into a closed pipe (one
+    line, exit 141) while --output still works; stderr becomes the null device.
+    """
+    import os
+
+    if sys.stdout is None:
+        reading, writing = os.pipe()
+        os.close(reading)
+        if writing != 1:
+            os.dup2(writing, 1)
+            os.close(writing)
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != 2:
+            os.dup2(null, 2)
+            os.close(null)
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
+def signal_behind(error: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Terminated that ``error`` wraps, if any.
+
+    Python wraps what a class's ``__set_name__`` raises in a RuntimeError, so a Ctrl-C
+    while a module defines its classes can arrive as one.
+    """
+    seen: BaseException | None = error
+    for _ in range(20):  # a chain, never a loop
+        if seen is None:
+            return None
+        if isinstance(seen, KeyboardInterrupt | Terminated):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _stop(line: str, code: int) -> None:
+    # A second signal while this one is reported would print a traceback: ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print_error(line)
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    """Exit now with ``code``, the output flushed; the run has unwound (no temporary left).
+
+    Not by sys.exit: a Ctrl-C that Python saw inside eval() (namedtuple and typing call
+    it while modules load) makes Python 3.11 end by killing itself with SIGINT at exit,
+    whatever code was asked for.
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or full stdout: reported
+            stream.flush()
+    os._exit(code)
