@@ -171,7 +171,10 @@ FunnelOption = Annotated[
 ]
 SheetOption = Annotated[
     str | None,
-    typer.Option(help="XLSX: the sheet to read (default: the first).", show_default=False),
+    typer.Option(
+        help="XLSX: the sheet to read (default: the active sheet if visible, else the first visible one).",
+        show_default=False,
+    ),
 ]
 EncodingOption = Annotated[
     str | None,

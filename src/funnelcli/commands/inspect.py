@@ -14,6 +14,7 @@ from funnelcli.commands.common import (
     print_warnings,
     user_errors,
 )
+from funnelcli.errors import print_warning
 
 
 def inspect(
@@ -45,6 +46,8 @@ def inspect(
         print_warnings(loaded, quiet)
         options = ReadOptions(sheet=sheet, encoding=encoding)
         found = inspect_export(export, loaded.funnel, options)
+        for note in found.table.notes:
+            print_warning(note, quiet)
         sys.stdout.write(inspection_text(found, loaded.funnel))
         if history:
             from funnelcli.readers.history import read_history
