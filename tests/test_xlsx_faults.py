@@ -385,3 +385,16 @@ def test_formulas_without_a_saved_value_are_named(tmp_path: Path, command: str) 
         "it to compute them"
     ]
     assert funnel(command, "f.xlsx", "--quiet", cwd=tmp_path).stderr == ""
+
+
+def test_a_full_sheet_of_real_data_is_within_the_caps() -> None:
+    """1,048,576 rows of 20 filled columns, too large to build here, passes the caps."""
+    from funnelcli.readers import xlsx_guard
+
+    rows, columns = 1_048_576, 20
+    full = xlsx_guard._Facts(cells=rows * columns, last_row=rows, last_column=columns)
+    xlsx_guard._refuse_grid(full, "deals.xlsx: sheet 'Deals'")  # no error
+    # 100 columns of which 5 are filled, 200,000 rows: 20 times sparse, still read.
+    sparse = xlsx_guard._Facts(cells=200_000 * 5, last_row=200_000, last_column=100)
+    xlsx_guard._refuse_grid(sparse, "deals.xlsx: sheet 'Deals'")
+    assert rows * columns < xlsx_guard.MAX_CELLS

@@ -322,20 +322,23 @@ _FIX = "refusing it, as reading it could exhaust memory; export the deals as CSV
 def _scan_chunk(data: bytes, patterns: _Patterns, facts: _Facts, where: str) -> None:
     cells = data.count(patterns.cell_open) + data.count(patterns.cell_bare)
     facts.cells += cells
-    if data.count(patterns.cell_ref) != cells or _LOWER_CASE_REF.search(data):
+    if data.count(patterns.cell_ref) != cells:
         facts.irregular = True
     last = data.rfind(b' r="')
     if last >= 0:
         _see_ref(facts, data[last + 4 : data.find(b'"', last + 4)])
-    for ref in _greater_refs(facts).findall(data):
+    # Rows are in order in real sheets, so the last reference is the largest and this finds
+    # nothing; a reference past it is read in full.
+    for found in _greater_refs(facts).finditer(data):
+        start = found.start() + 4
+        ref = data[start : data.find(b'"', start)]
+        if ref[:1].islower():
+            facts.irregular = True
         _see_ref(facts, ref)
     _refuse_long_text(data, where, facts)
     if patterns.formula in data:
         for letters in patterns.unsaved.findall(data):
             facts.unsaved_formulas[_column_number(letters) - 1] += 1
-
-
-_LOWER_CASE_REF = re.compile(rb' r="[a-z]')
 
 
 def _see_ref(facts: _Facts, ref: bytes) -> None:
@@ -350,10 +353,12 @@ def _see_ref(facts: _Facts, ref: bytes) -> None:
 
 
 def _greater_refs(facts: _Facts) -> re.Pattern[bytes]:
-    """References past the last row or the last column seen so far (re caches these)."""
+    """References past the last row or the last column seen so far, or in lower case (which
+    calamine reads as upper case, and this scan does not); re caches the compiled forms."""
     rows = _greater_number(facts.last_row)
     columns = _greater_letters(facts.last_column)
-    return re.compile(rb' r="((?:[A-Z]*0*(?:' + rows + rb")|" + columns + rb'\d*))"')
+    # Possessive: a reference that is not past either is dropped without backtracking.
+    return re.compile(rb' r="([A-Z]*+0*+(?:' + rows + rb')"|' + columns + rb"|[a-z])")
 
 
 def _greater_number(number: int) -> bytes:
