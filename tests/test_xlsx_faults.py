@@ -118,9 +118,10 @@ def build(
             f'<Relationships xmlns="{_PACKAGE}">{relationships}</Relationships>',
         )
         for index, sheet in enumerate(sheets, start=1):
+            whole = sheet.body.startswith("<x:worksheet")  # a root of the test's own
             archive.writestr(
                 f"xl/worksheets/sheet{index}.xml",
-                f'<worksheet xmlns="{_MAIN}">{sheet.body}</worksheet>',
+                sheet.body if whole else f'<worksheet xmlns="{_MAIN}">{sheet.body}</worksheet>',
             )
         if shared is not None:
             strings = "".join(f"<si><t>{value}</t></si>" for value in shared)
@@ -398,3 +399,31 @@ def test_a_full_sheet_of_real_data_is_within_the_caps() -> None:
     sparse = xlsx_guard._Facts(cells=200_000 * 5, last_row=200_000, last_column=100)
     xlsx_guard._refuse_grid(sparse, "deals.xlsx: sheet 'Deals'")
     assert rows * columns < xlsx_guard.MAX_CELLS
+
+
+def test_a_far_cell_in_lower_case_is_refused(tmp_path: Path) -> None:
+    """calamine reads 'xfd20000' as XFD20000."""
+    build(tmp_path / "far.xlsx", [deals_sheet(extra=row(20000, number("xfd20000", 1)))])
+    line = one_error(funnel("report", "far.xlsx", cwd=tmp_path))
+    assert "its cells span A1:XFD20000, a grid of 20,000 rows by 16,384 columns" in line
+
+
+def test_a_far_cell_under_a_namespace_prefix_is_refused(tmp_path: Path) -> None:
+    body = (
+        f"<x:sheetData>{HEADER}{DEAL}{row(20000, number('XFD20000', 1))}</x:sheetData>".replace(
+            "<row", "<x:row"
+        )
+        .replace("</row", "</x:row")
+        .replace("<c ", "<x:c ")
+        .replace("</c>", "</x:c>")
+        .replace("<v>", "<x:v>")
+        .replace("</v>", "</x:v>")
+        .replace("<is>", "<x:is>")
+        .replace("</is>", "</x:is>")
+        .replace("<t>", "<x:t>")
+        .replace("</t>", "</x:t>")
+    )
+    whole = f'<x:worksheet xmlns:x="{_MAIN}">{body}</x:worksheet>'
+    build(tmp_path / "far.xlsx", [Sheet("Deals", whole)])
+    line = one_error(funnel("report", "far.xlsx", cwd=tmp_path))
+    assert "its cells span A1:XFD20000" in line
