@@ -427,3 +427,43 @@ def test_a_far_cell_under_a_namespace_prefix_is_refused(tmp_path: Path) -> None:
     build(tmp_path / "far.xlsx", [Sheet("Deals", whole)])
     line = one_error(funnel("report", "far.xlsx", cwd=tmp_path))
     assert "its cells span A1:XFD20000" in line
+
+
+def test_shared_strings_copied_into_too_many_cells_are_refused(tmp_path: Path) -> None:
+    """30,000 characters, under Excel's limit, used by 40,000 cells: 1.2 billion copied."""
+    header = row(1, text("A1", "Deal"), text("B1", "Stage"), text("C1", "Notes"))
+    rows = "".join(
+        f'<row r="{index}">{text(f"A{index}", "D")}{text(f"B{index}", "Won")}'
+        f'<c r="C{index}" t="s"><v>1</v></c></row>'
+        for index in range(2, 40_002)
+    )
+    build(
+        tmp_path / "notes.xlsx",
+        [Sheet("Deals", f"<sheetData>{header}{rows}</sheetData>")],
+        shared=["short", "n" * 30_000],
+    )
+    line = one_error(funnel("report", "notes.xlsx", cwd=tmp_path))
+    assert line == (
+        "error: notes.xlsx: sheet 'Deals': its cells copy "
+        f"{30_000 * 40_000:,} characters of shared strings, more than the 500,000,000 "
+        "funnel reads (string 2, 30,000 characters, is used by 40,000 cells); refusing it, "
+        "as reading it could exhaust memory; export the deals as CSV"
+    )
+
+
+def test_shared_strings_used_by_few_cells_are_read(tmp_path: Path) -> None:
+    """The same string in 100 cells: 3 million characters, read."""
+    rows = "".join(
+        f'<row r="{index}">{text(f"A{index}", "D")}{text(f"B{index}", "Won")}'
+        f'<c r="C{index}" t="s"><v>0</v></c></row>'
+        for index in range(2, 102)
+    )
+    header = row(1, text("A1", "Deal"), text("B1", "Stage"), text("C1", "Notes"))
+    build(
+        tmp_path / "notes.xlsx",
+        [Sheet("Deals", f"<sheetData>{header}{rows}</sheetData>")],
+        shared=["n" * 30_000],
+    )
+    outcome = funnel("inspect", "notes.xlsx", cwd=tmp_path)
+    assert outcome.code == 0, outcome
+    assert "  header on row 1; 100 data rows" in outcome.stdout.splitlines()

@@ -15,6 +15,7 @@ The caps:
 * :data:`SPARSE_FLOOR` and :data:`SPARSE_RATIO`: a grid past the floor that is more than
   the ratio times the cells the sheet really holds is refused: its far cells are not data.
 * :data:`MAX_STRING`: Excel's own limit on a cell's text, for shared and inline strings.
+* :data:`MAX_SHARED_COPIES`: the characters of shared strings the cells copy, all together.
 
 The ``<dimension ref="...">`` element is not trusted nor needed: writers often store a
 wrong one, openpyxl is told to ignore it (``reset_dimensions``), and calamine only uses it
@@ -56,6 +57,11 @@ filled is at 20."""
 MAX_STRING = 32_767
 """Excel's limit on the characters of one cell; a longer string was not written by a
 spreadsheet, and a shared one is copied into every cell that uses it."""
+
+MAX_SHARED_COPIES = 500_000_000
+"""The most characters of shared strings all the sheet's cells may copy, each cell its
+string (500 MB of ASCII text in calamine, three times that for Chinese). A 1,048,576-row
+sheet of 20 text columns averaging 20 characters copies 420 million."""
 
 EXCEL_ROWS = 1_048_576
 EXCEL_COLUMNS = 16_384
@@ -111,7 +117,7 @@ def check_workbook(path: str, source: str, sheet: str | None) -> Checked:
     with archive:
         sheets, active = _workbook_sheets(archive)
         chosen = _chosen(sheets, active, sheet)
-        _check_shared_strings(archive, source)
+        shared = _check_shared_strings(archive, source)
         if chosen is not None and chosen.part is not None:
             parts = [(chosen.part, chosen.name)]
         elif sheets and sheet is not None:
@@ -123,6 +129,7 @@ def check_workbook(path: str, source: str, sheet: str | None) -> Checked:
         formulas: dict[int, int] = {}
         for part, title in parts:
             facts = _scan_sheet(archive, part, source, title)
+            _refuse_shared_copies(archive, part, facts, shared, f"{source}: sheet '{shown(title)}'")
             if chosen is not None:
                 formulas = dict(facts.unsaved_formulas)
     return Checked(
@@ -258,6 +265,8 @@ class _Facts:
     """A cell without ``r="..."`` first (or in lower case): positions are worked out by
     a slower tokenizing pass over the whole sheet, as calamine works them out."""
     unsaved_formulas: Counter[int] = field(default_factory=Counter)
+    prefix: bytes = b""
+    """The namespace prefix of the sheet's elements, ``x:`` in ``<x:c>``; mostly none."""
 
 
 def _scan_sheet(archive: zipfile.ZipFile, part: str, source: str, title: str) -> _Facts:
@@ -276,6 +285,7 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str, source: str, title: str) ->
         facts = _Facts(unsaved_formulas=facts.unsaved_formulas)
         with archive.open(part) as stream:
             _positions(_whole_tags(stream, where), _Patterns(prefix), facts)
+    facts.prefix = prefix
     _refuse_grid(facts, where)
     return facts
 
@@ -299,11 +309,12 @@ class _Patterns:
 
 
 def _whole_tags(stream: IO[bytes], where: str) -> Iterator[bytes]:
-    """The part in chunks of about 1 MiB, each ending just after a ``>``."""
+    """The part in chunks of about 1 MiB, each ending just after a ``</c>``, so no cell is
+    cut in two (or after a ``>``, in a chunk without one)."""
     carry = b""
     while chunk := stream.read(_CHUNK):
         data = carry + chunk
-        cut = data.rfind(b">") + 1
+        cut = _last_end(data, b"c>") or data.rfind(b">") + 1
         carry = data[cut:]
         if len(carry) > _LONGEST_RUN:
             raise ExportError(
@@ -492,7 +503,22 @@ def _refuse_grid(facts: _Facts, where: str) -> None:
 # --- shared strings --------------------------------------------------------------
 
 
-def _check_shared_strings(archive: zipfile.ZipFile, source: str) -> None:
+@dataclass
+class _SharedStrings:
+    """What the scan of the shared strings found."""
+
+    name: str | None = None
+    """The part's path; None when the workbook has none."""
+    longest: int = 0
+    """The most characters of any one string, or a bound above it (see _SHARED_WINDOW)."""
+
+
+_SHARED_WINDOW = 64
+"""The shared strings are looked at in windows of this many bytes: a string that covers a
+whole window has its characters counted, any other is shorter than two windows."""
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, source: str) -> _SharedStrings:
     """Refuse a shared string longer than a cell can hold: it is copied into every cell
     that uses it, so a few megabytes used by a thousand cells take gigabytes."""
     name = next(
@@ -503,14 +529,16 @@ def _check_shared_strings(archive: zipfile.ZipFile, source: str) -> None:
         ),
         None,
     )
-    if name is None or archive.getinfo(name).file_size <= MAX_STRING:
-        return  # too small to hold a string over the limit
+    if name is None:
+        return _SharedStrings()
+    found = _SharedStrings(name, longest=2 * _SHARED_WINDOW)
     where = f"{source}: the shared strings"
     index = 0
     with archive.open(name) as stream:
         for data in _whole_strings(stream, where):
-            _refuse_long_string(data, where, index)
+            found.longest = max(found.longest, _longest_string(data, where, index))
             index += data.count(b"<si>") + data.count(b"<si ")
+    return found
 
 
 def _whole_strings(stream: IO[bytes], where: str) -> Iterator[bytes]:
@@ -518,9 +546,7 @@ def _whole_strings(stream: IO[bytes], where: str) -> Iterator[bytes]:
     carry = b""
     while chunk := stream.read(_CHUNK):
         data = carry + chunk
-        cut = data.rfind(b"si>") + 3
-        if cut == 2:
-            cut = 0
+        cut = _last_end(data, b"si>")
         carry = data[cut:]
         if len(carry) > _LONGEST_RUN:
             raise ExportError(
@@ -533,24 +559,34 @@ def _whole_strings(stream: IO[bytes], where: str) -> Iterator[bytes]:
         yield carry
 
 
+def _last_end(data: bytes, name: bytes) -> int:
+    """Where the last closing tag ``</name`` of ``data`` ends, in any namespace prefix (the
+    opening tag also ends with ``name>``); 0 for none."""
+    end = data.rfind(name)
+    while end >= 0 and not _CLOSING.search(data, max(0, end - 32), end):
+        end = data.rfind(name, 0, end)
+    return end + len(name) if end >= 0 else 0
+
+
+_CLOSING = re.compile(rb"</(?:[\w.-]+:)?\Z")
 _STRING_TEXT = re.compile(rb"<(?:[\w.-]+:)?t(?:\s[^>]*)?>([^<]*)<")
 _PHONETIC = re.compile(rb"<(?:[\w.-]+:)?rPh\b.*?</(?:[\w.-]+:)?rPh>", re.DOTALL)
+_STRING = re.compile(rb"<(?:[\w.-]+:)?si\b(?:[^>]*/>|.*?</(?:[\w.-]+:)?si>)", re.DOTALL)
 
 
-def _refuse_long_string(data: bytes, where: str, before: int) -> None:
-    """A string over MAX_STRING characters spans at least MAX_STRING bytes, so it covers
-    a whole aligned window without the start of another string: only those are counted."""
-    for start in range(0, len(data) - _WINDOW + 1, _WINDOW):
-        if (
-            data.find(b"si>", start, start + _WINDOW) >= 0
-            or data.find(b"<si ", start, start + _WINDOW) >= 0
-        ):
+def _longest_string(data: bytes, where: str, before: int) -> int:
+    """The characters of the longest string that covers a whole window (0 for none); a
+    string over MAX_STRING characters is refused."""
+    longest, start, size = 0, 0, len(data)
+    while start + _SHARED_WINDOW <= size:
+        window_end = start + _SHARED_WINDOW
+        if data.find(b"si>", start, window_end) >= 0 or data.find(b"<si ", start, window_end) >= 0:
+            start = window_end
             continue
         begin = max(data.rfind(b"si>", 0, start), data.rfind(b"<si ", 0, start))
         end = data.find(b"si>", start)
-        end = len(data) if end < 0 else end
-        text = _PHONETIC.sub(b"", data[begin:end])
-        characters = sum(_characters(run) for run in _STRING_TEXT.findall(text))
+        end = size if end < 0 else end
+        characters = _string_characters(data[begin:end])
         if characters > MAX_STRING:
             number = before + data.count(b"<si", 0, begin) + 1
             raise ExportError(
@@ -558,3 +594,44 @@ def _refuse_long_string(data: bytes, where: str, before: int) -> None:
                 f"the {MAX_STRING:,} a cell can hold, and is copied into every cell that "
                 f"uses it; {_FIX}"
             )
+        longest = max(longest, characters)
+        start = max(end, window_end)  # the string is counted once
+    return longest
+
+
+def _string_characters(xml: bytes) -> int:
+    """The characters of one string's XML: its text runs, without phonetic guides."""
+    text = _PHONETIC.sub(b"", xml)
+    return sum(_characters(run) for run in _STRING_TEXT.findall(text))
+
+
+def _refuse_shared_copies(
+    archive: zipfile.ZipFile, part: str, facts: _Facts, shared: _SharedStrings, where: str
+) -> None:
+    """Refuse a sheet whose cells would copy more than MAX_SHARED_COPIES characters.
+
+    The cheap bound, every cell holding the longest string, is all most sheets need; past
+    it, each string's length and each cell's string are read, in two more passes."""
+    if shared.name is None or facts.cells * shared.longest <= MAX_SHARED_COPIES:
+        return
+    lengths: list[int] = []
+    with archive.open(shared.name) as stream:
+        for data in _whole_strings(stream, where):
+            lengths += [_string_characters(found) for found in _STRING.findall(data)]
+    prefix = re.escape(facts.prefix)
+    used = re.compile(rb't="s"[^>]*>\s*<' + prefix + rb"v>\s*(\d{1,9})\s*</" + prefix + b"v>")
+    copies = Counter[int]()
+    with archive.open(part) as stream:
+        for data in _whole_tags(stream, where):
+            copies.update(int(index) for index in used.findall(data))
+    total = sum(lengths[index] * count for index, count in copies.items() if index < len(lengths))
+    if total > MAX_SHARED_COPIES:
+        index, count = max(
+            ((index, count) for index, count in copies.items() if index < len(lengths)),
+            key=lambda pair: lengths[pair[0]] * pair[1],
+        )
+        raise ExportError(
+            f"{where}: its cells copy {total:,} characters of shared strings, more than the "
+            f"{MAX_SHARED_COPIES:,} funnel reads (string {index + 1:,}, {lengths[index]:,} "
+            f"characters, is used by {count:,} cells); {_FIX}"
+        )
