@@ -467,3 +467,24 @@ def test_shared_strings_used_by_few_cells_are_read(tmp_path: Path) -> None:
     outcome = funnel("inspect", "notes.xlsx", cwd=tmp_path)
     assert outcome.code == 0, outcome
     assert "  header on row 1; 100 data rows" in outcome.stdout.splitlines()
+
+
+def test_a_hidden_first_sheet_and_a_visible_active_one(tmp_path: Path) -> None:
+    lookup = Sheet("Lookup", "<sheetData/>", "hidden")
+    build(tmp_path / "book.xlsx", [lookup, deals_sheet("Spare"), deals_sheet()], active=2)
+    outcome = funnel("inspect", "book.xlsx", cwd=tmp_path)
+    assert outcome.code == 0, outcome
+    assert "  sheet 'Deals'" in outcome.stdout.splitlines()
+    assert warnings_of(outcome) == [
+        "warning: book.xlsx: reading sheet 'Deals' (the active sheet; 'Lookup' is hidden); "
+        "the other sheets are: 'Spare'; pick another with --sheet NAME"
+    ]
+
+
+def test_the_other_sheets_listed_are_capped(tmp_path: Path) -> None:
+    readme = Sheet("README", f"<sheetData>{row(1, text('A1', 'How to use'))}</sheetData>")
+    months = [deals_sheet(f"M{month}") for month in range(1, 11)]
+    build(tmp_path / "book.xlsx", [readme, *months])
+    line = one_error(funnel("report", "book.xlsx", cwd=tmp_path))
+    listed = ", ".join(f"'M{month}'" for month in range(1, 9))
+    assert line.endswith(f"; the other sheets are: {listed} and 2 more; pick one with --sheet NAME")

@@ -134,7 +134,7 @@ def check_workbook(path: str, source: str, sheet: str | None) -> Checked:
                 formulas = dict(facts.unsaved_formulas)
     return Checked(
         sheet=chosen.name if chosen is not None and sheet is None else None,
-        note=_choice_note(source, sheets, chosen) if sheet is None else None,
+        note=_choice_note(source, sheets, active, chosen) if sheet is None else None,
         others=_others(sheets, chosen),
         unsaved_formulas=formulas,
     )
@@ -193,16 +193,21 @@ def _chosen(sheets: list[_Sheet], active: int, named: str | None) -> _Sheet | No
     return worksheets[0] if worksheets else None
 
 
-def _choice_note(source: str, sheets: list[_Sheet], chosen: _Sheet | None) -> str | None:
+def _choice_note(
+    source: str, sheets: list[_Sheet], active: int, chosen: _Sheet | None
+) -> str | None:
+    """Which sheet is read and why, when the workbook has several worksheets and it is not
+    the first: the first one is what funnel read before, and what most users expect."""
     worksheets = [entry for entry in sheets if entry.kind == "worksheet"]
     if chosen is None or len(worksheets) < 2 or chosen is worksheets[0]:
         return None
     first = worksheets[0]
-    why = (
-        "the active sheet"
-        if first.visible
-        else f"the first visible one; '{shown(first.name)}' is hidden"
-    )
+    if 0 <= active < len(sheets) and chosen is sheets[active]:
+        why = "the active sheet"
+    else:
+        why = "the first visible one"
+    if not first.visible:
+        why += f"; '{shown(first.name)}' is hidden"
     return (
         f"{source}: reading sheet '{shown(chosen.name)}' ({why}); "
         f"{_listed(_others(sheets, chosen))}; pick another with --sheet NAME"
@@ -368,8 +373,12 @@ def _greater_refs(facts: _Facts) -> re.Pattern[bytes]:
     calamine reads as upper case, and this scan does not); re caches the compiled forms."""
     rows = _greater_number(facts.last_row)
     columns = _greater_letters(facts.last_column)
-    # Possessive: a reference that is not past either is dropped without backtracking.
-    return re.compile(rb' r="([A-Z]*+0*+(?:' + rows + rb')"|' + columns + rb"|[a-z])")
+    # Possessive, and a row with fewer digits than the last is dropped at once: a reference
+    # that is past neither costs little.
+    digits = len(str(facts.last_row))
+    return re.compile(
+        rb' r="(' + columns + rb"|[a-z]|[A-Z]*+0*+(?=\d{%d})(?:" % digits + rows + rb')")'
+    )
 
 
 def _greater_number(number: int) -> bytes:
