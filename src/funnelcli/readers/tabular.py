@@ -20,7 +20,9 @@ whole file would be, its rows keep their line numbers, and its skipped rows are 
 in its own :class:`ReadStats`, which :meth:`ReadStats.merge` adds up.
 
 An XLSX file is first checked for parts that would inflate like a zip bomb (only the
-ZIP's directory is read; see :data:`XLSX_MAX_RATIO`). It is read with python-calamine
+ZIP's directory is read; see :data:`XLSX_MAX_RATIO`), then for a sheet whose cells would
+blow up memory once read (:mod:`funnelcli.readers.xlsx_guard`, which also picks the sheet:
+the active one when visible, else the first visible one). It is read with python-calamine
 when it is installed, else with openpyxl; see :data:`USE_CALAMINE` for what differs.
 calamine, a Rust parser, is about ten times faster on a large export, but it holds the
 sheet's values in memory (the Python rows are still made one at a time); openpyxl

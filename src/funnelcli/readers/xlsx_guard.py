@@ -124,7 +124,9 @@ def check_workbook(path: str, source: str, sheet: str | None) -> Checked:
             return Checked(sheet=None)  # no such sheet: the reader lists the sheets
         else:  # the sheets cannot be mapped to their parts: scan every worksheet
             parts = [
-                (name, name) for name in archive.namelist() if name.startswith("xl/worksheets/")
+                (name, name)
+                for name in archive.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
             ]
         formulas: dict[int, int] = {}
         for part, title in parts:
