@@ -488,3 +488,24 @@ def test_the_other_sheets_listed_are_capped(tmp_path: Path) -> None:
     line = one_error(funnel("report", "book.xlsx", cwd=tmp_path))
     listed = ", ".join(f"'M{month}'" for month in range(1, 9))
     assert line.endswith(f"; the other sheets are: {listed} and 2 more; pick one with --sheet NAME")
+
+
+def test_formulas_written_by_openpyxl_are_counted_per_column(tmp_path: Path) -> None:
+    """openpyxl saves a formula with no value: five deals, amount and tax both formulas."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Deals"
+    sheet.append(["Deal", "Stage", "Amount", "Tax"])
+    for index in range(2, 7):
+        sheet.append([f"D{index}", "Won", f"=100*{index}", f"=C{index}*0.2"])
+    workbook.save(tmp_path / "book.xlsx")
+    outcome = funnel("report", "book.xlsx", cwd=tmp_path)
+    assert outcome.code == 0, outcome
+    assert warnings_of(outcome) == [
+        "warning: book.xlsx: sheet 'Deals': 10 cells hold formulas saved without a value, "
+        "read as empty: columns C 'Amount' (5), D 'Tax' (5); open the file in Excel or "
+        "LibreOffice and save it to compute them"
+    ]

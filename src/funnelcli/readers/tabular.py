@@ -1200,7 +1200,8 @@ def _xlsx_notes(table: Table, checked: Checked) -> tuple[str, ...]:
         notes.append(
             f"{table.source}: sheet '{shown(table.sheet)}': {total:,} "
             f"{'cell holds a formula' if total == 1 else 'cells hold formulas'} saved without "
-            f"a value, read as empty: column {columns}{f' and {more:,} more' if more > 0 else ''}"
+            f"a value, read as empty: column{'s' if len(checked.unsaved_formulas) > 1 else ''} "
+            f"{columns}{f' and {more:,} more' if more > 0 else ''}"
             "; open the file in Excel or LibreOffice and save it to compute them"
         )
     return tuple(notes)
