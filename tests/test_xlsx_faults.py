@@ -401,9 +401,20 @@ def test_a_full_sheet_of_real_data_is_within_the_caps() -> None:
     assert rows * columns < xlsx_guard.MAX_CELLS
 
 
-def test_a_far_cell_in_lower_case_is_refused(tmp_path: Path) -> None:
-    """calamine reads 'xfd20000' as XFD20000."""
-    build(tmp_path / "far.xlsx", [deals_sheet(extra=row(20000, number("xfd20000", 1)))])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '<c r="xfd20000"><v>1</v></c>',  # calamine reads it as XFD20000
+        '<c\tr="XFD20000"><v>1</v></c>',
+        '<c\nr="XFD20000"><v>1</v></c>',
+        "<c r='XFD20000'><v>1</v></c>",
+        '<c r = "XFD20000"><v>1</v></c>',
+        '<c s="0" r="XFD20000"><v>1</v></c>',
+    ],
+    ids=["lower-case", "tab", "line-break", "single-quotes", "spaces", "r-not-first"],
+)
+def test_a_far_cell_written_otherwise_is_refused(tmp_path: Path, cell: str) -> None:
+    build(tmp_path / "far.xlsx", [deals_sheet(extra=f'<row r="20000">{cell}</row>')])
     line = one_error(funnel("report", "far.xlsx", cwd=tmp_path))
     assert "its cells span A1:XFD20000, a grid of 20,000 rows by 16,384 columns" in line
 

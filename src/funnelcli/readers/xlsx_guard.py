@@ -313,6 +313,9 @@ class _Patterns:
             rb"</" + escaped + rb"c>"
         )
         self.tag = re.compile(rb"<(/?)" + escaped + rb"(row|c)\b([^>]*?)(/?)>")
+        # <c r="..."> is counted by byte searches; any other white space after <c goes the
+        # slower way, or a tab before r="XFD20000" would hide the reference.
+        self.cell_spaced = re.compile(rb"<" + escaped + rb"c[\t\r\n]")
 
 
 def _whole_tags(stream: IO[bytes], where: str) -> Iterator[bytes]:
@@ -340,7 +343,7 @@ _FIX = "refusing it, as reading it could exhaust memory; export the deals as CSV
 def _scan_chunk(data: bytes, patterns: _Patterns, facts: _Facts, where: str) -> None:
     cells = data.count(patterns.cell_open) + data.count(patterns.cell_bare)
     facts.cells += cells
-    if data.count(patterns.cell_ref) != cells:
+    if data.count(patterns.cell_ref) != cells or patterns.cell_spaced.search(data):
         facts.irregular = True
     last = data.rfind(b' r="')
     if last >= 0:
