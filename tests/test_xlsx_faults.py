@@ -183,11 +183,28 @@ def warnings_of(outcome: Outcome) -> list[str]:
     return lines
 
 
+@pytest.fixture(params=["compiled", "python"])
+def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sheet scanned in C (_xlsx_scan.c) or, with FUNNEL_COMPILED=0, in Python."""
+    mode = str(request.param)
+    if mode == "compiled":
+        from funnelcli.readers.xlsx_guard import _compiled_scan
+
+        if _compiled_scan() is None:
+            pytest.skip("built without a C compiler")
+        monkeypatch.delenv("FUNNEL_COMPILED", raising=False)
+    else:
+        monkeypatch.setenv("FUNNEL_COMPILED", "0")
+    return mode
+
+
 # --- memory bombs ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("command", ["report", "inspect"])
-def test_a_cell_far_beyond_the_data_is_refused_before_reading(tmp_path: Path, command: str) -> None:
+def test_a_cell_far_beyond_the_data_is_refused_before_reading(
+    tmp_path: Path, command: str, scan: str
+) -> None:
     far = row(20000, number("XFD20000", 1))
     build(tmp_path / "far.xlsx", [deals_sheet(extra=far)])
     assert (tmp_path / "far.xlsx").stat().st_size < 2048  # 1.9 KB that asked for 10 GB
@@ -201,7 +218,7 @@ def test_a_cell_far_beyond_the_data_is_refused_before_reading(tmp_path: Path, co
     )
 
 
-def test_an_empty_string_far_out_is_refused_too(tmp_path: Path) -> None:
+def test_an_empty_string_far_out_is_refused_too(tmp_path: Path, scan: str) -> None:
     """calamine keeps an empty inline string as a value, so it stretches the grid."""
     far = row(20000, '<c r="XFD20000" t="inlineStr"><is><t></t></is></c>')
     build(tmp_path / "far.xlsx", [deals_sheet(extra=far)])
@@ -209,7 +226,9 @@ def test_an_empty_string_far_out_is_refused_too(tmp_path: Path) -> None:
     assert "its cells span A1:XFD20000" in line
 
 
-def test_cells_without_references_are_placed_as_the_reader_places_them(tmp_path: Path) -> None:
+def test_cells_without_references_are_placed_as_the_reader_places_them(
+    tmp_path: Path, scan: str
+) -> None:
     """A cell without r="..." follows the one before it; rows without r follow too.
 
     One row of 16,384 unreferenced cells, then 20,000 rows later one more cell: 16,384
@@ -223,7 +242,7 @@ def test_cells_without_references_are_placed_as_the_reader_places_them(tmp_path:
     assert "more than the 50,000,000 cells" in line
 
 
-def test_a_sparse_grid_of_few_cells_is_refused(tmp_path: Path) -> None:
+def test_a_sparse_grid_of_few_cells_is_refused(tmp_path: Path, scan: str) -> None:
     """Under the 50 million cap, but 26 million cells (832 MB) for a dozen cells present."""
     far = row(1_000_000, number("Z1000000", 1))
     build(tmp_path / "sparse.xlsx", [deals_sheet(extra=far)])
@@ -237,7 +256,7 @@ def test_a_sparse_grid_of_few_cells_is_refused(tmp_path: Path) -> None:
     )
 
 
-def test_a_wrong_dimension_is_not_trusted_and_the_file_reads(tmp_path: Path) -> None:
+def test_a_wrong_dimension_is_not_trusted_and_the_file_reads(tmp_path: Path, scan: str) -> None:
     """<dimension ref="A1:XFD1048576"/> over one deal: the cells decide, not the element."""
     body = f'<dimension ref="A1:XFD1048576"/><sheetData>{HEADER}{DEAL}</sheetData>'
     build(tmp_path / "dimension.xlsx", [Sheet("Deals", body)])
@@ -247,7 +266,7 @@ def test_a_wrong_dimension_is_not_trusted_and_the_file_reads(tmp_path: Path) -> 
     assert "  header on row 1; 1 data rows" in outcome.stdout.splitlines()
 
 
-def test_a_shared_string_over_excels_limit_is_refused(tmp_path: Path) -> None:
+def test_a_shared_string_over_excels_limit_is_refused(tmp_path: Path, scan: str) -> None:
     """4 MB used by 1,000 cells would be copied into each: 4 GB, then 8 as Python text."""
     header = row(1, text("A1", "Deal"), text("B1", "Stage"), text("C1", "Notes"))
     rows = "".join(
@@ -266,7 +285,9 @@ def test_a_shared_string_over_excels_limit_is_refused(tmp_path: Path) -> None:
     assert line.endswith("export the deals as CSV")
 
 
-def test_a_shared_string_just_over_the_limit_is_counted_in_characters(tmp_path: Path) -> None:
+def test_a_shared_string_just_over_the_limit_is_counted_in_characters(
+    tmp_path: Path, scan: str
+) -> None:
     """32,768 characters, 'é' two bytes each in UTF-8 and '&amp;' five: characters count."""
     long = "é" * 16_000 + "&amp;" * 16_768
     build(tmp_path / "long.xlsx", [deals_sheet()], shared=["short", long])
@@ -285,7 +306,7 @@ def test_a_shared_string_at_the_limit_is_read(tmp_path: Path) -> None:
     assert outcome.stderr == ""
 
 
-def test_an_inline_string_over_the_limit_names_its_cell(tmp_path: Path) -> None:
+def test_an_inline_string_over_the_limit_names_its_cell(tmp_path: Path, scan: str) -> None:
     extra = row(3, text("A3", "Beta"), text("B3", "Won"), text("C3", "y" * 40_000))
     build(tmp_path / "inline.xlsx", [deals_sheet(extra=extra)])
     line = one_error(funnel("inspect", "inline.xlsx", cwd=tmp_path))
@@ -375,7 +396,7 @@ def _formula_book(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["report", "inspect"])
-def test_formulas_without_a_saved_value_are_named(tmp_path: Path, command: str) -> None:
+def test_formulas_without_a_saved_value_are_named(tmp_path: Path, command: str, scan: str) -> None:
     _formula_book(tmp_path / "f.xlsx")
     outcome = funnel(command, "f.xlsx", cwd=tmp_path)
     assert outcome.code == 0, outcome
@@ -413,13 +434,13 @@ def test_a_full_sheet_of_real_data_is_within_the_caps() -> None:
     ],
     ids=["lower-case", "tab", "line-break", "single-quotes", "spaces", "r-not-first"],
 )
-def test_a_far_cell_written_otherwise_is_refused(tmp_path: Path, cell: str) -> None:
+def test_a_far_cell_written_otherwise_is_refused(tmp_path: Path, cell: str, scan: str) -> None:
     build(tmp_path / "far.xlsx", [deals_sheet(extra=f'<row r="20000">{cell}</row>')])
     line = one_error(funnel("report", "far.xlsx", cwd=tmp_path))
     assert "its cells span A1:XFD20000, a grid of 20,000 rows by 16,384 columns" in line
 
 
-def test_a_far_cell_under_a_namespace_prefix_is_refused(tmp_path: Path) -> None:
+def test_a_far_cell_under_a_namespace_prefix_is_refused(tmp_path: Path, scan: str) -> None:
     body = (
         f"<x:sheetData>{HEADER}{DEAL}{row(20000, number('XFD20000', 1))}</x:sheetData>".replace(
             "<row", "<x:row"
@@ -440,7 +461,7 @@ def test_a_far_cell_under_a_namespace_prefix_is_refused(tmp_path: Path) -> None:
     assert "its cells span A1:XFD20000" in line
 
 
-def test_shared_strings_copied_into_too_many_cells_are_refused(tmp_path: Path) -> None:
+def test_shared_strings_copied_into_too_many_cells_are_refused(tmp_path: Path, scan: str) -> None:
     """30,000 characters, under Excel's limit, used by 40,000 cells: 1.2 billion copied."""
     header = row(1, text("A1", "Deal"), text("B1", "Stage"), text("C1", "Notes"))
     rows = "".join(
@@ -501,7 +522,7 @@ def test_the_other_sheets_listed_are_capped(tmp_path: Path) -> None:
     assert line.endswith(f"; the other sheets are: {listed} and 2 more; pick one with --sheet NAME")
 
 
-def test_formulas_written_by_openpyxl_are_counted_per_column(tmp_path: Path) -> None:
+def test_formulas_written_by_openpyxl_are_counted_per_column(tmp_path: Path, scan: str) -> None:
     """openpyxl saves a formula with no value: five deals, amount and tax both formulas."""
     import openpyxl
 
@@ -520,3 +541,38 @@ def test_formulas_written_by_openpyxl_are_counted_per_column(tmp_path: Path) -> 
         "read as empty: columns C 'Amount' (5), D 'Tax' (5); open the file in Excel or "
         "LibreOffice and save it to compute them"
     ]
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        HEADER + DEAL,
+        HEADER + DEAL + row(20000, number("XFD20000", 1)),
+        HEADER + row(7, number("B7", 1), '<c r="A0009"><v>2</v></c>') + row(3, number("Z3", 1)),
+        HEADER + '<row r="99"><c r="C5"/></row>' + row(4, number("AA4", 1)),
+        HEADER + row(5, '<c r="xfd5"><v>1</v></c>'),
+        HEADER + row(5, '<c\tr="XFD5"><v>1</v></c>'),
+        HEADER + row(5, "<c><v>1</v></c>"),
+        HEADER + row(5, '<c r="A123456789"><v>1</v></c>'),
+        HEADER + row(5, '<c r="B5"><f>1+1</f></c>'),
+    ],
+)
+def test_the_compiled_scan_finds_what_the_python_scan_finds(xml: str) -> None:
+    from funnelcli.readers import xlsx_guard
+
+    compiled = xlsx_guard._compiled_scan()
+    if compiled is None:
+        pytest.skip("built without a C compiler")
+    data = xml.encode()
+    patterns = xlsx_guard._Patterns(b"")
+    in_python = xlsx_guard._Facts()
+    xlsx_guard._scan_chunk_in_python(data, patterns, in_python)
+    cells, last_row, last_column, irregular, formulas = compiled(data, b"")
+    assert irregular == in_python.irregular
+    assert formulas == (b"<f" in data)
+    if not irregular:  # an irregular sheet is scanned again, the exact way
+        assert (cells, last_row, last_column) == (
+            in_python.cells,
+            in_python.last_row,
+            in_python.last_column,
+        )
