@@ -321,13 +321,17 @@ class _Patterns:
         self.cell_spaced = re.compile(rb"<" + escaped + rb"c[\t\r\n]")
 
 
+_CELL_REACH = 64 * 1024
+"""How far from a chunk's end its last ``</c>`` may be to end the chunk."""
+
+
 def _whole_tags(stream: IO[bytes], where: str) -> Iterator[bytes]:
-    """The part in chunks of about 1 MiB, each ending just after a ``</c>``, so no cell is
-    cut in two (or after a ``>``, in a chunk without one)."""
+    """The part in chunks of about 1 MiB, each ending just after a ``</c>`` near its end, so
+    no cell is cut in two; else (a long text, or rows without cells) after its last ``>``."""
     carry = b""
     while chunk := stream.read(_CHUNK):
         data = carry + chunk
-        cut = _last_end(data, b"c>") or data.rfind(b">") + 1
+        cut = _last_end(data, b"c>", _CELL_REACH) or data.rfind(b">") + 1
         carry = data[cut:]
         if len(carry) > _LONGEST_RUN:
             raise ExportError(
@@ -592,7 +596,7 @@ def _whole_strings(stream: IO[bytes], where: str) -> Iterator[bytes]:
     carry = b""
     while chunk := stream.read(_CHUNK):
         data = carry + chunk
-        cut = _last_end(data, b"si>")
+        cut = _last_end(data, b"si>", _LONGEST_RUN)
         carry = data[cut:]
         if len(carry) > _LONGEST_RUN:
             raise ExportError(
@@ -605,12 +609,13 @@ def _whole_strings(stream: IO[bytes], where: str) -> Iterator[bytes]:
         yield carry
 
 
-def _last_end(data: bytes, name: bytes) -> int:
-    """Where the last closing tag ``</name`` of ``data`` ends, in any namespace prefix (the
-    opening tag also ends with ``name>``); 0 for none."""
-    end = data.rfind(name)
+def _last_end(data: bytes, name: bytes, reach: int) -> int:
+    """Where the last closing tag ``</name`` in the last ``reach`` bytes of ``data`` ends, in
+    any namespace prefix (the opening tag also ends with ``name>``); 0 for none."""
+    start = max(0, len(data) - reach)
+    end = data.rfind(name, start)
     while end >= 0 and not _CLOSING.search(data, max(0, end - 32), end):
-        end = data.rfind(name, 0, end)
+        end = data.rfind(name, start, end)
     return end + len(name) if end >= 0 else 0
 
 
