@@ -567,7 +567,8 @@ def test_the_compiled_scan_finds_what_the_python_scan_finds(xml: str) -> None:
     patterns = xlsx_guard._Patterns(b"")
     in_python = xlsx_guard._Facts()
     xlsx_guard._scan_chunk_in_python(data, patterns, in_python)
-    cells, last_row, last_column, irregular, formulas = compiled(data, b"")
+    cells, last_row, last_column, irregular, formulas, copies = compiled.scan(data, b"", b"")
+    assert copies == 0
     assert irregular == in_python.irregular
     assert formulas == (b"<f" in data)
     if not irregular:  # an irregular sheet is scanned again, the exact way
@@ -576,3 +577,23 @@ def test_the_compiled_scan_finds_what_the_python_scan_finds(xml: str) -> None:
             in_python.last_row,
             in_python.last_column,
         )
+
+
+def test_the_compiled_string_lengths_are_the_characters_of_plain_text() -> None:
+    """Bytes bound characters; for ASCII without entities they are the characters."""
+    import array
+
+    from funnelcli.readers import xlsx_guard
+
+    compiled = xlsx_guard._compiled_scan()
+    if compiled is None:
+        pytest.skip("built without a C compiler")
+    xml = (
+        b"<sst><si><t>Acme</t></si><si><r><t>Big </t></r><r><rPr><b/></rPr><t>deal</t></r>"
+        b'<rPh sb="0" eb="1"><t>phonetic</t></rPh></si><si/><si><t xml:space="preserve">'
+        b"  x </t></si></sst>"
+    )
+    lengths = array.array("I")
+    lengths.frombytes(compiled.string_lengths(xml))
+    in_python = [xlsx_guard._string_characters(found) for found in xlsx_guard._STRING.findall(xml)]
+    assert list(lengths) == in_python == [4, 8, 0, 4]

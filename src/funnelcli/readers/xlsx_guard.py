@@ -36,7 +36,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, TypeAlias
+from typing import IO
 
 from funnelcli.errors import ExportError, shown
 
@@ -131,7 +131,7 @@ def check_workbook(path: str, source: str, sheet: str | None) -> Checked:
             ]
         formulas: dict[int, int] = {}
         for part, title in parts:
-            facts = _scan_sheet(archive, part, source, title)
+            facts = _scan_sheet(archive, part, source, title, shared)
             _refuse_shared_copies(archive, part, facts, shared, f"{source}: sheet '{shown(title)}'")
             if chosen is not None:
                 formulas = dict(facts.unsaved_formulas)
@@ -275,9 +275,14 @@ class _Facts:
     unsaved_formulas: Counter[int] = field(default_factory=Counter)
     prefix: bytes = b""
     """The namespace prefix of the sheet's elements, ``x:`` in ``<x:c>``; mostly none."""
+    copies: int | None = None
+    """The bytes of shared strings the cells copy (bytes bound characters from above), as
+    the compiled scan counts them; None from the Python scan."""
 
 
-def _scan_sheet(archive: zipfile.ZipFile, part: str, source: str, title: str) -> _Facts:
+def _scan_sheet(
+    archive: zipfile.ZipFile, part: str, source: str, title: str, shared: _SharedStrings
+) -> _Facts:
     """Refuse the sheet when its cells span too large a grid or hold too long a text."""
     where = f"{source}: sheet '{shown(title)}'"
     facts = _Facts()
@@ -288,10 +293,11 @@ def _scan_sheet(archive: zipfile.ZipFile, part: str, source: str, title: str) ->
         prefix = (root[1] or b"") if root else b""
         patterns = _Patterns(prefix)
         compiled = _compiled_scan()
+        lengths = bytes(shared.lengths)
         for data in itertools.chain((first,), chunks):
-            _scan_chunk(data, patterns, facts, where, compiled)
+            _scan_chunk(data, patterns, facts, where, compiled, lengths)
     if facts.irregular:
-        facts = _Facts(unsaved_formulas=facts.unsaved_formulas)
+        facts = _Facts(unsaved_formulas=facts.unsaved_formulas, copies=facts.copies)
         with archive.open(part) as stream:
             _positions(_whole_tags(stream, where), _Patterns(prefix), facts)
     facts.prefix = prefix
@@ -347,25 +353,38 @@ def _whole_tags(stream: IO[bytes], where: str) -> Iterator[bytes]:
 _FIX = "refusing it, as reading it could exhaust memory; export the deals as CSV"
 
 
-_Scan: TypeAlias = Callable[[bytes, bytes], tuple[int, int, int, bool, bool]]
+@dataclass(frozen=True)
+class _Compiled:
+    """The functions of ``_xlsx_scan.c`` (its comment says what they return)."""
+
+    scan: Callable[[bytes, bytes, bytes], tuple[int, int, int, bool, bool, int]]
+    string_lengths: Callable[[bytes], bytes]
 
 
-def _compiled_scan() -> _Scan | None:
+def _compiled_scan() -> _Compiled | None:
     """The scan in C (``_xlsx_scan.c``), None without it or with ``FUNNEL_COMPILED=0``."""
     if os.environ.get("FUNNEL_COMPILED") == "0":
         return None
     try:
-        from funnelcli._xlsx_scan import scan
+        from funnelcli._xlsx_scan import scan, string_lengths
     except ImportError:  # built without a C compiler: the Python scan does the same
         return None
-    return scan
+    return _Compiled(scan, string_lengths)
 
 
 def _scan_chunk(
-    data: bytes, patterns: _Patterns, facts: _Facts, where: str, compiled: _Scan | None
+    data: bytes,
+    patterns: _Patterns,
+    facts: _Facts,
+    where: str,
+    compiled: _Compiled | None,
+    lengths: bytes,
 ) -> None:
     if compiled is not None:
-        cells, last_row, last_column, irregular, formulas = compiled(data, patterns.prefix)
+        cells, last_row, last_column, irregular, formulas, copies = compiled.scan(
+            data, patterns.prefix, lengths
+        )
+        facts.copies = (facts.copies or 0) + copies
         facts.cells += cells
         facts.last_row = max(facts.last_row, last_row)
         facts.last_column = max(facts.last_column, last_column)
@@ -561,6 +580,8 @@ class _SharedStrings:
     """The part's path; None when the workbook has none."""
     longest: int = 0
     """The most characters of any one string, or a bound above it (see _SHARED_WINDOW)."""
+    lengths: bytearray = field(default_factory=bytearray)
+    """Each string's text bytes as native uint32s, from the compiled scan; else empty."""
 
 
 _SHARED_WINDOW = 64
@@ -584,8 +605,16 @@ def _check_shared_strings(archive: zipfile.ZipFile, source: str) -> _SharedStrin
     found = _SharedStrings(name, longest=2 * _SHARED_WINDOW)
     where = f"{source}: the shared strings"
     index = 0
+    compiled = _compiled_scan()
     with archive.open(name) as stream:
         for data in _whole_strings(stream, where):
+            if compiled is not None:
+                lengths = compiled.string_lengths(data)
+                found.lengths += lengths
+                # Bytes bound characters: only a chunk with a long string is counted exactly.
+                if max(memoryview(lengths).cast("I"), default=0) <= MAX_STRING:
+                    index += len(lengths) // 4
+                    continue
             found.longest = max(found.longest, _longest_string(data, where, index))
             index += data.count(b"<si>") + data.count(b"<si ")
     return found
@@ -661,9 +690,13 @@ def _refuse_shared_copies(
 ) -> None:
     """Refuse a sheet whose cells would copy more than MAX_SHARED_COPIES characters.
 
-    The cheap bound, every cell holding the longest string, is all most sheets need; past
-    it, each string's length and each cell's string are read, in two more passes."""
-    if shared.name is None or facts.cells * shared.longest <= MAX_SHARED_COPIES:
+    The compiled scan counts the bytes copied, which bound the characters; without it, the
+    bound is every cell holding the longest string. Either is all most sheets need; past
+    it, each string's characters and each cell's string are read, in two more passes."""
+    if shared.name is None:
+        return
+    bound = facts.copies if facts.copies is not None else facts.cells * shared.longest
+    if bound <= MAX_SHARED_COPIES:
         return
     lengths: list[int] = []
     with archive.open(shared.name) as stream:
