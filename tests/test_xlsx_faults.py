@@ -256,6 +256,18 @@ def test_a_sparse_grid_of_few_cells_is_refused(tmp_path: Path, scan: str) -> Non
     )
 
 
+def test_a_full_dimension_with_a_cell_at_its_corner_is_refused(tmp_path: Path, scan: str) -> None:
+    """The dimension is not what is measured: the cell at XFD1048576 is."""
+    corner = row(1_048_576, number("XFD1048576", 1))
+    body = f'<dimension ref="A1:XFD1048576"/><sheetData>{HEADER}{DEAL}{corner}</sheetData>'
+    build(tmp_path / "corner.xlsx", [Sheet("Deals", body)])
+    line = one_error(funnel("report", "corner.xlsx", cwd=tmp_path))
+    assert line.startswith(
+        "error: corner.xlsx: sheet 'Deals': its cells span A1:XFD1048576, a grid of "
+        f"1,048,576 rows by 16,384 columns ({1_048_576 * 16_384:,} cells), more than"
+    )
+
+
 def test_a_wrong_dimension_is_not_trusted_and_the_file_reads(tmp_path: Path, scan: str) -> None:
     """<dimension ref="A1:XFD1048576"/> over one deal: the cells decide, not the element."""
     body = f'<dimension ref="A1:XFD1048576"/><sheetData>{HEADER}{DEAL}</sheetData>'
