@@ -6,8 +6,12 @@ not what a reader makes of it. calamine holds a sheet as one dense grid of 32-by
 spanning the first to the last cell it meets, and copies a shared string into every cell
 that uses it; so a 2 KB file with one cell at XFD20000 asks for 10 GB, and a 4 MB shared
 string used by 1,000 cells for 4 GB, which ends the process with a Rust abort. This module
-streams the sheet's XML (1 MiB at a time, with byte searches and one regular expression
-per chunk, no XML parser) and refuses such a file in one line, before any reader runs.
+streams the shared strings and the sheet's XML, 1 MiB at a time and without an XML parser,
+and refuses such a file in one line before any reader runs. The scan is in C when
+``_xlsx_scan.c`` was built (16% of the time calamine then takes to read the 100,000-deal
+benchmark export; 3 s for a sheet of 1,048,576 rows by 20 columns, which calamine reads in
+14 s); else, or with ``FUNNEL_COMPILED=0``, byte searches and one regular expression per
+chunk do the same about five times slower.
 
 The caps:
 
@@ -23,6 +27,11 @@ to reserve room for at most 100,000 cells. What is measured is the cells really 
 
 The scan also finds the formulas saved without a value (``<f>`` and no ``<v>``, as
 openpyxl writes them), which both readers would give as empty cells.
+
+The sheet read, when none is named, is the active one if it is visible, else the first
+visible one (a hidden first sheet often holds lookups). Which one, and why, is a note only
+when it is not the first worksheet: the common case of one sheet, or of the first, stays
+quiet, and a changed choice is always said.
 """
 
 from __future__ import annotations
