@@ -268,6 +268,28 @@ def test_a_full_dimension_with_a_cell_at_its_corner_is_refused(tmp_path: Path, s
     )
 
 
+@pytest.mark.parametrize(
+    "far",
+    [
+        row(1_000_000, '<c r="Z1000000" s="1"/>'),  # a formatted empty cell: no value
+        '<row r="1000000" s="1" customFormat="1"/>',  # a formatted empty row
+        '<row r="1000000" s="1" customFormat="1"></row>',
+    ],
+    ids=["empty-cell", "empty-row", "empty-row-closed"],
+)
+def test_formatting_far_below_the_data_is_read(tmp_path: Path, scan: str, far: str) -> None:
+    """calamine skips cells without a value and rows without cells: nothing is allocated,
+    so a stray format at row 1,000,000 (26 million cells if counted) is no reason to refuse."""
+    header = row(1, text("A1", "Deal"), text("B1", "Stage"), text("Z1", "Amount"))
+    build(
+        tmp_path / "formatted.xlsx", [Sheet("Deals", f"<sheetData>{header}{DEAL}{far}</sheetData>")]
+    )
+    outcome = funnel("inspect", "formatted.xlsx", cwd=tmp_path)
+    assert outcome.code == 0, outcome
+    assert outcome.stderr == ""
+    assert "  header on row 1; 1 data rows" in outcome.stdout.splitlines()
+
+
 def test_a_wrong_dimension_is_not_trusted_and_the_file_reads(tmp_path: Path, scan: str) -> None:
     """<dimension ref="A1:XFD1048576"/> over one deal: the cells decide, not the element."""
     body = f'<dimension ref="A1:XFD1048576"/><sheetData>{HEADER}{DEAL}</sheetData>'
@@ -567,6 +589,8 @@ def test_formulas_written_by_openpyxl_are_counted_per_column(tmp_path: Path, sca
         HEADER + row(5, "<c><v>1</v></c>"),
         HEADER + row(5, '<c r="A123456789"><v>1</v></c>'),
         HEADER + row(5, '<c r="B5"><f>1+1</f></c>'),
+        HEADER + DEAL + row(20000, '<c r="XFD20000" s="1"/>'),
+        HEADER + DEAL + '<row r="20000" s="1"/>' + row(3, number("A3", 1)),
     ],
 )
 def test_the_compiled_scan_finds_what_the_python_scan_finds(xml: str) -> None:

@@ -4,8 +4,10 @@
  * scan(data, prefix, lengths) -> (cells, last_row, last_column, irregular, formulas, copies)
  *
  *   cells        the <c> elements opened with white space or '>' after the name
- *   last_row     the largest row of a reference r="..." of a <c> or <row> element
+ *   last_row     the largest row of a cell's reference r="..."
  *   last_column  the largest column (1-based) of a cell's reference
+ *                (an empty element <c r="..."/> is left out of both: calamine skips it,
+ *                and a row's r="..." too: it places only cells written without one)
  *   irregular    a cell not written <c r="A1"...>: its place is worked out in Python
  *   formulas     whether a <f> element starts in the chunk
  *   copies       the bytes of shared strings the cells of type "s" copy: ``lengths``
@@ -129,34 +131,24 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         int lower = 0;
         if (first == 'c' && (is_space(after) || after == '>')) {
             cells++;
+            const char *end = memchr(text + element, '>', (size_t)(size - element));
+            /* <c r="M1000000" s="1"/>, a formatted empty cell: calamine skips it. */
+            int empty = end != NULL && end[-1] == '/';
             if (after == ' ' && size - element >= 5 && memcmp(text + element + 1, " r=\"", 4) == 0 &&
                 parse_ref(text, element + 5, size, &row, &column, &lower) && !lower) {
-                if (row > last_row) last_row = row;
-                if (column > last_column) last_column = column;
+                if (!empty && row > last_row) last_row = row;
+                if (!empty && column > last_column) last_column = column;
             } else {
                 irregular = 1;
             }
             if (length_count > 0) {
-                const char *end = memchr(text + element, '>', (size_t)(size - element));
-                if (end != NULL && end[-1] != '/' && is_shared(text, element + 1, end - text)) {
+                if (end != NULL && !empty && is_shared(text, element + 1, end - text)) {
                     long long index = shared_index(text, (end - text) + 1, size, name, name_size);
                     if (index >= 0 && index < length_count) copies += lengths[index];
                 }
             }
         } else if (first == 'f' && (is_space(after) || after == '>' || after == '/')) {
             formulas = 1;
-        } else if (first == 'r' && size - element >= 4 && memcmp(text + element, "row", 3) == 0 &&
-                   is_space(text[element + 3])) {
-            /* A row's r="..." anywhere in its tag: it places the cells written without one. */
-            const char *end = memchr(text + element, '>', (size_t)(size - element));
-            Py_ssize_t limit = end == NULL ? size : (end - text);
-            for (Py_ssize_t index = element + 3; index + 4 <= limit; index++) {
-                if (memcmp(text + index, " r=\"", 4) == 0) {
-                    if (parse_ref(text, index + 4, size, &row, &column, &lower) && row > last_row)
-                        last_row = row;
-                    break;
-                }
-            }
         }
     }
     Py_END_ALLOW_THREADS

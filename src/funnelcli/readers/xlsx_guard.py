@@ -413,17 +413,27 @@ def _scan_chunk_in_python(data: bytes, patterns: _Patterns, facts: _Facts) -> No
     facts.cells += cells
     if data.count(patterns.cell_ref) != cells or patterns.cell_spaced.search(data):
         facts.irregular = True
-    last = data.rfind(b' r="')
+    last = data.rfind(b'c r="')
+    while last >= 0 and _empty_cell(data, last):
+        last = data.rfind(b'c r="', 0, last)
     if last >= 0:
-        _see_ref(facts, data[last + 4 : data.find(b'"', last + 4)])
+        _see_ref(facts, data[last + 5 : data.find(b'"', last + 5)])
     # Rows are in order in real sheets, so the last reference is the largest and this finds
     # nothing; a reference past it is read in full.
     for found in _greater_refs(facts).finditer(data):
-        start = found.start() + 4
+        start = found.start() + 5
         ref = data[start : data.find(b'"', start)]
         if ref[:1].islower():
             facts.irregular = True
-        _see_ref(facts, ref)
+        if not _empty_cell(data, found.start()):
+            _see_ref(facts, ref)
+
+
+def _empty_cell(data: bytes, at: int) -> bool:
+    """Whether the cell tag at ``at`` closes itself, ``<c r="M9" s="1"/>``: a formatted
+    empty cell, which calamine skips (and a row's ``r`` places only cells without one)."""
+    end = data.find(b">", at)
+    return end > 0 and data[end - 1] == ord("/")
 
 
 def _see_ref(facts: _Facts, ref: bytes) -> None:
@@ -446,7 +456,7 @@ def _greater_refs(facts: _Facts) -> re.Pattern[bytes]:
     # that is past neither costs little.
     digits = len(str(facts.last_row))
     return re.compile(
-        rb' r="(' + columns + rb"|[a-z]|[A-Z]*+0*+(?=\d{%d})(?:" % digits + rows + rb')")'
+        rb'c r="(' + columns + rb"|[a-z]|[A-Z]*+0*+(?=\d{%d})(?:" % digits + rows + rb')")'
     )
 
 
