@@ -13,6 +13,13 @@ setup(
             ["src/funnelcli/_lane.c"],
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-        )
+        ),
+        # The XLSX guard's scan of a sheet's cells (readers/xlsx_guard.py has it in Python too).
+        Extension(
+            "funnelcli._xlsx_scan",
+            ["src/funnelcli/_xlsx_scan.c"],
+            optional=True,
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+        ),
     ]
 )

@@ -236,7 +236,9 @@ FunnelOption = Annotated[
 SheetOption = Annotated[
     str | None,
     typer.Option(
-        metavar="SHEET", help="XLSX: the sheet to read (default: the first).", show_default=False
+        metavar="SHEET",
+        help="XLSX: the sheet to read (default: the active sheet if visible, else the first visible one).",
+        show_default=False,
     ),
 ]
 EncodingOption = Annotated[

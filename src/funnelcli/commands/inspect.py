@@ -14,6 +14,7 @@ from funnelcli.commands.common import (
     print_warnings,
     user_errors,
 )
+from funnelcli.errors import print_warning
 
 
 def inspect(
@@ -49,6 +50,8 @@ def inspect(
         print_warnings(loaded, quiet)
         options = ReadOptions(sheet=sheet, encoding=encoding)
         found = inspect_export(export, loaded.funnel, options)
+        for note in found.table.notes:
+            print_warning(note, quiet)
         # Labels and headers come from the CRM: none of their control characters reaches
         # the terminal.
         sys.stdout.write(printable(inspection_text(found, loaded.funnel)))

@@ -568,6 +568,8 @@ def report_notes(result: Any, quiet: bool) -> None:
     source = result.table.source
     if result.table.encoding_note:
         print_warning(result.table.encoding_note, quiet)
+    for note in result.table.notes:
+        print_warning(note, quiet)
     if report.negative_durations:
         count = report.negative_durations
         durations = "duration is" if count == 1 else "durations are"

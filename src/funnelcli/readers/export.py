@@ -96,6 +96,7 @@ class TableInfo:
     sheet: str | None
     stats: ReadStats
     encoding_note: str | None = None  # a CSV read with mixed encodings says how
+    notes: tuple[str, ...] = ()  # XLSX: the sheet read, formulas without a value
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def table_info(table: Table) -> TableInfo:
         table.sheet,
         table.stats,
         table.encoding_note,
+        table.notes,
     )
 
 

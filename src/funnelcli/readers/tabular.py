@@ -25,7 +25,9 @@ whole file would be, its rows keep their line numbers, and its skipped rows are 
 in its own :class:`ReadStats`, which :meth:`ReadStats.merge` adds up.
 
 An XLSX file is first checked for parts that would inflate like a zip bomb (only the
-ZIP's directory is read; see :data:`XLSX_MAX_RATIO`). It is read with python-calamine
+ZIP's directory is read; see :data:`XLSX_MAX_RATIO`), then for a sheet whose cells would
+blow up memory once read (:mod:`funnelcli.readers.xlsx_guard`, which also picks the sheet:
+the active one when visible, else the first visible one). It is read with python-calamine
 when it is installed, else with openpyxl; see :data:`USE_CALAMINE` for what differs.
 calamine, a Rust parser, is about ten times faster on a large export, but it holds the
 sheet's values in memory (the Python rows are still made one at a time); openpyxl
@@ -58,6 +60,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeAlias
 
 from funnelcli.errors import ExportError, shown
 from funnelcli.readers.sources import local_path
+from funnelcli.readers.xlsx_guard import Checked, check_workbook, other_sheets_hint
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
@@ -256,6 +259,9 @@ class Table:
     encoding_note: str | None = None
     """One line for the user when the detected encoding is a guess worth knowing: a UTF-8
     file with rows in cp1252 (:data:`MIXED_ENCODING`); None otherwise."""
+    notes: tuple[str, ...] = ()
+    """XLSX: lines for the user about what was read: which sheet, when not the first, and
+    the formulas saved without a value, read as empty cells."""
     _close: Callable[[], None] = field(default=_nothing_to_close, repr=False, compare=False)
     _csv: _CsvCursor | None = field(default=None, repr=False, compare=False)
     """Where a CSV table's reader is, for :func:`split_rows`; None for XLSX."""
@@ -1227,11 +1233,47 @@ def _read_xlsx(
     header_score: HeaderScore | None,
 ) -> Table:
     _refuse_zip_bomb(path, source)
+    # Before any reader: a sheet whose cells would blow up memory is refused here.
+    checked = check_workbook(os.fspath(path), source, sheet)
+    wanted = sheet if sheet is not None else checked.sheet
+    hint = other_sheets_hint(checked)
+    table = None
     if USE_CALAMINE:
-        table = _read_xlsx_calamine(path, source, sheet, header_score)
-        if table is not None:
-            return table
-    return _read_xlsx_openpyxl(path, source, sheet, header_score)
+        table = _read_xlsx_calamine(path, source, wanted, header_score, hint)
+    if table is None:
+        table = _read_xlsx_openpyxl(path, source, wanted, header_score, hint)
+    table.notes = _xlsx_notes(table, checked)
+    return table
+
+
+def _xlsx_notes(table: Table, checked: Checked) -> tuple[str, ...]:
+    notes = [checked.note] if checked.note else []
+    if checked.unsaved_formulas:
+        total = sum(checked.unsaved_formulas.values())
+        columns = ", ".join(
+            f"{_column_name(index)}"
+            + (f" '{shown(table.header[index], 30)}'" if index < len(table.header) else "")
+            + f" ({count:,})"
+            for index, count in sorted(checked.unsaved_formulas.items())[:5]
+        )
+        more = len(checked.unsaved_formulas) - 5
+        notes.append(
+            f"{table.source}: sheet '{shown(table.sheet)}': {total:,} "
+            f"{'cell holds a formula' if total == 1 else 'cells hold formulas'} saved without "
+            f"a value, read as empty: column{'s' if len(checked.unsaved_formulas) > 1 else ''} "
+            f"{columns}{f' and {more:,} more' if more > 0 else ''}"
+            "; open the file in Excel or LibreOffice and save it to compute them"
+        )
+    return tuple(notes)
+
+
+def _column_name(index: int) -> str:
+    """The Excel letters of a 0-based column: 0 is A, 27 is AB."""
+    letters, number = "", index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _xlsx_table(
@@ -1280,10 +1322,13 @@ def _sheet_index(
     raise ExportError(f"{source}: no sheet named '{sheet}'; the sheets are: {names}")
 
 
-def _xlsx_no_header(source: str, title: str, buffered: list[tuple[int, Sequence[Cell]]]) -> str:
+def _xlsx_no_header(
+    source: str, title: str, buffered: list[tuple[int, Sequence[Cell]]], hint: str
+) -> str:
+    """The message for a sheet without a header row; ``hint`` names the other sheets."""
     if all(_is_blank(cells) for _, cells in buffered):
-        return f"{source}: sheet '{title}' is empty; export the deals with a header row"
-    return f"{source}: sheet '{title}': {_NO_HEADER}"
+        return f"{source}: sheet '{title}' is empty; export the deals with a header row{hint}"
+    return f"{source}: sheet '{title}': {_NO_HEADER}{hint}"
 
 
 # --- XLSX: zip bombs ---------------------------------------------------------
@@ -1390,6 +1435,7 @@ def _read_xlsx_calamine(
     source: str,
     sheet: str | None,
     header_score: HeaderScore | None,
+    hint: str = "",
 ) -> Table | None:
     """Read with python-calamine; None when it is not installed or cannot read the sheet.
 
@@ -1421,7 +1467,8 @@ def _read_xlsx_calamine(
             return None
         title, rows, number, pad = picked
         buffered = _lookahead(_calamine_numbered(rows, number, pad))
-        header = _find_header(buffered, header_score, _xlsx_no_header(source, title, buffered))
+        no_header = _xlsx_no_header(source, title, buffered, hint)
+        header = _find_header(buffered, header_score, no_header)
     except BaseException:
         close()
         raise
@@ -1570,6 +1617,7 @@ def _read_xlsx_openpyxl(
     source: str,
     sheet: str | None,
     header_score: HeaderScore | None,
+    hint: str = "",
 ) -> Table:
     import openpyxl  # here, not at the top: the import costs ~130 ms a CSV read must not pay
 
@@ -1601,7 +1649,8 @@ def _read_xlsx_openpyxl(
         worksheet.reset_dimensions()  # some writers store a wrong size, which would cut rows
         numbered = _xlsx_numbered(worksheet, source, title)
         buffered = _lookahead(numbered)
-        header = _find_header(buffered, header_score, _xlsx_no_header(source, title, buffered))
+        no_header = _xlsx_no_header(source, title, buffered, hint)
+        header = _find_header(buffered, header_score, no_header)
     except BaseException:
         close()
         raise
