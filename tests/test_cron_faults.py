@@ -195,7 +195,18 @@ def many_segments(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     write_export(5000, export)
     funnel = folder / "funnel.yaml"
     funnel.write_text(FUNNEL_YAML, encoding="utf-8")
-    return ["report", str(export), "--funnel", str(funnel), "--by", "Deal Name", "--format", "csv"]
+    return [
+        "report",
+        str(export),
+        "--funnel",
+        str(funnel),
+        "--by",
+        "Deal Name",
+        "--max-segments",
+        "0",
+        "--format",
+        "csv",
+    ]
 
 
 def test_a_reader_that_takes_one_line_and_leaves_is_141_without_noise(

@@ -28,12 +28,7 @@ from .processes import run
 CRASHES = Path(__file__).parent / "data" / "fuzz_crashes"
 MEMORY_LIMIT = 2 * 1024 * 1024 * 1024  # bytes of address space for one replay
 
-KNOWN_CRASHES: dict[str, str] = {
-    "xlsx_sheet-123e8b9f1cf8.bin": (
-        "BUG: a cell at column ZZZZZZZ (any far column, up to XFD at row 1,048,576) makes "
-        "the calamine reader pad its rows to that width: MemoryError instead of one line"
-    ),
-}
+KNOWN_CRASHES: dict[str, str] = {}
 """Saved input -> why it still crashes ("BUG: ..."); remove the entry once it is fixed."""
 
 _SHORT = settings(
