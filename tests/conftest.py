@@ -32,6 +32,16 @@ def line_matching(*parts: str | re.Pattern[str]) -> re.Pattern[str]:
     )
 
 
+MAVEN = [
+    "examples/maven_pipeline.csv",
+    "--funnel",
+    "sample_funnels/maven_crm.yaml",
+    "--as-of",
+    "2017-12-31",
+]
+"""The shipped pipeline's report arguments, run from ROOT: the demo's export and funnel."""
+
+
 REQUIRE_COMPILED = "FUNNEL_REQUIRE_COMPILED"
 """Set to 1 (``make test`` does, where there is a C compiler): a missing lane fails the tests."""
 

@@ -53,11 +53,12 @@ def run(
     *,
     cwd: Path | str | None = None,
     env: Mapping[str, str] | None = None,
-    input: str | None = None,
+    input: str | bytes | None = None,
     timeout: float = TIMEOUT,
     preexec_fn: Callable[[], object] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` to its end with text output captured; raises TimeoutExpired on a hang."""
+    """Run ``command`` to its end with its output captured as text (UTF-8, undecodable bytes
+    replaced); ``input`` as text or bytes. Raises TimeoutExpired on a hang."""
     with started(
         command,
         stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
@@ -65,13 +66,16 @@ def run(
         stderr=subprocess.PIPE,
         cwd=cwd,
         env=None if env is None else dict(env),
-        text=True,
-        encoding="utf-8",
-        errors="replace",
         preexec_fn=preexec_fn,
     ) as process:
-        stdout, stderr = process.communicate(input, timeout=timeout)
-        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        data = input.encode() if isinstance(input, str) else input
+        stdout, stderr = process.communicate(data, timeout=timeout)
+        return subprocess.CompletedProcess(
+            process.args,
+            process.returncode,
+            stdout.decode("utf-8", "replace"),
+            stderr.decode("utf-8", "replace"),
+        )
 
 
 def run_funnel(

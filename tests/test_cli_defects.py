@@ -11,8 +11,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import DATA, ROOT
+from .processes import run
 
 TIMEOUT = 120
 
@@ -32,27 +31,15 @@ class Done:
 
 
 def funnel(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Done:
-    """``funnel ARGS`` as a real process; its process group is killed whatever happens."""
+    """``funnel ARGS`` as a real process (tests/processes.py: its group is killed whatever
+    happens)."""
     environment = {key: value for key, value in os.environ.items() if key != "NO_COLOR"}
     environment.update({"COLUMNS": "80", "TERM": "dumb"})
     environment.update(env or {})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "funnelcli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        cwd=cwd,
-        env=environment,
-        start_new_session=True,
+    done = run(
+        [sys.executable, "-m", "funnelcli", *args], cwd=cwd, env=environment, timeout=TIMEOUT
     )
-    try:
-        stdout, stderr = process.communicate(timeout=TIMEOUT)
-        return Done(process.returncode, stdout, stderr)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    return Done(done.returncode, done.stdout, done.stderr)
 
 
 # --- 1. `funnel` alone --------------------------------------------------------------------
@@ -272,23 +259,11 @@ def test_the_bash_script_completes_in_bash() -> None:
     if shutil.which("funnel", path=bin_dir) is None:
         pytest.skip("no funnel console script beside this Python")
     environment = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    process = subprocess.Popen(
-        ["bash", "--norc", "--noprofile", "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        cwd=ROOT,
-        start_new_session=True,
+    done = run(
+        ["bash", "--norc", "--noprofile", "-c", script], env=environment, cwd=ROOT, timeout=TIMEOUT
     )
-    try:
-        stdout, stderr = process.communicate(timeout=TIMEOUT)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    assert process.returncode == 0, stderr
-    assert stdout.split() == ["report"]
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["report"]
 
 
 # --- 4. a currency in a typed amount ----------------------------------------------------------

@@ -19,16 +19,9 @@ from typing import IO, Any
 import pytest
 from benchmarks.generate import FUNNEL_YAML, write_export
 
-from .conftest import ROOT
+from .conftest import MAVEN, ROOT
 from .processes import group_members, kill_group, poll, started_funnel, wait_until_open
 
-MAVEN = [
-    "examples/maven_pipeline.csv",
-    "--funnel",
-    "sample_funnels/maven_crm.yaml",
-    "--as-of",
-    "2017-12-31",
-]
 MAVEN_ROWS = 8800
 
 

@@ -8,16 +8,8 @@ import subprocess
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import MAVEN, ROOT
 from .processes import run_funnel
-
-MAVEN = [
-    "examples/maven_pipeline.csv",
-    "--funnel",
-    "sample_funnels/maven_crm.yaml",
-    "--as-of",
-    "2017-12-31",
-]
 
 
 def funnel(*args: str) -> subprocess.CompletedProcess[str]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +20,8 @@ import pytest
 
 from funnelcli.errors import ExportError
 from funnelcli.readers import sources
+
+from .processes import run as run_process
 
 DATA = Path(__file__).parent / "data" / "input_sources"
 FUNNEL = str(DATA / "funnel.yaml")
@@ -54,28 +54,15 @@ def run(
     env: Mapping[str, str] | None = None,
     preexec_fn: Callable[[], None] | None = None,
 ) -> Run:
-    """Run ``command`` in a session of its own with TMPDIR in ``tmp``/tmp; kill its group
-    whatever happens."""
+    """Run ``command`` with TMPDIR in ``tmp``/tmp (tests/processes.py: in a session of its
+    own, its group killed whatever happens)."""
     temporary = tmp / "tmp"
     temporary.mkdir(exist_ok=True)
     environment = {**os.environ, "TMPDIR": str(temporary), "COLUMNS": "120", **(env or {})}
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=tmp,
-        env=environment,
-        start_new_session=True,
-        preexec_fn=preexec_fn,
+    done = run_process(
+        command, cwd=tmp, env=environment, input=stdin, timeout=TIMEOUT, preexec_fn=preexec_fn
     )
-    try:
-        out, err = process.communicate(stdin, timeout=TIMEOUT)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-    return Run(process.returncode, out.decode(), err.decode())
+    return Run(done.returncode, done.stdout, done.stderr)
 
 
 def funnel(*args: str) -> list[str]:

@@ -15,17 +15,11 @@ from pathlib import Path
 import pytest
 from benchmarks.generate import FUNNEL_YAML, write_export
 
+from .conftest import MAVEN
 from .processes import poll, started_funnel, wait_until_open
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-MAVEN = [
-    "examples/maven_pipeline.csv",
-    "--funnel",
-    "sample_funnels/maven_crm.yaml",
-    "--as-of",
-    "2017-12-31",
-]
 SIGNALS = [
     (signal.SIGINT, 130, "error: interrupted\n"),
     (signal.SIGTERM, 143, "error: terminated\n"),
