@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ import pytest
 from funnelcli.errors import ExportError
 from funnelcli.readers import sources
 
+from .processes import poll, started
 from .processes import run as run_process
 
 DATA = Path(__file__).parent / "data" / "input_sources"
@@ -156,6 +159,30 @@ def test_the_copy_of_standard_input_is_removed_after_an_error(tmp_path: Path) ->
     )
     assert (result.code, result.stdout) == (2, "")
     assert result.error_lines[0].startswith("error: -: --by Nope: no such column")
+    assert no_copies_left(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "line"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_the_copy_of_standard_input_is_removed_when_the_run_is_stopped(
+    tmp_path: Path, sent: signal.Signals, code: int, line: str
+) -> None:
+    """A cron job stopped while the export still arrives leaves no copy in TMPDIR."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    command = funnel("report", "-", "--funnel", FUNNEL, "--format", "json")
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with started(command, env=environment, **pipes) as process:
+        assert process.stdin is not None
+        process.stdin.write(DEALS.read_bytes()[:20])  # the export's first bytes; more to come
+        process.stdin.flush()
+        poll(lambda: any(temporary.iterdir()), "the copy of standard input")
+        process.send_signal(sent)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    assert (process.returncode, stdout, stderr.decode()) == (code, b"", f"error: {line}\n")
     assert no_copies_left(tmp_path)
 
 

@@ -121,6 +121,10 @@ def _leave(code: int) -> None:
     """
     import os
 
+    # os._exit runs no atexit handler: the copy of standard input goes here instead.
+    sources = sys.modules.get("funnelcli.readers.sources")
+    if sources is not None:
+        sources.remove_copies()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed or full stdout: reported
             stream.flush()
