@@ -60,3 +60,39 @@ def test_no_colour_when_piped() -> None:
     assert done.returncode == 0
     assert "\x1b[" not in done.stdout
     assert "Funnel report: Maven CRM pipeline" in done.stdout
+
+
+def test_a_report_that_can_use_no_row_is_an_error_naming_the_labels_and_the_fix() -> None:
+    """Pipedrive's default stages against the built-in funnel: a table of zeros with exit 0
+    would read as a real, empty pipeline; it is exit 2 and one line after the warnings."""
+    export = "tests/data/fit/pipedrive_default_stages.csv"
+    done = funnel("report", export, "--format", "json")
+    assert (done.returncode, done.stdout) == (2, "")
+    warning, error = done.stderr.splitlines()
+    assert warning.startswith(f"warning: {export}: 4 rows skipped, unknown stage label: ")
+    # 4 rows, all unknown labels; the most common first: Qualified (2 rows), then the
+    # others in the order first seen.
+    assert error == (
+        f"error: {export}: no row could be used: all 4 rows read were skipped "
+        "(unknown stage label 4); the funnel 'B2B SaaS (built-in default)' knows none of the "
+        "labels 'Qualified', 'Contact Made', 'Proposal Made': write funnel.yaml from the "
+        f"export with `funnel init --from {export}`, check its stages and run again, or add "
+        "the labels to a stage's aliases: in funnel.yaml"
+    )
+
+
+def test_a_report_with_some_rows_used_is_not_refused() -> None:
+    """One row of the same export in a stage the funnel knows: a report, exit 0."""
+    done = funnel(
+        "report",
+        "tests/data/fit/pipedrive_default_stages.csv",
+        "--format",
+        "json",
+        "--quiet",
+        "--funnel",
+        "tests/data/fit/one_known_stage.yaml",
+    )
+    assert done.returncode == 0
+    rows = json.loads(done.stdout)["rows"]
+    # Qualified (rows 2 and 5) is the funnel's first stage; the other two labels are not.
+    assert (rows["read"], rows["used"], rows["skipped"]) == (4, 2, 2)

@@ -255,6 +255,8 @@ def report(
         if strict and result.account.skipped_total:
             raise UsageError(_strict_line(result, export))
         report_skips(result, loaded, quiet=quiet, as_errors=False)
+        if result.account.skipped_total and not result.account.used:
+            raise UsageError(_nothing_used_line(result, loaded))
         report_notes(result, quiet)
         result = _with_alerts(result, loaded, cli_rules, stale_days, quiet)
         source = loaded.funnel.source
@@ -362,6 +364,33 @@ def _strict_line(result: Any, export: str) -> str:
         f"{export}: --strict: {account.skipped_total:,} of {account.read:,} rows skipped: {reasons}; "
         "fix them or run without --strict"
     )
+
+
+def _nothing_used_line(result: Any, loaded: "LoadedFunnel") -> str:
+    """Every row read was skipped: a report of zeros would be read as a real one.
+
+    The fix named depends on why: labels the funnel does not know (the usual first-run
+    case, an export whose pipeline is not the funnel's) are fixed by a funnel written
+    from the export; anything else by the reasons the warnings above give.
+    """
+    from funnelcli.readers.deals import SKIP_REASONS
+
+    account = result.account
+    source = result.table.source
+    reasons = ", ".join(
+        f"{SKIP_REASONS.get(reason, reason)} {count:,}"
+        for reason, count in account.skipped.most_common()
+    )
+    line = f"{source}: no row could be used: all {account.skipped_total:,} rows read were skipped ({reasons})"
+    if account.unknown_labels:
+        labels = ", ".join(f"'{shown(label)}'" for label, _ in account.unknown_labels.most_common(5))
+        where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
+        return (
+            f"{line}; the funnel {loaded.funnel.name!r} knows none of the labels {labels}: "
+            f"write funnel.yaml from the export with `funnel init --from {source}`, check its "
+            f"stages and run again, or add the labels to a stage's aliases: in {where}"
+        )
+    return f"{line}; the warnings above give the first rows of each reason"
 
 
 def _check_rule_stages(rules: Any, loaded: "LoadedFunnel") -> None:
