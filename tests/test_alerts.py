@@ -639,7 +639,7 @@ def test_null_values_in_yaml_leave_rules_unset() -> None:
             "alerts: {colour: red}",
             [
                 "funnel.yaml: alerts.colour: unknown key; known keys:"
-                " fail_below, fail_on_bottleneck, max_stale, min_win_rate"
+                " fail_below, fail_on_bottleneck, max_stale, min_win_rate, max_skipped"
             ],
         ),
     ],

@@ -79,6 +79,7 @@ ROWS = {
     "used": int,
     "skipped": int,
     "skipped_by_reason": dict,
+    "skipped_share": float,
     "filtered": int,
     "filtered_by_reason": dict,
     "blank": int,

@@ -22,7 +22,7 @@ from funnelcli.errors import shown
 from funnelcli.report import Report, StageFigures
 from funnelcli.values import check_rate, describe, format_rate, parse_rate
 
-ALERT_KEYS = ("fail_below", "fail_on_bottleneck", "max_stale", "min_win_rate")
+ALERT_KEYS = ("fail_below", "fail_on_bottleneck", "max_stale", "min_win_rate", "max_skipped")
 FAIL_BELOW_FORM = "STAGE=RATE like Demo=35% or Demo=0.35"
 _MOST_PLACES = 6  # a rate shown to more places than this in a message helps nobody
 
@@ -37,6 +37,8 @@ class AlertRules:
     fail_on_bottleneck: bool = False
     max_stale: int | None = None
     min_win_rate: Fraction | None = None
+    max_skipped: Fraction | None = None
+    """The largest share of the rows read that may be skipped (``--max-skipped 10%``)."""
 
     def merged_with(self, override: AlertRules) -> AlertRules:
         """These rules with ``override``'s added on top (the command line over the YAML).
@@ -56,6 +58,9 @@ class AlertRules:
             min_win_rate=(
                 override.min_win_rate if override.min_win_rate is not None else self.min_win_rate
             ),
+            max_skipped=(
+                override.max_skipped if override.max_skipped is not None else self.max_skipped
+            ),
         )
 
     @property
@@ -66,6 +71,7 @@ class AlertRules:
             and not self.fail_on_bottleneck
             and self.max_stale is None
             and self.min_win_rate is None
+            and self.max_skipped is None
         )
 
 
@@ -114,6 +120,7 @@ def rules_from_cli(
     fail_on_bottleneck: bool,
     max_stale: int | None,
     min_win_rate: str | None,
+    max_skipped: str | None = None,
 ) -> AlertRules:
     """Rules from the report command's options. Raises ValueError starting with the option."""
     thresholds: dict[str, Fraction] = {}
@@ -140,7 +147,14 @@ def rules_from_cli(
             check_rate(win_rate, min_win_rate)
         except ValueError as error:
             raise ValueError(f"--min-win-rate: {error}") from None
-    return AlertRules(thresholds, fail_on_bottleneck, max_stale, win_rate)
+    skipped_share = None
+    if max_skipped is not None:
+        try:
+            skipped_share = parse_rate(max_skipped)
+            check_rate(skipped_share, max_skipped)
+        except ValueError as error:
+            raise ValueError(f"--max-skipped: {error}") from None
+    return AlertRules(thresholds, fail_on_bottleneck, max_stale, win_rate, skipped_share)
 
 
 # --- the funnel YAML ----------------------------------------------------------------------
@@ -171,6 +185,7 @@ def rules_from_yaml(data: object, source: str) -> tuple[AlertRules, list[str]]:
         fail_on_bottleneck=_yaml_flag(data.get("fail_on_bottleneck"), problem),
         max_stale=_yaml_max_stale(data.get("max_stale"), problem),
         min_win_rate=_yaml_rate(data.get("min_win_rate"), "min_win_rate", problem),
+        max_skipped=_yaml_rate(data.get("max_skipped"), "max_skipped", problem),
     )
     return rules, problems
 
@@ -256,8 +271,15 @@ def _yaml_max_stale(value: object, problem: _Problem) -> int | None:
 # --- judging a report ---------------------------------------------------------------------
 
 
-def evaluate(rules: AlertRules, report: Report, *, stale_checked: bool = True) -> AlertResult:
-    """Check ``rules`` against ``report``.
+def evaluate(
+    rules: AlertRules,
+    report: Report,
+    *,
+    stale_checked: bool = True,
+    rows: tuple[int, int] | None = None,
+) -> AlertResult:
+    """Check ``rules`` against ``report``; ``rows`` is (rows read, rows skipped) of the
+    export, which ``max_skipped`` is judged on (not judged without it).
 
     ``stale_checked`` is False when no stage had a days limit (no ``days:`` in the funnel,
     no ``--stale-days``): then no deal can be stale, and ``max_stale`` is not judged
@@ -274,6 +296,8 @@ def evaluate(rules: AlertRules, report: Report, *, stale_checked: bool = True) -
         _judge_stale(rules.max_stale, report, stale_checked, fired, not_judged)
     if rules.min_win_rate is not None:
         _judge_win_rate(rules.min_win_rate, report, fired, not_judged)
+    if rules.max_skipped is not None:
+        _judge_skipped(rules.max_skipped, rows, fired, not_judged)
     return AlertResult(tuple(fired), tuple(not_judged))
 
 
@@ -399,6 +423,33 @@ def _judge_win_rate(
             threshold=float(min_win_rate),
             actual=float(win_rate),
             message=f"win rate {shown_actual} is below {shown_threshold}",
+        )
+    )
+
+
+def _judge_skipped(
+    max_skipped: Fraction, rows: tuple[int, int] | None, fired: list[Alert], not_judged: list[str]
+) -> None:
+    if rows is None or rows[0] == 0:
+        not_judged.append(
+            f"skipped rows not judged against {format_rate(max_skipped)}: no row was read"
+        )
+        return
+    read, skipped = rows
+    share = Fraction(skipped, read)
+    if share <= max_skipped:
+        return
+    shown_actual, shown_threshold = _distinct_rates(share, max_skipped)
+    fired.append(
+        Alert(
+            rule="max_skipped",
+            stage=None,
+            threshold=float(max_skipped),
+            actual=float(share),
+            message=(
+                f"{shown_actual} of the rows read were skipped ({skipped:,} of {read:,}), "
+                f"more than the {shown_threshold} allowed"
+            ),
         )
     )
 

@@ -164,6 +164,14 @@ def report(
             show_default=False,
         ),
     ] = None,
+    max_skipped: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PERCENT",
+            help="Alert when more than PERCENT of the rows read are skipped: 10% or 0.1.",
+            show_default=False,
+        ),
+    ] = None,
     save_snapshot: Annotated[
         str | None,
         typer.Option(
@@ -221,7 +229,9 @@ def report(
                 f"{export}: not a workbook; --sheet {sheet} applies to XLSX files and is ignored",
                 quiet,
             )
-        cli_rules = _cli_rules(fail_below or [], fail_on_bottleneck, max_stale, min_win_rate)
+        cli_rules = _cli_rules(
+            fail_below or [], fail_on_bottleneck, max_stale, min_win_rate, max_skipped
+        )
         _check_rule_stages(cli_rules, loaded)
         options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
         request = _slice_request(by, pipeline, since, until, where or [], cohort, max_segments)
@@ -383,7 +393,9 @@ def _nothing_used_line(result: Any, loaded: "LoadedFunnel") -> str:
     )
     line = f"{source}: no row could be used: all {account.skipped_total:,} rows read were skipped ({reasons})"
     if account.unknown_labels:
-        labels = ", ".join(f"'{shown(label)}'" for label, _ in account.unknown_labels.most_common(5))
+        labels = ", ".join(
+            f"'{shown(label)}'" for label, _ in account.unknown_labels.most_common(5)
+        )
         where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
         return (
             f"{line}; the funnel {loaded.funnel.name!r} knows none of the labels {labels}: "
@@ -500,12 +512,16 @@ SHARED_NAMES_SHOWN = 3
 
 
 def _cli_rules(
-    fail_below: list[str], fail_on_bottleneck: bool, max_stale: int | None, min_win_rate: str | None
+    fail_below: list[str],
+    fail_on_bottleneck: bool,
+    max_stale: int | None,
+    min_win_rate: str | None,
+    max_skipped: str | None,
 ) -> Any:
     from funnelcli.alerts import rules_from_cli
 
     try:
-        return rules_from_cli(fail_below, fail_on_bottleneck, max_stale, min_win_rate)
+        return rules_from_cli(fail_below, fail_on_bottleneck, max_stale, min_win_rate, max_skipped)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
@@ -525,7 +541,8 @@ def _with_alerts(
         stage.days is not None for stage in loaded.funnel.stages
     )
     try:
-        outcome = evaluate(rules, result.report, stale_checked=stale_checked)
+        rows = (result.account.read, result.account.skipped_total)
+        outcome = evaluate(rules, result.report, stale_checked=stale_checked, rows=rows)
     except ValueError as error:
         raise UsageError(str(error)) from None
     for note in outcome.not_judged:

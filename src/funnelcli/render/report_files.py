@@ -53,6 +53,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "used": account.used,
             "skipped": account.skipped_total,
             "skipped_by_reason": dict(sorted(account.skipped.items())),
+            "skipped_share": rate(skipped_share(result)),
             "filtered": account.filtered_total,
             "filtered_by_reason": dict(sorted(account.filtered.items())),
             "blank": result.table.stats.blank_rows,
@@ -479,6 +480,30 @@ def _number(value: float | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+SKIPPED_SHARE_SHOWN = Fraction(1, 10)
+"""Above this share of the rows read skipped, the report says so at its top: the figures
+then leave out enough of the export to mislead whoever reads only the table."""
+
+
+def skipped_share(result: ExportReport) -> Fraction | None:
+    """The share of the rows read that were skipped; None when no row was read."""
+    account = result.account
+    return Fraction(account.skipped_total, account.read) if account.read else None
+
+
+def skipped_warning(result: ExportReport) -> str | None:
+    """The sentence at the top of a report that leaves out over a tenth of its rows."""
+    share = skipped_share(result)
+    if share is None or share <= SKIPPED_SHARE_SHOWN:
+        return None
+    account = result.account
+    return (
+        f"{percent(share)} of the rows read ({account.skipped_total:,} of {account.read:,}) "
+        "were skipped: the figures below leave them out. The reasons are at the end and on "
+        "stderr."
+    )
+
+
 def rows_sentence(result: ExportReport) -> str:
     account = result.account
     text = (
@@ -688,6 +713,9 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
         f"{_md(export)}, as of {report.as_of.isoformat()}.",
         "",
     ]
+    warning = skipped_warning(result)
+    if warning:
+        lines += [f"**Warning:** {warning}", ""]
     lines += [
         "| Stage | Reached | Open | Lost | To next | Resolved | Planned | Cumulative | Open value | Median days |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

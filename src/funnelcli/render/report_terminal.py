@@ -28,6 +28,7 @@ from funnelcli.render.report_files import (
     segment_cells,
     segment_title,
     shows_time_in_stage,
+    skipped_warning,
     slices_footnote,
     time_in_stage_rows,
 )
@@ -73,10 +74,11 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     figures.add_column()
     for label, value in key_figures(report):
         figures.add_row(label, value)
-    parts: list[RenderableType] = [
-        title,
-        subtitle,
-        Text(""),
+    parts: list[RenderableType] = [title, subtitle, Text("")]
+    warning = skipped_warning(result)
+    if warning:
+        parts += [Text.assemble(("Warning: ", "bold red"), warning), Text("")]
+    parts += [
         table,
         Text(""),
         FunnelChart(
