@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -410,6 +411,31 @@ def test_init_writes_a_valid_file_and_refuses_to_overwrite(tmp_path: Path) -> No
     assert again.exit_code == 2
     assert again.stderr == f"error: {path}: already exists; pass --force to overwrite it\n"
     assert run("init", path, "--force").exit_code == 0
+
+
+def test_init_writes_the_built_in_funnel_with_its_aliases(tmp_path: Path) -> None:
+    """`funnel init` then `funnel report` maps what the built-in default maps: the written
+    file holds the same stages, rates, days, aliases (HubSpot's internal ids among them) and
+    lost labels, so writing the file never makes a report worse."""
+    from funnelcli.definition import default_funnel
+    from funnelcli.loading import load_funnel_file
+
+    path = tmp_path / "funnel.yaml"
+    assert run("init", str(path)).exit_code == 0
+    written = load_funnel_file(str(path)).funnel
+    built_in = default_funnel()
+
+    def shape(funnel: Any) -> list[tuple[object, ...]]:
+        return [
+            (stage.name, stage.conversion, stage.days, tuple(stage.aliases))
+            for stage in funnel.stages
+        ]
+
+    assert shape(written) == shape(built_in)
+    assert written.lost_labels == built_in.lost_labels == ("Closed Lost", "Lost", "closedlost")
+    # HubSpot's ids, written out by hand: the default maps these without a file.
+    aliases = {alias for stage in written.stages for alias in stage.aliases}
+    assert {"marketingqualifiedlead", "qualifiedtobuy", "contractsent", "closedwon"} <= aliases
 
 
 def test_no_traceback_for_a_directory_as_funnel(tmp_path: Path) -> None:
