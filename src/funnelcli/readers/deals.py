@@ -85,7 +85,21 @@ class RowAccount:
         default_factory=dict
     )  # label key -> (row, label)
     ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
-    """Deal id -> (its first row, a hash of that row's cells; 0 when read in C)."""
+    """Deal id -> (its first row, a hash of that row's cells), of the rows read in Python."""
+    id_hashes: bytes = field(default=b"", repr=False, compare=False)
+    """The ids the compiled lane noted, as its sorted 64-bit hashes (Lane.take_ids):
+    compared by hash, a shared hash taken for a repeat (one Python read settles it)."""
+
+    def _hashed_ids(self) -> bytes:
+        """All the ids noted, as sorted hashes (those read in Python hashed as the lane's)."""
+        if not self.ids:
+            return self.id_hashes
+        from funnelcli import _lane
+
+        merged = _lane.merge_ids(self.id_hashes, _lane.hash_ids(list(self.ids)))
+        if merged is None:
+            raise RepeatedIds
+        return merged
 
     @property
     def skipped_total(self) -> int:
@@ -104,7 +118,14 @@ class RowAccount:
     def merge(self, other: RowAccount) -> None:
         """Add the counts of the rows that follow these in the file (another process's
         share); a deal id in both shares raises :class:`RepeatedIds`."""
-        if other.ids:
+        if self.id_hashes or other.id_hashes:
+            from funnelcli import _lane  # the lane noted ids: it is built
+
+            union = _lane.merge_ids(self._hashed_ids(), other._hashed_ids())
+            if union is None:
+                raise RepeatedIds
+            self.ids, self.id_hashes = {}, union
+        elif other.ids:
             if not self.ids.keys().isdisjoint(other.ids):
                 raise RepeatedIds
             self.ids.update(other.ids)

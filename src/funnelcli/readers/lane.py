@@ -123,11 +123,11 @@ def read_share(
         fit_until=share.fit_until,
     )
     merging = _Merging(reader, builder)
-    overran = _read(lane, share, reader, builder, stats, merging, progress, every)
+    noted = len(reader.account.ids)
+    overran, rest_from = _read(lane, share, reader, builder, stats, merging, progress, every)
     if lane.repeats:
         raise RepeatedIds
-    if keep_ids:
-        _keep_ids(lane, reader)
+    _keep_ids(module, lane, reader, noted, rest_from, keep_ids)
     # Last: the file's order does not matter to which stale deals are kept.
     stale, dropped = lane.take_stale()
     for deal in stale:
@@ -145,7 +145,9 @@ def _read(
     merging: _Merging,
     progress: Callable[[int, bool], None] | None,
     every: int,
-) -> bool:
+) -> tuple[bool, int | None]:
+    """read_share's read: (overran, how many ids ``reader.account`` had noted when the lane
+    gave up, None when it did not)."""
     width = len(share.header)
     while True:
         status, detail = lane.run(every)
@@ -169,7 +171,7 @@ def _read(
             for batch in reader.deal_rows(iter(((number, row),))):
                 builder.add_rows(batch)
         elif status == _END:
-            return bool(detail)
+            return bool(detail), None
         else:  # _GIVE_UP: the csv module reads the rest, from the record the lane left at
             offset, lines_before, last_line, overran = detail
             rest = CsvRange(
@@ -182,23 +184,44 @@ def _read(
                 share.parsing,
                 share.fit_until,
             )
-            # The rows read so far by the lane are known to the reader: the rest's rows
-            # are compared with them.
-            _keep_ids(lane, reader)
+            # The rest's ids are noted by the reader, after those it had: compared with
+            # the lane's at the end (_keep_ids).
+            rest_from = len(reader.account.ids)
             with read_csv_range(rest) as table:
                 for batch in reader.deal_rows(table.rows):
                     builder.add_rows(batch)
             stats.merge(table.stats)
-            return bool(overran) or table.overran
+            return bool(overran) or table.overran, rest_from
 
 
-def _keep_ids(lane: Any, reader: DealReader) -> None:
-    """The deal ids the lane noted, into the reader's account (with no hash of the row's
-    cells: the reader then defers every repeat, see DealReader.defer_repeats)."""
-    ids = reader.account.ids
-    for deal_id, line in lane.take_ids().items():
-        if ids.setdefault(deal_id, (line, 0))[0] != line:
+def _keep_ids(
+    module: ModuleType,
+    lane: Any,
+    reader: DealReader,
+    noted: int,
+    rest_from: int | None,
+    keep: bool,
+) -> None:
+    """Compare the ids the reader noted with the lane's hashes, and with ``keep`` put them
+    all into ``reader.account.id_hashes`` (for a share merged with others).
+
+    The lane notes every record it splits, the rows it hands to Python too, so the
+    reader's ids from ``noted`` on (those rows) are the lane's already; the ones it noted
+    before, and those of the rest read after the lane gave up (from ``rest_from``), are
+    not. A shared hash raises :class:`RepeatedIds`: one Python read settles it."""
+    account = reader.account
+    names = list(account.ids)
+    others = names[:noted] + ([] if rest_from is None else names[rest_from:])
+    if not keep and not others:
+        return  # the lane found no repeat among its own: nothing to compare
+    hashes = module.merge_ids(lane.take_ids(), module.hash_ids(others))
+    if hashes is None:
+        raise RepeatedIds
+    if keep:
+        merged = module.merge_ids(account.id_hashes, hashes)
+        if merged is None:
             raise RepeatedIds
+        account.ids, account.id_hashes = {}, merged
 
 
 def _index(column: int | None) -> int:
