@@ -1766,7 +1766,8 @@ static PyObject *lane_take_ids(Lane *self, PyObject *Py_UNUSED(ignored)) {
     return out;
 }
 
-/* hash_ids(ids): the hashes of the ids (str), sorted, as Lane.take_ids() gives them. */
+/* hash_ids(ids): the hashes of the ids (str), sorted, as Lane.take_ids() gives them; None
+ * when two ids share a hash (an id that may come twice). */
 static PyObject *hash_ids(PyObject *Py_UNUSED(module), PyObject *arg) {
     PyObject *seq = PySequence_Fast(arg, "hash_ids() takes a sequence of str");
     if (!seq)
@@ -1792,6 +1793,12 @@ static PyObject *hash_ids(PyObject *Py_UNUSED(module), PyObject *arg) {
     Py_DECREF(seq);
     PyObject *out = sorted_hashes(v, kept);
     PyMem_Free(v);
+    const uint64_t *sorted = out ? (const uint64_t *)PyBytes_AS_STRING(out) : NULL;
+    for (Py_ssize_t i = 1; sorted && i < kept; i++)
+        if (sorted[i] == sorted[i - 1]) {
+            Py_SETREF(out, Py_NewRef(Py_None));
+            break;
+        }
     return out;
 }
 
@@ -1870,7 +1877,7 @@ static PyTypeObject LaneType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"hash_ids", hash_ids, METH_O, "The hashes of deal ids, sorted, as Lane.take_ids()."},
+    {"hash_ids", hash_ids, METH_O, "The hashes of deal ids, sorted, or None."},
     {"merge_ids", merge_ids, METH_VARARGS, "The union of two sorted hash arrays, or None."},
     {NULL, NULL, 0, NULL},
 };

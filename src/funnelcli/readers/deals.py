@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
@@ -63,6 +64,20 @@ _FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"
 _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
 
 
+ID_BATCH = 65_536
+"""Ids noted between two hashings of them (RowAccount.note_id): a few MB of text at most."""
+
+
+def id_hashing() -> ModuleType | None:
+    """The compiled module, whose hashes of deal ids a read that defers repeats keeps
+    instead of the ids (RowAccount.id_hashes); None when it is not built."""
+    try:
+        import funnelcli._lane as _lane
+    except ImportError:  # built without a C compiler: ids are kept whole
+        return None
+    return _lane
+
+
 class RepeatedIds(Exception):
     """A deal id came again in a read that cannot settle it alone (the compiled lane, or
     one of several processes): the export is read again by one Python process, which
@@ -85,18 +100,42 @@ class RowAccount:
         default_factory=dict
     )  # label key -> (row, label)
     ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
-    """Deal id -> (its first row, a hash of that row's cells), of the rows read in Python."""
+    """Deal id -> (its first row, a hash of that row's cells): the exact record of a read
+    that settles repeats (or defers them without the compiled module)."""
     id_hashes: bytes = field(default=b"", repr=False, compare=False)
-    """The ids the compiled lane noted, as its sorted 64-bit hashes (Lane.take_ids):
-    compared by hash, a shared hash taken for a repeat (one Python read settles it)."""
+    """The ids of a read that defers repeats, as the compiled module's sorted 64-bit
+    hashes (8 bytes an id): a shared hash is taken for a repeat, which one Python read
+    then settles exactly."""
+    id_batch: list[str] = field(default_factory=list, repr=False, compare=False)
+    """Ids noted since the last :meth:`flush_ids`, hashed by the thousands."""
+
+    def note_id(self, deal_id: str) -> None:
+        """Note the id of a row read by a read that defers repeats (see id_hashes)."""
+        self.id_batch.append(deal_id)
+        if len(self.id_batch) >= ID_BATCH:
+            self.flush_ids()
+
+    def flush_ids(self) -> None:
+        """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`; RepeatedIds when one may
+        have been noted before."""
+        if self.id_batch:
+            module = id_hashing()
+            assert module is not None  # note_id is used with the compiled module alone
+            batch = module.hash_ids(self.id_batch)
+            merged = None if batch is None else module.merge_ids(self.id_hashes, batch)
+            if merged is None:
+                raise RepeatedIds
+            self.id_batch, self.id_hashes = [], merged
 
     def _hashed_ids(self) -> bytes:
-        """All the ids noted, as sorted hashes (those read in Python hashed as the lane's)."""
+        """All the ids noted, as sorted hashes (those of :attr:`ids` hashed as the lane's)."""
+        self.flush_ids()
         if not self.ids:
             return self.id_hashes
-        from funnelcli import _lane
-
-        merged = _lane.merge_ids(self.id_hashes, _lane.hash_ids(list(self.ids)))
+        module = id_hashing()
+        assert module is not None
+        batch = module.hash_ids(list(self.ids))
+        merged: bytes | None = None if batch is None else module.merge_ids(self.id_hashes, batch)
         if merged is None:
             raise RepeatedIds
         return merged
@@ -118,10 +157,10 @@ class RowAccount:
     def merge(self, other: RowAccount) -> None:
         """Add the counts of the rows that follow these in the file (another process's
         share); a deal id in both shares raises :class:`RepeatedIds`."""
-        if self.id_hashes or other.id_hashes:
-            from funnelcli import _lane  # the lane noted ids: it is built
-
-            union = _lane.merge_ids(self._hashed_ids(), other._hashed_ids())
+        if self.id_hashes or self.id_batch or other.id_hashes or other.id_batch:
+            module = id_hashing()  # ids were hashed: the module is built
+            assert module is not None
+            union = module.merge_ids(self._hashed_ids(), other._hashed_ids())
             if union is None:
                 raise RepeatedIds
             self.ids, self.id_hashes = {}, union
@@ -376,6 +415,10 @@ class DealReader:
         self.defer_repeats = False
         """Raise :class:`RepeatedIds` at a repeated deal id instead of settling it: set for
         a read of part of the rows, or beside the compiled lane (readers/export.py)."""
+        self._hashes_ids = id_hashing() is not None
+        self.lane_notes_ids = False
+        """Set while the compiled lane reads, which notes the ids of the rows it hands over
+        itself (readers/lane.py)."""
         self._iso_cache: dict[str, dt.date] = {}
         self._fast_days: dict[str, dt.date] = {}  # date parts of valid ISO cells
         self._fast_times: set[str] = {""}  # what may follow a valid day: " HH:MM[:SS]", or nothing
@@ -442,6 +485,10 @@ class DealReader:
         assert self._id_column is not None
         deal_id = _text(cells[self._id_column])
         if not deal_id:
+            return False
+        if self.defer_repeats and self._hashes_ids:
+            if not self.lane_notes_ids:
+                self.account.note_id(deal_id)  # a repeat is found when the ids are hashed
             return False
         content = hash(cells)
         first = self.account.ids.setdefault(deal_id, (number, content))

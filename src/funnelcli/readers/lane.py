@@ -123,11 +123,14 @@ def read_share(
         fit_until=share.fit_until,
     )
     merging = _Merging(reader, builder)
-    noted = len(reader.account.ids)
-    overran, rest_from = _read(lane, share, reader, builder, stats, merging, progress, every)
+    reader.lane_notes_ids = True
+    try:
+        overran = _read(lane, share, reader, builder, stats, merging, progress, every)
+    finally:
+        reader.lane_notes_ids = False
     if lane.repeats:
         raise RepeatedIds
-    _keep_ids(module, lane, reader, noted, rest_from, keep_ids)
+    _keep_ids(module, lane, reader, keep_ids)
     # Last: the file's order does not matter to which stale deals are kept.
     stale, dropped = lane.take_stale()
     for deal in stale:
@@ -145,9 +148,7 @@ def _read(
     merging: _Merging,
     progress: Callable[[int, bool], None] | None,
     every: int,
-) -> tuple[bool, int | None]:
-    """read_share's read: (overran, how many ids ``reader.account`` had noted when the lane
-    gave up, None when it did not)."""
+) -> bool:
     width = len(share.header)
     while True:
         status, detail = lane.run(every)
@@ -171,7 +172,7 @@ def _read(
             for batch in reader.deal_rows(iter(((number, row),))):
                 builder.add_rows(batch)
         elif status == _END:
-            return bool(detail), None
+            return bool(detail)
         else:  # _GIVE_UP: the csv module reads the rest, from the record the lane left at
             offset, lines_before, last_line, overran = detail
             rest = CsvRange(
@@ -184,44 +185,32 @@ def _read(
                 share.parsing,
                 share.fit_until,
             )
-            # The rest's ids are noted by the reader, after those it had: compared with
-            # the lane's at the end (_keep_ids).
-            rest_from = len(reader.account.ids)
+            # The rest's ids are noted by the reader: compared with the lane's at the end
+            # (_keep_ids).
+            reader.lane_notes_ids = False
             with read_csv_range(rest) as table:
                 for batch in reader.deal_rows(table.rows):
                     builder.add_rows(batch)
             stats.merge(table.stats)
-            return bool(overran) or table.overran, rest_from
+            return bool(overran) or table.overran
 
 
-def _keep_ids(
-    module: ModuleType,
-    lane: Any,
-    reader: DealReader,
-    noted: int,
-    rest_from: int | None,
-    keep: bool,
-) -> None:
-    """Compare the ids the reader noted with the lane's hashes, and with ``keep`` put them
-    all into ``reader.account.id_hashes`` (for a share merged with others).
+def _keep_ids(module: ModuleType, lane: Any, reader: DealReader, keep: bool) -> None:
+    """Compare the ids the reader noted with the lane's, and with ``keep`` put them all
+    into ``reader.account.id_hashes`` (for a share merged with others).
 
-    The lane notes every record it splits, the rows it hands to Python too, so the
-    reader's ids from ``noted`` on (those rows) are the lane's already; the ones it noted
-    before, and those of the rest read after the lane gave up (from ``rest_from``), are
-    not. A shared hash raises :class:`RepeatedIds`: one Python read settles it."""
+    The lane notes every record it splits, the rows it hands to Python too (the reader
+    leaves those alone, see DealReader.lane_notes_ids): the reader's ids are those of
+    other rows (the rest read after the lane gave up). A shared hash raises
+    :class:`RepeatedIds`: one Python read settles it."""
     account = reader.account
-    names = list(account.ids)
-    others = names[:noted] + ([] if rest_from is None else names[rest_from:])
-    if not keep and not others:
+    if not keep and not (account.id_batch or account.id_hashes or account.ids):
         return  # the lane found no repeat among its own: nothing to compare
-    hashes = module.merge_ids(lane.take_ids(), module.hash_ids(others))
+    hashes = module.merge_ids(lane.take_ids(), account._hashed_ids())
     if hashes is None:
         raise RepeatedIds
     if keep:
-        merged = module.merge_ids(account.id_hashes, hashes)
-        if merged is None:
-            raise RepeatedIds
-        account.ids, account.id_hashes = {}, merged
+        account.ids, account.id_hashes = {}, hashes
 
 
 def _index(column: int | None) -> int:
