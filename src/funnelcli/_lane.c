@@ -256,13 +256,15 @@ static const char *strip_id(const char *s, Py_ssize_t *n) {
     return s;
 }
 
-/* Sort n hashes at v (radix, a byte a pass), with tmp room for n more. */
-static void sort_hashes(uint64_t *v, uint64_t *tmp, Py_ssize_t n) {
+/* Sort n hashes at v by their low `passes` bytes (radix, a byte a pass), with tmp room
+ * for n more. */
+static void radix_sort(uint64_t *v, uint64_t *tmp, Py_ssize_t n, int passes) {
     Py_ssize_t count[256];
-    for (int shift = 0; shift < 64; shift += 8) {
+    uint64_t *from = v, *to = tmp;
+    for (int shift = 0; shift < passes * 8; shift += 8) {
         memset(count, 0, sizeof(count));
         for (Py_ssize_t i = 0; i < n; i++)
-            count[(v[i] >> shift) & 0xFF]++;
+            count[(from[i] >> shift) & 0xFF]++;
         Py_ssize_t at = 0;
         for (int b = 0; b < 256; b++) {
             Py_ssize_t c = count[b];
@@ -270,38 +272,87 @@ static void sort_hashes(uint64_t *v, uint64_t *tmp, Py_ssize_t n) {
             at += c;
         }
         for (Py_ssize_t i = 0; i < n; i++)
-            tmp[count[(v[i] >> shift) & 0xFF]++] = v[i];
-        uint64_t *swap = v;
-        v = tmp;
-        tmp = swap;
-    } /* 8 passes: the sorted hashes are back at the caller's v */
+            to[count[(from[i] >> shift) & 0xFF]++] = from[i];
+        uint64_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != v)
+        memcpy(v, from, (size_t)n * sizeof(uint64_t));
 }
 
-/* Sort the hashes noted (once); 0, or -1 on an error. */
-static int hashes_sort(Hashes *t) {
-    if (t->sorted || t->n < 2) {
-        t->sorted = 1;
-        return 0;
+/* Sort n hashes in place: by the top byte in place (American flag sort), then each of the
+ * 256 buckets by the other 7 with room for the largest one only, so that sorting costs
+ * ~1/256 of the hashes' memory more, not as much again. 0, or -1 on an error. */
+static int sort_in_place(uint64_t *v, Py_ssize_t n) {
+    Py_ssize_t start[257], next[256];
+    memset(start, 0, sizeof(start));
+    for (Py_ssize_t i = 0; i < n; i++)
+        start[(v[i] >> 56) + 1]++;
+    Py_ssize_t most = 0;
+    for (int b = 0; b < 256; b++) {
+        if (start[b + 1] > most)
+            most = start[b + 1];
+        start[b + 1] += start[b];
+        next[b] = start[b];
     }
-    uint64_t *tmp = PyMem_Malloc((size_t)t->n * sizeof(uint64_t));
+    for (int b = 0; b < 256; b++) {
+        while (next[b] < start[b + 1]) {
+            uint64_t x = v[next[b]];
+            int d = (int)(x >> 56);
+            while (d != b) { /* x goes to its bucket; what was there comes out */
+                uint64_t y = v[next[d]];
+                v[next[d]++] = x;
+                x = y;
+                d = (int)(x >> 56);
+            }
+            v[next[b]++] = x;
+        }
+    }
+    uint64_t *tmp = PyMem_Malloc((size_t)(most ? most : 1) * sizeof(uint64_t));
     if (!tmp) {
         PyErr_NoMemory();
         return -1;
     }
-    sort_hashes(t->v, tmp, t->n);
+    for (int b = 0; b < 256; b++) {
+        uint64_t *bucket = v + start[b];
+        Py_ssize_t size = start[b + 1] - start[b];
+        if (size < 64) { /* insertion sort */
+            for (Py_ssize_t i = 1; i < size; i++) {
+                uint64_t x = bucket[i];
+                Py_ssize_t j = i;
+                for (; j > 0 && bucket[j - 1] > x; j--)
+                    bucket[j] = bucket[j - 1];
+                bucket[j] = x;
+            }
+        } else {
+            radix_sort(bucket, tmp, size, 7);
+        }
+    }
     PyMem_Free(tmp);
+    return 0;
+}
+
+/* Sort the hashes noted (once); 0, or -1 on an error. */
+static int hashes_sort(Hashes *t) {
+    if (!t->sorted && sort_in_place(t->v, t->n) < 0)
+        return -1;
     t->sorted = 1;
     return 0;
 }
 
-/* bytes of the n hashes at v, sorted (v is reordered), or NULL on an error. */
-static PyObject *sorted_hashes(uint64_t *v, Py_ssize_t n) {
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(uint64_t));
-    if (!out || n == 0)
-        return out;
-    sort_hashes(v, (uint64_t *)PyBytes_AS_STRING(out), n);
-    memcpy(PyBytes_AS_STRING(out), v, (size_t)n * sizeof(uint64_t));
-    return out;
+/* Append n hashes to a bytearray; 0, or -1 on an error. */
+static int append_hashes(PyObject *into, const uint64_t *v, Py_ssize_t n) {
+    if (!PyByteArray_Check(into)) {
+        PyErr_SetString(PyExc_TypeError, "hashes go into a bytearray");
+        return -1;
+    }
+    Py_ssize_t had = PyByteArray_GET_SIZE(into);
+    if (PyByteArray_Resize(into, had + n * (Py_ssize_t)sizeof(uint64_t)) < 0)
+        return -1;
+    if (n)
+        memcpy(PyByteArray_AS_STRING(into) + had, v, (size_t)n * sizeof(uint64_t));
+    return 0;
 }
 
 /* --- exact sums of amounts ---------------------------------------------------------- */
@@ -1754,22 +1805,22 @@ bad_column:
     return -1;
 }
 
-/* take_ids(): the hashes of every id noted so far, sorted, as bytes of native uint64;
- * they are forgotten. */
-static PyObject *lane_take_ids(Lane *self, PyObject *Py_UNUSED(ignored)) {
-    if (hashes_sort(&self->ids) < 0)
+/* take_ids(into): append the hashes of every id noted so far to the bytearray `into`
+ * (unsorted); they are forgotten. */
+static PyObject *lane_take_ids(Lane *self, PyObject *into) {
+    if (append_hashes(into, self->ids.v, self->ids.n) < 0)
         return NULL;
-    PyObject *out = PyBytes_FromStringAndSize((const char *)self->ids.v,
-                                              self->ids.n * (Py_ssize_t)sizeof(uint64_t));
-    if (out)
-        hashes_free(&self->ids);
-    return out;
+    hashes_free(&self->ids);
+    Py_RETURN_NONE;
 }
 
-/* hash_ids(ids): the hashes of the ids (str), sorted, as Lane.take_ids() gives them; None
- * when two ids share a hash (an id that may come twice). */
-static PyObject *hash_ids(PyObject *Py_UNUSED(module), PyObject *arg) {
-    PyObject *seq = PySequence_Fast(arg, "hash_ids() takes a sequence of str");
+/* hash_ids(ids, into): append the hashes of the ids (str) to the bytearray `into`, as
+ * Lane.take_ids() does its own. */
+static PyObject *hash_ids(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *ids, *into;
+    if (!PyArg_ParseTuple(args, "OO:hash_ids", &ids, &into))
+        return NULL;
+    PyObject *seq = PySequence_Fast(ids, "hash_ids() takes a sequence of str");
     if (!seq)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), kept = 0;
@@ -1791,49 +1842,32 @@ static PyObject *hash_ids(PyObject *Py_UNUSED(module), PyObject *arg) {
             v[kept++] = id_hash(s, len);
     }
     Py_DECREF(seq);
-    PyObject *out = sorted_hashes(v, kept);
+    int failed = append_hashes(into, v, kept) < 0;
     PyMem_Free(v);
-    const uint64_t *sorted = out ? (const uint64_t *)PyBytes_AS_STRING(out) : NULL;
-    for (Py_ssize_t i = 1; sorted && i < kept; i++)
-        if (sorted[i] == sorted[i - 1]) {
-            Py_SETREF(out, Py_NewRef(Py_None));
-            break;
-        }
-    return out;
+    if (failed)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
-/* merge_ids(a, b): the union of two sorted hash arrays (bytes), or None when they share
- * a hash: a deal id that may be in both. */
-static PyObject *merge_ids(PyObject *Py_UNUSED(module), PyObject *args) {
-    Py_buffer a, b;
-    if (!PyArg_ParseTuple(args, "y*y*:merge_ids", &a, &b))
+/* distinct_ids(hashes): sort the bytearray of hashes in place; False when two are equal
+ * (an id that may have come twice). */
+static PyObject *distinct_ids(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (!PyByteArray_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "distinct_ids() takes a bytearray");
         return NULL;
-    Py_ssize_t na = a.len / (Py_ssize_t)sizeof(uint64_t), nb = b.len / (Py_ssize_t)sizeof(uint64_t);
-    PyObject *out = PyBytes_FromStringAndSize(NULL, (na + nb) * (Py_ssize_t)sizeof(uint64_t));
-    if (out) {
-        const uint64_t *x = a.buf, *y = b.buf;
-        uint64_t *to = (uint64_t *)PyBytes_AS_STRING(out);
-        Py_ssize_t i = 0, j = 0, k = 0;
-        while (i < na && j < nb) {
-            uint64_t u, w;
-            memcpy(&u, x + i, sizeof(u));
-            memcpy(&w, y + j, sizeof(w));
-            if (u == w)
-                break;
-            to[k++] = u < w ? (i++, u) : (j++, w);
-        }
-        if (i < na && j < nb) {
-            Py_SETREF(out, Py_NewRef(Py_None));
-        } else {
-            if (i < na)
-                memcpy(to + k, x + i, (size_t)(na - i) * sizeof(uint64_t));
-            if (j < nb)
-                memcpy(to + k, y + j, (size_t)(nb - j) * sizeof(uint64_t));
-        }
     }
-    PyBuffer_Release(&a);
-    PyBuffer_Release(&b);
-    return out;
+    Py_ssize_t n = PyByteArray_GET_SIZE(arg) / (Py_ssize_t)sizeof(uint64_t);
+    uint64_t *v = (uint64_t *)PyByteArray_AS_STRING(arg);
+    if (n > 1 && ((uintptr_t)v % sizeof(uint64_t)) != 0) {
+        PyErr_SetString(PyExc_ValueError, "distinct_ids(): an unaligned bytearray");
+        return NULL;
+    }
+    if (n > 1 && sort_in_place(v, n) < 0)
+        return NULL;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (v[i] == v[i - 1])
+            Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
 }
 
 static PyMethodDef lane_methods[] = {
@@ -1841,7 +1875,7 @@ static PyMethodDef lane_methods[] = {
     {"learn", (PyCFunction)lane_learn, METH_VARARGS, "Cache a stage decision."},
     {"take", (PyCFunction)lane_take, METH_NOARGS, "What was counted since the last take()."},
     {"take_stale", (PyCFunction)lane_take_stale, METH_NOARGS, "The stale deals kept back."},
-    {"take_ids", (PyCFunction)lane_take_ids, METH_NOARGS, "The deal ids noted, as sorted hashes."},
+    {"take_ids", (PyCFunction)lane_take_ids, METH_O, "Append the deal ids noted, as hashes."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1877,8 +1911,8 @@ static PyTypeObject LaneType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"hash_ids", hash_ids, METH_O, "The hashes of deal ids, sorted, or None."},
-    {"merge_ids", merge_ids, METH_VARARGS, "The union of two sorted hash arrays, or None."},
+    {"hash_ids", hash_ids, METH_VARARGS, "Append the hashes of deal ids to a bytearray."},
+    {"distinct_ids", distinct_ids, METH_O, "Sort hashes in place: False if two are equal."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -64,8 +64,8 @@ _FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"
 _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
 
 
-ID_BATCH = 65_536
-"""Ids noted between two hashings of them (RowAccount.note_id): a few MB of text at most."""
+ID_BATCH = 8192
+"""Ids noted between two hashings of them (RowAccount.note_id): under a MB of text."""
 
 
 def id_hashing() -> ModuleType | None:
@@ -102,10 +102,10 @@ class RowAccount:
     ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
     """Deal id -> (its first row, a hash of that row's cells): the exact record of a read
     that settles repeats (or defers them without the compiled module)."""
-    id_hashes: bytes = field(default=b"", repr=False, compare=False)
-    """The ids of a read that defers repeats, as the compiled module's sorted 64-bit
-    hashes (8 bytes an id): a shared hash is taken for a repeat, which one Python read
-    then settles exactly."""
+    id_hashes: bytearray = field(default_factory=bytearray, repr=False, compare=False)
+    """The ids of a read that defers repeats, as the compiled module's 64-bit hashes (8
+    bytes an id, in no order): two equal ones are taken for a repeat (:meth:`check_ids`),
+    which one Python read then settles exactly."""
     id_batch: list[str] = field(default_factory=list, repr=False, compare=False)
     """Ids noted since the last :meth:`flush_ids`, hashed by the thousands."""
 
@@ -116,29 +116,24 @@ class RowAccount:
             self.flush_ids()
 
     def flush_ids(self) -> None:
-        """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`; RepeatedIds when one may
-        have been noted before."""
+        """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`."""
         if self.id_batch:
             module = id_hashing()
             assert module is not None  # note_id is used with the compiled module alone
-            batch = module.hash_ids(self.id_batch)
-            merged = None if batch is None else module.merge_ids(self.id_hashes, batch)
-            if merged is None:
-                raise RepeatedIds
-            self.id_batch, self.id_hashes = [], merged
+            module.hash_ids(self.id_batch, self.id_hashes)
+            self.id_batch = []
 
-    def _hashed_ids(self) -> bytes:
-        """All the ids noted, as sorted hashes (those of :attr:`ids` hashed as the lane's)."""
+    def check_ids(self) -> None:
+        """Raise :class:`RepeatedIds` when two ids noted as hashes may be one (their hashes
+        are equal); the hashes are then forgotten."""
         self.flush_ids()
-        if not self.ids:
-            return self.id_hashes
-        module = id_hashing()
-        assert module is not None
-        batch = module.hash_ids(list(self.ids))
-        merged: bytes | None = None if batch is None else module.merge_ids(self.id_hashes, batch)
-        if merged is None:
-            raise RepeatedIds
-        return merged
+        if self.id_hashes:
+            module = id_hashing()
+            assert module is not None
+            distinct = module.distinct_ids(self.id_hashes)
+            self.id_hashes = bytearray()
+            if not distinct:
+                raise RepeatedIds
 
     @property
     def skipped_total(self) -> int:
@@ -157,13 +152,12 @@ class RowAccount:
     def merge(self, other: RowAccount) -> None:
         """Add the counts of the rows that follow these in the file (another process's
         share); a deal id in both shares raises :class:`RepeatedIds`."""
-        if self.id_hashes or self.id_batch or other.id_hashes or other.id_batch:
-            module = id_hashing()  # ids were hashed: the module is built
-            assert module is not None
-            union = module.merge_ids(self._hashed_ids(), other._hashed_ids())
-            if union is None:
-                raise RepeatedIds
-            self.ids, self.id_hashes = {}, union
+        if self.id_batch or self.id_hashes or other.id_batch or other.id_hashes:
+            # Hashes (the compiled module is built, so no share kept ids whole): compared
+            # by check_ids when all are in.
+            self.flush_ids()
+            other.flush_ids()
+            self.id_hashes += other.id_hashes
         elif other.ids:
             if not self.ids.keys().isdisjoint(other.ids):
                 raise RepeatedIds

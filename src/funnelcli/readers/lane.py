@@ -128,9 +128,7 @@ def read_share(
         overran = _read(lane, share, reader, builder, stats, merging, progress, every)
     finally:
         reader.lane_notes_ids = False
-    if lane.repeats:
-        raise RepeatedIds
-    _keep_ids(module, lane, reader, keep_ids)
+    _keep_ids(lane, reader, keep_ids)
     # Last: the file's order does not matter to which stale deals are kept.
     stale, dropped = lane.take_stale()
     for deal in stale:
@@ -195,22 +193,20 @@ def _read(
             return bool(overran) or table.overran
 
 
-def _keep_ids(module: ModuleType, lane: Any, reader: DealReader, keep: bool) -> None:
-    """Compare the ids the reader noted with the lane's, and with ``keep`` put them all
-    into ``reader.account.id_hashes`` (for a share merged with others).
+def _keep_ids(lane: Any, reader: DealReader, keep: bool) -> None:
+    """Check the ids the lane noted for a repeat, or with ``keep``, or when the reader
+    noted ids too, put them into ``reader.account.id_hashes``: checked with the others
+    when all are in (RowAccount.check_ids, at the end of the read).
 
     The lane notes every record it splits, the rows it hands to Python too (the reader
     leaves those alone, see DealReader.lane_notes_ids): the reader's ids are those of
-    other rows (the rest read after the lane gave up). A shared hash raises
-    :class:`RepeatedIds`: one Python read settles it."""
+    other rows (the rest read after the lane gave up). A repeat (two equal hashes)
+    raises :class:`RepeatedIds`: one Python read settles it."""
     account = reader.account
-    if not keep and not (account.id_batch or account.id_hashes or account.ids):
-        return  # the lane found no repeat among its own: nothing to compare
-    hashes = module.merge_ids(lane.take_ids(), account._hashed_ids())
-    if hashes is None:
+    if keep or account.id_batch or account.id_hashes:
+        lane.take_ids(account.id_hashes)
+    elif lane.repeats:
         raise RepeatedIds
-    if keep:
-        account.ids, account.id_hashes = {}, hashes
 
 
 def _index(column: int | None) -> int:
