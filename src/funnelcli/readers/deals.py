@@ -79,9 +79,10 @@ def id_hashing() -> ModuleType | None:
 
 
 class RepeatedIds(Exception):
-    """A deal id came again in a read that cannot settle it alone (the compiled lane, or
-    one of several processes): the export is read again by one Python process, which
-    does (see :meth:`DealReader.repeats_earlier_row`)."""
+    """A deal id may have come again in a read that cannot settle it alone (the compiled
+    lane, one of several processes, or any read that notes ids as hashes): the export is
+    read again by one Python process, which keeps the ids whole and settles each repeat
+    (see :meth:`DealReader.repeats_earlier_row`)."""
 
 
 @dataclass
@@ -407,8 +408,9 @@ class DealReader:
         self._header = table.header
         self._header_first = table.header[0] if table.header else None
         self.defer_repeats = False
-        """Raise :class:`RepeatedIds` at a repeated deal id instead of settling it: set for
-        a read of part of the rows, or beside the compiled lane (readers/export.py)."""
+        """Leave repeated deal ids to a read that settles them: note ids as hashes (or,
+        without the compiled module, raise :class:`RepeatedIds` at a repeat). Set for any
+        read but the settling one (readers/export.py)."""
         self._hashes_ids = id_hashing() is not None
         self.lane_notes_ids = False
         """Set while the compiled lane reads, which notes the ids of the rows it hands over

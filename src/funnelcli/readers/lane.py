@@ -88,9 +88,10 @@ def read_share(
     the end of the file (as :attr:`Table.overran`). ``progress(records, overran)`` every
     ``every`` records (blank ones too), ``overran`` as far as the read knows yet.
 
-    The lane notes every deal id; one that comes again raises :class:`RepeatedIds` at the
-    end of the read (the reader settles repeats, reading the file again in Python).
-    ``keep_ids``: put the ids in ``reader.account.ids``, for a share merged with others."""
+    The lane notes every deal id, as a 64-bit hash; one that may come again raises
+    :class:`RepeatedIds` at the end of the read (the reader settles repeats, reading the
+    file again in Python). ``keep_ids``: put the hashes in ``reader.account.id_hashes``,
+    for a share merged with others (checked when all are in)."""
     module = _compiled()
     assert module is not None
     overall = builder.overall
