@@ -65,7 +65,7 @@ _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
 
 
 ID_BATCH = 8192
-"""Ids noted between two hashings of them (RowAccount.note_id): under a MB of text."""
+"""Ids noted between two hashings of them (RowAccount.id_batch): under a MB of text."""
 
 
 def id_hashing() -> ModuleType | None:
@@ -110,17 +110,11 @@ class RowAccount:
     id_batch: list[str] = field(default_factory=list, repr=False, compare=False)
     """Ids noted since the last :meth:`flush_ids`, hashed by the thousands."""
 
-    def note_id(self, deal_id: str) -> None:
-        """Note the id of a row read by a read that defers repeats (see id_hashes)."""
-        self.id_batch.append(deal_id)
-        if len(self.id_batch) >= ID_BATCH:
-            self.flush_ids()
-
     def flush_ids(self) -> None:
         """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`."""
         if self.id_batch:
             module = id_hashing()
-            assert module is not None  # note_id is used with the compiled module alone
+            assert module is not None  # ids are batched with the compiled module alone
             module.hash_ids(self.id_batch, self.id_hashes)
             self.id_batch = []
 
@@ -483,8 +477,11 @@ class DealReader:
         if not deal_id:
             return False
         if self.defer_repeats and self._hashes_ids:
-            if not self.lane_notes_ids:
-                self.account.note_id(deal_id)  # a repeat is found when the ids are hashed
+            if not self.lane_notes_ids:  # a repeat is found when the ids are hashed
+                batch = self.account.id_batch
+                batch.append(deal_id)
+                if len(batch) >= ID_BATCH:
+                    self.account.flush_ids()
             return False
         content = hash(cells)
         first = self.account.ids.setdefault(deal_id, (number, content))
