@@ -488,6 +488,62 @@ def test_repeated_ids_across_the_shares_of_a_large_export(
     assert (report["open"]["count"], report["open"]["value"]) == (20_000, 199_990_000.0)
 
 
+@pytest.mark.parametrize("lane", ALL_LANES)
+def test_ids_apart_only_by_unicode_spaces_at_their_edges_are_one_deal(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """An id is stripped of every Unicode space, as Python strips text, in every lane (the
+    compiled one too, whose own blanks are ASCII): D100 again at line 15,002 after a no-break
+    space (U+00A0), D5000 at line 19,002 before an em space (U+2003) and an ASCII file
+    separator (U+001C), both in the second process's share. Their id cells differ from the
+    first rows', so both are conflicting duplicates. Open: 0 + 1 + ... + 19,999 =
+    199,990,000, the first rows' amounts."""
+    path = tmp_path / "spaced.csv"
+    lines = [f"D{index},Deal {index},Lead,{index},2025-01-06" for index in range(20_000)]
+    lines.insert(15_000, "\u00a0" + lines[100])
+    lines.insert(19_000, "D5000\u2003\x1c,Deal 5000,Lead,5000,2025-01-06")
+    path.write_text(
+        "Deal ID,Deal Name,Stage,Amount,Created\n" + "\n".join(lines) + "\n", encoding="utf-8"
+    )
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {path}: 2 rows skipped, same deal id as an earlier row, other cells "
+        "(the earlier row is used): row 15002 'D100, row 102 used', "
+        "row 19002 'D5000, row 5002 used'",
+    ]
+    report = json.loads(result.stdout)
+    assert (report["rows"]["read"], report["rows"]["used"]) == (20_002, 20_000)
+    assert (report["open"]["count"], report["open"]["value"]) == (20_000, 199_990_000.0)
+
+
+@pytest.mark.parametrize("lane", ALL_LANES)
+def test_a_repeat_after_the_compiled_lane_gives_up_is_found(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """A stray quote inside a quoted cell at line 10,002 ends the compiled lane's read (its
+    csv module reads on); D100's row comes again at line 15,002, in the rows read after,
+    and is compared with those the lane read. Open: 0 + 1 + ... + 19,999 = 199,990,000."""
+    path = tmp_path / "stray_quote.csv"
+    lines = [f"D{index},Deal {index},Lead,{index},2025-01-06" for index in range(20_000)]
+    lines[10_000] = 'D10000,"Deal "odd" 10000",Lead,10000,2025-01-06'
+    lines.insert(15_000, lines[100])
+    path.write_text("Deal ID,Deal Name,Stage,Amount,Created\n" + "\n".join(lines) + "\n")
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert result.code == 0
+    assert result.error_lines == [
+        f"warning: {path}: 1 row skipped, same deal id and content as an earlier row: "
+        "row 15002 'D100, duplicate of row 102'",
+    ]
+    report = json.loads(result.stdout)
+    assert (report["rows"]["read"], report["rows"]["used"]) == (20_001, 20_000)
+    assert (report["open"]["count"], report["open"]["value"]) == (20_000, 199_990_000.0)
+
+
 def test_without_an_id_column_equal_rows_are_two_deals(tmp_path: Path) -> None:
     result = run(
         funnel("report", str(DATA / "no_id_column.csv"), "--funnel", FUNNEL, "--format", "json"),

@@ -1058,3 +1058,36 @@ def test_the_installed_command_prints_the_same_with_the_lane_on_and_off() -> Non
     assert run(None) == pure
     assert pure[0] == 0
     assert "row 13 'Discovery Call', row 76 'Discovery Call'" in pure[2]
+
+
+# --- deal ids as hashes ---------------------------------------------------------------
+
+
+def _hashes(ids: list[str]) -> list[int]:
+    module = pytest.importorskip("funnelcli._lane")
+    into = bytearray()
+    module.hash_ids(ids, into)
+    return list(memoryview(into).cast("Q"))
+
+
+def test_ids_are_hashed_as_python_strips_them() -> None:
+    """Every Unicode space at either end goes (U+00A0, U+3000, U+001C, tab), as str.strip()
+    takes it away; inner ones stay, and an id of spaces alone is no id."""
+    plain, other = _hashes(["D1", "D 1"])
+    assert plain != other
+    spaced = _hashes([" D1\t", "\u00a0D1", "D1\u3000\x1c", "\u2003 D1 \u2029"])
+    assert spaced == [plain] * 4
+    assert _hashes(["", " \u00a0 "]) == []
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 63, 64, 65, 5_000, 200_000])
+def test_distinct_ids_sorts_the_hashes_in_place(count: int) -> None:
+    module = pytest.importorskip("funnelcli._lane")
+    hashes = bytearray()
+    module.hash_ids([f"D{index}" for index in range(count)], hashes)
+    expected = sorted(memoryview(hashes).cast("Q"))
+    assert module.distinct_ids(hashes) is True
+    assert list(memoryview(hashes).cast("Q")) == expected
+    if count:
+        module.hash_ids([f" D{count - 1} "], hashes)  # the last id again
+        assert module.distinct_ids(hashes) is False

@@ -160,22 +160,199 @@ static int map_put(Map *m, const char *key, Py_ssize_t len, int64_t value) {
     return 0;
 }
 
-/* 1 when the map held key already, 0 when it is put now (with value), -1 on an error. */
-static int map_seen(Map *m, const char *key, Py_ssize_t len, int64_t value) {
-    if (m->cap) {
-        Entry *e = map_slot(m, key, len, hash_bytes(key, len));
-        if (e->key)
-            return 1;
-    }
-    return map_put(m, key, len, value) < 0 ? -1 : 0;
-}
-
 static void map_free(Map *m) {
     for (Py_ssize_t i = 0; i < m->cap; i++)
         PyMem_Free(m->slots[i].key);
     PyMem_Free(m->slots);
     m->slots = NULL;
     m->cap = m->used = 0;
+}
+
+/* --- deal ids, as 64-bit hashes ---------------------------------------------------- */
+
+/* The ids noted, as 64-bit hashes: 8 bytes an id instead of a copy of it. They are
+ * appended as they come (a table looked up at every record costs a cache miss a row),
+ * and sorted once at the end, when equal neighbours are the repeats. Two ids with one
+ * hash count as a repeat, which Python then settles exactly, reading the file again
+ * (readers/export.py): a rare false alarm costs a slower read, never a wrong count. */
+typedef struct {
+    uint64_t *v;
+    Py_ssize_t n, cap;
+    int sorted;
+} Hashes;
+
+static uint64_t id_hash(const char *s, Py_ssize_t n) {
+    uint64_t h = hash_bytes(s, n);
+    /* splitmix64's finaliser: FNV-1a's high bits, which sort, spread poorly */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+static int hashes_push(Hashes *t, uint64_t h) {
+    if (t->n == t->cap) {
+        Py_ssize_t cap = t->cap ? t->cap * 2 : 1024;
+        uint64_t *v = PyMem_Realloc(t->v, (size_t)cap * sizeof(uint64_t));
+        if (!v) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->v = v;
+        t->cap = cap;
+    }
+    t->v[t->n++] = h;
+    t->sorted = 0;
+    return 0;
+}
+
+static void hashes_free(Hashes *t) {
+    PyMem_Free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
+/* The code point UTF-8 encodes at s (n bytes on), its length in *len; *len = 0 when the
+ * bytes are not one whole code point. */
+static Py_UCS4 code_point(const unsigned char *s, Py_ssize_t n, Py_ssize_t *len) {
+    unsigned c = s[0];
+    Py_ssize_t k = c < 0x80 ? 1 : c >= 0xF8 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    *len = 0;
+    if (k == 0 || k > n)
+        return 0;
+    Py_UCS4 cp = k == 1 ? c : c & (0x7Fu >> k);
+    for (Py_ssize_t i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    *len = k;
+    return cp;
+}
+
+/* Strip an id (UTF-8) as str.strip() does, which readers/deals.py's _text applies:
+ * every Unicode space at either end (U+00A0, U+3000, U+001C, ...), not ASCII blanks
+ * alone, so an id is noted as Python names it and no repeat Python would see is missed. */
+static const char *strip_id(const char *s, Py_ssize_t *n) {
+    Py_ssize_t len;
+    while (*n > 0) {
+        Py_UCS4 cp = code_point((const unsigned char *)s, *n, &len);
+        if (!len || !Py_UNICODE_ISSPACE(cp))
+            break;
+        s += len;
+        *n -= len;
+    }
+    while (*n > 0) {
+        Py_ssize_t start = *n - 1;
+        while (start > 0 && *n - start < 4 && (s[start] & 0xC0) == 0x80)
+            start--;
+        Py_UCS4 cp = code_point((const unsigned char *)s + start, *n - start, &len);
+        if (len != *n - start || !Py_UNICODE_ISSPACE(cp))
+            break;
+        *n = start;
+    }
+    return s;
+}
+
+/* Sort n hashes at v by their low `passes` bytes (radix, a byte a pass), with tmp room
+ * for n more. */
+static void radix_sort(uint64_t *v, uint64_t *tmp, Py_ssize_t n, int passes) {
+    Py_ssize_t count[256];
+    uint64_t *from = v, *to = tmp;
+    for (int shift = 0; shift < passes * 8; shift += 8) {
+        memset(count, 0, sizeof(count));
+        for (Py_ssize_t i = 0; i < n; i++)
+            count[(from[i] >> shift) & 0xFF]++;
+        Py_ssize_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            Py_ssize_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (Py_ssize_t i = 0; i < n; i++)
+            to[count[(from[i] >> shift) & 0xFF]++] = from[i];
+        uint64_t *swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != v)
+        memcpy(v, from, (size_t)n * sizeof(uint64_t));
+}
+
+/* Sort n hashes in place: by the top byte in place (American flag sort), then each of the
+ * 256 buckets by the other 7 with room for the largest one only, so that sorting costs
+ * ~1/256 of the hashes' memory more, not as much again. 0, or -1 on an error. */
+static int sort_in_place(uint64_t *v, Py_ssize_t n) {
+    Py_ssize_t start[257], next[256];
+    memset(start, 0, sizeof(start));
+    for (Py_ssize_t i = 0; i < n; i++)
+        start[(v[i] >> 56) + 1]++;
+    Py_ssize_t most = 0;
+    for (int b = 0; b < 256; b++) {
+        if (start[b + 1] > most)
+            most = start[b + 1];
+        start[b + 1] += start[b];
+        next[b] = start[b];
+    }
+    for (int b = 0; b < 256; b++) {
+        while (next[b] < start[b + 1]) {
+            uint64_t x = v[next[b]];
+            int d = (int)(x >> 56);
+            while (d != b) { /* x goes to its bucket; what was there comes out */
+                uint64_t y = v[next[d]];
+                v[next[d]++] = x;
+                x = y;
+                d = (int)(x >> 56);
+            }
+            v[next[b]++] = x;
+        }
+    }
+    uint64_t *tmp = PyMem_Malloc((size_t)(most ? most : 1) * sizeof(uint64_t));
+    if (!tmp) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int b = 0; b < 256; b++) {
+        uint64_t *bucket = v + start[b];
+        Py_ssize_t size = start[b + 1] - start[b];
+        if (size < 64) { /* insertion sort */
+            for (Py_ssize_t i = 1; i < size; i++) {
+                uint64_t x = bucket[i];
+                Py_ssize_t j = i;
+                for (; j > 0 && bucket[j - 1] > x; j--)
+                    bucket[j] = bucket[j - 1];
+                bucket[j] = x;
+            }
+        } else {
+            radix_sort(bucket, tmp, size, 7);
+        }
+    }
+    PyMem_Free(tmp);
+    return 0;
+}
+
+/* Sort the hashes noted (once); 0, or -1 on an error. */
+static int hashes_sort(Hashes *t) {
+    if (!t->sorted && sort_in_place(t->v, t->n) < 0)
+        return -1;
+    t->sorted = 1;
+    return 0;
+}
+
+/* Append n hashes to a bytearray; 0, or -1 on an error. */
+static int append_hashes(PyObject *into, const uint64_t *v, Py_ssize_t n) {
+    if (!PyByteArray_Check(into)) {
+        PyErr_SetString(PyExc_TypeError, "hashes go into a bytearray");
+        return -1;
+    }
+    Py_ssize_t had = PyByteArray_GET_SIZE(into);
+    if (PyByteArray_Resize(into, had + n * (Py_ssize_t)sizeof(uint64_t)) < 0)
+        return -1;
+    if (n)
+        memcpy(PyByteArray_AS_STRING(into) + had, v, (size_t)n * sizeof(uint64_t));
+    return 0;
 }
 
 /* --- exact sums of amounts ---------------------------------------------------------- */
@@ -378,10 +555,9 @@ typedef struct {
     int64_t stale_dropped;
     int64_t *oldest; /* min-heap: the stale_kept largest day counts seen */
     Py_ssize_t n_oldest, stale_kept;
-    /* deal ids seen (-> the line their record starts on), and how many came again: a
-     * repeat is Python's to settle, by reading the file again (readers/lane.py) */
-    Map ids;
-    int64_t repeats;
+    /* hashes of the deal ids seen: a repeat is Python's to settle, by reading the file
+     * again (readers/lane.py) */
+    Hashes ids;
 } Lane;
 
 static void lane_dealloc(Lane *self) {
@@ -400,7 +576,7 @@ static void lane_dealloc(Lane *self) {
     map_free(&self->currencies);
     map_free(&self->segments);
     map_free(&self->pipelines);
-    map_free(&self->ids);
+    hashes_free(&self->ids);
     Py_XDECREF(self->new_currencies);
     Py_XDECREF(self->new_segments);
     Py_XDECREF(self->new_pipelines);
@@ -1177,26 +1353,19 @@ static PyObject *cells_list(Lane *self) {
     return cells;
 }
 
-/* Note the record's deal id (ASCII blanks stripped; an empty one is no id): every
+/* Note the record's deal id (stripped as Python strips it; an empty one is no id): every
  * record's, whether counted here or handed to Python. 0, or -1 on an error. */
-static int note_id(Lane *self, int64_t number) {
+static int note_id(Lane *self) {
     if (self->id < 0 || self->id >= self->n_fields)
         return 0;
-    const char *s = CELL(self->id);
     Py_ssize_t n = CELL_LEN(self->id);
-    while (n > 0 && (*s == ' ' || (*s >= '\t' && *s <= '\r'))) {
-        s++;
-        n--;
-    }
-    while (n > 0 && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
-        n--;
+    const char *s = CELL(self->id);
+    if (n > 0 && ((unsigned char)s[0] <= ' ' || (unsigned char)s[0] >= 0x80 ||
+                  (unsigned char)s[n - 1] <= ' ' || (unsigned char)s[n - 1] >= 0x80))
+        s = strip_id(s, &n);
     if (n == 0)
         return 0;
-    int seen = map_seen(&self->ids, s, n, number);
-    if (seen < 0)
-        return -1;
-    self->repeats += seen;
-    return 0;
+    return hashes_push(&self->ids, id_hash(s, n));
 }
 
 /* run(rows): read on until the count of records split reaches a multiple of rows, a row
@@ -1243,7 +1412,7 @@ static PyObject *lane_run(Lane *self, PyObject *arg) {
         int64_t number = self->lines_before + 1;
         int64_t ends_on = self->lines_before + lines;
         int why = WHY_OTHER, counted = 0;
-        if (note_id(self, number) < 0)
+        if (note_id(self) < 0)
             return NULL;
         if (number <= self->fit_until) {
             /* Among the rows read ahead to find the header, which tabular fits with
@@ -1636,27 +1805,69 @@ bad_column:
     return -1;
 }
 
-/* take_ids(): {deal id: line} of every id noted so far, which are forgotten. */
-static PyObject *lane_take_ids(Lane *self, PyObject *Py_UNUSED(ignored)) {
-    PyObject *ids = PyDict_New();
-    if (!ids)
+/* take_ids(into): append the hashes of every id noted so far to the bytearray `into`
+ * (unsorted); they are forgotten. */
+static PyObject *lane_take_ids(Lane *self, PyObject *into) {
+    if (append_hashes(into, self->ids.v, self->ids.n) < 0)
         return NULL;
-    for (Py_ssize_t i = 0; i < self->ids.cap; i++) {
-        Entry *e = &self->ids.slots[i];
-        if (!e->key)
-            continue;
-        PyObject *key = PyUnicode_DecodeUTF8(e->key, e->len, "strict");
-        PyObject *line = key ? PyLong_FromLongLong(e->value) : NULL;
-        int failed = !line || PyDict_SetItem(ids, key, line) < 0;
-        Py_XDECREF(key);
-        Py_XDECREF(line);
-        if (failed) {
-            Py_DECREF(ids);
+    hashes_free(&self->ids);
+    Py_RETURN_NONE;
+}
+
+/* hash_ids(ids, into): append the hashes of the ids (str) to the bytearray `into`, as
+ * Lane.take_ids() does its own. */
+static PyObject *hash_ids(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *ids, *into;
+    if (!PyArg_ParseTuple(args, "OO:hash_ids", &ids, &into))
+        return NULL;
+    PyObject *seq = PySequence_Fast(ids, "hash_ids() takes a sequence of str");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), kept = 0;
+    uint64_t *v = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(uint64_t));
+    if (!v) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, i), &len);
+        if (!s) {
+            PyMem_Free(v);
+            Py_DECREF(seq);
             return NULL;
         }
+        s = strip_id(s, &len);
+        if (len)
+            v[kept++] = id_hash(s, len);
     }
-    map_free(&self->ids);
-    return ids;
+    Py_DECREF(seq);
+    int failed = append_hashes(into, v, kept) < 0;
+    PyMem_Free(v);
+    if (failed)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* distinct_ids(hashes): sort the bytearray of hashes in place; False when two are equal
+ * (an id that may have come twice). */
+static PyObject *distinct_ids(PyObject *Py_UNUSED(module), PyObject *arg) {
+    if (!PyByteArray_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "distinct_ids() takes a bytearray");
+        return NULL;
+    }
+    Py_ssize_t n = PyByteArray_GET_SIZE(arg) / (Py_ssize_t)sizeof(uint64_t);
+    uint64_t *v = (uint64_t *)PyByteArray_AS_STRING(arg);
+    if (n > 1 && ((uintptr_t)v % sizeof(uint64_t)) != 0) {
+        PyErr_SetString(PyExc_ValueError, "distinct_ids(): an unaligned bytearray");
+        return NULL;
+    }
+    if (n > 1 && sort_in_place(v, n) < 0)
+        return NULL;
+    for (Py_ssize_t i = 1; i < n; i++)
+        if (v[i] == v[i - 1])
+            Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
 }
 
 static PyMethodDef lane_methods[] = {
@@ -1664,7 +1875,7 @@ static PyMethodDef lane_methods[] = {
     {"learn", (PyCFunction)lane_learn, METH_VARARGS, "Cache a stage decision."},
     {"take", (PyCFunction)lane_take, METH_NOARGS, "What was counted since the last take()."},
     {"take_stale", (PyCFunction)lane_take_stale, METH_NOARGS, "The stale deals kept back."},
-    {"take_ids", (PyCFunction)lane_take_ids, METH_NOARGS, "The deal ids noted, by id: line."},
+    {"take_ids", (PyCFunction)lane_take_ids, METH_O, "Append the deal ids noted, as hashes."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1673,12 +1884,17 @@ static PyObject *records(Lane *self, void *Py_UNUSED(closure)) {
 }
 
 static PyObject *repeats(Lane *self, void *Py_UNUSED(closure)) {
-    return PyLong_FromLongLong(self->repeats);
+    if (hashes_sort(&self->ids) < 0)
+        return NULL;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t i = 1; i < self->ids.n; i++)
+        n += self->ids.v[i] == self->ids.v[i - 1];
+    return PyLong_FromSsize_t(n);
 }
 
 static PyGetSetDef lane_getset[] = {
     {"records", (getter)records, NULL, "records split so far, blank ones too", NULL},
-    {"repeats", (getter)repeats, NULL, "records whose deal id an earlier one had", NULL},
+    {"repeats", (getter)repeats, NULL, "records whose deal id (its hash) an earlier one had", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1694,8 +1910,15 @@ static PyTypeObject LaneType = {
     .tp_new = PyType_GenericNew,
 };
 
+static PyMethodDef module_methods[] = {
+    {"hash_ids", hash_ids, METH_VARARGS, "Append the hashes of deal ids to a bytearray."},
+    {"distinct_ids", distinct_ids, METH_O, "Sort hashes in place: False if two are equal."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef lane_module = {
-    PyModuleDef_HEAD_INIT, "_lane", "The report's compiled lane (see readers/lane.py).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_lane", "The report's compiled lane (see readers/lane.py).", -1,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__lane(void) {

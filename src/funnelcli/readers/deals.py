@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
@@ -63,10 +64,25 @@ _FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"
 _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
 
 
+ID_BATCH = 8192
+"""Ids noted between two hashings of them (RowAccount.id_batch): under a MB of text."""
+
+
+def id_hashing() -> ModuleType | None:
+    """The compiled module, whose hashes of deal ids a read that defers repeats keeps
+    instead of the ids (RowAccount.id_hashes); None when it is not built."""
+    try:
+        import funnelcli._lane as _lane
+    except ImportError:  # built without a C compiler: ids are kept whole
+        return None
+    return _lane
+
+
 class RepeatedIds(Exception):
-    """A deal id came again in a read that cannot settle it alone (the compiled lane, or
-    one of several processes): the export is read again by one Python process, which
-    does (see :meth:`DealReader.repeats_earlier_row`)."""
+    """A deal id may have come again in a read that cannot settle it alone (the compiled
+    lane, one of several processes, or any read that notes ids as hashes): the export is
+    read again by one Python process, which keeps the ids whole and settles each repeat
+    (see :meth:`DealReader.repeats_earlier_row`)."""
 
 
 @dataclass
@@ -85,7 +101,34 @@ class RowAccount:
         default_factory=dict
     )  # label key -> (row, label)
     ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
-    """Deal id -> (its first row, a hash of that row's cells; 0 when read in C)."""
+    """Deal id -> (its first row, a hash of that row's cells): the exact record of a read
+    that settles repeats (or defers them without the compiled module)."""
+    id_hashes: bytearray = field(default_factory=bytearray, repr=False, compare=False)
+    """The ids of a read that defers repeats, as the compiled module's 64-bit hashes (8
+    bytes an id, in no order): two equal ones are taken for a repeat (:meth:`check_ids`),
+    which one Python read then settles exactly."""
+    id_batch: list[str] = field(default_factory=list, repr=False, compare=False)
+    """Ids noted since the last :meth:`flush_ids`, hashed by the thousands."""
+
+    def flush_ids(self) -> None:
+        """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`."""
+        if self.id_batch:
+            module = id_hashing()
+            assert module is not None  # ids are batched with the compiled module alone
+            module.hash_ids(self.id_batch, self.id_hashes)
+            self.id_batch = []
+
+    def check_ids(self) -> None:
+        """Raise :class:`RepeatedIds` when two ids noted as hashes may be one (their hashes
+        are equal); the hashes are then forgotten."""
+        self.flush_ids()
+        if self.id_hashes:
+            module = id_hashing()
+            assert module is not None
+            distinct = module.distinct_ids(self.id_hashes)
+            self.id_hashes = bytearray()
+            if not distinct:
+                raise RepeatedIds
 
     @property
     def skipped_total(self) -> int:
@@ -104,7 +147,13 @@ class RowAccount:
     def merge(self, other: RowAccount) -> None:
         """Add the counts of the rows that follow these in the file (another process's
         share); a deal id in both shares raises :class:`RepeatedIds`."""
-        if other.ids:
+        if self.id_batch or self.id_hashes or other.id_batch or other.id_hashes:
+            # Hashes (the compiled module is built, so no share kept ids whole): compared
+            # by check_ids when all are in.
+            self.flush_ids()
+            other.flush_ids()
+            self.id_hashes += other.id_hashes
+        elif other.ids:
             if not self.ids.keys().isdisjoint(other.ids):
                 raise RepeatedIds
             self.ids.update(other.ids)
@@ -353,8 +402,13 @@ class DealReader:
         self._header = table.header
         self._header_first = table.header[0] if table.header else None
         self.defer_repeats = False
-        """Raise :class:`RepeatedIds` at a repeated deal id instead of settling it: set for
-        a read of part of the rows, or beside the compiled lane (readers/export.py)."""
+        """Leave repeated deal ids to a read that settles them: note ids as hashes (or,
+        without the compiled module, raise :class:`RepeatedIds` at a repeat). Set for any
+        read but the settling one (readers/export.py)."""
+        self._hashes_ids = id_hashing() is not None
+        self.lane_notes_ids = False
+        """Set while the compiled lane reads, which notes the ids of the rows it hands over
+        itself (readers/lane.py)."""
         self._iso_cache: dict[str, dt.date] = {}
         self._fast_days: dict[str, dt.date] = {}  # date parts of valid ISO cells
         self._fast_times: set[str] = {""}  # what may follow a valid day: " HH:MM[:SS]", or nothing
@@ -421,6 +475,13 @@ class DealReader:
         assert self._id_column is not None
         deal_id = _text(cells[self._id_column])
         if not deal_id:
+            return False
+        if self.defer_repeats and self._hashes_ids:
+            if not self.lane_notes_ids:  # a repeat is found when the ids are hashed
+                batch = self.account.id_batch
+                batch.append(deal_id)
+                if len(batch) >= ID_BATCH:
+                    self.account.flush_ids()
             return False
         content = hash(cells)
         first = self.account.ids.setdefault(deal_id, (number, content))

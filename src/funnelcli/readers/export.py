@@ -42,6 +42,7 @@ from funnelcli.readers.deals import (
     TimelineSource,
     date_columns,
     first_rows,
+    id_hashing,
     infer_date_orders,
     infer_decimal_comma,
     needs_full_amount_scan,
@@ -385,7 +386,11 @@ def _report_export(
         )
         shares = split_rows(table, workers) if workers > 1 else []
         parts = len(shares) + 1
-        reader.defer_repeats = lane is not None or bool(shares)
+        # A first read notes ids as hashes where it can (8 bytes an id, not the ids and
+        # their rows): a shared hash makes the settling read, which keeps them whole.
+        reader.defer_repeats = (
+            lane is not None or bool(shares) or (not settle_repeats and id_hashing() is not None)
+        )
         if lane is not None and own is not None:
             if shares:
                 own = dataclasses.replace(own, last_line=shares[0].lines_before)
@@ -415,6 +420,7 @@ def _report_export(
         else:
             read_own()
         account = reader.account
+        account.check_ids()  # RepeatedIds when an id may have come again
         info = table_info(table)
     check_unchanged(path, before)  # a report of two versions of the file is no report
     _check_pipeline_found(request, account, table.source)

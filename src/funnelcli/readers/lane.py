@@ -88,9 +88,10 @@ def read_share(
     the end of the file (as :attr:`Table.overran`). ``progress(records, overran)`` every
     ``every`` records (blank ones too), ``overran`` as far as the read knows yet.
 
-    The lane notes every deal id; one that comes again raises :class:`RepeatedIds` at the
-    end of the read (the reader settles repeats, reading the file again in Python).
-    ``keep_ids``: put the ids in ``reader.account.ids``, for a share merged with others."""
+    The lane notes every deal id, as a 64-bit hash; one that may come again raises
+    :class:`RepeatedIds` at the end of the read (the reader settles repeats, reading the
+    file again in Python). ``keep_ids``: put the hashes in ``reader.account.id_hashes``,
+    for a share merged with others (checked when all are in)."""
     module = _compiled()
     assert module is not None
     overall = builder.overall
@@ -123,11 +124,12 @@ def read_share(
         fit_until=share.fit_until,
     )
     merging = _Merging(reader, builder)
-    overran = _read(lane, share, reader, builder, stats, merging, progress, every)
-    if lane.repeats:
-        raise RepeatedIds
-    if keep_ids:
-        _keep_ids(lane, reader)
+    reader.lane_notes_ids = True
+    try:
+        overran = _read(lane, share, reader, builder, stats, merging, progress, every)
+    finally:
+        reader.lane_notes_ids = False
+    _keep_ids(lane, reader, keep_ids)
     # Last: the file's order does not matter to which stale deals are kept.
     stale, dropped = lane.take_stale()
     for deal in stale:
@@ -182,9 +184,9 @@ def _read(
                 share.parsing,
                 share.fit_until,
             )
-            # The rows read so far by the lane are known to the reader: the rest's rows
-            # are compared with them.
-            _keep_ids(lane, reader)
+            # The rest's ids are noted by the reader: compared with the lane's at the end
+            # (_keep_ids).
+            reader.lane_notes_ids = False
             with read_csv_range(rest) as table:
                 for batch in reader.deal_rows(table.rows):
                     builder.add_rows(batch)
@@ -192,13 +194,20 @@ def _read(
             return bool(overran) or table.overran
 
 
-def _keep_ids(lane: Any, reader: DealReader) -> None:
-    """The deal ids the lane noted, into the reader's account (with no hash of the row's
-    cells: the reader then defers every repeat, see DealReader.defer_repeats)."""
-    ids = reader.account.ids
-    for deal_id, line in lane.take_ids().items():
-        if ids.setdefault(deal_id, (line, 0))[0] != line:
-            raise RepeatedIds
+def _keep_ids(lane: Any, reader: DealReader, keep: bool) -> None:
+    """Check the ids the lane noted for a repeat, or with ``keep``, or when the reader
+    noted ids too, put them into ``reader.account.id_hashes``: checked with the others
+    when all are in (RowAccount.check_ids, at the end of the read).
+
+    The lane notes every record it splits, the rows it hands to Python too (the reader
+    leaves those alone, see DealReader.lane_notes_ids): the reader's ids are those of
+    other rows (the rest read after the lane gave up). A repeat (two equal hashes)
+    raises :class:`RepeatedIds`: one Python read settles it."""
+    account = reader.account
+    if keep or account.id_batch or account.id_hashes:
+        lane.take_ids(account.id_hashes)
+    elif lane.repeats:
+        raise RepeatedIds
 
 
 def _index(column: int | None) -> int:
