@@ -425,6 +425,149 @@ def test_decimal_commas_and_points_in_one_column_are_refused(tmp_path: Path) -> 
     ]
 
 
+DOT_GROUPS = DATA / "dot_groups.csv"
+EVERY_LANE = [
+    *LANES,
+    pytest.param({"FUNNEL_COMPILED": "1", "FUNNEL_WORKERS": "2"}, id="compiled-2"),
+]
+AMBIGUOUS = (
+    "column 'Amount': amounts like 2.500 could be 2500 (dots group thousands) or 2.5 "
+    "(a decimal point), and no amount decides; pass --decimal comma or --decimal point"
+)
+
+
+@pytest.mark.parametrize("lane", EVERY_LANE)
+def test_a_column_of_dot_groups_alone_is_refused_not_guessed(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """dot_groups.csv: 750, 2.500, 12.000, 1.250: no decimal comma or point decides."""
+    result = run(
+        funnel("report", str(DOT_GROUPS), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [f"error: {DOT_GROUPS}: {AMBIGUOUS}"]
+
+
+@pytest.mark.parametrize(
+    ("separator", "won_value"),
+    # comma: 750 + 2,500 + 12,000 + 1,250 = 16,500; point: 750 + 2.5 + 12 + 1.25 = 765.75.
+    [("comma", 16_500.0), ("point", 765.75)],
+)
+@pytest.mark.parametrize("lane", EVERY_LANE)
+def test_decimal_option_names_the_separator_in_every_lane(
+    tmp_path: Path, lane: dict[str, str], separator: str, won_value: float
+) -> None:
+    result = run(
+        funnel("report", str(DOT_GROUPS), "--funnel", FUNNEL, "--decimal", separator, "-f", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert (report["won"]["count"], report["won"]["value"]) == (4, won_value)
+
+
+def test_decimal_option_refuses_other_words(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", str(DOT_GROUPS), "--funnel", FUNNEL, "--decimal", "dot"), tmp=tmp_path
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == ["error: --decimal dot: use --decimal comma or --decimal point"]
+
+
+@pytest.mark.parametrize(
+    ("deciding", "total"),
+    [
+        # 1.250.000 groups thousands with dots: 2,500 + 12,000 + 1,250,000.
+        ("1.250.000", 1_264_500.0),
+        # 0.500 has no thousands to group, so a decimal point: 2.5 + 12 + 0.5.
+        ("0.500", 15.0),
+        # 0.99: a decimal point: 2.5 + 12 + 0.99.
+        ("0.99", 15.49),
+    ],
+)
+@pytest.mark.parametrize("lane", LANES)
+def test_one_deciding_cell_settles_a_column_of_dot_groups(
+    tmp_path: Path, lane: dict[str, str], deciding: str, total: float
+) -> None:
+    path = tmp_path / "decided.csv"
+    path.write_text(
+        "Deal ID;Stage;Amount;Created\n"
+        "D1;Won;2.500;2025-01-06\nD2;Won;12.000;2025-01-07\n"
+        f"D3;Won;{deciding};2025-01-08\n"
+    )
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert json.loads(result.stdout)["won"]["value"] == total
+
+
+@pytest.mark.parametrize("lane", [{"FUNNEL_COMPILED": "0"}, {"FUNNEL_COMPILED": "1"}])
+def test_dot_groups_beyond_the_sample_are_refused_too(tmp_path: Path, lane: dict[str, str]) -> None:
+    """2,100 rows of 12.000 (more than the 2,000 sampled): the whole column is looked at."""
+    path = tmp_path / "long.csv"
+    rows = [f"D{index};Lead;12.000;2025-01-06" for index in range(2100)]
+    path.write_text("Deal ID;Stage;Amount;Created\n" + "\n".join(rows) + "\n")
+    result = run(funnel("report", str(path), "--funnel", FUNNEL), tmp=tmp_path, env=lane)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: {path}: column 'Amount': amounts like 12.000 could be 12000 (dots group "
+        "thousands) or 12 (a decimal point), and no amount decides; pass --decimal comma or "
+        "--decimal point"
+    ]
+
+
+def test_text_amounts_of_an_xlsx_export_are_settled_as_a_csv_s(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for line in DOT_GROUPS.read_text().splitlines():
+        sheet.append(line.split(";"))  # every cell text, 2.500 among them
+    path = tmp_path / "dots.xlsx"
+    workbook.save(path)
+    refused = run(funnel("report", str(path), "--funnel", FUNNEL), tmp=tmp_path)
+    assert (refused.code, refused.stdout) == (2, "")
+    assert refused.error_lines == [f"error: {path}: {AMBIGUOUS}"]
+    named = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--decimal", "comma", "-f", "json"),
+        tmp=tmp_path,
+    )
+    assert (named.code, named.stderr) == (0, "")
+    assert json.loads(named.stdout)["won"]["value"] == 16_500.0  # as the CSV's, above
+
+
+def test_init_from_and_plan_credit_pipeline_take_the_decimal_option(tmp_path: Path) -> None:
+    """Open deals: D1 Lead 750, D3 Demo 12.000; won: D2 2.500, D4 1.250."""
+    path = tmp_path / "open.csv"
+    path.write_text(
+        DOT_GROUPS.read_text()
+        .replace("Acme;Won", "Acme;Lead")
+        .replace("Initech;Won", "Initech;Demo")
+    )
+    for command in (
+        funnel("init", str(tmp_path / "made.yaml"), "--from", str(path)),
+        funnel("plan", FUNNEL, "--target", "100000", "--credit-pipeline", str(path)),
+        funnel("plan", FUNNEL, "--target", "100000", "--rates-from", str(path)),
+    ):
+        refused = run(command, tmp=tmp_path)
+        assert (refused.code, refused.stdout) == (2, "")
+        assert refused.error_lines == [f"error: {path}: {AMBIGUOUS}"]
+        named = run([*command, "--decimal", "comma"], tmp=tmp_path)
+        assert (named.code, named.stdout != "") == (0, True), named.stderr
+    assert (tmp_path / "made.yaml").exists()
+
+
+def test_decimal_option_of_plan_goes_with_an_export(tmp_path: Path) -> None:
+    result = run(funnel("plan", FUNNEL, "--target", "1000", "--decimal", "comma"), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == ["error: --decimal goes with --rates-from or --credit-pipeline"]
+
+
 # --- 5. repeated deal ids ----------------------------------------------------------
 
 ALL_LANES = [
