@@ -187,6 +187,110 @@ def test_the_copy_of_standard_input_is_removed_when_the_run_is_stopped(
     assert no_copies_left(tmp_path)
 
 
+# --- 1b. copies left by killed runs, no room for a copy, stdin given twice ----------
+
+
+def test_a_copy_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
+    """SIGKILL runs no cleanup: the folder of the killed run's copy, named with its pid,
+    is removed by the next run that copies a stream. A folder of a process that still runs
+    (this test's) is kept, and so is one not of this naming."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    command = funnel("report", "-", "--funnel", FUNNEL, "--format", "json")
+    with started(
+        command,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as killed:
+        assert killed.stdin is not None
+        killed.stdin.write(DEALS.read_bytes()[:20])  # the export's first bytes; more to come
+        killed.stdin.flush()
+        left = poll(lambda: list(temporary.glob("funnel-input-*/export-0")), "the copy")
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=TIMEOUT)
+    abandoned = left[0].parent
+    assert abandoned.name.startswith(f"funnel-input-{killed.pid}-")
+    assert abandoned.exists()  # nothing cleaned up after SIGKILL
+    running = temporary / f"funnel-input-{os.getpid()}-abcdef"
+    running.mkdir()
+    other = temporary / "funnel-input-abcdef"  # not this naming: no pid
+    other.mkdir()
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
+    assert sorted(temporary.iterdir()) == sorted([running, other])
+
+
+def test_a_copy_folder_of_a_dead_process_is_removed(tmp_path: Path) -> None:
+    """A process started and reaped: its pid runs no more."""
+    with started([sys.executable, "-c", "pass"]) as ended:
+        ended.wait(timeout=TIMEOUT)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    dead = temporary / f"funnel-input-{ended.pid}-x1y2z3"
+    dead.mkdir()
+    (dead / "export-0").write_bytes(DEALS.read_bytes())
+    not_a_folder = temporary / f"funnel-input-{ended.pid}-file"
+    not_a_folder.write_bytes(b"kept")
+    result = run(funnel("report", "-", "--funnel", FUNNEL), tmp=tmp_path, stdin=DEALS.read_bytes())
+    assert (result.code, result.stderr) == (0, "")
+    assert list(temporary.iterdir()) == [not_a_folder]
+
+
+def _no_room_after_1000_bytes() -> None:
+    """A file size limit: a write past it fails with EFBIG (SIGXFSZ ignored), as on a full disk."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+
+def test_no_room_in_tmpdir_for_the_copy_names_the_folder_and_the_fix(tmp_path: Path) -> None:
+    export = DEALS.read_bytes() + DEALS.read_bytes().split(b"\n", 1)[1] * 40  # over 1,000 bytes
+    assert len(export) > 1000
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL),
+        tmp=tmp_path,
+        stdin=export,
+        preexec_fn=_no_room_after_1000_bytes,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: -: no space left in TMPDIR ({tmp_path / 'tmp'}) for the copy of standard "
+        "input; set TMPDIR to a folder with room"
+    ]
+    assert no_copies_left(tmp_path)
+
+
+@pytest.mark.parametrize("option", ["--funnel", "-F"])
+def test_standard_input_cannot_be_the_funnel_file(tmp_path: Path, option: str) -> None:
+    result = run(funnel("report", str(DEALS), option, "-"), tmp=tmp_path, stdin=b"name: x\n")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: -: standard input cannot be the funnel file; give the path of a funnel YAML file"
+    ]
+
+
+@pytest.mark.parametrize("command", ["report", "inspect"])
+def test_standard_input_given_twice_is_refused(tmp_path: Path, command: str) -> None:
+    result = run(
+        funnel(command, "-", "--history", "-", "--funnel", FUNNEL),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: standard input given twice (the export and --history); "
+        "save one of them to a file and give its path"
+    ]
+    assert no_copies_left(tmp_path)
+
+
 # --- 2. pipes and special files ----------------------------------------------
 
 
@@ -233,6 +337,70 @@ def test_dev_zero_as_the_export_is_refused_as_binary(tmp_path: Path) -> None:
         "give the path of the export"
     ]
     assert no_copies_left(tmp_path)
+
+
+BINARY_REFUSED = "export the deals as CSV or XLSX"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        f"{sys.executable} -m funnelcli report /dev/urandom --funnel {FUNNEL}",
+        f"{sys.executable} -m funnelcli report {DEALS} --history /dev/urandom --funnel {FUNNEL}",
+        f"cat /dev/urandom | {sys.executable} -m funnelcli report - --funnel {FUNNEL}",
+    ],
+    ids=["export", "history", "pipe"],
+)
+def test_endless_random_bytes_are_refused_from_the_first_chunk(
+    tmp_path: Path, command: str
+) -> None:
+    """Endless input: refused as binary data, not at the 4 GiB limit of a copy (whose
+    message says "more than ... bytes"), and nothing is left in TMPDIR."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = run_process(
+        ["bash", "-c", command], env={**os.environ, "TMPDIR": str(temporary)}, timeout=20
+    )
+    name = "-" if "|" in command else "/dev/urandom"
+    assert (done.returncode, done.stdout) == (2, "")
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {name}: not a CSV or XLSX file (starts with bytes ")
+    assert line.endswith(f", binary data); {BINARY_REFUSED}")
+    assert no_copies_left(tmp_path)
+
+
+ESCAPES = (
+    "Deal ID,Deal Name,Stage,Amount,Created\n"
+    "D1,\x1b[2J\x1b]0;pwn\x07Acme,Lead,100,2025-01-06\n"
+    "D2,Glo\x07\x07\x07bex,Demo,200,2025-02-03\n"
+    "D3,Init\x1bech,Won,300,2025-03-03\n"
+    "D4,Umbrella,Lead,400,2025-03-10\n"
+)
+
+
+@pytest.mark.parametrize("given", ["file", "stdin"])
+def test_a_few_control_characters_in_a_small_export_are_text(tmp_path: Path, given: str) -> None:
+    """Seven ESC and BEL bytes in 175 (4%): CRM text, not binary data; fewer than 8 are
+    never binary data, however short the file (deals.csv's figures)."""
+    path = tmp_path / "escapes.csv"
+    path.write_text(ESCAPES)
+    result = run(
+        funnel("report", str(path) if given == "file" else "-", "--funnel", FUNNEL, "-f", "json"),
+        tmp=tmp_path,
+        stdin=ESCAPES.encode() if given == "stdin" else None,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
+
+
+def test_utf16_text_without_a_bom_on_standard_input_is_read(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=DEALS.read_text().encode("utf-16-le"),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
 
 
 def test_dev_zero_as_the_funnel_file_is_refused_by_its_size(tmp_path: Path) -> None:

@@ -212,7 +212,9 @@ def report(
     with user_errors():
         from funnelcli.loading import resolve_funnel
         from funnelcli.readers.export import ReadOptions, report_export
+        from funnelcli.readers.sources import refuse_one_stream_twice
 
+        refuse_one_stream_twice(export, history)
         chosen_format = choose_format(output_format, output)
         day = parse_option("--as-of", as_of, parse_date) if as_of is not None else dt.date.today()
         loaded = resolve_funnel(funnel)
