@@ -187,6 +187,110 @@ def test_the_copy_of_standard_input_is_removed_when_the_run_is_stopped(
     assert no_copies_left(tmp_path)
 
 
+# --- 1b. copies left by killed runs, no room for a copy, stdin given twice ----------
+
+
+def test_a_copy_left_by_a_killed_run_is_removed_by_the_next(tmp_path: Path) -> None:
+    """SIGKILL runs no cleanup: the folder of the killed run's copy, named with its pid,
+    is removed by the next run that copies a stream. A folder of a process that still runs
+    (this test's) is kept, and so is one not of this naming."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    environment = {**os.environ, "TMPDIR": str(temporary)}
+    command = funnel("report", "-", "--funnel", FUNNEL, "--format", "json")
+    with started(
+        command,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as killed:
+        assert killed.stdin is not None
+        killed.stdin.write(DEALS.read_bytes()[:20])  # the export's first bytes; more to come
+        killed.stdin.flush()
+        left = poll(lambda: list(temporary.glob("funnel-input-*/export-0")), "the copy")
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=TIMEOUT)
+    abandoned = left[0].parent
+    assert abandoned.name.startswith(f"funnel-input-{killed.pid}-")
+    assert abandoned.exists()  # nothing cleaned up after SIGKILL
+    running = temporary / f"funnel-input-{os.getpid()}-abcdef"
+    running.mkdir()
+    other = temporary / "funnel-input-abcdef"  # not this naming: no pid
+    other.mkdir()
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
+    assert sorted(temporary.iterdir()) == sorted([running, other])
+
+
+def test_a_copy_folder_of_a_dead_process_is_removed(tmp_path: Path) -> None:
+    """A process started and reaped: its pid runs no more."""
+    with started([sys.executable, "-c", "pass"]) as ended:
+        ended.wait(timeout=TIMEOUT)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    dead = temporary / f"funnel-input-{ended.pid}-x1y2z3"
+    dead.mkdir()
+    (dead / "export-0").write_bytes(DEALS.read_bytes())
+    not_a_folder = temporary / f"funnel-input-{ended.pid}-file"
+    not_a_folder.write_bytes(b"kept")
+    result = run(funnel("report", "-", "--funnel", FUNNEL), tmp=tmp_path, stdin=DEALS.read_bytes())
+    assert (result.code, result.stderr) == (0, "")
+    assert list(temporary.iterdir()) == [not_a_folder]
+
+
+def _no_room_after_1000_bytes() -> None:
+    """A file size limit: a write past it fails with EFBIG (SIGXFSZ ignored), as on a full disk."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+
+
+def test_no_room_in_tmpdir_for_the_copy_names_the_folder_and_the_fix(tmp_path: Path) -> None:
+    export = DEALS.read_bytes() + DEALS.read_bytes().split(b"\n", 1)[1] * 40  # over 1,000 bytes
+    assert len(export) > 1000
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL),
+        tmp=tmp_path,
+        stdin=export,
+        preexec_fn=_no_room_after_1000_bytes,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: -: no space left in TMPDIR ({tmp_path / 'tmp'}) for the copy of standard "
+        "input; set TMPDIR to a folder with room"
+    ]
+    assert no_copies_left(tmp_path)
+
+
+@pytest.mark.parametrize("option", ["--funnel", "-F"])
+def test_standard_input_cannot_be_the_funnel_file(tmp_path: Path, option: str) -> None:
+    result = run(funnel("report", str(DEALS), option, "-"), tmp=tmp_path, stdin=b"name: x\n")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: -: standard input cannot be the funnel file; give the path of a funnel YAML file"
+    ]
+
+
+@pytest.mark.parametrize("command", ["report", "inspect"])
+def test_standard_input_given_twice_is_refused(tmp_path: Path, command: str) -> None:
+    result = run(
+        funnel(command, "-", "--history", "-", "--funnel", FUNNEL),
+        tmp=tmp_path,
+        stdin=DEALS.read_bytes(),
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        "error: standard input given twice (the export and --history); "
+        "save one of them to a file and give its path"
+    ]
+    assert no_copies_left(tmp_path)
+
+
 # --- 2. pipes and special files ----------------------------------------------
 
 
@@ -233,6 +337,70 @@ def test_dev_zero_as_the_export_is_refused_as_binary(tmp_path: Path) -> None:
         "give the path of the export"
     ]
     assert no_copies_left(tmp_path)
+
+
+BINARY_REFUSED = "export the deals as CSV or XLSX"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        f"{sys.executable} -m funnelcli report /dev/urandom --funnel {FUNNEL}",
+        f"{sys.executable} -m funnelcli report {DEALS} --history /dev/urandom --funnel {FUNNEL}",
+        f"cat /dev/urandom | {sys.executable} -m funnelcli report - --funnel {FUNNEL}",
+    ],
+    ids=["export", "history", "pipe"],
+)
+def test_endless_random_bytes_are_refused_from_the_first_chunk(
+    tmp_path: Path, command: str
+) -> None:
+    """Endless input: refused as binary data, not at the 4 GiB limit of a copy (whose
+    message says "more than ... bytes"), and nothing is left in TMPDIR."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = run_process(
+        ["bash", "-c", command], env={**os.environ, "TMPDIR": str(temporary)}, timeout=20
+    )
+    name = "-" if "|" in command else "/dev/urandom"
+    assert (done.returncode, done.stdout) == (2, "")
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"error: {name}: not a CSV or XLSX file (starts with bytes ")
+    assert line.endswith(f", binary data); {BINARY_REFUSED}")
+    assert no_copies_left(tmp_path)
+
+
+ESCAPES = (
+    "Deal ID,Deal Name,Stage,Amount,Created\n"
+    "D1,\x1b[2J\x1b]0;pwn\x07Acme,Lead,100,2025-01-06\n"
+    "D2,Glo\x07\x07\x07bex,Demo,200,2025-02-03\n"
+    "D3,Init\x1bech,Won,300,2025-03-03\n"
+    "D4,Umbrella,Lead,400,2025-03-10\n"
+)
+
+
+@pytest.mark.parametrize("given", ["file", "stdin"])
+def test_a_few_control_characters_in_a_small_export_are_text(tmp_path: Path, given: str) -> None:
+    """Seven ESC and BEL bytes in 175 (4%): CRM text, not binary data; fewer than 8 are
+    never binary data, however short the file (deals.csv's figures)."""
+    path = tmp_path / "escapes.csv"
+    path.write_text(ESCAPES)
+    result = run(
+        funnel("report", str(path) if given == "file" else "-", "--funnel", FUNNEL, "-f", "json"),
+        tmp=tmp_path,
+        stdin=ESCAPES.encode() if given == "stdin" else None,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
+
+
+def test_utf16_text_without_a_bom_on_standard_input_is_read(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", "-", "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        stdin=DEALS.read_text().encode("utf-16-le"),
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert_deals_figures(json.loads(result.stdout))
 
 
 def test_dev_zero_as_the_funnel_file_is_refused_by_its_size(tmp_path: Path) -> None:
@@ -423,6 +591,149 @@ def test_decimal_commas_and_points_in_one_column_are_refused(tmp_path: Path) -> 
         "(12.5), so 2.500 could be read either way; re-export the amounts with one decimal "
         "separator"
     ]
+
+
+DOT_GROUPS = DATA / "dot_groups.csv"
+EVERY_LANE = [
+    *LANES,
+    pytest.param({"FUNNEL_COMPILED": "1", "FUNNEL_WORKERS": "2"}, id="compiled-2"),
+]
+AMBIGUOUS = (
+    "column 'Amount': amounts like 2.500 could be 2500 (dots group thousands) or 2.5 "
+    "(a decimal point), and no amount decides; pass --decimal comma or --decimal point"
+)
+
+
+@pytest.mark.parametrize("lane", EVERY_LANE)
+def test_a_column_of_dot_groups_alone_is_refused_not_guessed(
+    tmp_path: Path, lane: dict[str, str]
+) -> None:
+    """dot_groups.csv: 750, 2.500, 12.000, 1.250: no decimal comma or point decides."""
+    result = run(
+        funnel("report", str(DOT_GROUPS), "--funnel", FUNNEL, "--format", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [f"error: {DOT_GROUPS}: {AMBIGUOUS}"]
+
+
+@pytest.mark.parametrize(
+    ("separator", "won_value"),
+    # comma: 750 + 2,500 + 12,000 + 1,250 = 16,500; point: 750 + 2.5 + 12 + 1.25 = 765.75.
+    [("comma", 16_500.0), ("point", 765.75)],
+)
+@pytest.mark.parametrize("lane", EVERY_LANE)
+def test_decimal_option_names_the_separator_in_every_lane(
+    tmp_path: Path, lane: dict[str, str], separator: str, won_value: float
+) -> None:
+    result = run(
+        funnel("report", str(DOT_GROUPS), "--funnel", FUNNEL, "--decimal", separator, "-f", "json"),
+        tmp=tmp_path,
+        env=lane,
+    )
+    assert (result.code, result.stderr) == (0, "")
+    report = json.loads(result.stdout)
+    assert (report["won"]["count"], report["won"]["value"]) == (4, won_value)
+
+
+def test_decimal_option_refuses_other_words(tmp_path: Path) -> None:
+    result = run(
+        funnel("report", str(DOT_GROUPS), "--funnel", FUNNEL, "--decimal", "dot"), tmp=tmp_path
+    )
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == ["error: --decimal dot: use --decimal comma or --decimal point"]
+
+
+@pytest.mark.parametrize(
+    ("deciding", "total"),
+    [
+        # 1.250.000 groups thousands with dots: 2,500 + 12,000 + 1,250,000.
+        ("1.250.000", 1_264_500.0),
+        # 0.500 has no thousands to group, so a decimal point: 2.5 + 12 + 0.5.
+        ("0.500", 15.0),
+        # 0.99: a decimal point: 2.5 + 12 + 0.99.
+        ("0.99", 15.49),
+    ],
+)
+@pytest.mark.parametrize("lane", LANES)
+def test_one_deciding_cell_settles_a_column_of_dot_groups(
+    tmp_path: Path, lane: dict[str, str], deciding: str, total: float
+) -> None:
+    path = tmp_path / "decided.csv"
+    path.write_text(
+        "Deal ID;Stage;Amount;Created\n"
+        "D1;Won;2.500;2025-01-06\nD2;Won;12.000;2025-01-07\n"
+        f"D3;Won;{deciding};2025-01-08\n"
+    )
+    result = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--format", "json"), tmp=tmp_path, env=lane
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert json.loads(result.stdout)["won"]["value"] == total
+
+
+@pytest.mark.parametrize("lane", [{"FUNNEL_COMPILED": "0"}, {"FUNNEL_COMPILED": "1"}])
+def test_dot_groups_beyond_the_sample_are_refused_too(tmp_path: Path, lane: dict[str, str]) -> None:
+    """2,100 rows of 12.000 (more than the 2,000 sampled): the whole column is looked at."""
+    path = tmp_path / "long.csv"
+    rows = [f"D{index};Lead;12.000;2025-01-06" for index in range(2100)]
+    path.write_text("Deal ID;Stage;Amount;Created\n" + "\n".join(rows) + "\n")
+    result = run(funnel("report", str(path), "--funnel", FUNNEL), tmp=tmp_path, env=lane)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == [
+        f"error: {path}: column 'Amount': amounts like 12.000 could be 12000 (dots group "
+        "thousands) or 12 (a decimal point), and no amount decides; pass --decimal comma or "
+        "--decimal point"
+    ]
+
+
+def test_text_amounts_of_an_xlsx_export_are_settled_as_a_csv_s(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for line in DOT_GROUPS.read_text().splitlines():
+        sheet.append(line.split(";"))  # every cell text, 2.500 among them
+    path = tmp_path / "dots.xlsx"
+    workbook.save(path)
+    refused = run(funnel("report", str(path), "--funnel", FUNNEL), tmp=tmp_path)
+    assert (refused.code, refused.stdout) == (2, "")
+    assert refused.error_lines == [f"error: {path}: {AMBIGUOUS}"]
+    named = run(
+        funnel("report", str(path), "--funnel", FUNNEL, "--decimal", "comma", "-f", "json"),
+        tmp=tmp_path,
+    )
+    assert (named.code, named.stderr) == (0, "")
+    assert json.loads(named.stdout)["won"]["value"] == 16_500.0  # as the CSV's, above
+
+
+def test_init_from_and_plan_credit_pipeline_take_the_decimal_option(tmp_path: Path) -> None:
+    """Open deals: D1 Lead 750, D3 Demo 12.000; won: D2 2.500, D4 1.250."""
+    path = tmp_path / "open.csv"
+    path.write_text(
+        DOT_GROUPS.read_text()
+        .replace("Acme;Won", "Acme;Lead")
+        .replace("Initech;Won", "Initech;Demo")
+    )
+    for command in (
+        funnel("init", str(tmp_path / "made.yaml"), "--from", str(path)),
+        funnel("plan", FUNNEL, "--target", "100000", "--credit-pipeline", str(path)),
+        funnel("plan", FUNNEL, "--target", "100000", "--rates-from", str(path)),
+    ):
+        refused = run(command, tmp=tmp_path)
+        assert (refused.code, refused.stdout) == (2, "")
+        assert refused.error_lines == [f"error: {path}: {AMBIGUOUS}"]
+        named = run([*command, "--decimal", "comma"], tmp=tmp_path)
+        assert (named.code, named.stdout != "") == (0, True), named.stderr
+    assert (tmp_path / "made.yaml").exists()
+
+
+def test_decimal_option_of_plan_goes_with_an_export(tmp_path: Path) -> None:
+    result = run(funnel("plan", FUNNEL, "--target", "1000", "--decimal", "comma"), tmp=tmp_path)
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == ["error: --decimal goes with --rates-from or --credit-pipeline"]
 
 
 # --- 5. repeated deal ids ----------------------------------------------------------

@@ -228,6 +228,8 @@ def test_integer_cells_are_exact(number: int) -> None:
         ("1 234.567", "point"),
         ("2.500", "dot-group"),
         ("-12.000 €", "dot-group"),
+        ("0.500", "point"),
+        ("1.2345", "point"),
         ("1,234", "comma-group"),
         ("1234", None),
         ("", None),
@@ -273,3 +275,28 @@ def test_decimal_evidence_decides_conflicts_only_over_a_cell_read_either_way() -
     for cell in ("1.000,50", "1,000.50"):
         each_alone.observe(cell)
     assert (each_alone.decimal_comma, each_alone.conflict) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("cells", "ambiguous"),
+    [
+        (("750", "2.500", "12.000"), "2.500"),  # nothing decides
+        (("2.500", "1,234"), "2.500"),  # 1,234 is read either way too
+        (("2.500", "12.5"), None),  # a decimal point
+        (("2.500", "0.99"), None),
+        (("2.500", "1,234.50"), None),
+        (("2.500", "1.2345"), None),
+        (("2.500", "999,50"), None),  # a decimal comma
+        (("2.500", "1.250.000"), None),  # dots group thousands
+        (("750", "1234"), None),  # no separator: nothing to decide
+    ],
+)
+def test_a_column_of_dot_groups_alone_is_ambiguous(
+    cells: tuple[str, ...], ambiguous: str | None
+) -> None:
+    from funnelcli.money import DecimalEvidence
+
+    evidence = DecimalEvidence()
+    for cell in cells:
+        evidence.observe(cell)
+    assert evidence.ambiguous == ambiguous

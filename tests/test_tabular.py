@@ -636,3 +636,20 @@ def test_csv_round_trip(rows: list[list[str]], style: tuple[str, int]) -> None:
         assert (table.header, table.delimiter) == (("Name", "Stage", "Amount"), ",")
         assert rows_of(table) == expected
         assert table.stats.blank_rows == len(rows) - len(expected)
+
+
+@pytest.mark.parametrize(
+    ("head", "binary"),
+    [
+        (b"a,b\n" + b"\x1b" * 7 + b"\n", False),  # fewer than 8 control bytes: text
+        (b"a,b\n" + b"\x1b" * 8 + b"\n", True),  # 8 in 13 bytes
+        (b"\x07" * 8 + b"x" * 792, False),  # 8 in 800: 1%, not more
+        (b"\x07" * 9 + b"x" * 791, True),  # 9 in 800
+        (b"\x00" * 50 + b"a,b\n", False),  # NUL bytes are counted apart (stripped from text)
+        (b"a\tb\x0b\x0c\r\n" * 20, False),  # tab, line ends, vertical tab, form feed
+    ],
+)
+def test_binary_data_is_over_one_percent_and_eight_control_bytes(head: bytes, binary: bool) -> None:
+    from funnelcli.readers.tabular import _is_binary
+
+    assert _is_binary(head) is binary

@@ -49,6 +49,10 @@ def resolve_funnel(path: str | None, cwd: Path | None = None) -> LoadedFunnel:
 
 def load_funnel_file(path: str) -> LoadedFunnel:
     """Read and validate a funnel file; every problem becomes a :class:`FunnelError`."""
+    if path == "-":  # standard input is the export's, as everywhere else ("funnel report -")
+        raise InputFileError(
+            "-: standard input cannot be the funnel file; give the path of a funnel YAML file"
+        )
     text = _read_text(path)
     data = parse_yaml(text, path)
     alerts, alert_problems = _alerts(data, path)

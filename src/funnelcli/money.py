@@ -52,8 +52,17 @@ Decimal commas, per column
     thousands with dots: :class:`DecimalEvidence` gathers what a column's cells say,
     and ``parse_money(cell, decimal_comma=True)`` reads the column that way, ``.`` and
     ``,`` trading places (``2.500`` is 2500, ``12.000`` is 12000, ``1,234`` is 1.234).
-    A column that shows both a decimal comma and a decimal point (``12.5``,
-    ``1,234.56``) is refused by the reader, naming an example of each.
+    Several dot groups (``1.250.000``) decide the same way. A column that shows both a
+    decimal comma and a decimal point (``12.5``, ``1,234.56``) is refused by the reader,
+    naming an example of each, when a cell in it could be read either way.
+
+    A lone dot followed by exactly three digits (``2.500``, ``12.000``) is 2500 in a
+    column of decimal commas and 2.5 in one of decimal points. When such cells are all
+    a column shows, with no decimal comma and no decimal point (``12.5``, ``0.99``,
+    ``0.500``, ``1.2345``, ``1,234.50``) to decide, the column is :attr:`ambiguous
+    <DecimalEvidence.ambiguous>`: the reader refuses it, never guesses, and the user
+    names the separator (``funnel report --decimal comma|point``), which is then taken
+    without looking at the cells.
 
 Speed
     Two precompiled fast paths come first: plain ``-1234.5`` goes straight to
@@ -353,8 +362,8 @@ def decimal_form(cell: object) -> str | None:
 
     * ``"comma"``: a decimal comma (``1.234,56``, ``999,50``, ``0,5``), or thousands
       grouped by dots (``1.234.567``);
-    * ``"point"``: a decimal point (``1,234.56``, ``12.5``), or thousands grouped by
-      commas (``1,234,567``);
+    * ``"point"``: a decimal point (``1,234.56``, ``12.5``, ``0.500``), or thousands
+      grouped by commas (``1,234,567``);
     * ``"dot-group"``: one dot and three digits (``2.500``, ``12.000``), and
       ``"comma-group"``: one comma and three digits (``1,234``): read either way;
     * None: nothing to say (no separator, or a cell that is not text)."""
@@ -371,7 +380,9 @@ def decimal_form(cell: object) -> str | None:
     if last_dot >= 0:
         if core.count(".") > 1:
             return "comma"
-        return "dot-group" if len(core) - last_dot == 4 and not grouped else "point"
+        # 0.500 has no thousands to group: a decimal point, as 0,123 is a decimal comma.
+        dot_group = len(core) - last_dot == 4 and core[:last_dot] not in ("", "0")
+        return "dot-group" if dot_group and not grouped else "point"
     if last_comma < 0:
         return None
     if core.count(",") > 1:
@@ -425,6 +436,14 @@ class DecimalEvidence:
         if self.comma is None or self.point is None or self.either is None:
             return None
         return self.comma, self.point, self.either
+
+    @property
+    def ambiguous(self) -> str | None:
+        """A cell like ``2.500`` when it is all the column shows: no decimal comma and no
+        decimal point decides whether it is 2500 or 2.5 (see the module docstring)."""
+        if self.comma is None and self.point is None:
+            return self.dot_group
+        return None
 
     @property
     def needs_full_scan(self) -> bool:

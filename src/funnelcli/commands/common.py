@@ -249,3 +249,23 @@ EncodingOption = Annotated[
         show_default=False,
     ),
 ]
+DecimalOption = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        metavar="comma|point",
+        help="The amount column's decimal separator, when its cells leave it open "
+        "(2.500 alone: 2500 with comma, 2.5 with point).",
+        show_default=False,
+    ),
+]
+
+
+def decimal_separator(text: str | None) -> str | None:
+    """--decimal's value, checked: "comma", "point" or None (read from the cells)."""
+    if text is None:
+        return None
+    chosen = text.strip().casefold()
+    if chosen not in ("comma", "point"):
+        raise UsageError(f"--decimal {text}: use --decimal comma or --decimal point")
+    return chosen

@@ -3,12 +3,21 @@
 # No `from __future__ import annotations`: typer reads the signature (see cli.py).
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from funnelcli.commands.common import EncodingOption, SheetOption, user_errors
+from funnelcli.commands.common import (
+    DecimalOption,
+    EncodingOption,
+    SheetOption,
+    decimal_separator,
+    user_errors,
+)
 from funnelcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from funnelcli.readers.export import ReadOptions
 
 
 def init(
@@ -29,6 +38,7 @@ def init(
     ] = None,
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
+    decimal: DecimalOption = None,
 ) -> None:
     """Write a commented starter funnel file to edit, or one measured from an export.
 
@@ -41,7 +51,12 @@ def init(
         from funnelcli.render.output import atomic_write
 
         if from_export:
-            text = _starter_from_export(from_export, sheet, encoding)
+            from funnelcli.readers.export import ReadOptions
+
+            options = ReadOptions(
+                sheet=sheet, encoding=encoding, decimal=decimal_separator(decimal)
+            )
+            text = _starter_from_export(from_export, options)
             atomic_write(path, text, protected=(from_export,), label="")
             print(
                 f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}'."
@@ -54,14 +69,13 @@ def init(
         print(f"Wrote {path}. Edit the stages and rates, then run 'funnel validate {path}'.")
 
 
-def _starter_from_export(export: str, sheet: str | None, encoding: str | None) -> str:
+def _starter_from_export(export: str, options: "ReadOptions") -> str:
     """Inspect the export, order its stages, measure their rates, write the YAML."""
     from funnelcli.definition import build_funnel, default_funnel
-    from funnelcli.readers.export import ReadOptions, report_export
+    from funnelcli.readers.export import report_export
     from funnelcli.readers.inspect import inspect_export, order_stages
     from funnelcli.render.starter import starter_data, starter_yaml
 
-    options = ReadOptions(sheet=sheet, encoding=encoding)
     found = inspect_export(export, default_funnel(), options)
     if found.columns.get("stage") is None:
         raise UsageError(

@@ -43,9 +43,11 @@ def inspect(
         from funnelcli.loading import resolve_funnel
         from funnelcli.readers.export import ReadOptions
         from funnelcli.readers.inspect import inspect_export
+        from funnelcli.readers.sources import refuse_one_stream_twice
         from funnelcli.render.inspect_text import inspection_text
         from funnelcli.render.neutralise import printable
 
+        refuse_one_stream_twice(export, history)
         loaded = resolve_funnel(funnel)
         print_warnings(loaded, quiet)
         options = ReadOptions(sheet=sheet, encoding=encoding)

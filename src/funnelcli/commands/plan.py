@@ -10,11 +10,13 @@ import typer
 from funnelcli.commands.common import (
     FIRST_YEAR,
     LAST_YEAR,
+    DecimalOption,
     FormatOption,
     NoColorOption,
     OutputOption,
     QuietOption,
     choose_format,
+    decimal_separator,
     emit,
     emit_bytes,
     html_page,
@@ -119,6 +121,7 @@ def plan(
             show_default=False,
         ),
     ] = None,
+    decimal: DecimalOption = None,
     booked: Annotated[
         str | None,
         typer.Option(
@@ -199,6 +202,9 @@ def plan(
         if booked_amount is not None and not credit_pipeline:
             raise UsageError("--booked goes with --credit-pipeline")
         history = credit_pipeline or rates_from
+        separator = decimal_separator(decimal)
+        if separator is not None and not history:
+            raise UsageError("--decimal goes with --rates-from or --credit-pipeline")
         context = None
         if history:
             result, context = _plan_from_history(
@@ -213,6 +219,7 @@ def plan(
                 pacing=pacing,
                 today=today,
                 quiet=quiet,
+                decimal=separator,
             )
         else:
             result = make_plan(
@@ -323,6 +330,7 @@ def _plan_from_history(
     pacing: Any,
     today: dt.date,
     quiet: bool,
+    decimal: str | None = None,
 ) -> tuple[Any, Any]:
     """A plan with the export's measured rates, crediting its open deals when asked."""
     from decimal import Decimal
@@ -333,7 +341,7 @@ def _plan_from_history(
     from funnelcli.readers.export import ReadOptions, report_export
     from funnelcli.render.plan_files import PlanContext
 
-    read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions())
+    read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions(decimal=decimal))
     # What the export could not say is said as in 'funnel report': rows skipped, lost
     # deals without a stage (which make the measured rates lean on the first stage).
     report_skips(read, loaded, quiet=quiet, as_errors=False)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from funnelcli.commands.common import (
+    DecimalOption,
     EncodingOption,
     FormatOption,
     FunnelOption,
@@ -23,6 +24,7 @@ from funnelcli.commands.common import (
     SheetOption,
     check_output,
     choose_format,
+    decimal_separator,
     emit,
     emit_bytes,
     html_page,
@@ -71,6 +73,7 @@ def report(
         ),
     ] = None,
     encoding: EncodingOption = None,
+    decimal: DecimalOption = None,
     stale_days: Annotated[
         int | None,
         typer.Option(
@@ -209,7 +212,9 @@ def report(
     with user_errors():
         from funnelcli.loading import resolve_funnel
         from funnelcli.readers.export import ReadOptions, report_export
+        from funnelcli.readers.sources import refuse_one_stream_twice
 
+        refuse_one_stream_twice(export, history)
         chosen_format = choose_format(output_format, output)
         day = parse_option("--as-of", as_of, parse_date) if as_of is not None else dt.date.today()
         loaded = resolve_funnel(funnel)
@@ -233,7 +238,12 @@ def report(
             fail_below or [], fail_on_bottleneck, max_stale, min_win_rate, max_skipped
         )
         _check_rule_stages(cli_rules, loaded)
-        options = ReadOptions(sheet=sheet, encoding=encoding, date_format=date_format)
+        options = ReadOptions(
+            sheet=sheet,
+            encoding=encoding,
+            date_format=date_format,
+            decimal=decimal_separator(decimal),
+        )
         request = _slice_request(by, pipeline, since, until, where or [], cohort, max_segments)
         then = (
             parse_option("--compare-to", compare_to, parse_date) if compare_to is not None else None

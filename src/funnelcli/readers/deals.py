@@ -333,7 +333,27 @@ def infer_decimal_comma(
             f"and decimal points ({shown(point, 30)}), so {shown(either, 30)} could be read "
             "either way; re-export the amounts with one decimal separator"
         )
+    if evidence.ambiguous is not None:
+        raise ExportError(_ambiguous_amounts(source, headers[index], evidence.ambiguous))
     return evidence.decimal_comma
+
+
+def _ambiguous_amounts(source: str, header: str, cell: str) -> str:
+    """The refusal of a column of 2.500s alone: both readings of the cell, and the fix."""
+    try:
+        as_comma, as_point = parse_money(cell, decimal_comma=True), parse_money(cell)
+    except ValueError:
+        as_comma = as_point = None
+    readings = (
+        f"{as_comma.amount.normalize():f} (dots group thousands) or "
+        f"{as_point.amount.normalize():f} (a decimal point)"
+        if as_comma is not None and as_point is not None
+        else "dots grouping thousands or a decimal point"
+    )
+    return (
+        f"{source}: column '{shown(header, 30)}': amounts like {shown(cell, 30)} could be "
+        f"{readings}, and no amount decides; pass --decimal comma or --decimal point"
+    )
 
 
 class LaneColumns(NamedTuple):

@@ -82,6 +82,7 @@ class ReadOptions:
     sheet: str | None = None
     encoding: str | None = None
     date_format: str | None = None
+    decimal: str | None = None  # "comma" or "point": the amount column's, not inferred
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def reopen_options(table: Table, options: ReadOptions) -> ReadOptions:
     and the detection reads its five undefined bytes as Latin-1 on purpose.
     """
     if options.encoding is None and table.encoding not in (None, "cp1252"):
-        return ReadOptions(options.sheet, table.encoding, options.date_format)
+        return dataclasses.replace(options, encoding=table.encoding)
     return options
 
 
@@ -279,10 +280,14 @@ def _decimal_comma(
     columns: ColumnMap,
     options: ReadOptions,
 ) -> bool:
-    """Whether the amount column writes decimal commas; a pass over the file only when the
-    sample leaves it open (a decimal comma, or 2.500 and no decimal point)."""
+    """Whether the amount column writes decimal commas: as --decimal says, else from its
+    cells (:func:`infer_decimal_comma`), with a pass over the file only when the sample
+    leaves it open (a decimal comma, or 2.500 and no decimal point). An XLSX file's
+    numbers say nothing; its text cells are read as a CSV's are."""
+    if options.decimal is not None:
+        return options.decimal == "comma"
     index = columns.get("amount")
-    if index is None or table.kind != "csv" or not needs_full_amount_scan(sample, index):
+    if index is None or not needs_full_amount_scan(sample, index):
         return False
     with open_export(path, reopen_options(table, options)) as scan:
         return infer_decimal_comma(

@@ -85,7 +85,7 @@ FOOTER_MAX_CELLS = 3
 """A footer row (``Total 12 1,234.00``) has at most this many non-empty cells."""
 
 _CHUNK = 1024 * 1024
-_HEAD = 4096
+_HEAD = 64 * 1024  # the first bytes, that tell the kind of file (and binary data)
 _SNIFF_LINES = 20
 _DELIMITERS = (",", ";", "\t", "|")
 _FALLBACK_ERRORS = "funnelcli-latin-1"
@@ -313,7 +313,7 @@ def read_table(
     # A stream (standard input, a pipe) is read once, into a file that can be read again.
     path = local_path(source)
     head = _read_head(path, source)
-    if _sniff_kind(source, head) == "xlsx":
+    if sniff_kind(source, head) == "xlsx":
         return _read_xlsx(path, source, sheet, header_score)
     return _read_csv(path, source, head, encoding, header_score)
 
@@ -334,8 +334,9 @@ def _unreadable(source: str, error: OSError) -> ExportError:
     return ExportError(f"{source}: cannot read the file ({reason}); check the path")
 
 
-def _sniff_kind(source: str, head: bytes) -> str:
-    """Return "xlsx" or "csv" from the first bytes, or raise for anything else."""
+def sniff_kind(source: str, head: bytes) -> str:
+    """Return "xlsx" or "csv" from the first bytes (up to 64 KiB), or raise for anything
+    else; a stream is checked so before it is copied (readers/sources.py)."""
     if not head:
         raise ExportError(f"{source}: the file is empty; export the deals with a header row")
     if head.startswith(_ZIP_SIGNATURES):
@@ -366,16 +367,23 @@ def _not_tabular(source: str, head: bytes, what: str) -> str:
     )
 
 
-def _is_binary(head: bytes) -> bool:
-    """Whether more than 3% of the first KB are control bytes no text file has.
+_BINARY_CONTROLS = 8
+"""Fewer control bytes than this are CRM text (an ESC or BEL pasted into a deal name,
+which the outputs strip), however short the file."""
 
-    Text in any 8-bit encoding has none of them (tab and line ends are not counted);
-    random or compressed bytes have about 10%.
+
+def _is_binary(head: bytes) -> bool:
+    """Whether more than 1% of the first 64 KiB, and at least 8 bytes, are control bytes
+    no text file has.
+
+    Text in any 8-bit encoding has none of them, or a few pasted into a field (tab, line
+    ends, the vertical tab and form feed are not counted); random or compressed bytes
+    have about 10%.
     """
-    sample = head[:1024]
+    sample = head[:_HEAD]
     # NUL is left out: stray NULs in a text export are stripped, not refused.
     controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES[1:]))
-    return controls * 100 > 3 * len(sample)
+    return controls >= _BINARY_CONTROLS and controls * 100 > len(sample)
 
 
 # --- CSV: encoding -----------------------------------------------------------
