@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .processes import FUNNEL, TIMEOUT, started
-
 from funnelcli.errors import OutputError, UsageError
 from funnelcli.render import output
 from funnelcli.render.output import atomic_write, choose_format
+
+from .conftest import ROOT
+from .processes import FUNNEL, TIMEOUT, started
 
 
 @pytest.mark.parametrize(
@@ -166,7 +166,12 @@ def test_output_named_as_the_file_on_standard_input_is_refused(tmp_path: Path) -
     cases = ROOT / "tests" / "data" / "history_cli_cases"
     export = tmp_path / "zd.csv"
     export.write_bytes((cases / "zoho_deals.csv").read_bytes())
-    arguments = ["-F", str(cases / "zoho_funnel.yaml"), "--history", str(cases / "zoho_history.csv")]
+    arguments = [
+        "-F",
+        str(cases / "zoho_funnel.yaml"),
+        "--history",
+        str(cases / "zoho_history.csv"),
+    ]
     done = _report_from_stdin(export, [*arguments, "-o", "zd.csv", "-f", "csv"], tmp_path)
     assert done.returncode == 2
     assert done.stdout == ""
