@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import sqlite3
 import stat
@@ -460,3 +461,35 @@ def test_a_worker_ends_with_its_parent_and_leaves_stdout_closed(
         assert main.wait(timeout=60) == code
         poll(lambda: not group_members(main.pid), f"worker {worker} to end")
     assert received["err"].decode() == line
+
+
+# --- out of memory: the system's limit, not a bug ----------------------------------------
+
+MEMORY_LIMIT = 200 * 1000 * 1000  # bytes of address space: Python starts, this report cannot
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def test_out_of_memory_is_71_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """50,000 segments (a report of half a gigabyte) under a 200 MB limit: a MemoryError,
+    said as the system's limit with the fix, not as "internal error (a bug in funnel)"."""
+    export = tmp_path / "deals.csv"
+    write_export(50_000, export)
+    funnel = tmp_path / "funnel.yaml"
+    funnel.write_text(FUNNEL_YAML, encoding="utf-8")
+    args = ["report", str(export), "--funnel", str(funnel), "--by", "Deal Name"]
+    with started_funnel(
+        [*args, "--max-segments", "0", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limit_memory,
+    ) as process:
+        out, err = process.communicate(timeout=120)
+    assert (process.returncode, out, err.decode()) == (
+        71,
+        b"",
+        "error: out of memory while running 'funnel report'; give the process more memory, "
+        "report fewer segments (--max-segments) or a shorter period (--since, --until)\n",
+    )

@@ -27,7 +27,15 @@ from typer.models import CommandInfo
 
 from funnelcli import __version__
 from funnelcli.entry import signal_behind
-from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, print_error, stdout_failed
+from funnelcli.errors import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_OS,
+    EXIT_USAGE,
+    out_of_memory,
+    print_error,
+    stdout_failed,
+)
 
 if TYPE_CHECKING:
     from typer._click.shell_completion import CompletionItem
@@ -231,7 +239,9 @@ class _OneLineErrors(_LazyGroup):
             signalled = signal_behind(bug)
             if signalled is not None:  # a Ctrl-C or SIGTERM wrapped by Python: see entry
                 raise signalled from None
-            if isinstance(bug, OSError) and _from_stdout(bug):
+            if isinstance(bug, MemoryError):  # the system's limit, not a bug: no traceback
+                code = _out_of_memory(args)
+            elif isinstance(bug, OSError) and _from_stdout(bug):
                 code = _stdout_error(bug)
             else:
                 code = _report_bug(bug)
@@ -242,6 +252,15 @@ class _OneLineErrors(_LazyGroup):
         if not standalone_mode:
             return code
         sys.exit(code or 0)
+
+
+def _out_of_memory(args: Sequence[str] | None) -> int:
+    """Report a MemoryError in one line, naming the command that ran; exit 71."""
+    given = sys.argv[1:] if args is None else list(args)
+    command = next((arg for arg in given if not arg.startswith("-")), None)
+    known = command if command in COMMANDS else None
+    print_error(out_of_memory(known))
+    return EXIT_OS
 
 
 def _report_bug(bug: Exception) -> int:

@@ -15,7 +15,7 @@ EXIT_OK = 0
 EXIT_ALERT = 1
 EXIT_USAGE = 2
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error, never the user's
-EXIT_OS = 71  # EX_OSERR: the system ended a process of ours (killed, out of memory)
+EXIT_OS = 71  # EX_OSERR: the system ran out of memory, or ended a worker process of ours
 EXIT_WRITE_FAILED = 74  # EX_IOERR: the output could not be written (disk full, I/O error)
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a program its reader left
@@ -123,3 +123,17 @@ class WorkerLost(FunnelError):
     """A forked process reading part of an export died without a result."""
 
     exit_code = EXIT_OS
+
+
+def out_of_memory(command: str | None) -> str:
+    """The line for a MemoryError (exit :data:`EXIT_OS`): the system's limit, not a bug.
+
+    ``command`` is the subcommand that ran, if known: a report can be made smaller.
+    """
+    running = f"'funnel {command}'" if command else "funnel"
+    smaller = (
+        ", report fewer segments (--max-segments) or a shorter period (--since, --until)"
+        if command == "report"
+        else ""
+    )
+    return f"out of memory while running {running}; give the process more memory{smaller}"
