@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import sqlite3
@@ -493,3 +494,43 @@ def test_out_of_memory_is_71_in_one_line_without_a_traceback(tmp_path: Path) -> 
         "error: out of memory while running 'funnel report'; give the process more memory, "
         "report fewer segments (--max-segments) or a shorter period (--since, --until)\n",
     )
+
+
+# --- a snapshot the disk refuses: 74, as stdout and --output ---------------------------
+
+FILE_SIZE_LIMIT = 5000  # bytes: less than a snapshot database's first pages
+
+
+def _limit_file_size() -> None:
+    # Past the limit a write fails with EFBIG, as on a full disk, instead of a SIGXFSZ kill.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new file", "appended to"])
+def test_a_snapshot_the_disk_refuses_is_74_in_one_line(tmp_path: Path, existing: bool) -> None:
+    history = tmp_path / "history.db"
+    if existing:  # a history of one snapshot, under the limit; the second one goes past it
+        code, _, err = run(["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)])
+        assert (code, err) == (0, "")
+        before = history.read_bytes()
+    with started_funnel(
+        ["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limit_file_size,
+    ) as process:
+        out, err_bytes = process.communicate(timeout=120)
+    assert process.returncode == 74
+    assert json.loads(out)["rows"]["read"] == MAVEN_ROWS  # the report went out first
+    # The reason in brackets is SQLite's own wording.
+    assert re.fullmatch(
+        re.escape(f"error: {history}: cannot be written (")
+        + r"[^\n]+"
+        + re.escape("); no snapshot was saved; check the disk (space, quota) and run again\n"),
+        err_bytes.decode(),
+    )
+    if existing:
+        assert history.read_bytes() == before
+    else:
+        assert not history.exists()
