@@ -170,7 +170,11 @@ def test_stdout_closed_from_the_start_is_141_and_output_files_still_work(tmp_pat
     for args, expected in (
         (
             ["--format", "json"],
-            (141, "error: stdout: closed by the program reading it; the output was cut short\n"),
+            (
+                141,
+                "error: stdout is closed (the command was started without it); "
+                "the output was not written\n",
+            ),
         ),
         (["--output", str(report)], (0, "")),
     ):
@@ -180,6 +184,17 @@ def test_stdout_closed_from_the_start_is_141_and_output_files_still_work(tmp_pat
             _, err = process.communicate(timeout=120)
         assert (process.returncode, err.decode()) == expected
     assert json.loads(report.read_text())["rows"]["read"] == MAVEN_ROWS
+
+
+def test_help_with_stdout_closed_from_the_start_says_so() -> None:
+    with started_funnel(
+        ["--help"], stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1)
+    ) as process:
+        _, err = process.communicate(timeout=120)
+    assert (process.returncode, err.decode()) == (
+        141,
+        "error: stdout is closed (the command was started without it); the output was not written\n",
+    )
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,9 @@ def _stand_in_for_closed_streams() -> None:
     import os
 
     if sys.stdout is None:
+        from funnelcli import errors
+
+        errors.stdout_missing = True  # its failed writes say so, not "closed by the reader"
         reading, writing = os.pipe()
         os.close(reading)
         if writing != 1:

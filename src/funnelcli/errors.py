@@ -98,6 +98,11 @@ class PipeClosed(FunnelError):
     exit_code = EXIT_PIPE_CLOSED
 
 
+stdout_missing = False
+"""True when the command was started with stdout closed (``funnel ... >&-``): the entry
+point gave it a pipe no one reads, so a write fails as into a closed pipe, and is said so."""
+
+
 def stdout_failed(error: OSError) -> FunnelError:
     """The error for a write to stdout that failed; stdout goes to the null device from here on.
 
@@ -114,6 +119,10 @@ def stdout_failed(error: OSError) -> FunnelError:
         os.close(null)
     except (OSError, ValueError):  # no stdout descriptor at all: nothing will be flushed
         pass
+    if error.errno == errno.EPIPE and stdout_missing:
+        return PipeClosed(
+            "stdout is closed (the command was started without it); the output was not written"
+        )
     if error.errno == errno.EPIPE:
         return PipeClosed("stdout: closed by the program reading it; the output was cut short")
     return WriteFailed(f"stdout: cannot be written ({error.strerror}); the output is incomplete")
