@@ -13,7 +13,7 @@ from funnelcli.render import output
 from funnelcli.render.output import atomic_write, choose_format
 
 from .conftest import ROOT
-from .processes import FUNNEL, TIMEOUT, started
+from .processes import FUNNEL, TIMEOUT, run, started
 
 
 @pytest.mark.parametrize(
@@ -188,3 +188,24 @@ def test_a_hard_link_to_the_export_is_refused_as_output(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is an input file"):
         atomic_write(str(tmp_path / "other.csv"), "y", protected=(str(export),))
     assert export.read_text() == _DEALS
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_output_in_proc_names_the_real_reason(tmp_path: Path) -> None:
+    """/proc exists but takes no new file (ENOENT): not "the folder does not exist"."""
+    (tmp_path / "deals.csv").write_text(_DEALS)
+    (tmp_path / "f.yaml").write_text(_FUNNEL)
+    report = [*FUNNEL, "report", "deals.csv", "-F", "f.yaml", "--as-of", "2017-02-01"]
+    done = run([*report, "-o", "/proc/x.json"], cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "error: --output /proc/x.json: the folder /proc is not writable (the system makes no "
+        "new files there); choose a folder you can write to\n",
+    )
+    done = run([*report, "-f", "json", "--save-snapshot", "/proc/x.db"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: /proc/x.db: the folder /proc is not writable (the system makes no new files "
+        "there); choose a file and folder you can write to\n"
+    )

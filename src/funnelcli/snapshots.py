@@ -368,6 +368,11 @@ def _save_as_new_file(db_path: str, snapshot: _Snapshot, stamp: str) -> int | No
 
         if error.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
             raise _write_failed(db_path, str(error.strerror)) from None
+        if isinstance(error, FileNotFoundError) and target.parent.is_dir():  # /proc
+            raise SnapshotError(
+                f"{db_path}: the folder {target.parent} is not writable (the system makes no "
+                "new files there); choose a file and folder you can write to"
+            ) from None
         raise SnapshotError(
             f"{db_path}: cannot be written ({error.strerror}); choose a file and folder you can write to"
         ) from None

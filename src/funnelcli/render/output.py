@@ -153,6 +153,11 @@ def _temporary_copy(target: Path, payload: bytes, where: str, existed: bool) -> 
         )
         raise OutputError(f"{where}: {part} is a file, not a folder; check the path") from None
     except FileNotFoundError:
+        if directory.is_dir():  # /proc: the folder is there, the system makes no file in it
+            raise OutputError(
+                f"{where}: the folder {directory} is not writable (the system makes no new "
+                "files there); choose a folder you can write to"
+            ) from None
         raise OutputError(
             f"{where}: the folder {directory} does not exist; create it first"
         ) from None
