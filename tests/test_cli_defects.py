@@ -132,6 +132,26 @@ def test_pacing_without_confidence_paces_the_expected_count() -> None:
     assert (pacing["leads_per_period_least"], pacing["leads_per_period"]) == (1590, 1591)
 
 
+def test_a_window_with_no_full_month_gives_its_total_not_a_monthly_rate() -> None:
+    """--as-of 2026-12-10 --by 2027-02-20: the last lead enters 56 days before, on
+    2026-12-26; 17 days, all in part of December. 3,945 leads a month would be false."""
+    arguments = ["plan", "--target", "1.2M", "--confidence", "90%", "--as-of", "2026-12-10"]
+    arguments += ["--by", "2027-02-20"]
+    table = funnel(*arguments)
+    assert table.returncode == 0, table.stderr
+    text = " ".join(table.stdout.split())
+    assert (
+        "Pacing: 3,945 leads (the 90% confidence count) enter from 2026-12-10 to 2026-12-26 "
+        "(17 days; 56-day cycle to close by 2027-02-20): all 3,945 in these 17 days (no full "
+        "month in the window)."
+    ) in text
+    assert "per month" not in text.replace("Leads to add per month", "")
+    done = funnel(*arguments, "--format", "json")
+    pacing = json.loads(done.stdout)["pacing"]
+    assert [(row["period"], row["leads"]) for row in pacing["schedule"]] == [("2026-12", 3945)]
+    assert (pacing["leads_per_period_least"], pacing["leads_per_period"]) == (None, None)
+
+
 # --- 6. Too late is the alert code ------------------------------------------------------------
 
 LATE = ["plan", "--target", "1.2M", "--as-of", "2026-12-01", "--by", "2027-01-15"]
