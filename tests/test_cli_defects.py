@@ -268,6 +268,46 @@ def test_a_completion_request_returns_a_command_s_options() -> None:
     assert done.stdout.split() == ["--confidence"]
 
 
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("funnel report deals.csv --format ", ["table", "json", "csv", "markdown", "xlsx", "html"]),
+        ("funnel plan -f m", ["markdown"]),
+        ("funnel trend history.db --format ", ["table", "json", "csv"]),
+        ("funnel completion ", ["bash", "zsh", "fish"]),
+        ("funnel completion z", ["zsh"]),
+    ],
+)
+def test_a_completion_request_returns_the_values_of_format_and_shell(
+    words: str, expected: list[str]
+) -> None:
+    current = len(words.split()) - (0 if words.endswith(" ") else 1)
+    done = funnel(
+        env={"COMP_WORDS": words, "COMP_CWORD": str(current), "_FUNNEL_COMPLETE": "complete_bash"}
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split() == expected
+
+
+def test_the_completion_formats_are_the_output_formats() -> None:
+    from funnelcli.commands.common import FORMAT_NAMES
+    from funnelcli.render.output import FORMATS
+
+    assert FORMAT_NAMES == FORMATS
+
+
+@pytest.mark.parametrize("option", ["--install-completion", "--show-completion"])
+def test_typer_s_completion_options_point_to_the_completion_command(option: str) -> None:
+    done = funnel(option)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: --install-completion, --show-completion: funnel prints its script with "
+        "'funnel completion SHELL'; use: eval \"$(funnel completion bash)\" in ~/.bashrc "
+        "(zsh, fish: see 'funnel completion --help')\n"
+    )
+    assert option not in funnel("--help").stdout  # hidden: the command is the way
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_the_bash_script_completes_in_bash() -> None:
     """The printed script, loaded into a real bash, fills COMPREPLY from funnel itself."""

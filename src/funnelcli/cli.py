@@ -314,12 +314,34 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _completion_elsewhere(value: bool) -> None:
+    """typer's --install-completion and --show-completion: funnel has a command for it."""
+    if value:
+        print_error(
+            "--install-completion, --show-completion: funnel prints its script with "
+            "'funnel completion SHELL'; use: eval \"$(funnel completion bash)\" in ~/.bashrc "
+            "(zsh, fish: see 'funnel completion --help')"
+        )
+        raise typer.Exit(EXIT_USAGE)
+
+
 @app.callback()
 def _root(
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            "--show-completion",
+            callback=_completion_elsewhere,
+            is_eager=True,
+            hidden=True,
+            help="Replaced by 'funnel completion SHELL'.",
         ),
     ] = False,
 ) -> None:
