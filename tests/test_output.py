@@ -209,3 +209,16 @@ def test_output_in_proc_names_the_real_reason(tmp_path: Path) -> None:
         "error: /proc/x.db: the folder /proc is not writable (the system makes no new files "
         "there); choose a file and folder you can write to\n"
     )
+
+
+def test_a_snapshot_file_that_is_the_export_on_standard_input_is_refused(tmp_path: Path) -> None:
+    export = tmp_path / "deals.csv"
+    export.write_text(_DEALS)
+    (tmp_path / "f.yaml").write_text(_FUNNEL)
+    arguments = ["-F", "f.yaml", "-f", "csv", "--as-of", "2017-02-01"]
+    done = _report_from_stdin(export, [*arguments, "--save-snapshot", "deals.csv"], tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: --save-snapshot deals.csv: is an input file; write the output somewhere else\n"
+    )
+    assert export.read_text() == _DEALS
