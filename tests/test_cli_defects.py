@@ -132,6 +132,26 @@ def test_pacing_without_confidence_paces_the_expected_count() -> None:
     assert (pacing["leads_per_period_least"], pacing["leads_per_period"]) == (1590, 1591)
 
 
+def test_a_window_with_no_full_month_gives_its_total_not_a_monthly_rate() -> None:
+    """--as-of 2026-12-10 --by 2027-02-20: the last lead enters 56 days before, on
+    2026-12-26; 17 days, all in part of December. 3,945 leads a month would be false."""
+    arguments = ["plan", "--target", "1.2M", "--confidence", "90%", "--as-of", "2026-12-10"]
+    arguments += ["--by", "2027-02-20"]
+    table = funnel(*arguments)
+    assert table.returncode == 0, table.stderr
+    text = " ".join(table.stdout.split())
+    assert (
+        "Pacing: 3,945 leads (the 90% confidence count) enter from 2026-12-10 to 2026-12-26 "
+        "(17 days; 56-day cycle to close by 2027-02-20): all 3,945 in these 17 days (no full "
+        "month in the window)."
+    ) in text
+    assert "per month" not in text.replace("Leads to add per month", "")
+    done = funnel(*arguments, "--format", "json")
+    pacing = json.loads(done.stdout)["pacing"]
+    assert [(row["period"], row["leads"]) for row in pacing["schedule"]] == [("2026-12", 3945)]
+    assert (pacing["leads_per_period_least"], pacing["leads_per_period"]) == (None, None)
+
+
 # --- 6. Too late is the alert code ------------------------------------------------------------
 
 LATE = ["plan", "--target", "1.2M", "--as-of", "2026-12-01", "--by", "2027-01-15"]
@@ -246,6 +266,46 @@ def test_a_completion_request_returns_a_command_s_options() -> None:
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.split() == ["--confidence"]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("funnel report deals.csv --format ", ["table", "json", "csv", "markdown", "xlsx", "html"]),
+        ("funnel plan -f m", ["markdown"]),
+        ("funnel trend history.db --format ", ["table", "json", "csv"]),
+        ("funnel completion ", ["bash", "zsh", "fish"]),
+        ("funnel completion z", ["zsh"]),
+    ],
+)
+def test_a_completion_request_returns_the_values_of_format_and_shell(
+    words: str, expected: list[str]
+) -> None:
+    current = len(words.split()) - (0 if words.endswith(" ") else 1)
+    done = funnel(
+        env={"COMP_WORDS": words, "COMP_CWORD": str(current), "_FUNNEL_COMPLETE": "complete_bash"}
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.split() == expected
+
+
+def test_the_completion_formats_are_the_output_formats() -> None:
+    from funnelcli.commands.common import FORMAT_NAMES
+    from funnelcli.render.output import FORMATS
+
+    assert FORMAT_NAMES == FORMATS
+
+
+@pytest.mark.parametrize("option", ["--install-completion", "--show-completion"])
+def test_typer_s_completion_options_point_to_the_completion_command(option: str) -> None:
+    done = funnel(option)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: --install-completion, --show-completion: funnel prints its script with "
+        "'funnel completion SHELL'; use: eval \"$(funnel completion bash)\" in ~/.bashrc "
+        "(zsh, fish: see 'funnel completion --help')\n"
+    )
+    assert option not in funnel("--help").stdout  # hidden: the command is the way
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -364,14 +424,72 @@ def test_deals_sharing_a_name_take_no_history_whatever_their_order(order: str) -
     history = data["history"]
     assert history["ambiguous_names"] == 2  # both Acme deals
     assert history["deals_without_history"] == 2
-    # Acme renewal's 4 rows join no deal: said, not dropped in silence.
-    assert (history["unmatched_rows"], history["unmatched_deals"]) == (4, 1)
+    # Acme renewal's 4 rows are refused, said with the shared name: not "matching no deal",
+    # since two deals of the export have that name; Globex's 5 rows joined.
+    assert (history["unmatched_rows"], history["unmatched_deals"]) == (0, 0)
+    assert history["shared_name_rows"] == 4
     first_spelling = "Acme renewal" if order == "lost_first" else "Acme Renewal"
     export = str(SHARED / f"shared_deals_{order}.csv")
     assert (
         f"warning: {export}: 2 deals share a name with another deal ({first_spelling}): their "
-        "stage history is not used; add a deal id column to both files\n"
+        f"stage history (4 rows of {SHARED / 'shared_history.csv'}) is not used; add a deal id "
+        "column to both files\n"
     ) in done.stderr
+    # Both refused deals were just said: no line counts them again as deals without history.
+    assert "match no deal" not in done.stderr
+    assert "have no history" not in done.stderr
+
+
+def test_shared_name_lines_count_refused_and_unmatched_apart(tmp_path: Path) -> None:
+    """Each line true: the export also has a deal the history lacks (Initech), and the
+    history a deal the export lacks (Umbrella, 2 rows). Refused: the two Acme deals and
+    Acme's 4 rows; unmatched: Umbrella's 2 rows; without a history of their own: Initech."""
+    export = tmp_path / "deals.csv"
+    export.write_text(
+        (SHARED / "shared_deals_lost_first.csv").read_text(encoding="utf-8")
+        + "6000000000000000004,Lena Fischer,Initech deal,5000,2024-12-01,Qualification,"
+        "2024-06-07 09:00:00\n",
+        encoding="utf-8",
+    )
+    history = tmp_path / "history.csv"
+    history.write_text(
+        (SHARED / "shared_history.csv").read_text(encoding="utf-8")
+        + "Umbrella,Needs Analysis,,20,,9000,1800,2024-09-01,Omar Haddad,2024-06-12 10:00:00\n"
+        + "Umbrella,Qualification,2,10,Needs Analysis,9000,900,2024-09-01,Omar Haddad,"
+        "2024-06-10 10:00:00\n",
+        encoding="utf-8",
+    )
+    done = funnel(
+        "report",
+        str(export),
+        "--funnel",
+        ZOHO_FUNNEL,
+        "--history",
+        str(history),
+        "--as-of",
+        "2024-10-31",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "lost deal does not say" not in line]
+    assert lines == [
+        f"warning: {history}: 2 history rows (1 deal) match no deal in {export}; they are left out",
+        f"warning: {export}: 2 deals share a name with another deal (Acme renewal): their stage "
+        f"history (4 rows of {history}) is not used; add a deal id column to both files",
+        f"warning: {export}: 1 other deal has no history in {history}; its stage dates come "
+        "from the export alone",
+    ]
+    data = json.loads(done.stdout)["history"]
+    assert (data["unmatched_rows"], data["unmatched_deals"], data["shared_name_rows"]) == (2, 1, 4)
+    assert data["deals_without_history"] == 3  # the two Acme deals and Initech
+    arguments = [str(export), "--funnel", ZOHO_FUNNEL, "--history", str(history)]
+    done = funnel("report", *arguments, "--as-of", "2024-10-31", "--format", "markdown", "-q")
+    assert (
+        f"History: {history} (Zoho): 11 rows read, 11 used, 0 skipped; 3 deals, 1 not in the "
+        "export (2 rows); 4 rows under a name deals of the export share, unused; 3 deals of "
+        "the export without history."
+    ) in done.stdout
 
 
 def test_the_shared_name_warning_is_quiet_with_quiet() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import resource
 import signal
 import sqlite3
 import stat
@@ -168,7 +170,11 @@ def test_stdout_closed_from_the_start_is_141_and_output_files_still_work(tmp_pat
     for args, expected in (
         (
             ["--format", "json"],
-            (141, "error: stdout: closed by the program reading it; the output was cut short\n"),
+            (
+                141,
+                "error: stdout is closed (the command was started without it); "
+                "the output was not written\n",
+            ),
         ),
         (["--output", str(report)], (0, "")),
     ):
@@ -178,6 +184,17 @@ def test_stdout_closed_from_the_start_is_141_and_output_files_still_work(tmp_pat
             _, err = process.communicate(timeout=120)
         assert (process.returncode, err.decode()) == expected
     assert json.loads(report.read_text())["rows"]["read"] == MAVEN_ROWS
+
+
+def test_help_with_stdout_closed_from_the_start_says_so() -> None:
+    with started_funnel(
+        ["--help"], stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1)
+    ) as process:
+        _, err = process.communicate(timeout=120)
+    assert (process.returncode, err.decode()) == (
+        141,
+        "error: stdout is closed (the command was started without it); the output was not written\n",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -460,3 +477,75 @@ def test_a_worker_ends_with_its_parent_and_leaves_stdout_closed(
         assert main.wait(timeout=60) == code
         poll(lambda: not group_members(main.pid), f"worker {worker} to end")
     assert received["err"].decode() == line
+
+
+# --- out of memory: the system's limit, not a bug ----------------------------------------
+
+MEMORY_LIMIT = 200 * 1000 * 1000  # bytes of address space: Python starts, this report cannot
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def test_out_of_memory_is_71_in_one_line_without_a_traceback(tmp_path: Path) -> None:
+    """50,000 segments (a report of half a gigabyte) under a 200 MB limit: a MemoryError,
+    said as the system's limit with the fix, not as "internal error (a bug in funnel)"."""
+    export = tmp_path / "deals.csv"
+    write_export(50_000, export)
+    funnel = tmp_path / "funnel.yaml"
+    funnel.write_text(FUNNEL_YAML, encoding="utf-8")
+    args = ["report", str(export), "--funnel", str(funnel), "--by", "Deal Name"]
+    with started_funnel(
+        [*args, "--max-segments", "0", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limit_memory,
+    ) as process:
+        out, err = process.communicate(timeout=120)
+    assert (process.returncode, out, err.decode()) == (
+        71,
+        b"",
+        "error: out of memory while running 'funnel report'; give the process more memory, "
+        "report fewer segments (--max-segments) or a shorter period (--since, --until)\n",
+    )
+
+
+# --- a snapshot the disk refuses: 74, as stdout and --output ---------------------------
+
+FILE_SIZE_LIMIT = 5000  # bytes: less than a snapshot database's first pages
+
+
+def _limit_file_size() -> None:
+    # Past the limit a write fails with EFBIG, as on a full disk, instead of a SIGXFSZ kill.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new file", "appended to"])
+def test_a_snapshot_the_disk_refuses_is_74_in_one_line(tmp_path: Path, existing: bool) -> None:
+    history = tmp_path / "history.db"
+    if existing:  # a history of one snapshot, under the limit; the second one goes past it
+        code, _, err = run(["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)])
+        assert (code, err) == (0, "")
+        before = history.read_bytes()
+    with started_funnel(
+        ["report", *MAVEN, "--format", "json", "--save-snapshot", str(history)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limit_file_size,
+    ) as process:
+        out, err_bytes = process.communicate(timeout=120)
+    assert process.returncode == 74
+    assert json.loads(out)["rows"]["read"] == MAVEN_ROWS  # the report went out first
+    # The reason in brackets is SQLite's own wording.
+    assert re.fullmatch(
+        re.escape(f"error: {history}: cannot be written (")
+        + r"[^\n]+"
+        + re.escape("); no snapshot was saved; check the disk (space, quota) and run again\n"),
+        err_bytes.decode(),
+    )
+    if existing:
+        assert history.read_bytes() == before
+    else:
+        assert not history.exists()

@@ -315,6 +315,7 @@ def test_salesforce_history_block() -> None:
         "deals": 12,
         "unmatched_rows": 0,
         "unmatched_deals": 0,
+        "shared_name_rows": 0,
         "deals_without_history": 0,
         "ambiguous_names": 0,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 from funnelcli.errors import OutputError, UsageError
 from funnelcli.render import output
 from funnelcli.render.output import atomic_write, choose_format
+
+from .conftest import ROOT
+from .processes import FUNNEL, TIMEOUT, run, started
 
 
 @pytest.mark.parametrize(
@@ -115,3 +119,106 @@ def test_unwritable_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         f"--output {target}: permission denied; choose a folder you can write to"
     )
     assert not target.exists()
+
+
+_DEALS = "id,stage,amount,created\nA,Won,100,2017-01-02\nB,Engaging,200,2017-01-03\n"
+_FUNNEL = (
+    "name: Test\ncurrency: USD\nstages:\n"
+    "  - name: Engaging\n    conversion: 50%\n    days: 30\n  - name: Won\n"
+)
+
+
+def _report_from_stdin(
+    stdin_file: Path, arguments: list[str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """``funnel report - ...`` with standard input read from ``stdin_file`` (a regular file)."""
+    with (
+        stdin_file.open("rb") as stdin,
+        started(
+            [*FUNNEL, "report", "-", *arguments],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            text=True,
+        ) as process,
+    ):
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def test_output_to_dev_stdin_that_is_the_export_is_refused(tmp_path: Path) -> None:
+    export = tmp_path / "in3.csv"
+    export.write_text(_DEALS)
+    (tmp_path / "f.yaml").write_text(_FUNNEL)
+    done = _report_from_stdin(
+        export, ["-F", "f.yaml", "-o", "/dev/stdin", "-f", "csv", "--as-of", "2017-02-01"], tmp_path
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "error: --output /dev/stdin: is an input file; write the output somewhere else\n"
+    )
+    assert export.read_text() == _DEALS
+
+
+def test_output_named_as_the_file_on_standard_input_is_refused(tmp_path: Path) -> None:
+    cases = ROOT / "tests" / "data" / "history_cli_cases"
+    export = tmp_path / "zd.csv"
+    export.write_bytes((cases / "zoho_deals.csv").read_bytes())
+    arguments = [
+        "-F",
+        str(cases / "zoho_funnel.yaml"),
+        "--history",
+        str(cases / "zoho_history.csv"),
+    ]
+    done = _report_from_stdin(export, [*arguments, "-o", "zd.csv", "-f", "csv"], tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "error: --output zd.csv: is an input file; write the output somewhere else\n"
+    )
+    assert export.read_bytes() == (cases / "zoho_deals.csv").read_bytes()
+
+
+def test_a_hard_link_to_the_export_is_refused_as_output(tmp_path: Path) -> None:
+    export = tmp_path / "deals.csv"
+    export.write_text(_DEALS)
+    (tmp_path / "other.csv").hardlink_to(export)
+    with pytest.raises(OutputError, match="is an input file"):
+        atomic_write(str(tmp_path / "other.csv"), "y", protected=(str(export),))
+    assert export.read_text() == _DEALS
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_output_in_proc_names_the_real_reason(tmp_path: Path) -> None:
+    """/proc exists but takes no new file (ENOENT): not "the folder does not exist"."""
+    (tmp_path / "deals.csv").write_text(_DEALS)
+    (tmp_path / "f.yaml").write_text(_FUNNEL)
+    report = [*FUNNEL, "report", "deals.csv", "-F", "f.yaml", "--as-of", "2017-02-01"]
+    done = run([*report, "-o", "/proc/x.json"], cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "error: --output /proc/x.json: the folder /proc is not writable (the system makes no "
+        "new files there); choose a folder you can write to\n",
+    )
+    done = run([*report, "-f", "json", "--save-snapshot", "/proc/x.db"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: /proc/x.db: the folder /proc is not writable (the system makes no new files "
+        "there); choose a file and folder you can write to\n"
+    )
+
+
+def test_a_snapshot_file_that_is_the_export_on_standard_input_is_refused(tmp_path: Path) -> None:
+    export = tmp_path / "deals.csv"
+    export.write_text(_DEALS)
+    (tmp_path / "f.yaml").write_text(_FUNNEL)
+    arguments = ["-F", "f.yaml", "-f", "csv", "--as-of", "2017-02-01"]
+    done = _report_from_stdin(export, [*arguments, "--save-snapshot", "deals.csv"], tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: --save-snapshot deals.csv: is an input file; write the output somewhere else\n"
+    )
+    assert export.read_text() == _DEALS

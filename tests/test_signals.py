@@ -107,7 +107,8 @@ def _as_documented(
     Before Python sets its own SIGINT handler, a signal kills the process (a shell shows
     128 + the signal, the same code) and prints nothing. Between that and funnel's entry
     point, Python reports a Ctrl-C itself; its traceback has no frame from typer nor from
-    a funnel function (only module-level imports, ``<module>``).
+    funnel, but the import of the entry point itself (which imports only signal and sys):
+    the module bodies of ``funnelcli/__init__.py``, ``__main__.py`` and ``entry.py``.
     """
     _, returncode, stderr = outcome
     if (returncode, stderr) in ((code, line), (-sent, "")):
@@ -116,7 +117,11 @@ def _as_documented(
     ours = [
         (path, function)
         for path, function in frames
-        if re.search(r"[/\\](typer|funnelcli)[/\\]", path) and function != "<module>"
+        if re.search(r"[/\\](typer|funnelcli)[/\\]", path)
+        and not (
+            function == "<module>"
+            and re.search(r"[/\\]funnelcli[/\\](__init__|__main__|entry)\.py$", path)
+        )
     ]
     return (
         sent == signal.SIGINT
@@ -174,3 +179,18 @@ def test_a_write_error_leaves_the_previous_file(tmp_path: Path) -> None:
     )
     assert output.read_text() == "last good report"
     assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_the_entry_point_imports_only_signal_and_sys_and_knows_the_codes() -> None:
+    """The entry point is imported before its handlers are set: nothing slow, no other module
+    of funnel; its copies of the exit codes (it cannot import errors.py first) are the same."""
+    from funnelcli import entry, errors
+
+    source = Path(entry.__file__).read_text(encoding="utf-8")
+    top_level = re.findall(r"^(?:import|from) (\S+)", source, flags=re.MULTILINE)
+    assert top_level == ["signal", "sys"]
+    assert (entry._EXIT_OS, entry._EXIT_INTERRUPTED, entry._EXIT_TERMINATED) == (
+        errors.EXIT_OS,
+        errors.EXIT_INTERRUPTED,
+        errors.EXIT_TERMINATED,
+    )

@@ -27,7 +27,15 @@ from typer.models import CommandInfo
 
 from funnelcli import __version__
 from funnelcli.entry import signal_behind
-from funnelcli.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, print_error, stdout_failed
+from funnelcli.errors import (
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_OS,
+    EXIT_USAGE,
+    out_of_memory,
+    print_error,
+    stdout_failed,
+)
 
 if TYPE_CHECKING:
     from typer._click.shell_completion import CompletionItem
@@ -231,7 +239,9 @@ class _OneLineErrors(_LazyGroup):
             signalled = signal_behind(bug)
             if signalled is not None:  # a Ctrl-C or SIGTERM wrapped by Python: see entry
                 raise signalled from None
-            if isinstance(bug, OSError) and _from_stdout(bug):
+            if isinstance(bug, MemoryError):  # the system's limit, not a bug: no traceback
+                code = _out_of_memory(args)
+            elif isinstance(bug, OSError) and _from_stdout(bug):
                 code = _stdout_error(bug)
             else:
                 code = _report_bug(bug)
@@ -242,6 +252,15 @@ class _OneLineErrors(_LazyGroup):
         if not standalone_mode:
             return code
         sys.exit(code or 0)
+
+
+def _out_of_memory(args: Sequence[str] | None) -> int:
+    """Report a MemoryError in one line, naming the command that ran; exit 71."""
+    given = sys.argv[1:] if args is None else list(args)
+    command = next((arg for arg in given if not arg.startswith("-")), None)
+    known = command if command in COMMANDS else None
+    print_error(out_of_memory(known))
+    return EXIT_OS
 
 
 def _report_bug(bug: Exception) -> int:
@@ -295,12 +314,34 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _completion_elsewhere(value: bool) -> None:
+    """typer's --install-completion and --show-completion: funnel has a command for it."""
+    if value:
+        print_error(
+            "--install-completion, --show-completion: funnel prints its script with "
+            "'funnel completion SHELL'; use: eval \"$(funnel completion bash)\" in ~/.bashrc "
+            "(zsh, fish: see 'funnel completion --help')"
+        )
+        raise typer.Exit(EXIT_USAGE)
+
+
 @app.callback()
 def _root(
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            "--show-completion",
+            callback=_completion_elsewhere,
+            is_eager=True,
+            hidden=True,
+            help="Replaced by 'funnel completion SHELL'.",
         ),
     ] = False,
 ) -> None:

@@ -2,16 +2,21 @@
 
 The command line imports typer, which takes tens of milliseconds; a Ctrl-C or a SIGTERM
 in that time must end the run as one later would: one line, exit 130 or 143, never a
-traceback. So this module imports nothing but the signal module and the error lines, sets
+traceback. So this module imports nothing but the signal and sys modules, sets
 the handlers, and only then imports :mod:`funnelcli.cli`. (A signal that arrives while
 Python itself is still starting, before this module runs, gets Python's own handling.)
+
+Only :mod:`signal` and :mod:`sys` are imported here: anything else (even the error lines)
+is imported inside :func:`main`, after the handlers are set and within its ``try``.
 """
 
-import contextlib
 import signal
 import sys
 
-from funnelcli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, print_error
+# The codes of errors.py, here too: a signal may arrive before that module is imported.
+_EXIT_OS = 71
+_EXIT_INTERRUPTED = 130
+_EXIT_TERMINATED = 143
 
 
 class Terminated(BaseException):
@@ -49,20 +54,29 @@ def main() -> None:
 
         run()
     except KeyboardInterrupt:
-        _stop("interrupted", EXIT_INTERRUPTED)
+        _stop("interrupted", _EXIT_INTERRUPTED)
     except Terminated:
-        _stop("terminated", EXIT_TERMINATED)
+        _stop("terminated", _EXIT_TERMINATED)
     except SystemExit as done:
-        if done.code == EXIT_INTERRUPTED:  # a Ctrl-C the command line reported
-            _leave(EXIT_INTERRUPTED)
+        if done.code == _EXIT_INTERRUPTED:  # a Ctrl-C the command line reported
+            _leave(_EXIT_INTERRUPTED)
         raise
+    except MemoryError:  # while the command line is imported: the system's limit, no bug
+        _out_of_memory()
     except Exception as error:
         signalled = signal_behind(error)
         if isinstance(signalled, KeyboardInterrupt):
-            _stop("interrupted", EXIT_INTERRUPTED)
+            _stop("interrupted", _EXIT_INTERRUPTED)
         if isinstance(signalled, Terminated):
-            _stop("terminated", EXIT_TERMINATED)
+            _stop("terminated", _EXIT_TERMINATED)
         raise
+
+
+def _out_of_memory() -> None:
+    from funnelcli.errors import out_of_memory, print_error
+
+    print_error(out_of_memory(None))
+    _leave(_EXIT_OS)
 
 
 def _stand_in_for_closed_streams() -> None:
@@ -74,6 +88,9 @@ def _stand_in_for_closed_streams() -> None:
     import os
 
     if sys.stdout is None:
+        from funnelcli import errors
+
+        errors.stdout_missing = True  # its failed writes say so, not "closed by the reader"
         reading, writing = os.pipe()
         os.close(reading)
         if writing != 1:
@@ -108,6 +125,8 @@ def _stop(line: str, code: int) -> None:
     # A second signal while this one is reported would print a traceback: ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from funnelcli.errors import print_error
+
     print_error(line)
     _leave(code)
 
@@ -119,6 +138,7 @@ def _leave(code: int) -> None:
     it while modules load) makes Python 3.11 end by killing itself with SIGINT at exit,
     whatever code was asked for.
     """
+    import contextlib
     import os
 
     # os._exit runs no atexit handler: the copy of standard input goes here instead.

@@ -15,7 +15,7 @@ EXIT_OK = 0
 EXIT_ALERT = 1
 EXIT_USAGE = 2
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error, never the user's
-EXIT_OS = 71  # EX_OSERR: the system ended a process of ours (killed, out of memory)
+EXIT_OS = 71  # EX_OSERR: the system ran out of memory, or ended a worker process of ours
 EXIT_WRITE_FAILED = 74  # EX_IOERR: the output could not be written (disk full, I/O error)
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a program its reader left
@@ -98,6 +98,11 @@ class PipeClosed(FunnelError):
     exit_code = EXIT_PIPE_CLOSED
 
 
+stdout_missing = False
+"""True when the command was started with stdout closed (``funnel ... >&-``): the entry
+point gave it a pipe no one reads, so a write fails as into a closed pipe, and is said so."""
+
+
 def stdout_failed(error: OSError) -> FunnelError:
     """The error for a write to stdout that failed; stdout goes to the null device from here on.
 
@@ -114,6 +119,10 @@ def stdout_failed(error: OSError) -> FunnelError:
         os.close(null)
     except (OSError, ValueError):  # no stdout descriptor at all: nothing will be flushed
         pass
+    if error.errno == errno.EPIPE and stdout_missing:
+        return PipeClosed(
+            "stdout is closed (the command was started without it); the output was not written"
+        )
     if error.errno == errno.EPIPE:
         return PipeClosed("stdout: closed by the program reading it; the output was cut short")
     return WriteFailed(f"stdout: cannot be written ({error.strerror}); the output is incomplete")
@@ -123,3 +132,17 @@ class WorkerLost(FunnelError):
     """A forked process reading part of an export died without a result."""
 
     exit_code = EXIT_OS
+
+
+def out_of_memory(command: str | None) -> str:
+    """The line for a MemoryError (exit :data:`EXIT_OS`): the system's limit, not a bug.
+
+    ``command`` is the subcommand that ran, if known: a report can be made smaller.
+    """
+    running = f"'funnel {command}'" if command else "funnel"
+    smaller = (
+        ", report fewer segments (--max-segments) or a shorter period (--since, --until)"
+        if command == "report"
+        else ""
+    )
+    return f"out of memory while running {running}; give the process more memory{smaller}"

@@ -72,11 +72,11 @@ class Pacing:
 
     @property
     def per_period_range(self) -> tuple[int, int] | None:
-        """The fewest and most leads of the schedule's whole periods (of all its periods
-        when none is whole): what the summary says, so that it matches the table's rows."""
+        """The fewest and most leads of the schedule's whole periods: what the summary says,
+        so that it matches the table's rows. None when no period is whole (a window of 17
+        days has no monthly rate: the summary gives its total instead)."""
         whole = [period.leads for period in self.schedule if period.whole]
-        counts = whole or [period.leads for period in self.schedule]
-        return (min(counts), max(counts)) if counts else None
+        return (min(whole), max(whole)) if whole else None
 
     @property
     def has_whole_periods(self) -> bool:

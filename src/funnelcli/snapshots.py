@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from funnelcli.errors import InputFileError, UsageError, shown
+from funnelcli.errors import EXIT_WRITE_FAILED, InputFileError, UsageError, shown
 
 DB_SCHEMA_VERSION = 1
 """The tables' layout, kept in ``PRAGMA user_version``; bump it when a column changes."""
@@ -69,6 +69,22 @@ _TABLES = {"snapshots": _SNAPSHOT_COLUMNS, "snapshot_stages": _STAGE_COLUMNS}
 
 class SnapshotError(InputFileError):
     """A snapshot database cannot be read or written, or holds something else."""
+
+
+class SnapshotWriteFailed(SnapshotError):
+    """The snapshot did not get to the disk (full, an I/O error, a file over its size limit)."""
+
+    exit_code = EXIT_WRITE_FAILED
+
+
+_FULL_OR_IO = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+"""SQLite's primary codes for a write the disk refused: exit 74, as for stdout and --output."""
+
+
+def _write_failed(path: str, reason: str) -> SnapshotWriteFailed:
+    return SnapshotWriteFailed(
+        f"{path}: cannot be written ({reason}); no snapshot was saved; check the disk (space, quota) and run again"
+    )
 
 
 # --- what is stored -----------------------------------------------------------------------
@@ -348,6 +364,15 @@ def _save_as_new_file(db_path: str, snapshot: _Snapshot, stamp: str) -> int | No
             prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
     except OSError as error:
+        import errno
+
+        if error.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+            raise _write_failed(db_path, str(error.strerror)) from None
+        if isinstance(error, FileNotFoundError) and target.parent.is_dir():  # /proc
+            raise SnapshotError(
+                f"{db_path}: the folder {target.parent} is not writable (the system makes no "
+                "new files there); choose a file and folder you can write to"
+            ) from None
         raise SnapshotError(
             f"{db_path}: cannot be written ({error.strerror}); choose a file and folder you can write to"
         ) from None
@@ -583,6 +608,8 @@ def _file_error(path: str, error: sqlite3.Error, fix: str) -> SnapshotError:
         return SnapshotError(
             f"{path}: in use by another program ({reason}); try again when it has finished"
         )
+    if fix == SAVE_FIX and getattr(error, "sqlite_errorcode", 0) & 0xFF in _FULL_OR_IO:
+        return _write_failed(path, reason)
     if fix == SAVE_FIX:
         return SnapshotError(
             f"{path}: cannot be written ({reason}); choose a file and folder you can write to"

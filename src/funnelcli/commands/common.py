@@ -198,12 +198,29 @@ def render(
     emit(buffer.getvalue(), output, protected, then)
 
 
+FORMAT_NAMES = ("table", "json", "csv", "markdown", "xlsx", "html")
+"""render.output.FORMATS, written out: importing it would slow --help (a test holds them equal)."""
+
+
+def complete_from(names: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """A completion callback (typer's ``autocompletion``): the ``names`` that start as typed.
+
+    It runs only when the shell asks funnel for completions: a normal run never calls it.
+    """
+
+    def starting_with(incomplete: str) -> list[str]:
+        return [name for name in names if name.startswith(incomplete)]
+
+    return starting_with
+
+
 FormatOption = Annotated[
     str | None,
     typer.Option(
         "--format",
         "-f",
         metavar="FORMAT",
+        autocompletion=complete_from(FORMAT_NAMES),
         # The list is render.output.FORMATS, written out: importing it would slow --help
         # (tests/test_cli_defects.py holds them equal).
         help="table, json, csv, markdown, xlsx or html. Default: table, or what --output's "

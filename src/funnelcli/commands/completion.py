@@ -14,7 +14,12 @@ def completion(
     shell: Annotated[
         str,
         typer.Argument(
-            help="The shell: bash, zsh or fish.", metavar="bash|zsh|fish", show_default=False
+            help="The shell: bash, zsh or fish.",
+            metavar="bash|zsh|fish",
+            show_default=False,
+            autocompletion=lambda incomplete: [
+                name for name in SHELLS if name.startswith(incomplete)
+            ],
         ),
     ],
 ) -> None:

@@ -501,17 +501,24 @@ def _with_history(
         every = timelines.account.shared_names
         names = ", ".join(shown(name) for name in every[:SHARED_NAMES_SHOWN])
         more = ", ..." if len(every) > SHARED_NAMES_SHOWN else ""
+        held = timelines.account.shared_name_rows
+        rows_held = (
+            f" ({held:,} row{'s' if held != 1 else ''} of {timelines.source})" if held else ""
+        )
         print_warning(
             f"{export}: {shared:,} deals share a name with another deal ({names}{more}): their "
-            f"stage history is not used; add a deal id column to both files",
+            f"stage history{rows_held} is not used; add a deal id column to both files",
             quiet,
         )
-    without = result.account.without_history
+    # The deals that share a name were just said: the rest have no history of their own.
+    without = max(result.account.without_history - shared, 0)
     if without:
+        other = "other " if shared else ""
         has = "deal has no history" if without == 1 else "deals have no history"
         their = "its stage dates come" if without == 1 else "their stage dates come"
         print_warning(
-            f"{export}: {without:,} {has} in {timelines.source}; {their} from the export alone",
+            f"{export}: {without:,} {other}{has} in {timelines.source}; {their} from the export "
+            "alone",
             quiet,
         )
     summary = HistorySummary(timelines.source, timelines.dialect, timelines.account)

@@ -5,7 +5,13 @@ from typing import Annotated
 
 import typer
 
-from funnelcli.commands.common import OutputOption, choose_format, emit, user_errors
+from funnelcli.commands.common import (
+    OutputOption,
+    choose_format,
+    complete_from,
+    emit,
+    user_errors,
+)
 from funnelcli.errors import UsageError
 
 
@@ -38,6 +44,7 @@ def trend(
             "-f",
             metavar="table|json|csv",
             help="table, json or csv.",
+            autocompletion=complete_from(("table", "json", "csv")),
             show_default=False,
         ),
     ] = None,

@@ -209,8 +209,9 @@ class HistoryAccount:
     ambiguous_lookups: int = 0  # deals refused a timeline because their name is ambiguous
     shared_name_deals: int = 0  # of those, deals of the export that share their name
     shared_names: list[str] = field(default_factory=list)  # those names, first spelling
-    unmatched_rows: int = 0  # set by HistoryIndex.unmatched()
+    unmatched_rows: int = 0  # set by HistoryIndex.unmatched(): rows of no deal of the export
     unmatched_deals: int = 0
+    shared_name_rows: int = 0  # set by unmatched() too: rows under a name deals share, unused
     stats: ReadStats = field(default_factory=ReadStats)  # blank and footer rows, not read
     _spellings: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -332,13 +333,24 @@ class HistoryIndex:
         self.ambiguous_names.add(name_key(deal_name))
 
     def unmatched(self) -> tuple[int, int]:
-        """(history rows, distinct deals) no ``timeline_for`` call matched; also on ``account``."""
-        rows = deals = 0
+        """(history rows, distinct deals) no ``timeline_for`` call matched; also on ``account``.
+
+        Rows under a name that deals of the export share are not among them: they match
+        deals of the export, refused as ambiguous, and are counted apart
+        (``account.shared_name_rows``), so no row is said twice nor dropped in silence.
+        """
+        shared = {self._name_owner.get(key, key) for key in self._shared or ()}
+        rows = deals = shared_rows = 0
         for key, count in self._rows.items():
-            if key not in self._matched:
+            if key in self._matched:
+                continue
+            if key in shared:
+                shared_rows += count
+            else:
                 rows += count
                 deals += 1
         self.account.unmatched_rows, self.account.unmatched_deals = rows, deals
+        self.account.shared_name_rows = shared_rows
         return rows, deals
 
 

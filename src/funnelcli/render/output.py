@@ -153,6 +153,11 @@ def _temporary_copy(target: Path, payload: bytes, where: str, existed: bool) -> 
         )
         raise OutputError(f"{where}: {part} is a file, not a folder; check the path") from None
     except FileNotFoundError:
+        if directory.is_dir():  # /proc: the folder is there, the system makes no file in it
+            raise OutputError(
+                f"{where}: the folder {directory} is not writable (the system makes no new "
+                "files there); choose a folder you can write to"
+            ) from None
         raise OutputError(
             f"{where}: the folder {directory} does not exist; create it first"
         ) from None
@@ -180,14 +185,42 @@ def _write_temporary(directory: Path, target: Path, payload: bytes) -> str:
 
 
 def refuse_inputs(path: str, protected: tuple[str, ...], option: str = "--output") -> None:
-    """An output path may never be one of the inputs."""
+    """An output path may never be one of the inputs, by name or by file identity.
+
+    Names alone miss a hard link, ``/dev/stdin`` or ``/proc/self/fd/0``, and an export
+    given as ``-`` whose standard input is the very file named as the output; so the
+    file the target is (through links, if it exists) is compared with every input's.
+    """
     target = Path(path)
+    target_identity = _identity(path)
     for input_path in protected:
+        same_name = False
         with contextlib.suppress(OSError):
-            if target.resolve() == Path(input_path).resolve():
-                raise OutputError(
-                    f"{option} {path}: is an input file; write the output somewhere else"
-                )
+            same_name = target.resolve() == Path(input_path).resolve()
+        if same_name or (
+            target_identity is not None and target_identity == _input_identity(input_path)
+        ):
+            raise OutputError(f"{option} {path}: is an input file; write the output somewhere else")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the regular file ``path`` is, through links; None if no such file."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
+
+
+def _input_identity(input_path: str) -> tuple[int, int] | None:
+    """The file an input is; ``-`` is standard input, when that is a regular file."""
+    if input_path != "-":
+        return _identity(input_path)
+    try:
+        status = os.fstat(0)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
 def _file_mode(target: Path) -> int:

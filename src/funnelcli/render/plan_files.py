@@ -406,15 +406,17 @@ def pacing_sentence(plan: Plan) -> str:
             f"the last lead had to enter by {pacing.last_lead_entry.isoformat()}."
         )
     span = pacing.per_period_range
-    assert span is not None
-    least, most = span
-    count = f"{least:,}" if least == most else f"{least:,} to {most:,}"
-    whole = "full " if pacing.has_whole_periods else ""
+    if span is None:  # no full month (week) in the window: a rate per month would be false
+        rate = f"all {pacing.leads:,} in these {pacing.window_days} days (no full {pacing.per} in the window)"
+    else:
+        least, most = span
+        count = f"{least:,}" if least == most else f"{least:,} to {most:,}"
+        rate = f"{count} per full {pacing.per}"
     paced = f"{pacing.leads:,} leads"
     if pacing.level is not None:
         paced += f" (the {format_rate(pacing.level)} confidence count)"
     return (
         f"Pacing: {paced} enter from {pacing.window_start.isoformat()} to {pacing.last_lead_entry.isoformat()} "
         f"({pacing.window_days} days; {pacing.cycle_days}-day cycle to close by {pacing.deadline.isoformat()}): "
-        f"{count} per {whole}{pacing.per}."
+        f"{rate}."
     )

@@ -177,6 +177,7 @@ def _history(result: ExportReport) -> dict[str, Any] | None:
         "deals": history.deals,
         "unmatched_rows": history.unmatched_rows,
         "unmatched_deals": history.unmatched_deals,
+        "shared_name_rows": history.shared_name_rows,
         "deals_without_history": result.account.without_history,
         "ambiguous_names": history.ambiguous_lookups,
     }
@@ -696,7 +697,12 @@ def history_sentence(result: ExportReport, escape: Escape = _as_is) -> str | Non
         f"History: {escape(result.history.source)} ({result.history.dialect}): {history.read:,} rows read, "
         f"{history.used:,} used, {history.skipped_total:,} skipped; {history.deals:,} deals, "
         f"{history.unmatched_deals:,} not in the export ({history.unmatched_rows:,} rows); "
-        f"{result.account.without_history:,} deals of the export without history."
+        + (
+            f"{history.shared_name_rows:,} rows under a name deals of the export share, unused; "
+            if history.shared_name_rows
+            else ""
+        )
+        + f"{result.account.without_history:,} deals of the export without history."
     )
 
 
