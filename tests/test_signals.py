@@ -194,3 +194,50 @@ def test_the_entry_point_imports_only_signal_and_sys_and_knows_the_codes() -> No
         errors.EXIT_INTERRUPTED,
         errors.EXIT_TERMINATED,
     )
+
+
+SWALLOWED = """
+import sys, time
+import funnelcli.cli
+from funnelcli import entry
+
+
+class Collected:
+    def __del__(self):
+        raise {exception}  # as a signal's handler raising inside a finaliser: Python swallows it
+
+
+def run():
+    Collected()  # collected at once: its exception goes to sys.unraisablehook
+    time.sleep({sleep})
+    print("finished")
+
+
+funnelcli.cli.run = run
+entry.main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("exception", "code", "line"),
+    [
+        ("KeyboardInterrupt", 130, "error: interrupted\n"),
+        ("entry.Terminated", 143, "error: terminated\n"),
+    ],
+)
+@pytest.mark.parametrize("sleep", [30, 0])
+def test_a_signal_python_swallows_is_raised_again_not_lost(
+    exception: str, code: int, line: str, sleep: int
+) -> None:
+    """A Ctrl-C or SIGTERM whose exception lands in a finaliser would be printed as
+    "Exception ignored" and the run would end 0: it is raised again where the program is
+    (sleep 30: long before the run ends), or, if the run ends first (sleep 0), the run
+    still stops with the signal's line and code."""
+    script = SWALLOWED.format(exception=exception, sleep=sleep)
+    with started_funnel(
+        [], python=("-c", script), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        stdout, stderr = process.communicate(timeout=25)
+    # Stopped mid-sleep, nothing was printed; a run that ended first printed its output.
+    printed = b"" if sleep else b"finished\n"
+    assert (process.returncode, stdout, stderr.decode()) == (code, printed, line)

@@ -27,20 +27,40 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
+_pending: type[BaseException] | None = None
+"""The signal's exception Python swallowed (see :func:`_redeliver`), until it is raised."""
+
+
 def _redeliver(unraisable: "sys.UnraisableHookArgs") -> None:
-    """A signal whose exception Python could not raise is sent again, not lost.
+    """A signal whose exception Python could not raise is raised again, not lost.
 
     The handlers run between any two bytecodes, including inside a callback Python calls
-    during an import or a garbage collection, where an exception is only printed
-    ("Exception ignored in ...") and the run goes on to exit 0. Sent again, the signal
-    is raised at the next point that can raise it.
+    during an import or a garbage collection (``__del__``), where an exception is only
+    printed ("Exception ignored in ...") and the run would go on to exit 0. Raising it
+    here would be swallowed the same way (this hook is such a callback too), so a timer
+    raises it 5 ms later, where the program is; if that lands in such a callback again,
+    it comes back here and is tried again. A run that still ends first stops with the
+    signal's line and code (:func:`main`).
     """
-    if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        signal.raise_signal(signal.SIGINT)
-    elif isinstance(unraisable.exc_value, Terminated):
-        signal.raise_signal(signal.SIGTERM)
+    global _pending
+    if isinstance(unraisable.exc_value, KeyboardInterrupt | Terminated):
+        _pending = type(unraisable.exc_value)
+        signal.signal(signal.SIGALRM, _raise_pending)
+        signal.setitimer(signal.ITIMER_REAL, 0.005)
     else:
         sys.__unraisablehook__(unraisable)
+
+
+def _raise_pending(signum: int, frame: object) -> None:
+    if _pending is not None:
+        raise _pending
+
+
+def _stop_if_pending() -> None:
+    if _pending is KeyboardInterrupt:
+        _stop("interrupted", _EXIT_INTERRUPTED)
+    if _pending is Terminated:
+        _stop("terminated", _EXIT_TERMINATED)
 
 
 def main() -> None:
@@ -53,11 +73,13 @@ def main() -> None:
         from funnelcli.cli import run
 
         run()
+        _stop_if_pending()
     except KeyboardInterrupt:
         _stop("interrupted", _EXIT_INTERRUPTED)
     except Terminated:
         _stop("terminated", _EXIT_TERMINATED)
     except SystemExit as done:
+        _stop_if_pending()
         if done.code == _EXIT_INTERRUPTED:  # a Ctrl-C the command line reported
             _leave(_EXIT_INTERRUPTED)
         raise
