@@ -82,6 +82,13 @@ def no_copies_left(tmp: Path) -> bool:
     return not any((tmp / "tmp").iterdir())
 
 
+def assert_refused(result: Run, tmp: Path, *lines: str) -> None:
+    """Exit 2, nothing on stdout, exactly these error lines, and no copy left behind."""
+    assert (result.code, result.stdout) == (2, "")
+    assert result.error_lines == list(lines)
+    assert no_copies_left(tmp)
+
+
 def assert_deals_figures(report: dict[str, object]) -> None:
     """deals.csv: D1 Lead, D2 Demo, D3 Won, D4 Lead: all four reached Lead, D2 and D3
     Demo, D3 Won; 1 won, none lost, 3 open."""
@@ -259,12 +266,12 @@ def test_no_room_in_tmpdir_for_the_copy_names_the_folder_and_the_fix(tmp_path: P
         stdin=export,
         preexec_fn=_no_room_after_1000_bytes,
     )
-    assert (result.code, result.stdout) == (2, "")
-    assert result.error_lines == [
+    assert_refused(
+        result,
+        tmp_path,
         f"error: -: no space left in TMPDIR ({tmp_path / 'tmp'}) for the copy of standard "
-        "input; set TMPDIR to a folder with room"
-    ]
-    assert no_copies_left(tmp_path)
+        "input; set TMPDIR to a folder with room",
+    )
 
 
 @pytest.mark.parametrize("option", ["--funnel", "-F"])
@@ -283,12 +290,12 @@ def test_standard_input_given_twice_is_refused(tmp_path: Path, command: str) -> 
         tmp=tmp_path,
         stdin=DEALS.read_bytes(),
     )
-    assert (result.code, result.stdout) == (2, "")
-    assert result.error_lines == [
+    assert_refused(
+        result,
+        tmp_path,
         "error: standard input given twice (the export and --history); "
-        "save one of them to a file and give its path"
-    ]
-    assert no_copies_left(tmp_path)
+        "save one of them to a file and give its path",
+    )
 
 
 # --- 2. pipes and special files ----------------------------------------------
@@ -331,12 +338,12 @@ def test_dev_stdin_from_a_pipe_is_read(tmp_path: Path) -> None:
 
 def test_dev_zero_as_the_export_is_refused_as_binary(tmp_path: Path) -> None:
     result = run(funnel("report", "/dev/zero", "--funnel", FUNNEL), tmp=tmp_path)
-    assert (result.code, result.stdout) == (2, "")
-    assert result.error_lines == [
+    assert_refused(
+        result,
+        tmp_path,
         "error: /dev/zero: binary data (mostly NUL bytes), not a CSV or XLSX export; "
-        "give the path of the export"
-    ]
-    assert no_copies_left(tmp_path)
+        "give the path of the export",
+    )
 
 
 BINARY_REFUSED = "export the deals as CSV or XLSX"
@@ -419,12 +426,12 @@ def test_endless_input_is_refused_at_the_limit(tmp_path: Path) -> None:
         tmp=tmp_path,
         stdin=DEALS.read_bytes() * 20,
     )
-    assert (result.code, result.stdout) == (2, "")
-    assert result.error_lines == [
+    assert_refused(
+        result,
+        tmp_path,
         "error: -: more than 1,000 bytes from a stream, not a file; is this endless input? "
-        "Save the export to a file and give its path"
-    ]
-    assert no_copies_left(tmp_path)
+        "Save the export to a file and give its path",
+    )
 
 
 def test_spool_refuses_more_than_its_limit(tmp_path: Path) -> None:
