@@ -183,7 +183,7 @@ def _parse_text(cell: str, decimal_comma: bool = False) -> Money | None:
         money = _from_us_grouped(us_grouped)
         if money is not None:
             return money
-    return _parse_general(text, decimal_comma)
+    return _parse_general(text, decimal_comma=False)
 
 
 def _parse_general(text: str, decimal_comma: bool) -> Money:

@@ -68,12 +68,16 @@ ID_BATCH = 8192
 """Ids noted between two hashings of them (RowAccount.id_batch): under a MB of text."""
 
 
-def id_hashing() -> ModuleType | None:
-    """The compiled module, whose hashes of deal ids a read that defers repeats keeps
-    instead of the ids (RowAccount.id_hashes); None when it is not built."""
+def compiled_module() -> ModuleType | None:
+    """The compiled module (``funnelcli._lane``), or None when it is not built.
+
+    Its lane reads common CSV rows (readers/lane.py); its hashes of deal ids are what a
+    read that defers repeats keeps instead of the ids (RowAccount.id_hashes). Without a C
+    compiler, the Python lanes read everything and ids are kept whole.
+    """
     try:
         import funnelcli._lane as _lane
-    except ImportError:  # built without a C compiler: ids are kept whole
+    except ImportError:
         return None
     return _lane
 
@@ -113,7 +117,7 @@ class RowAccount:
     def flush_ids(self) -> None:
         """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`."""
         if self.id_batch:
-            module = id_hashing()
+            module = compiled_module()
             assert module is not None  # ids are batched with the compiled module alone
             module.hash_ids(self.id_batch, self.id_hashes)
             self.id_batch = []
@@ -123,7 +127,7 @@ class RowAccount:
         are equal); the hashes are then forgotten."""
         self.flush_ids()
         if self.id_hashes:
-            module = id_hashing()
+            module = compiled_module()
             assert module is not None
             distinct = module.distinct_ids(self.id_hashes)
             self.id_hashes = bytearray()
@@ -308,11 +312,16 @@ def needs_full_amount_scan(rows: Sequence[Sequence[Cell]], index: int | None) ->
     :attr:`~funnelcli.money.DecimalEvidence.needs_full_scan`)."""
     if index is None:
         return False
+    return _decimal_evidence(rows, index).needs_full_scan
+
+
+def _decimal_evidence(rows: Iterable[Sequence[Cell]], index: int) -> DecimalEvidence:
+    """What the amount cells of ``rows`` (column ``index``) show of their separators."""
     evidence = DecimalEvidence()
     for row in rows:
         if index < len(row):
             evidence.observe(row[index])
-    return evidence.needs_full_scan
+    return evidence
 
 
 def infer_decimal_comma(
@@ -322,10 +331,7 @@ def infer_decimal_comma(
     column showing both a decimal comma and a decimal point is an error (see money.py,
     "Decimal commas, per column"). Made before any amount is summed, so every process
     and lane reads the column one way."""
-    evidence = DecimalEvidence()
-    for row in rows:
-        if index < len(row):
-            evidence.observe(row[index])
+    evidence = _decimal_evidence(rows, index)
     if evidence.conflict is not None:
         comma, point, either = evidence.conflict
         raise ExportError(
@@ -425,7 +431,7 @@ class DealReader:
         """Leave repeated deal ids to a read that settles them: note ids as hashes (or,
         without the compiled module, raise :class:`RepeatedIds` at a repeat). Set for any
         read but the settling one (readers/export.py)."""
-        self._hashes_ids = id_hashing() is not None
+        self._hashes_ids = compiled_module() is not None
         self.lane_notes_ids = False
         """Set while the compiled lane reads, which notes the ids of the rows it hands over
         itself (readers/lane.py)."""

@@ -40,9 +40,9 @@ from funnelcli.readers.deals import (
     RowAccount,
     Slicing,
     TimelineSource,
+    compiled_module,
     date_columns,
     first_rows,
-    id_hashing,
     infer_date_orders,
     infer_decimal_comma,
     needs_full_amount_scan,
@@ -394,7 +394,9 @@ def _report_export(
         # A first read notes ids as hashes where it can (8 bytes an id, not the ids and
         # their rows): a shared hash makes the settling read, which keeps them whole.
         reader.defer_repeats = (
-            lane is not None or bool(shares) or (not settle_repeats and id_hashing() is not None)
+            lane is not None
+            or bool(shares)
+            or (not settle_repeats and compiled_module() is not None)
         )
         if lane is not None and own is not None:
             if shares:
@@ -513,8 +515,9 @@ def _expected_rows(path: str, table: Table) -> int:
     if table.kind != "csv":
         return 0
     try:
-        size = os.path.getsize(local_path(path))
-        with open(local_path(path), "rb") as stream:
+        readable = local_path(path)
+        size = os.path.getsize(readable)
+        with open(readable, "rb") as stream:
             head = stream.read(1 << 20)
     except OSError:
         return 0

@@ -29,11 +29,10 @@ from __future__ import annotations
 import codecs
 import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 from funnelcli.dates import MAX_YEAR, MIN_YEAR
-from funnelcli.readers.deals import DealReader, LaneColumns, RepeatedIds, _text
+from funnelcli.readers.deals import DealReader, LaneColumns, RepeatedIds, _text, compiled_module
 from funnelcli.readers.tabular import CsvRange, ReadStats, csv_data_row, read_csv_range
 from funnelcli.report import STALE_KEPT, Outcome, SlicedBuilder
 
@@ -47,12 +46,7 @@ _OUTCOME_CODES = {Outcome.WON: 0, Outcome.LOST: 1, Outcome.OPEN: 2}
 _LANE_ENCODINGS = frozenset({"utf-8", "utf-8-sig"})
 
 
-def _compiled() -> ModuleType | None:
-    try:
-        import funnelcli._lane as _lane
-    except ImportError:  # built without a C compiler: the Python lanes read everything
-        return None
-    return _lane
+_compiled = compiled_module  # one name here, so a test can hide the module from the lane
 
 
 def lane_for(reader: DealReader, share: CsvRange | None) -> LaneColumns | None:

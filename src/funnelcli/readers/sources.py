@@ -73,13 +73,13 @@ def local_path(source: str) -> str:
 
 
 def _is_stream(source: str) -> bool:
-    if source == STDIN:
-        return True
-    try:
-        mode = os.stat(source).st_mode
-    except (OSError, ValueError):
-        return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+    return source == STDIN or _stream_id(source) is not None
+
+
+def unreadable(source: str, error: OSError) -> ExportError:
+    """The line for an export that cannot be opened or read."""
+    reason = error.strerror or type(error).__name__
+    return ExportError(f"{source}: cannot read the file ({reason}); check the path")
 
 
 def _spool(source: str, limit: int | None = None) -> str:
@@ -88,8 +88,7 @@ def _spool(source: str, limit: int | None = None) -> str:
     try:
         stream = os.fdopen(os.dup(0), "rb") if source == STDIN else open(source, "rb")  # noqa: SIM115
     except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ExportError(f"{source}: cannot read the file ({reason}); check the path") from None
+        raise unreadable(source, error) from None
     with stream:
         copy = _writing(source, lambda: os.path.join(_folder(), f"export-{len(_spooled)}"))
         # Unbuffered: a failed write leaves nothing for close to flush (and fail on again).

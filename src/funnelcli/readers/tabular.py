@@ -59,8 +59,8 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, Self, TypeAlias
 
 from funnelcli.errors import ExportError, shown
-from funnelcli.readers.sources import local_path
-from funnelcli.readers.xlsx_guard import Checked, check_workbook, other_sheets_hint
+from funnelcli.readers.sources import local_path, unreadable
+from funnelcli.readers.xlsx_guard import Checked, check_workbook, column_letters, other_sheets_hint
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
@@ -326,12 +326,7 @@ def _read_head(path: str | os.PathLike[str], source: str) -> bytes:
         with open(path, "rb") as file:
             return file.read(_HEAD)
     except OSError as error:
-        raise _unreadable(source, error) from None
-
-
-def _unreadable(source: str, error: OSError) -> ExportError:
-    reason = error.strerror or type(error).__name__
-    return ExportError(f"{source}: cannot read the file ({reason}); check the path")
+        raise unreadable(source, error) from None
 
 
 def sniff_kind(source: str, head: bytes) -> str:
@@ -767,7 +762,7 @@ def _open_text(file: _CsvFile, errors: str) -> IO[str]:
     except UnicodeError as error:
         raise _codec_failure(file, error) from None
     except OSError as error:
-        raise _unreadable(file.source, error) from None
+        raise unreadable(file.source, error) from None
 
 
 def _read_sample(text: IO[str], file: _CsvFile) -> list[str]:
@@ -1093,7 +1088,7 @@ def read_csv_range(share: CsvRange) -> Table:
     try:
         binary = open(file.path, "rb")  # noqa: SIM115 - closed with the text below
     except OSError as error:
-        raise _unreadable(file.source, error) from None
+        raise unreadable(file.source, error) from None
     # utf-8-sig drops a BOM at the start of what it decodes; in mid-file it is a character.
     encoding = "utf-8" if codecs.lookup(file.encoding).name == "utf-8-sig" else file.encoding
     try:
@@ -1259,7 +1254,7 @@ def _xlsx_notes(table: Table, checked: Checked) -> tuple[str, ...]:
     if checked.unsaved_formulas:
         total = sum(checked.unsaved_formulas.values())
         columns = ", ".join(
-            f"{_column_name(index)}"
+            f"{column_letters(index + 1)}"
             + (f" '{shown(table.header[index], 30)}'" if index < len(table.header) else "")
             + f" ({count:,})"
             for index, count in sorted(checked.unsaved_formulas.items())[:5]
@@ -1273,15 +1268,6 @@ def _xlsx_notes(table: Table, checked: Checked) -> tuple[str, ...]:
             "; open the file in Excel or LibreOffice and save it to compute them"
         )
     return tuple(notes)
-
-
-def _column_name(index: int) -> str:
-    """The Excel letters of a 0-based column: 0 is A, 27 is AB."""
-    letters, number = "", index + 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def _xlsx_table(
@@ -1633,7 +1619,7 @@ def _read_xlsx_openpyxl(
         # A file object, not the path: openpyxl refuses a path whose suffix is not .xlsx.
         binary = open(path, "rb")  # noqa: SIM115 - closed by the stream or on error below
     except OSError as error:
-        raise _unreadable(source, error) from None
+        raise unreadable(source, error) from None
     try:
         with warnings.catch_warnings():  # "no default style" and the like: not the user's concern
             warnings.simplefilter("ignore")

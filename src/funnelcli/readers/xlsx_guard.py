@@ -478,7 +478,7 @@ def _greater_letters(column: int) -> bytes:
     """A pattern for the column letters after ``column`` (1-based; 0 before A)."""
     if column == 0:
         return rb"[A-Z]+"
-    text = _column_letters(column).encode()
+    text = column_letters(column).encode()
     options = [rb"[A-Z]{%d,}" % (len(text) + 1)]
     for index, letter in enumerate(text):
         if letter < ord("Z"):
@@ -495,7 +495,8 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _column_letters(number: int) -> str:
+def column_letters(number: int) -> str:
+    """The Excel letters of a 1-based column: 1 is A, 28 is AB."""
     letters = ""
     while number:
         number, rest = divmod(number - 1, 26)
@@ -572,7 +573,7 @@ def _row_of(reference: bytes) -> int:
 
 def _refuse_grid(facts: _Facts, where: str) -> None:
     grid = facts.last_row * facts.last_column
-    far = f"{_column_letters(min(facts.last_column, EXCEL_COLUMNS * 1000))}{facts.last_row}"
+    far = f"{column_letters(min(facts.last_column, EXCEL_COLUMNS * 1000))}{facts.last_row}"
     if grid > MAX_CELLS:
         reason = f"more than the {MAX_CELLS:,} cells funnel reads from a sheet"
     elif grid > SPARSE_FLOOR and grid > SPARSE_RATIO * max(facts.cells, 1):
