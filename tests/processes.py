@@ -99,16 +99,8 @@ def started_funnel(
     that runs funnel's entry point its own way.
     """
     runs = list(python) if python[:1] == ("-c",) else [*python, "-m", "funnelcli"]
-    process = subprocess.Popen(
-        [sys.executable, *runs, *args],
-        cwd=ROOT,
-        start_new_session=True,
-        **popen,
-    )
-    try:
+    with started([sys.executable, *runs, *args], cwd=ROOT, **popen) as process:
         yield process
-    finally:
-        kill_group(process)
 
 
 def wait_until_open(pid: int, path: Path, timeout: float = 60) -> None:

@@ -140,21 +140,14 @@ def rules_from_cli(
         thresholds[stage] = rate
     if max_stale is not None and max_stale < 0:
         raise ValueError(f"--max-stale: must be 0 or more, got {max_stale}")
-    win_rate = None
-    if min_win_rate is not None:
-        try:
-            win_rate = parse_rate(min_win_rate)
-            check_rate(win_rate, min_win_rate)
-        except ValueError as error:
-            raise ValueError(f"--min-win-rate: {error}") from None
-    skipped_share = None
-    if max_skipped is not None:
-        try:
-            skipped_share = parse_rate(max_skipped)
-            check_rate(skipped_share, max_skipped)
-        except ValueError as error:
-            raise ValueError(f"--max-skipped: {error}") from None
+    win_rate = _yaml_rate(min_win_rate, "--min-win-rate", _refuse_option)
+    skipped_share = _yaml_rate(max_skipped, "--max-skipped", _refuse_option)
     return AlertRules(thresholds, fail_on_bottleneck, max_stale, win_rate, skipped_share)
+
+
+def _refuse_option(option: str, message: str) -> None:
+    """A rate option's problem, as :func:`_yaml_rate` reports one: raised at once."""
+    raise ValueError(f"{option}: {message}")
 
 
 # --- the funnel YAML ----------------------------------------------------------------------

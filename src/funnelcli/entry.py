@@ -40,7 +40,7 @@ def _redeliver(unraisable: "sys.UnraisableHookArgs") -> None:
     here would be swallowed the same way (this hook is such a callback too), so a timer
     raises it 5 ms later, where the program is; if that lands in such a callback again,
     it comes back here and is tried again. A run that still ends first stops with the
-    signal's line and code (:func:`main`).
+    signal's line and code (:func:`main`, :func:`_stop_for`).
     """
     global _pending
     if isinstance(unraisable.exc_value, KeyboardInterrupt | Terminated):
@@ -56,10 +56,11 @@ def _raise_pending(signum: int, frame: object) -> None:
         raise _pending
 
 
-def _stop_if_pending() -> None:
-    if _pending is KeyboardInterrupt:
+def _stop_for(signalled: type[BaseException] | None) -> None:
+    """Stop with the line and code of the signal behind ``signalled``; None: return."""
+    if signalled is KeyboardInterrupt:
         _stop("interrupted", _EXIT_INTERRUPTED)
-    if _pending is Terminated:
+    if signalled is Terminated:
         _stop("terminated", _EXIT_TERMINATED)
 
 
@@ -73,24 +74,19 @@ def main() -> None:
         from funnelcli.cli import run
 
         run()
-        _stop_if_pending()
-    except KeyboardInterrupt:
-        _stop("interrupted", _EXIT_INTERRUPTED)
-    except Terminated:
-        _stop("terminated", _EXIT_TERMINATED)
+        _stop_for(_pending)
+    except (KeyboardInterrupt, Terminated) as signalled:
+        _stop_for(type(signalled))
     except SystemExit as done:
-        _stop_if_pending()
+        _stop_for(_pending)
         if done.code == _EXIT_INTERRUPTED:  # a Ctrl-C the command line reported
             _leave(_EXIT_INTERRUPTED)
         raise
     except MemoryError:  # while the command line is imported: the system's limit, no bug
         _out_of_memory()
     except Exception as error:
-        signalled = signal_behind(error)
-        if isinstance(signalled, KeyboardInterrupt):
-            _stop("interrupted", _EXIT_INTERRUPTED)
-        if isinstance(signalled, Terminated):
-            _stop("terminated", _EXIT_TERMINATED)
+        behind = signal_behind(error)
+        _stop_for(None if behind is None else type(behind))
         raise
 
 

@@ -8,6 +8,7 @@ line with :func:`print_error` and exits with :attr:`FunnelError.exit_code`.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,11 @@ EXIT_USAGE = 2
 EXIT_BUG = 70  # EX_SOFTWARE: an internal error, never the user's
 EXIT_OS = 71  # EX_OSERR: the system ran out of memory, or ended a worker process of ours
 EXIT_WRITE_FAILED = 74  # EX_IOERR: the output could not be written (disk full, I/O error)
+WRITE_FAILED_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EIO", "EFBIG", "EDQUOT") if hasattr(errno, name)
+)
+"""Errors of a write itself (exit 74: a full disk or quota, an I/O error, a file size
+limit): the path was fine, the data did not get there."""
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a program its reader left
 EXIT_TERMINATED = 143

@@ -18,8 +18,6 @@ from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
 from funnelcli.plan import funnel_file
 
-DAYS_PER_MONTH = Fraction(146097, 4800)  # the Gregorian mean month, 30.436875 days
-
 
 @dataclass(frozen=True)
 class PacingRequest:
@@ -80,7 +78,7 @@ class Pacing:
 
     @property
     def has_whole_periods(self) -> bool:
-        return any(period.whole for period in self.schedule)
+        return self.per_period_range is not None
 
 
 def _days_from(funnel: Funnel, index: int) -> int:

@@ -153,12 +153,12 @@ def make_plan(
         from funnelcli.pacing import enter_by_dates, plan_pacing
 
         # Pace the count the plan asks for: at --confidence, its leads at that level.
-        if confidence_plan is not None:
-            pacing_result = plan_pacing(
-                funnel, confidence_plan.leads_needed, pacing, confidence_plan.level
-            )
-        else:
-            pacing_result = plan_pacing(funnel, needed[0], pacing)
+        leads, level = (
+            (confidence_plan.leads_needed, confidence_plan.level)
+            if confidence_plan is not None
+            else (needed[0], None)
+        )
+        pacing_result = plan_pacing(funnel, leads, pacing, level)
         enter_by = enter_by_dates(funnel, pacing.deadline)
     stages = tuple(
         StagePlan(

@@ -27,7 +27,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from funnelcli.errors import EXIT_WRITE_FAILED, InputFileError, UsageError, shown
+from funnelcli.errors import (
+    EXIT_WRITE_FAILED,
+    WRITE_FAILED_ERRNOS,
+    InputFileError,
+    UsageError,
+    shown,
+)
 
 DB_SCHEMA_VERSION = 1
 """The tables' layout, kept in ``PRAGMA user_version``; bump it when a column changes."""
@@ -364,9 +370,7 @@ def _save_as_new_file(db_path: str, snapshot: _Snapshot, stamp: str) -> int | No
             prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
         )
     except OSError as error:
-        import errno
-
-        if error.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+        if error.errno in WRITE_FAILED_ERRNOS:
             raise _write_failed(db_path, str(error.strerror)) from None
         if isinstance(error, FileNotFoundError) and target.parent.is_dir():  # /proc
             raise SnapshotError(

@@ -91,18 +91,17 @@ def check_amount_currency(text: str, currency: str) -> None:
         return
     for written in (match["code_before"], match["code_after"]):
         if written is not None and written.upper() != currency:
-            raise ValueError(_other_currency(text, written.upper(), currency))
+            raise ValueError(_other_currency(text, match, written.upper(), currency))
     for written in (match["symbol_before"], match["symbol_after"]):
         if written is not None and currency not in _SYMBOL_CURRENCIES[written.upper()]:
-            raise ValueError(_other_currency(text, _SYMBOL_NAMES[written.upper()], currency))
+            raise ValueError(_other_currency(text, match, _SYMBOL_NAMES[written.upper()], currency))
 
 
 _SYMBOL_NAMES = {"US$": "USD", "$": "dollars ($)", "€": "EUR", "£": "GBP", "¥": "yen or yuan (¥)"}
 
 
-def _other_currency(text: str, written: str, currency: str) -> str:
-    bare = _AMOUNT_PATTERN.match(text)
-    number = f"{bare['number']}{bare['suffix'] or ''}" if bare else text
+def _other_currency(text: str, match: re.Match[str], written: str, currency: str) -> str:
+    number = f"{match['number']}{match['suffix'] or ''}"
     return (
         f"'{shown(text)}' is in {written}, but the funnel's currency is {currency}; "
         f"give the amount in {currency}, like {number} or {number} {currency}"

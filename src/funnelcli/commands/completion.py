@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from funnelcli.commands.common import complete_from
 from funnelcli.errors import UsageError
 
 SHELLS = ("bash", "zsh", "fish")
@@ -17,9 +18,7 @@ def completion(
             help="The shell: bash, zsh or fish.",
             metavar="bash|zsh|fish",
             show_default=False,
-            autocompletion=lambda incomplete: [
-                name for name in SHELLS if name.startswith(incomplete)
-            ],
+            autocompletion=complete_from(SHELLS),
         ),
     ],
 ) -> None:

@@ -15,7 +15,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from funnelcli.errors import OutputError, UsageError, WriteFailed
+from funnelcli.errors import WRITE_FAILED_ERRNOS, OutputError, UsageError, WriteFailed
 
 FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html")
 _EXTENSIONS = {
@@ -100,12 +100,8 @@ def atomic_write(
                 os.unlink(temporary)
 
 
-_IO_ERRORS = frozenset(
-    getattr(errno, name)
-    for name in ("ENOSPC", "EIO", "EFBIG", "EDQUOT", "EPIPE")
-    if hasattr(errno, name)
-)
-"""Errors of the write itself (exit 74): the path was fine, the data did not get there."""
+_IO_ERRORS = WRITE_FAILED_ERRNOS | {errno.EPIPE}
+"""Errors of the write itself (exit 74), a pipe closed under it among them."""
 
 
 def _write_error(where: str, error: OSError, existed: bool) -> OutputError:
