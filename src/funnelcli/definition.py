@@ -87,6 +87,12 @@ class Funnel:
     history_columns: Mapping[str, str] = field(default_factory=dict)  # stage-history file headers
     source: str = "built-in default"
     is_default: bool = False
+    evidence: str | None = None  # built from an export: what gave its stages and their order
+
+    @property
+    def file_to_edit(self) -> str:
+        """The funnel file a message tells the user to edit: funnel.yaml when none is used."""
+        return "funnel.yaml" if self.is_default or self.evidence is not None else self.source
 
     @property
     def won_stage(self) -> Stage:

@@ -322,4 +322,4 @@ def _exact_product(value: Decimal, count: int) -> Decimal:
 
 
 def _funnel_file(funnel: Funnel) -> str:
-    return "funnel.yaml" if funnel.is_default else funnel.source
+    return funnel.file_to_edit

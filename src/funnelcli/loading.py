@@ -1,7 +1,9 @@
 """YAML file -> :class:`~funnelcli.definition.Funnel`: the only file reading below the face.
 
 Which funnel a command uses: the path given; else ``./funnel.yaml`` when present;
-else the built-in default, whose name says it is the default.
+else, for a command that reads an export (``report``, ``inspect``, ``plan --rates-from``
+and ``--credit-pipeline``), the export's own funnel (``readers/evidence.py``); else the
+built-in default, whose name says it is the default.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     import yaml
 
     from funnelcli.alerts import AlertRules
+    from funnelcli.readers.export import ReadOptions
 
 DEFAULT_FILE_NAME = "funnel.yaml"
 MAX_DEFINITION_BYTES = 1024 * 1024
@@ -45,6 +48,21 @@ def resolve_funnel(path: str | None, cwd: Path | None = None) -> LoadedFunnel:
     if local.is_file():
         return load_funnel_file(DEFAULT_FILE_NAME if cwd is None else str(local))
     return LoadedFunnel(default_funnel(), [])
+
+
+def resolve_funnel_for_export(
+    path: str | None,
+    export: str,
+    options: ReadOptions,
+    history: str | None = None,
+    cwd: Path | None = None,
+) -> LoadedFunnel:
+    """The funnel a command reading ``export`` uses (see the module docstring)."""
+    if path is not None or ((cwd or Path.cwd()) / DEFAULT_FILE_NAME).is_file():
+        return resolve_funnel(path, cwd)
+    from funnelcli.readers.evidence import export_funnel
+
+    return LoadedFunnel(export_funnel(export, options, history), [])
 
 
 def load_funnel_file(path: str) -> LoadedFunnel:

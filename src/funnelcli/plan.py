@@ -225,7 +225,7 @@ def checked_deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | No
 
 def funnel_file(funnel: Funnel) -> str:
     """How messages name the funnel's file: ``funnel.yaml`` for the built-in default."""
-    return "funnel.yaml" if funnel.is_default else funnel.source
+    return funnel.file_to_edit
 
 
 def _budget(

@@ -136,3 +136,23 @@ def quantile(sorted_values: Sequence[float], fraction: float) -> float | None:
     upper = min(lower + 1, len(sorted_values) - 1)
     weight = position - lower
     return float(sorted_values[lower]) * (1 - weight) + float(sorted_values[upper]) * weight
+
+
+def wilson_interval(successes: int, trials: int, level: float = 0.9) -> tuple[float, float]:
+    """The Wilson score interval of a rate measured as successes / trials.
+
+    With z the two-sided normal quantile of ``level`` (1.645 at 90%) and p = s / n:
+    centre = (p + z²/2n) / (1 + z²/n), half-width = z / (1 + z²/n) x sqrt(p(1-p)/n + z²/4n²).
+    Unlike p ± z sqrt(p(1-p)/n) it stays inside [0, 1] and is not zero-width at 0/n or n/n,
+    which is why it judges small counts (Brown, Cai and DasGupta 2001).
+    """
+    if trials <= 0 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials > 0, got {successes}/{trials}")
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p = successes / trials
+    z2n = z * z / trials
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = z / (1 + z2n) * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials))
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -70,30 +70,54 @@ def init(
 
 
 def _starter_from_export(export: str, options: "ReadOptions") -> str:
-    """Inspect the export, order its stages, measure their rates, write the YAML."""
-    from funnelcli.definition import build_funnel, default_funnel
+    """The funnel the no-file report uses, with the rates measured on the export."""
+    from funnelcli.errors import print_warning
+    from funnelcli.inference import NoOpenStage, infer_funnel
+    from funnelcli.readers.evidence import (
+        funnel_name,
+        funnel_of,
+        gather_evidence,
+        inferred_data,
+    )
     from funnelcli.readers.export import report_export
-    from funnelcli.readers.inspect import inspect_export, order_stages
-    from funnelcli.render.starter import starter_data, starter_yaml
+    from funnelcli.render.starter import measured_rates, starter_yaml
 
-    found = inspect_export(export, default_funnel(), options)
-    if found.columns.get("stage") is None:
+    gathered = gather_evidence(export, options)
+    if gathered.columns.get("stage") is None:
         raise UsageError(
             f"{export}: no stage column found; name it with columns: {{stage: ...}} in a funnel file"
         )
-    order = order_stages(found)
-    if not order.stages:
-        raise UsageError(f"{export}: no open stage labels found to build a funnel from")
-    columns = {name: found.columns.headers[index] for name, index in found.columns.fields.items()}
-    currency = found.currencies.most_common(1)[0][0] if found.currencies else "USD"
-    data = starter_data(
-        Path(export).stem, currency, order.stages, order.won or "Won", order.lost, columns
-    )
-    measured_funnel = build_funnel(data, f"{export} (measured)").funnel
-    result = report_export(export, measured_funnel, as_of=dt.date.today(), options=options)
-    measured = [
-        (stage.resolved_conversion, stage.reached - stage.current) for stage in result.report.stages
-    ]
+    try:
+        inferred = infer_funnel(gathered.evidence, allow_unordered=True)
+    except NoOpenStage:
+        raise UsageError(
+            f"{export}: no open stage label to build a funnel from (only won and lost labels)"
+        ) from None
+    data = inferred_data(inferred, funnel_name(export), gathered.currency)
+    columns = {
+        name: gathered.columns.headers[index] for name, index in gathered.columns.fields.items()
+    }
+    funnel = funnel_of(inferred, export, gathered.currency)
+    if inferred.unordered:
+        from funnelcli.render.neutralise import printable
+
+        labels = ", ".join(f"'{label}'" for label in inferred.unordered)
+        print_warning(
+            printable(
+                f"{export}: nothing in the export gives the place of {labels}: "
+                "they are listed by row count; put them in order before using the file"
+            ),
+            False,
+        )
+        measured = None
+    else:
+        result = report_export(export, funnel, as_of=dt.date.today(), options=options)
+        measured = measured_rates(result.report)
     return starter_yaml(
-        export=export, today=dt.date.today(), how=order.how, data=data, measured=measured
+        export=export,
+        today=dt.date.today(),
+        inferred=inferred,
+        data=data,
+        columns=columns,
+        measured=measured,
     )

@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: typer reads the signature (see cli.py).
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,10 @@ from funnelcli.commands.common import (
     user_errors,
 )
 from funnelcli.errors import print_warning
+
+if TYPE_CHECKING:
+    from funnelcli.loading import LoadedFunnel
+    from funnelcli.readers.export import ReadOptions
 
 
 def inspect(
@@ -40,7 +44,6 @@ def inspect(
     Example: funnel inspect deals.csv --funnel funnel.yaml
     """
     with user_errors():
-        from funnelcli.loading import resolve_funnel
         from funnelcli.readers.export import ReadOptions
         from funnelcli.readers.inspect import inspect_export
         from funnelcli.readers.sources import refuse_one_stream_twice
@@ -48,15 +51,15 @@ def inspect(
         from funnelcli.render.neutralise import printable
 
         refuse_one_stream_twice(export, history)
-        loaded = resolve_funnel(funnel)
-        print_warnings(loaded, quiet)
         options = ReadOptions(sheet=sheet, encoding=encoding)
+        loaded, unordered = _funnel(funnel, export, options, history)
+        print_warnings(loaded, quiet)
         found = inspect_export(export, loaded.funnel, options)
         for note in found.table.notes:
             print_warning(note, quiet)
         # Labels and headers come from the CRM: none of their control characters reaches
         # the terminal.
-        sys.stdout.write(printable(inspection_text(found, loaded.funnel)))
+        sys.stdout.write(printable(inspection_text(found, loaded.funnel, unordered)))
         if history:
             from funnelcli.readers.history import read_history
             from funnelcli.render.inspect_text import history_text
@@ -68,3 +71,25 @@ def inspect(
                 columns_override=dict(loaded.funnel.history_columns) or None,
             )
             sys.stdout.write(printable(history_text(timelines)))
+
+
+def _funnel(
+    path: str | None, export: str, options: "ReadOptions", history: str | None
+) -> tuple["LoadedFunnel", tuple[str, ...]]:
+    """The funnel file's funnel, or the export's own, with the labels no evidence orders
+    (inspect shows them rather than refusing: it is where a user finds out why)."""
+    from pathlib import Path
+
+    from funnelcli.loading import DEFAULT_FILE_NAME, LoadedFunnel, resolve_funnel
+
+    if path is not None or Path(DEFAULT_FILE_NAME).is_file():
+        return resolve_funnel(path), ()
+    from funnelcli.inference import NoOpenStage, infer_funnel
+    from funnelcli.readers.evidence import funnel_of, gather_evidence
+
+    gathered = gather_evidence(export, options, history)
+    try:
+        inferred = infer_funnel(gathered.evidence, allow_unordered=True)
+    except NoOpenStage:
+        return resolve_funnel(None), ()
+    return LoadedFunnel(funnel_of(inferred, export, gathered.currency), []), inferred.unordered

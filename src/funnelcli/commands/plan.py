@@ -140,7 +140,7 @@ def plan(
     Example: funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --deal-value 24k --confidence 90%
     """
     with user_errors():
-        from funnelcli.loading import resolve_funnel
+        from funnelcli.loading import resolve_funnel, resolve_funnel_for_export
         from funnelcli.plan import make_plan
 
         if not target:
@@ -180,7 +180,15 @@ def plan(
             first, last = parse_option("--period", period, parse_period)
             _check_year("--period", period, first)
             pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
-        loaded = resolve_funnel(funnel)
+        history = credit_pipeline or rates_from
+        separator = decimal_separator(decimal)
+        if history:
+            from funnelcli.readers.export import ReadOptions
+
+            # Its rates come from the export: with no funnel file, so do its stages.
+            loaded = resolve_funnel_for_export(funnel, history, ReadOptions(decimal=separator))
+        else:
+            loaded = resolve_funnel(funnel)
         print_warnings(loaded, quiet)
         _check_currencies(
             loaded.funnel.currency,
@@ -201,8 +209,6 @@ def plan(
         )
         if booked_amount is not None and not credit_pipeline:
             raise UsageError("--booked goes with --credit-pipeline")
-        history = credit_pipeline or rates_from
-        separator = decimal_separator(decimal)
         if separator is not None and not history:
             raise UsageError("--decimal goes with --rates-from or --credit-pipeline")
         context = None
@@ -347,10 +353,16 @@ def _plan_from_history(
     report_skips(read, loaded, quiet=quiet, as_errors=False)
     report_notes(read, quiet)
     report = read.report
+    # With no funnel file the stages are the export's own: say what ordered them.
+    origin = (
+        (f"No funnel file: stages and order from {loaded.funnel.evidence}.",)
+        if loaded.funnel.evidence is not None
+        else ()
+    )
     if not credit:
         measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
         plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
-        return plan, PlanContext(rates_from=export, notes=tuple(notes))
+        return plan, PlanContext(rates_from=export, notes=(*origin, *notes))
     history = plan_from_history(
         loaded.funnel,
         report,
@@ -364,7 +376,10 @@ def _plan_from_history(
     # Covered: the plan is for the gap, as when there is one: no revenue, no deals.
     plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
     context = PlanContext(
-        rates_from=export, notes=history.notes, credit=history.credit, credit_from=export
+        rates_from=export,
+        notes=(*origin, *history.notes),
+        credit=history.credit,
+        credit_from=export,
     )
     return plan, context
 

@@ -210,15 +210,13 @@ def report(
     Example: funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml
     """
     with user_errors():
-        from funnelcli.loading import resolve_funnel
+        from funnelcli.loading import resolve_funnel_for_export
         from funnelcli.readers.export import ReadOptions, report_export
         from funnelcli.readers.sources import refuse_one_stream_twice
 
         refuse_one_stream_twice(export, history)
         chosen_format = choose_format(output_format, output)
         day = parse_option("--as-of", as_of, parse_date) if as_of is not None else dt.date.today()
-        loaded = resolve_funnel(funnel)
-        print_warnings(loaded, quiet)
         protected = tuple(path for path in (export, funnel, save_snapshot, history) if path)
         check_output(output, protected)
         if save_snapshot is not None:
@@ -237,13 +235,15 @@ def report(
         cli_rules = _cli_rules(
             fail_below or [], fail_on_bottleneck, max_stale, min_win_rate, max_skipped
         )
-        _check_rule_stages(cli_rules, loaded)
         options = ReadOptions(
             sheet=sheet,
             encoding=encoding,
             date_format=date_format,
             decimal=decimal_separator(decimal),
         )
+        loaded = resolve_funnel_for_export(funnel, export, options, history)
+        print_warnings(loaded, quiet)
+        _check_rule_stages(cli_rules, loaded)
         request = _slice_request(by, pipeline, since, until, where or [], cohort, max_segments)
         then = (
             parse_option("--compare-to", compare_to, parse_date) if compare_to is not None else None
@@ -406,7 +406,7 @@ def _nothing_used_line(result: Any, loaded: "LoadedFunnel") -> str:
         labels = ", ".join(
             f"'{shown(label)}'" for label, _ in account.unknown_labels.most_common(5)
         )
-        where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
+        where = loaded.funnel.file_to_edit
         return (
             f"{line}; the funnel {loaded.funnel.name!r} knows none of the labels {labels}: "
             f"write funnel.yaml from the export with `funnel init --from {source}`, check its "
@@ -446,7 +446,7 @@ def _read_history(
         columns_override=dict(loaded.funnel.history_columns) or None,
     )
     account = found.account
-    where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
+    where = loaded.funnel.file_to_edit
     for reason, count in account.skipped.most_common():
         examples = _skip_examples(account.examples[reason])
         line = f"{path}: {count:,} history row{'s' if count > 1 else ''} skipped, {HISTORY_SKIP_REASONS.get(reason, reason)}: {examples}"
@@ -612,7 +612,7 @@ def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors:
 
     account = result.account
     source = result.table.source
-    where = "funnel.yaml" if loaded.funnel.is_default else loaded.funnel.source
+    where = loaded.funnel.file_to_edit
     for reason, count in account.skipped.most_common():
         examples = _skip_examples(account.examples[reason])
         line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"

@@ -878,8 +878,8 @@ class DealReader:
             if key in self._stages and self._stages[key] == self._last:
                 return Outcome.WON
             raise _Skip("unknown_status", status)
-        won = _flag(self._cell(cells, "won_flag"))
-        closed = _flag(self._cell(cells, "closed_flag"))
+        won = flag_value(self._cell(cells, "won_flag"))
+        closed = flag_value(self._cell(cells, "closed_flag"))
         if won is True:
             return Outcome.WON
         if closed is True:
@@ -1013,7 +1013,7 @@ def _text(cell: Cell) -> str:
     return str(cell).strip()
 
 
-def _flag(cell: Cell) -> bool | None:
+def flag_value(cell: Cell) -> bool | None:
     if cell is None:
         return None
     if isinstance(cell, bool):

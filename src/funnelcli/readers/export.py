@@ -138,6 +138,7 @@ class ExportReport:
     alerts: AlertResult | None = None  # set by the command line after the read
     history: HistorySummary | None = None  # with --history: what the history file held
     compare: ExportReport | None = None  # with --compare-to: the report as of that date
+    funnel_evidence: str | None = None  # a funnel built from the export: what ordered it
 
     @property
     def mixed_pipelines(self) -> bool:
@@ -223,7 +224,7 @@ def require_stage_column(columns: ColumnMap, funnel: Funnel, source: str) -> Non
         if more > 0
         else f"its columns are: {listed}"
     )
-    where = "funnel.yaml" if funnel.is_default else funnel.source
+    where = funnel.file_to_edit
     raise ExportError(
         f"{source}: no stage column found ({found}); "
         f"name it in {where} under columns:, like columns: {{stage: Deal Stage}}"
@@ -450,6 +451,7 @@ def _report_export(
         cohorts=finish_slices(builder.cohorts, funnel, sort_by_name=True)
         if request.cohort
         else None,
+        funnel_evidence=funnel.evidence,
     )
 
 

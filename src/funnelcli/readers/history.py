@@ -80,6 +80,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from funnelcli.dates import DayOrder, parse_date
 from funnelcli.definition import Funnel, label_key
@@ -410,6 +411,35 @@ def read_history(
     return builder.finish(table.source, guess_history_dialect(table.header))
 
 
+def label_sequences(
+    path: str | os.PathLike[str],
+    funnel: Funnel,
+    *,
+    encoding: str | None = None,
+    date_format: str | None = None,
+    columns_override: Mapping[str, str] | None = None,
+) -> tuple[tuple[str, ...], ...]:
+    """Each deal's stage labels in the order it entered them, whatever the funnel knows:
+    the evidence a funnel is inferred from (``inference.py``). Rows are read and ordered
+    as :func:`read_history` does; the labels are kept as first written."""
+    with _open(path, None, encoding) as table:
+        columns = history_columns(table.header, funnel, table.source, columns_override)
+        sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
+        order = None
+        if date_format is None and needs_full_date_scan(
+            [cells for _, cells in sample], [columns.changed]
+        ):
+            order = _column_order(path, table, None, encoding, columns.changed)
+        builder = _LabelBuilder(funnel, columns, table.header, order, date_format)
+        for number, cells in rows:
+            builder.add(number, cells)
+    index = builder.finish(table.source, guess_history_dialect(table.header))
+    timelines = index.by_id.values() if index.by_id else index.by_name.values()
+    return tuple(
+        tuple(builder.labels[stage] for _, stage in events if stage >= 0) for events in timelines
+    )
+
+
 def _open(path: str | os.PathLike[str], sheet: str | None, encoding: str | None) -> Table:
     return read_table(path, sheet=sheet, encoding=encoding, header_score=history_header_score)
 
@@ -502,7 +532,7 @@ def _from_override(
 def _not_a_history(source: str, headers: Sequence[str], funnel: Funnel, missing: list[str]) -> str:
     found_no = ", ".join(f"no {what} column" for what in missing[:-1])
     found_no = f"{found_no} and no {missing[-1]} column" if found_no else f"no {missing[0]} column"
-    where = "funnel.yaml" if funnel.is_default else funnel.source
+    where = funnel.file_to_edit
     return (
         f"{source}: not a stage history: found {found_no} (its columns are: {_listed(headers)}); "
         f"name {'it' if len(missing) == 1 else 'them'} in {where} under history_columns:, "
@@ -658,6 +688,25 @@ class _Builder:
                 elif earlier[:2] > later[:2]:
                     falling += 1
         return falling > rising
+
+
+class _LabelBuilder(_Builder):
+    """A :class:`_Builder` that numbers every label it meets instead of mapping it to a
+    funnel's stage: the timelines it makes hold label numbers (``labels[number]``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels: list[str] = []
+        self._numbers: dict[str, int] = {}
+
+    def _decide(self, label: str) -> int | tuple[str, str]:
+        key = label_key(label)
+        if not key:
+            return ("missing_stage", "")
+        if key not in self._numbers:
+            self._numbers[key] = len(self.labels)
+            self.labels.append(label)
+        return self._numbers[key]
 
 
 def _second_of_day(raw: Cell) -> int:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from funnelcli.dates import DateOrderEvidence
 from funnelcli.definition import Funnel, label_key
-from funnelcli.money import parse_money
 from funnelcli.readers.columns import (
     ColumnMap,
     header_key,
@@ -23,13 +22,13 @@ from funnelcli.readers.columns import (
     stage_lookup,
 )
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows
-from funnelcli.readers.export import ReadOptions, TableInfo, open_export, table_info
-from funnelcli.readers.tabular import Cell
-
-PROBABILITY_HEADERS = frozenset(
-    header_key(name)
-    for name in ("Probability (%)", "Probability", "Deal - Probability", "Win probability")
+from funnelcli.readers.evidence import (
+    PROBABILITY_HEADERS,
+    cell_text,
+    probability_value,
+    row_currency,
 )
+from funnelcli.readers.export import ReadOptions, TableInfo, open_export, table_info
 
 
 @dataclass
@@ -92,22 +91,22 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
         stage_index = columns.get("stage")
         for _, cells in all_rows:
             rows += 1
-            label = _text(cells, stage_index)
+            label = cell_text(cells, stage_index)
             stats = labels.get(label_key(label))
             if stats is None:
                 stats = labels[label_key(label)] = LabelStats(label)
             stats.count += 1
             stats.filled_cells += sum(1 for cell in cells if cell not in (None, ""))
             if probability is not None:
-                value = _probability(cells[probability] if probability < len(cells) else None)
+                value = probability_value(cells[probability] if probability < len(cells) else None)
                 if value is not None:
                     stats.probabilities.append(value)
-            status = _text(cells, columns.get("status"))
+            status = cell_text(cells, columns.get("status"))
             if status:
                 statuses[status] += 1
                 stats.statuses[status] += 1
-            currencies[_currency(cells, columns) or funnel.currency] += 1
-            pipeline = _text(cells, columns.get("pipeline"))
+            currencies[row_currency(cells, columns) or funnel.currency] += 1
+            pipeline = cell_text(cells, columns.get("pipeline"))
             if pipeline:
                 pipelines[pipeline] += 1
             for index, seen in evidence.items():
@@ -129,38 +128,6 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
         ),
         probability_column=columns.headers[probability] if probability is not None else None,
     )
-
-
-def _text(cells: tuple[Cell, ...], index: int | None) -> str:
-    if index is None or index >= len(cells) or cells[index] is None:
-        return ""
-    return str(cells[index]).strip()
-
-
-def _currency(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
-    code = _text(cells, columns.get("currency")).upper()
-    if code:
-        return code
-    index = columns.get("amount")
-    if index is None or index >= len(cells):
-        return None
-    raw = cells[index]
-    try:
-        money = parse_money(raw if isinstance(raw, str | int | float) or raw is None else str(raw))
-    except ValueError:
-        return None
-    return money.currency if money else None
-
-
-def _probability(cell: Cell) -> float | None:
-    if cell is None or cell == "":
-        return None
-    text = str(cell).strip().rstrip("%").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value / 100 if value > 1 else value
 
 
 def _maps_to(labels: dict[str, LabelStats], funnel: Funnel) -> dict[str, str]:
@@ -185,42 +152,3 @@ def _order_text(seen: DateOrderEvidence) -> str:
     if seen.order is not None:
         return seen.order.value
     return "ISO or unambiguous"
-
-
-_WON_KEYS = frozenset({"closedwon", "won", "dealwon", "wonclosed"})
-_LOST_KEYS = frozenset({"closedlost", "lost", "deallost", "lostclosed", "disqualified"})
-
-
-@dataclass(frozen=True)
-class StageOrder:
-    """Stage labels top first, the won label (None: a "Won" stage is added), lost labels."""
-
-    stages: tuple[str, ...]
-    won: str | None
-    lost: tuple[str, ...]
-    how: str  # a sentence for the YAML comment
-
-
-def order_stages(inspection: Inspection) -> StageOrder:
-    """Put an export's stage labels in funnel order, as well as the export allows.
-
-    In order of trust: the order of HubSpot's "Date entered" columns; the median of a
-    probability column; else how complete each label's rows are (deals further down a
-    funnel carry more filled-in fields: amounts, close dates, stage dates).
-    """
-    labels = [stats for stats in inspection.labels if label_key(stats.label)]
-    won = next((s.label for s in labels if label_key(s.label) in _WON_KEYS), None)
-    lost = tuple(s.label for s in labels if label_key(s.label) in _LOST_KEYS)
-    middle = [s for s in labels if s.label != won and s.label not in lost]
-    entered = [column.label for column in sorted(inspection.columns.entered, key=lambda c: c.index)]
-    entered_keys = [label_key(label) for label in entered]
-    if entered and all(label_key(s.label) in entered_keys for s in middle):
-        middle.sort(key=lambda s: entered_keys.index(label_key(s.label)))
-        how = 'the order of the export\'s "Date entered" columns'
-    elif inspection.probability_column and all(s.median_probability is not None for s in middle):
-        middle.sort(key=lambda s: (s.median_probability or 0.0, -s.count))
-        how = f"the median of the export's '{inspection.probability_column}' column per stage"
-    else:
-        middle.sort(key=lambda s: (s.completeness, -s.count))
-        how = "how complete each stage's rows are (guessed: check it)"
-    return StageOrder(tuple(s.label for s in middle), won, lost, how)

@@ -9,6 +9,7 @@ from funnelcli.readers.columns import FIELD_DESCRIPTIONS
 from funnelcli.readers.history import HISTORY_SKIP_REASONS, HistoryIndex
 from funnelcli.readers.inspect import Inspection
 from funnelcli.render.starter import yaml_scalar
+from funnelcli.vocabulary import outcome_word
 
 
 def _pad(text: str, width: int) -> str:
@@ -16,7 +17,7 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
-def inspection_text(found: Inspection, funnel: Funnel) -> str:
+def inspection_text(found: Inspection, funnel: Funnel, unordered: tuple[str, ...] = ()) -> str:
     table = found.table
     lines = [f"{table.source}: {table.kind.upper()}, looks like a {found.columns.dialect} export"]
     if table.kind == "csv":
@@ -51,6 +52,14 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
         )
         lines.append(f"  {_pad('entered date, ' + target, 26)} '{column.header}'")
     lines += ["", f"Stage labels (funnel: {funnel.source}):"]
+    if funnel.evidence is not None:
+        lines.append(f"  stages and order from {funnel.evidence}")
+    if unordered:
+        lines.append(
+            "  ORDER UNKNOWN: nothing in the export gives the place of "
+            + ", ".join(f"'{label}'" for label in unordered)
+            + f"; `funnel init --from {table.source}` writes the funnel to put in order"
+        )
     unmapped = []
     for stats in found.labels:
         target = found.maps_to.get(label_key(stats.label), "")
@@ -85,24 +94,49 @@ def inspection_text(found: Inspection, funnel: Funnel) -> str:
         lines += ["", "Dates:"]
         lines += [f"  '{order.header}': {order.order}" for order in found.date_orders]
     missing = [
-        FIELD_DESCRIPTIONS[name]
-        for name in ("stage", "amount", "created", "closed")
-        if found.columns.get(name) is None
+        name for name in ("stage", "amount", "created", "closed") if found.columns.get(name) is None
     ]
-    unmapped = [label for label in unmapped if label]
-    if unmapped or missing:
-        lines += ["", "To add to the funnel file:"]
-    if unmapped:
-        lines += [
-            "  # each unmapped label as an alias of the stage it means, for example:",
-            "  stages:",
-            f"    - name: {funnel.stages[0].name}",
-            "      aliases: [" + ", ".join(yaml_scalar(label) for label in unmapped[:8]) + "]",
-        ]
-    if missing:
-        lines += ["  columns:  # name the export's header for each field not found"]
-        lines += [f"    # {description}: <header>" for description in missing]
+    lines += suggestions([label for label in unmapped if label], missing, funnel)
     return "\n".join(lines) + "\n"
+
+
+def suggestions(unmapped: list[str], missing: list[str], funnel: Funnel) -> list[str]:
+    """What to add to the funnel file, as YAML that ``report`` and ``validate`` accept.
+
+    Lost-looking labels go under ``lost:`` (the funnel's own lost labels kept), won-looking
+    ones become aliases of the won stage; any other label is shown as an alias of the first
+    stage, with a comment to move it to the stage it means: only the user knows that.
+    """
+    if not unmapped and not missing:
+        return []
+    lines = ["", "To add to the funnel file:"]
+    words = {label: outcome_word(label) for label in unmapped}
+    lost = [label for label in unmapped if words[label] == "lost"]
+    won = [label for label in unmapped if words[label] == "won"]
+    other = [label for label in unmapped if words[label] not in ("lost", "won")]
+    if other or won:
+        lines.append("  stages:")
+    if other:
+        lines += [
+            "    # each label as an alias of the stage it means, for example:",
+            f"    - name: {yaml_scalar(funnel.stages[0].name)}",
+            "      aliases: " + _flow([*funnel.stages[0].aliases, *other[:8]]),
+        ]
+    if won:
+        lines += [
+            f"    - name: {yaml_scalar(funnel.won_stage.name)}",
+            "      aliases: " + _flow([*funnel.won_stage.aliases, *won]),
+        ]
+    if lost:
+        lines.append("  lost: " + _flow([*funnel.lost_labels, *lost]))
+    if missing:
+        lines += ["  columns:  # the export's header for each field not found"]
+        lines += [f"    # {name}: <header>  ({FIELD_DESCRIPTIONS[name]})" for name in missing]
+    return lines
+
+
+def _flow(labels: list[str]) -> str:
+    return "[" + ", ".join(yaml_scalar(label) for label in labels) + "]"
 
 
 def history_text(found: HistoryIndex) -> str:

@@ -45,6 +45,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
         "command": "report",
         "funnel": report.funnel,
         "funnel_source": funnel_source,
+        "funnel_evidence": result.funnel_evidence,
         "export": export,
         "as_of": report.as_of.isoformat(),
         "currency": report.currency,
@@ -710,6 +711,16 @@ def shows_time_in_stage(report: Report) -> bool:
     return report.has_stage_dates
 
 
+def provenance_sentence(result: ExportReport, export: str, escape: Escape = _as_is) -> str | None:
+    """Where a funnel built from the export got its stages; None for a funnel file."""
+    if result.funnel_evidence is None:
+        return None
+    return (
+        f"No funnel file: stages and order from {escape(result.funnel_evidence)}. "
+        f"`funnel init --from {escape(export)}` writes them to a file to edit."
+    )
+
+
 def report_markdown(result: ExportReport, funnel_source: str, export: str) -> str:
     report = result.report
     money = report.primary_money
@@ -719,6 +730,9 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
         f"{_md(export)}, as of {report.as_of.isoformat()}.",
         "",
     ]
+    provenance = provenance_sentence(result, export, _md)
+    if provenance:
+        lines += [provenance, ""]
     warning = skipped_warning(result)
     if warning:
         lines += [f"**Warning:** {warning}", ""]

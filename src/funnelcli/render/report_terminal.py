@@ -24,6 +24,7 @@ from funnelcli.render.report_files import (
     key_figures,
     money_text,
     percent,
+    provenance_sentence,
     rows_sentence,
     segment_cells,
     segment_title,
@@ -74,7 +75,11 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     figures.add_column()
     for label, value in key_figures(report):
         figures.add_row(label, value)
-    parts: list[RenderableType] = [title, subtitle, Text("")]
+    parts: list[RenderableType] = [title, subtitle]
+    provenance = provenance_sentence(result, export)
+    if provenance:
+        parts.append(Text(provenance, style="dim"))
+    parts.append(Text(""))
     warning = skipped_warning(result)
     if warning:
         parts += [Text.assemble(("Warning: ", "bold red"), warning), Text("")]

@@ -197,6 +197,7 @@ def _report_summary(data: dict[str, Any]) -> list[list[object]]:
     rows: list[list[object]] = [
         ["Funnel", data["funnel"]],
         ["Funnel file", data["funnel_source"]],
+        *([["Stages and order from", data["funnel_evidence"]]] if data["funnel_evidence"] else []),
         ["Export", data["export"]],
         ["As of", Formatted(_date(data["as_of"]), DATE)],
         *_filter_rows(data),
