@@ -33,7 +33,7 @@ from funnelcli.inference import (
 from funnelcli.money import parse_money
 from funnelcli.readers.columns import ColumnMap, header_key, map_columns, refine_by_values
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
-from funnelcli.readers.export import ReadOptions, open_export
+from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
 from funnelcli.readers.sources import STDIN
 from funnelcli.readers.tabular import Cell
 from funnelcli.vocabulary import outcome_word
@@ -228,6 +228,7 @@ def inferred_data(inferred: InferredFunnel, name: str, currency: str) -> dict[st
 def export_funnel(path: str, options: ReadOptions, history: str | None = None) -> Funnel:
     """The export's own funnel; exit 2 (one line) when no evidence gives the stage order."""
     gathered = gather_evidence(path, options, history)
+    require_stage_column(gathered.columns, default_funnel(), path, status_will_do=False)
     return funnel_of(infer_or_refuse(gathered.evidence, path), path, gathered.currency)
 
 

@@ -212,9 +212,14 @@ def table_info(table: Table) -> TableInfo:
     )
 
 
-def require_stage_column(columns: ColumnMap, funnel: Funnel, source: str) -> None:
-    """Raise when neither a stage nor a status column was found, listing the columns."""
-    if columns.get("stage") is not None or columns.get("status") is not None:
+def require_stage_column(
+    columns: ColumnMap, funnel: Funnel, source: str, *, status_will_do: bool = True
+) -> None:
+    """Raise when neither a stage nor a status column was found, listing the columns
+    (a funnel built from the export needs the stage column itself: ``status_will_do``)."""
+    if columns.get("stage") is not None:
+        return
+    if status_will_do and columns.get("status") is not None:
         return
     named = [header for header in columns.headers if header]
     listed = ", ".join(shown(header, 30) for header in named[:12])
