@@ -36,6 +36,14 @@ def init(
             show_default=False,
         ),
     ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="With --from: a stage-history file whose sequences order the stages.",
+            show_default=False,
+        ),
+    ] = None,
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
     decimal: DecimalOption = None,
@@ -50,14 +58,21 @@ def init(
             raise UsageError(f"{path}: already exists; pass --force to overwrite it")
         from funnelcli.render.output import atomic_write
 
+        if history and not from_export:
+            raise UsageError("--history goes with --from: the export whose funnel it orders")
         if from_export:
             from funnelcli.readers.export import ReadOptions
 
             options = ReadOptions(
                 sheet=sheet, encoding=encoding, decimal=decimal_separator(decimal)
             )
-            text = _starter_from_export(from_export, options)
-            atomic_write(path, text, protected=(from_export,), label="")
+            text = _starter_from_export(from_export, options, history)
+            atomic_write(
+                path,
+                text,
+                protected=tuple(p for p in (from_export, history) if p),
+                label="",
+            )
             print(
                 f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}'."
             )
@@ -69,7 +84,7 @@ def init(
         print(f"Wrote {path}. Edit the stages and rates, then run 'funnel validate {path}'.")
 
 
-def _starter_from_export(export: str, options: "ReadOptions") -> str:
+def _starter_from_export(export: str, options: "ReadOptions", history: str | None) -> str:
     """The funnel the no-file report uses, with the rates measured on the export."""
     from funnelcli.errors import print_warning
     from funnelcli.inference import NoOpenStage, infer_funnel
@@ -82,7 +97,7 @@ def _starter_from_export(export: str, options: "ReadOptions") -> str:
     from funnelcli.readers.export import report_export
     from funnelcli.render.starter import measured_rates, starter_yaml
 
-    gathered = gather_evidence(export, options)
+    gathered = gather_evidence(export, options, history)
     if gathered.columns.get("stage") is None:
         raise UsageError(
             f"{export}: no stage column found; name it with columns: {{stage: ...}} in a funnel file"
@@ -111,7 +126,14 @@ def _starter_from_export(export: str, options: "ReadOptions") -> str:
         )
         measured = None
     else:
-        result = report_export(export, funnel, as_of=dt.date.today(), options=options)
+        timelines = None
+        if history:
+            from funnelcli.readers.history import read_history
+
+            timelines = read_history(history, funnel, encoding=options.encoding)
+        result = report_export(
+            export, funnel, as_of=dt.date.today(), options=options, history=timelines
+        )
         measured = measured_rates(result.report)
     return starter_yaml(
         export=export,
