@@ -454,7 +454,7 @@ def _leak_sentence(report: Report, top: Bottleneck, escape: Escape) -> str:
         return f"Most revenue leaks at {stage}: {lost}; {reason}: about {leak} lost."
     wins = top.expected_wins_lost
     assert wins is not None
-    why = "the export mixes currencies" if report.money else "no won deal has an amount"
+    why = "the export mixes currencies" if len(report.money) > 1 else "no won deal has an amount"
     reason = f"; {odds}" if odds else ""
     return (
         f"Most wins are lost at {stage}: {lost}{reason}: about {_one_place(wins)} "
