@@ -7,13 +7,17 @@ percentile, from any table) in the comments, and checked to four places.
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 
 import pytest
+from typer.testing import CliRunner, Result
 
+from funnelcli.cli import app
 from funnelcli.render.report_files import bottleneck_sentence
 from funnelcli.report import Deal, Report, build_report, finish_slices, new_builder
+from tests.conftest import DATA
 from tests.test_report import AS_OF, LOST, OPEN, WON, deal, make_funnel
 
 F = Fraction
@@ -222,3 +226,94 @@ def test_wilson_arithmetic_of_the_comments() -> None:
     assert ends(36, 90) == pytest.approx((0.3191763, 0.4866606), abs=1e-7)
     assert ends(15, 30) == pytest.approx((0.3561908, 0.6438092), abs=1e-7)
     assert ends(6, 20) == pytest.approx((0.1638594, 0.4838038), abs=1e-7)
+
+
+# --- through the command: every format says the same (tests/data/bottleneck/SOURCE.md) ---
+
+CASES = DATA / "bottleneck"
+runner = CliRunner()
+
+
+def run_report(export: str, funnel: str, *args: str) -> Result:
+    result = runner.invoke(
+        app,
+        ["report", str(CASES / export), "-F", str(CASES / funnel), "--as-of", "2025-01-01", *args],
+        prog_name="funnel",
+    )
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def test_json_bottleneck_beyond_noise() -> None:
+    # As test_a_plan_outside_the_interval_is_a_bottleneck_with_its_impact, from a file.
+    data = json.loads(
+        run_report("thirty_of_a_hundred.csv", "lead_demo_45.yaml", "-f", "json").stdout
+    )
+    assert data["bottleneck_by"] == "revenue"
+    (lead,) = data["bottlenecks"]
+    assert (lead["stage"], lead["planned"], lead["revenue_impact"]) == ("Lead", 0.45, 7500)
+    assert lead["interval"] == pytest.approx([0.2307049, 0.3798322], abs=1e-6)
+    assert (lead["win_from_next"], lead["revenue_leak"]) == (0.5, None)
+    assert data["below_plan_within_noise"] == []
+
+
+def test_json_within_noise_lists_the_stage_and_names_no_bottleneck() -> None:
+    data = json.loads(
+        run_report("thirty_of_a_hundred.csv", "lead_demo_35.yaml", "-f", "json").stdout
+    )
+    assert data["bottlenecks"] == []
+    assert [row["stage"] for row in data["below_plan_within_noise"]] == ["Lead"]
+
+
+def test_fail_on_bottleneck_fires_only_beyond_noise() -> None:
+    beyond = runner.invoke(
+        app,
+        [
+            "report",
+            str(CASES / "thirty_of_a_hundred.csv"),
+            "-F",
+            str(CASES / "lead_demo_45.yaml"),
+            "--fail-on-bottleneck",
+            "-q",
+        ],
+    )
+    assert beyond.exit_code == 1
+    within = run_report("thirty_of_a_hundred.csv", "lead_demo_35.yaml", "--fail-on-bottleneck")
+    assert "alert:" not in within.stderr
+
+
+def test_without_rates_the_table_has_no_plan_column_and_names_the_leak() -> None:
+    # Markdown: the Planned column goes; the sentence is the leak one (see leak_report).
+    lines = run_report("leak.csv", "four_stages_no_rates.yaml", "-f", "markdown").stdout
+    assert lines.splitlines()[4:7] == [
+        "| Stage | Reached | Open | Lost | To next | Resolved | Cumulative | Open value "
+        "| Median days |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        # reached 47, lost 30; to next 17/47 = 36.2%; cumulative 100%.
+        "| Lead | 47 | 0 | 30 | 36.2% | 36.2% | 100% | $0 | – |",
+    ]
+    assert (
+        "**Bottleneck:** Most revenue leaks at Demo: 12 deals lost there; deals that reached "
+        "Proposal won 40% of the time at $10,000 per won deal on average: about $48,000 lost."
+    ) in lines.splitlines()
+    data = json.loads(run_report("leak.csv", "four_stages_no_rates.yaml", "-f", "json").stdout)
+    assert data["bottleneck_by"] == "revenue leak"
+    assert [(row["stage"], row["revenue_leak"]) for row in data["bottlenecks"]] == [
+        ("Demo", 48000),
+        ("Lead", round(600000 / 17, 2)),
+        ("Proposal", 30000),
+    ]
+    assert all(stage["planned_conversion"] is None for stage in data["stages"])
+
+
+def test_without_rates_the_terminal_table_has_no_plan_column(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column, Plan last
+
+    def header(export: str, funnel: str) -> list[str]:
+        lines = run_report(export, funnel).stdout.splitlines()
+        return next(line for line in lines if line.startswith("Stage")).split()
+
+    assert header("thirty_of_a_hundred.csv", "lead_demo_45.yaml")[-1] == "Plan"
+    assert "Plan" not in header("leak.csv", "four_stages_no_rates.yaml")
