@@ -226,6 +226,8 @@ def test_wilson_arithmetic_of_the_comments() -> None:
     assert ends(36, 90) == pytest.approx((0.3191763, 0.4866606), abs=1e-7)
     assert ends(15, 30) == pytest.approx((0.3561908, 0.6438092), abs=1e-7)
     assert ends(6, 20) == pytest.approx((0.1638594, 0.4838038), abs=1e-7)
+    # The README's segment example: GTK 500's Engaging, 15 won of 25 resolved, 70% planned.
+    assert ends(15, 25) == pytest.approx((0.4368325, 0.7436368), abs=1e-7)
 
 
 # --- through the command: every format says the same (tests/data/bottleneck/SOURCE.md) ---
