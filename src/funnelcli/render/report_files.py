@@ -638,10 +638,16 @@ def folded_sentence(result: ExportReport) -> str | None:
     )
 
 
-def slices_footnote() -> str:
+def slices_footnote(report: Report) -> str:
+    """The key to the segment and cohort tables; the Bottleneck column's rule in brief."""
+    rule = (
+        "– no stage below plan beyond sampling noise"
+        if report.has_plan
+        else "where the most revenue leaks"
+    )
     return (
         f"Resolved conversion per stage; * fewer than {MIN_SEGMENT_DEALS} deals left the stage "
-        "(not ranked); ! the lowest among the segments."
+        f"(not ranked); ! the lowest among the segments. Bottleneck: {rule}."
     )
 
 
@@ -668,7 +674,7 @@ def _segments_markdown(result: ExportReport) -> list[str]:
                 + " | ".join(cells)
                 + f" | {_md(row.bottleneck or '–')} |"
             )
-        lines += ["", slices_footnote()]
+        lines += ["", slices_footnote(result.report)]
         sentence = None if cohorts else folded_sentence(result)
         if sentence:
             lines += ["", sentence]

@@ -114,7 +114,7 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
             parts += [
                 Text(""),
                 _slices_table(result, slices, cohorts),
-                Text(slices_footnote(), style="dim"),
+                Text(slices_footnote(report), style="dim"),
             ]
             folded = None if cohorts else folded_sentence(result)
             if folded:
