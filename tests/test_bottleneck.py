@@ -191,6 +191,37 @@ def test_a_leak_before_the_won_stage_needs_no_odds() -> None:
     )
 
 
+def test_with_several_currencies_the_leak_is_counted_in_wins() -> None:
+    # Lost: Lead 4, Demo 1; won: $1,000 and EUR 1,000 (no single average won value).
+    # reached: Won 2, Demo 3; P(win | Demo) = 2/3, P(win | Won) = 1.
+    # expected wins lost: Lead 4 x 2/3 = 8/3 (2.7 shown), Demo 1 x 1 = 1.
+    deals = deals_by_stage(lost=[4, 1], won_amounts=[1000])
+    deals.append(deal(len(deals) + 1, WON, 2, 1000, currency="EUR"))
+    report = build_report(deals, make_funnel((None, None), (5, 5), LEAD_DEMO_WON), AS_OF)
+    assert report.bottleneck_by == "expected wins lost"
+    assert [(b.stage, b.expected_wins_lost) for b in report.bottlenecks] == [
+        ("Lead", F(8, 3)),
+        ("Demo", F(1)),
+    ]
+    assert bottleneck_sentence(report) == (
+        "Most wins are lost at Lead: 4 deals lost there; deals that reached Demo won 66.7% "
+        "of the time: about 2.7 wins lost (not priced: the export mixes currencies)."
+    )
+
+
+def test_a_leak_whose_odds_are_unknown_ranks_by_lost_deals() -> None:
+    # Lead: 5 lost, 3 reached Demo and are still open there: nothing has left Demo, so
+    # P(win | reached Demo) is unknown (no plan stands in) and no leak can be priced.
+    deals = deals_by_stage(lost=[5, 0], won_amounts=[], open_at=[0, 3])
+    report = build_report(deals, make_funnel((None, None), (5, 5), LEAD_DEMO_WON), AS_OF)
+    (lead,) = report.bottlenecks
+    assert (lead.stage, lead.lost, lead.win_from_next, lead.revenue_leak) == ("Lead", 5, None, None)
+    assert bottleneck_sentence(report) == (
+        "Most deals are lost at Lead: 5 deals lost there; how often deals that reached Demo "
+        "win is not known yet."
+    )
+
+
 # --- segments follow the same rules --------------------------------------------------------
 
 

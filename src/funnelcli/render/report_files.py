@@ -439,7 +439,10 @@ def _leak_sentence(report: Report, top: Bottleneck, escape: Escape) -> str:
     stage, following = escape(top.stage), escape(top.next_stage)
     lost = f"{top.lost:,} deal{'' if top.lost == 1 else 's'} lost there"
     if top.win_from_next is None:
-        return f"Most deals are lost at {stage}: {lost}; no deal has yet won from {following}."
+        return (
+            f"Most deals are lost at {stage}: {lost}; how often deals that reached "
+            f"{following} win is not known yet."
+        )
     odds = (
         ""
         if top.next_stage == report.stages[-1].name
