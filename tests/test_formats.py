@@ -906,7 +906,9 @@ def test_workbook_neutralises_segments_cohorts_and_alerts(tmp_path: Path) -> Non
     path = tmp_path / "report.xlsx"
     args = (
         *("report", INJECTED, "--funnel", INJECTED_FUNNEL, "--as-of", "2025-06-30"),
-        *("--by", "owner", "--cohort", "month", "--fail-on-bottleneck"),
+        # =Lead resolves 3/4 < 95%. (Against its plan of 90% the gap is within sampling
+        # noise with 4 deals, so --fail-on-bottleneck would not fire.)
+        *("--by", "owner", "--cohort", "month", "--fail-below", "=Lead=95%"),
     )
     result = run(*args, "--output", str(path))
     assert result.exit_code == 1, result.stderr

@@ -186,6 +186,14 @@ def test_bottleneck_against_planned_rates(exported: ExportReport, expected: Expe
     assert (bottleneck.actual, bottleneck.planned) == (actual, PLANNED_ENGAGING)
     assert bottleneck.revenue_impact == impact
     assert bottleneck.lost == expected.lost[1]
+    # Beyond sampling noise: 70% is above the 90% Wilson interval of the resolved rate,
+    # worked from the formula with z = 1.644854 (the README shows 62.2%–64.1%).
+    trials, p = reached[1] - current[1], float(actual)
+    z2n = 1.644854**2 / trials
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = 1.644854 / (1 + z2n) * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials))
+    assert bottleneck.interval == pytest.approx((centre - half, centre + half), abs=1e-7)
+    assert centre + half < PLANNED_ENGAGING
 
 
 def test_stale_engaging_deals(exported: ExportReport, expected: Expected) -> None:

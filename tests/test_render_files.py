@@ -344,7 +344,8 @@ def test_report_workbook_figures_match_the_json(small: ExportReport, tmp_path: P
 def test_report_workbook_notes_and_formats(small: ExportReport, tmp_path: Path) -> None:
     workbook = load(report_xlsx(small, SMALL_FUNNEL, SMALL), tmp_path, "report.xlsx")
     notes = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row[0]}
-    assert notes["Bottleneck"].startswith("Lead to Demo converts")
+    # Lead 8/11 against 80%: within noise (tests/test_report_files.py works it out).
+    assert notes["Bottleneck"].startswith("Every stage is within sampling noise of its plan; Lead")
     assert notes["Rows"] == "Rows: 13 read = 13 used + 0 skipped."
     stages = workbook["Stages"]
     formats = {key: cell.number_format for key, cell in zip(CSV_COLUMNS, stages[2], strict=True)}

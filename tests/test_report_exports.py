@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import functools
 import itertools
+import math
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -96,7 +97,9 @@ class Expected:
     median_cycle_days: float
     p90_cycle_days: float
     velocity: Fraction | None
-    # (stage, next stage, actual, planned, revenue impact), highest impact first
+    # Stages below plan: (stage, next stage, actual, planned, revenue impact), furthest
+    # below plan first. With these exports' few deals every gap is within sampling noise,
+    # so none is named a bottleneck (test_bottlenecks checks the noise by hand).
     bottlenecks: tuple[tuple[str, str, Fraction, Fraction, Fraction | None], ...]
     # (id, owner, stage, days, value, currency), most days first
     stale: tuple[tuple[str, str | None, str, int, Decimal | None, str | None], ...]
@@ -630,9 +633,25 @@ def test_bottlenecks(case: tuple[Expected, ExportReport]) -> None:
     assert report.bottleneck_by == "revenue"
     got = tuple(
         (row.stage, row.next_stage, row.actual, row.planned, row.revenue_impact)
-        for row in report.bottlenecks
+        for row in report.within_noise
     )
     assert got == expected.bottlenecks
+    # Within noise: each plan is at most the high end of the 90% Wilson interval of the
+    # stage's resolved conversion, worked here from the formula with a tabled z.
+    assert report.bottlenecks == ()
+    for row in report.within_noise:
+        stage = next(stage for stage in report.stages if stage.name == row.stage)
+        following = next(stage for stage in report.stages if stage.name == row.next_stage)
+        high = wilson_high(following.reached, stage.reached - stage.current)
+        assert row.planned <= high
+        assert row.interval is not None and row.interval[1] == pytest.approx(high, abs=1e-6)
+
+
+def wilson_high(successes: int, trials: int, z: float = 1.644854) -> float:
+    """The high end of the Wilson score interval (z = 1.644854: 90%, two-sided)."""
+    p, z2n = successes / trials, z * z / trials
+    half = z / (1 + z2n) * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials))
+    return (p + z2n / 2) / (1 + z2n) + half
 
 
 def test_stale_deals(case: tuple[Expected, ExportReport]) -> None:
@@ -655,10 +674,10 @@ def test_names_plan_and_other_counts(case: tuple[Expected, ExportReport]) -> Non
         stage.conversion for stage in funnel.stages
     ]
     assert report.won_without_amount == 0
-    # Each bottleneck counts the deals lost at its stage.
+    # Each stage below plan counts the deals lost at it.
     lost_at = {stage.name: stage.lost for stage in report.stages}
-    assert [row.lost for row in report.bottlenecks] == [
-        lost_at[row.stage] for row in report.bottlenecks
+    assert [row.lost for row in report.within_noise] == [
+        lost_at[row.stage] for row in report.within_noise
     ]
 
 

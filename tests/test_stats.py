@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from funnelcli.stats import prob_at_least, quantile, smallest_trials
+from funnelcli.stats import prob_at_least, quantile, smallest_trials, wilson_interval
 
 PROBABILITIES = [Fraction(1, 4), Fraction(3, 200), Fraction(1, 3), Fraction(9, 10)]
 
@@ -143,3 +143,46 @@ def test_quantile_by_hand(values: list[float], fraction: float, expected: float)
 
 def test_quantile_of_nothing_is_none() -> None:
     assert quantile([], 0.5) is None
+
+
+# --- the Wilson score interval -------------------------------------------------------------
+
+
+def test_wilson_interval_by_hand() -> None:
+    # 30/100 at 90%: z = 1.644854 (tables); z^2/n = 0.02705545;
+    # centre = (0.3 + 0.01352773) / 1.02705545 = 0.3052685;
+    # half = 1.644854 / 1.02705545 x sqrt(0.0021 + 0.00006764) = 1.601524 x 0.0465579
+    #      = 0.0745636 -> [0.2307049, 0.3798322]
+    assert wilson_interval(30, 100) == pytest.approx((0.2307049, 0.3798322), abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "expected"),
+    [
+        # Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3 (score
+        # interval without continuity correction), 95%.
+        (81, 263, (0.2553, 0.3662)),
+        (15, 148, (0.0624, 0.1605)),
+        (0, 20, (0.0, 0.1611)),
+        (1, 29, (0.0061, 0.1718)),
+    ],
+)
+def test_wilson_interval_matches_a_published_table(
+    successes: int, trials: int, expected: tuple[float, float]
+) -> None:
+    assert wilson_interval(successes, trials, 0.95) == pytest.approx(expected, abs=5e-5)
+
+
+def test_wilson_interval_ends_are_exact_at_none_and_all() -> None:
+    # p = 1: centre + half = (1 + z^2/2n + z^2/2n) / (1 + z^2/n) = 1 exactly, so a plan of
+    # 100% is never above it; likewise 0 at p = 0.
+    assert wilson_interval(10, 10)[1] == 1.0
+    assert wilson_interval(0, 10)[0] == 0.0
+
+
+@pytest.mark.parametrize(("successes", "trials", "level"), [(1, 0, 0.9), (3, 2, 0.9), (1, 2, 1.0)])
+def test_wilson_interval_rejects_invalid_arguments(
+    successes: int, trials: int, level: float
+) -> None:
+    with pytest.raises(ValueError):
+        wilson_interval(successes, trials, level)

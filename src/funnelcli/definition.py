@@ -534,7 +534,7 @@ def _check_rates_present(stages: list[_ParsedStage], problems: _Problems) -> Non
     """Rates are required on every stage but the last, unless no stage has one.
 
     A funnel with no rates at all is a report-only funnel (the report then ranks
-    bottlenecks by lost deals); ``plan`` refuses it with its own message.
+    bottlenecks by revenue leak); ``plan`` refuses it with its own message.
     """
     body = stages[:-1]
     if not any(parsed.conversion_written for parsed in body):

@@ -60,7 +60,11 @@ from fractions import Fraction
 from typing import overload
 
 from funnelcli.definition import Funnel
-from funnelcli.stats import quantile
+from funnelcli.stats import quantile, wilson_interval
+
+NOISE_LEVEL = 0.9
+"""A stage is a bottleneck against plan only when its planned rate lies outside the Wilson
+interval of its resolved conversion at this level (see :func:`_bottlenecks`)."""
 
 STALE_FACTOR = 2
 """An open deal is stale after this many times its stage's typical ``days``."""
@@ -825,12 +829,27 @@ class MoneyFigures:
 
 @dataclass(frozen=True)
 class Bottleneck:
+    """A stage to fix: below plan beyond noise (with a plan), or where revenue leaks (without)."""
+
     stage: str
     next_stage: str
-    actual: Fraction
+    actual: Fraction  # resolved conversion
     planned: Fraction | None
-    revenue_impact: Fraction | None
+    revenue_impact: Fraction | None  # with a plan: revenue lost against it
     lost: int
+    interval: tuple[float, float] | None = None  # with a plan: NOISE_LEVEL Wilson of actual
+    win_from_next: Fraction | None = None  # P(win | reached the next stage)
+    revenue_leak: Fraction | None = None  # without a plan: lost x win_from_next x average won
+
+    @property
+    def gap(self) -> Fraction:
+        """How far below plan the stage converts (0 without a plan)."""
+        return self.planned - self.actual if self.planned is not None else Fraction(0)
+
+    @property
+    def expected_wins_lost(self) -> Fraction | None:
+        """lost x P(win | reached the next stage): the wins its lost deals would have made."""
+        return None if self.win_from_next is None else self.lost * self.win_from_next
 
 
 @dataclass(frozen=True)
@@ -849,7 +868,9 @@ class Report:
     p90_cycle_days: float | None
     sales_velocity_per_day: Fraction | None
     bottlenecks: tuple[Bottleneck, ...]
-    bottleneck_by: str  # "revenue" (planned rates known) or "lost deals"
+    # "revenue" (planned rates: revenue lost against plan), "revenue leak" (no plan), or
+    # "expected wins lost" (no plan and no single average won value).
+    bottleneck_by: str
     stale: tuple[StaleDeal, ...]  # the oldest STALE_KEPT, oldest first
     stale_count: int  # all stale deals
     negative_durations: int
@@ -857,6 +878,13 @@ class Report:
     won_without_amount: int
     open_without_amount: int
     has_stage_dates: bool
+    # Stages below plan whose gap is within sampling noise, furthest below first.
+    within_noise: tuple[Bottleneck, ...] = ()
+
+    @property
+    def has_plan(self) -> bool:
+        """True when some stage has a planned rate (a report-only funnel has none)."""
+        return any(stage.planned_conversion is not None for stage in self.stages[:-1])
 
     @property
     def primary_money(self) -> MoneyFigures | None:
@@ -883,7 +911,7 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
     velocity = None
     if single and win_rate is not None and single.average_won_value is not None and median_cycle:
         velocity = open_count * win_rate * single.average_won_value / Fraction(median_cycle)
-    bottlenecks, ranked_by = _bottlenecks(stages, win_from, single)
+    bottlenecks, within_noise, ranked_by = _bottlenecks(stages, win_from, single)
     stale = sorted(
         (entry[3] for entry in builder.stale), key=lambda deal: (-deal.days, deal.id, deal.row)
     )
@@ -903,6 +931,7 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
         sales_velocity_per_day=velocity,
         bottlenecks=bottlenecks,
         bottleneck_by=ranked_by,
+        within_noise=within_noise,
         stale=tuple(stale),
         stale_count=builder.stale_count,
         negative_durations=builder.negative_durations,
@@ -1049,37 +1078,90 @@ def _money_figures(
 
 def _bottlenecks(
     stages: Sequence[StageFigures], win_from: list[Fraction | None], money: MoneyFigures | None
-) -> tuple[tuple[Bottleneck, ...], str]:
-    """Stages converting below plan, ranked by revenue lost against plan.
+) -> tuple[tuple[Bottleneck, ...], tuple[Bottleneck, ...], str]:
+    """The stages to fix first: (bottlenecks, stages below plan within noise, ranked by).
 
-    revenue_impact = (reached - current) x (planned - actual) x P(win from the next stage)
-    x average won value. Without planned rates, stages are ranked by lost deals.
+    With planned rates, a stage is a bottleneck only when its planned rate lies above the
+    high end of the NOISE_LEVEL Wilson interval of its resolved conversion (successes:
+    reached[i+1]; trials: reached[i] - current[i]): a gap inside the interval is what
+    sampling alone gives often enough, and naming it would send a team after noise.
+    Bottlenecks rank by revenue_impact = (reached - current) x (planned - actual) x
+    P(win from the next stage) x average won value; the stages below plan but within
+    noise come second, furthest below first.
+
+    Without planned rates, a stage with lost deals ranks by its revenue leak, lost x
+    P(win | reached the next stage) x average won value: what its lost deals would have
+    been worth had they gone on like those that did. Without one average won value (no
+    won amount, or several currencies), by lost x P(win | reached the next stage), the
+    wins lost.
     """
-    has_plan = any(stage.planned_conversion is not None for stage in stages[:-1])
+    body = list(enumerate(stages[:-1]))
+    if any(stage.planned_conversion is not None for _, stage in body):
+        return (*_below_plan(stages, win_from, money), "revenue")
+    average = money.average_won_value if money else None
     rows = []
-    for index, stage in enumerate(stages[:-1]):
+    for index, stage in body:
         actual = stage.resolved_conversion
-        if actual is None:
+        if actual is None or stage.lost == 0:
             continue
-        planned = stage.planned_conversion
-        impact: Fraction | None = None
-        if has_plan:
-            if planned is None or planned <= actual:
-                continue
-            win_next = win_from[index + 1]
-            average = money.average_won_value if money else None
-            if win_next is not None and average is not None:
-                impact = (stage.reached - stage.current) * (planned - actual) * win_next * average
-        elif stage.lost == 0:
-            continue
+        win_next = win_from[index + 1]
+        leak = None
+        if win_next is not None and average is not None:
+            leak = stage.lost * win_next * average
         rows.append(
-            Bottleneck(stage.name, stages[index + 1].name, actual, planned, impact, stage.lost)
+            Bottleneck(
+                stage.name,
+                stages[index + 1].name,
+                actual,
+                None,
+                None,
+                stage.lost,
+                win_from_next=win_next,
+                revenue_leak=leak,
+            )
         )
-    if has_plan:
-        rows.sort(key=lambda row: (-(row.revenue_impact or 0), -((row.planned or 0) - row.actual)))
-        return tuple(rows), "revenue"
-    rows.sort(key=lambda row: -row.lost)
-    return tuple(rows), "lost deals"
+    if average is None:
+        rows.sort(key=lambda row: _unknown_last(row.expected_wins_lost, row.lost))
+        return tuple(rows), (), "expected wins lost"
+    rows.sort(key=lambda row: _unknown_last(row.revenue_leak, row.lost))
+    return tuple(rows), (), "revenue leak"
+
+
+def _unknown_last(value: Fraction | None, lost: int) -> tuple[bool, Fraction, int]:
+    """Largest first; a stage whose value is unknown (no P(win) yet) after, by lost deals."""
+    return value is None, -(value or Fraction(0)), -lost
+
+
+def _below_plan(
+    stages: Sequence[StageFigures], win_from: list[Fraction | None], money: MoneyFigures | None
+) -> tuple[tuple[Bottleneck, ...], tuple[Bottleneck, ...]]:
+    beyond: list[Bottleneck] = []
+    within: list[Bottleneck] = []
+    for index, stage in enumerate(stages[:-1]):
+        actual, planned = stage.resolved_conversion, stage.planned_conversion
+        if actual is None or planned is None or planned <= actual:
+            continue
+        resolved = stage.reached - stage.current
+        interval = wilson_interval(stages[index + 1].reached, resolved, NOISE_LEVEL)
+        win_next = win_from[index + 1]
+        average = money.average_won_value if money else None
+        impact = None
+        if win_next is not None and average is not None:
+            impact = resolved * (planned - actual) * win_next * average
+        row = Bottleneck(
+            stage.name,
+            stages[index + 1].name,
+            actual,
+            planned,
+            impact,
+            stage.lost,
+            interval=interval,
+            win_from_next=win_next,
+        )
+        (beyond if planned > interval[1] else within).append(row)
+    beyond.sort(key=lambda row: (-(row.revenue_impact or 0), -row.gap))
+    within.sort(key=lambda row: -row.gap)
+    return tuple(beyond), tuple(within)
 
 
 def build_report(

@@ -1,4 +1,4 @@
-"""Binomial tail probabilities and quantiles, in pure Python.
+"""Binomial tail probabilities, quantiles and the Wilson score interval, in pure Python.
 
 The binomial tail is summed in log space from the term nearest the boundary,
 outwards, until terms no longer change the sum in double precision. Only about
@@ -8,6 +8,7 @@ costs a few thousand multiplications.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -139,20 +140,35 @@ def quantile(sorted_values: Sequence[float], fraction: float) -> float | None:
 
 
 def wilson_interval(successes: int, trials: int, level: float = 0.9) -> tuple[float, float]:
-    """The Wilson score interval of a rate measured as successes / trials.
+    """The Wilson score interval of a binomial proportion, at two-sided ``level``.
 
-    With z the two-sided normal quantile of ``level`` (1.645 at 90%) and p = s / n:
-    centre = (p + z²/2n) / (1 + z²/n), half-width = z / (1 + z²/n) x sqrt(p(1-p)/n + z²/4n²).
-    Unlike p ± z sqrt(p(1-p)/n) it stays inside [0, 1] and is not zero-width at 0/n or n/n,
-    which is why it judges small counts (Brown, Cai and DasGupta 2001).
+    With p = successes / trials, n = trials and z the standard normal quantile at
+    1 - (1 - level) / 2 (1.6449 for 90%)::
+
+        centre = (p + z^2 / 2n) / (1 + z^2 / n)
+        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2)
+        interval = [centre - half, centre + half]
+
+    Unlike p +- z sqrt(p (1 - p) / n), it stays inside [0, 1] and does not shrink to a
+    point at 0% or 100%, which small stages often show (Wilson 1927; Brown, Cai and
+    DasGupta 2001 recommend it for small n). ``trials`` must be positive and
+    ``0 <= successes <= trials``; ``level`` in (0, 1).
     """
-    if trials <= 0 or not 0 <= successes <= trials:
-        raise ValueError(f"need 0 <= successes <= trials and trials > 0, got {successes}/{trials}")
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + level / 2)
+    if trials <= 0 or not 0 <= successes <= trials or not 0 < level < 1:
+        raise ValueError("need trials > 0, 0 <= successes <= trials and level in (0, 1)")
+    z = _two_sided_z(level)
     p = successes / trials
-    z2n = z * z / trials
-    centre = (p + z2n / 2) / (1 + z2n)
-    half = z / (1 + z2n) * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    z2_n = z * z / trials
+    centre = (p + z2_n / 2) / (1 + z2_n)
+    half = z / (1 + z2_n) * math.sqrt(p * (1 - p) / trials + z2_n / (4 * trials))
+    # At p = 0 (or 1) the low (or high) end is exactly 0 (or 1); rounding would miss it.
+    low = 0.0 if successes == 0 else centre - half
+    high = 1.0 if successes == trials else centre + half
+    return low, high
+
+
+@functools.cache
+def _two_sided_z(level: float) -> float:
+    from statistics import NormalDist  # imported on first use: keep start-up lean
+
+    return NormalDist().inv_cdf(1 - (1 - level) / 2)

@@ -151,7 +151,11 @@ def report(
         ),
     ] = None,
     fail_on_bottleneck: Annotated[
-        bool, typer.Option("--fail-on-bottleneck", help="Alert when a stage converts below plan.")
+        bool,
+        typer.Option(
+            "--fail-on-bottleneck",
+            help="Alert when a stage converts below plan beyond sampling noise (90% interval).",
+        ),
     ] = False,
     max_stale: Annotated[
         int | None,

@@ -21,7 +21,14 @@ from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.numbers import rate
-from funnelcli.report import MIN_SEGMENT_DEALS, MoneyFigures, Report, SegmentFigures
+from funnelcli.report import (
+    MIN_SEGMENT_DEALS,
+    NOISE_LEVEL,
+    Bottleneck,
+    MoneyFigures,
+    Report,
+    SegmentFigures,
+)
 from funnelcli.values import format_money, format_rate
 
 SCHEMA_VERSION = 1
@@ -104,17 +111,8 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
         "p90_cycle_days": _days(report.p90_cycle_days),
         "sales_velocity_per_day": _money(report.sales_velocity_per_day),
         "bottleneck_by": report.bottleneck_by,
-        "bottlenecks": [
-            {
-                "stage": row.stage,
-                "next_stage": row.next_stage,
-                "actual": float(row.actual),
-                "planned": rate(row.planned),
-                "revenue_impact": _money(row.revenue_impact),
-                "lost": row.lost,
-            }
-            for row in report.bottlenecks
-        ],
+        "bottlenecks": [_bottleneck(row) for row in report.bottlenecks],
+        "below_plan_within_noise": [_bottleneck(row) for row in report.within_noise],
         "negative_durations": report.negative_durations,
         "stale_count": report.stale_count,
         "stale": [
@@ -273,6 +271,22 @@ def _by_currency(report: Report) -> dict[str, Any]:
     }
 
 
+def _bottleneck(row: Bottleneck) -> dict[str, Any]:
+    wins = row.expected_wins_lost
+    return {
+        "stage": row.stage,
+        "next_stage": row.next_stage,
+        "actual": float(row.actual),
+        "planned": rate(row.planned),
+        "interval": list(row.interval) if row.interval is not None else None,
+        "revenue_impact": _money(row.revenue_impact),
+        "lost": row.lost,
+        "win_from_next": rate(row.win_from_next),
+        "expected_wins_lost": None if wins is None else float(wins),
+        "revenue_leak": _money(row.revenue_leak),
+    }
+
+
 def report_json(result: ExportReport, funnel_source: str, export: str) -> str:
     """Indented JSON, with each stale deal on one line.
 
@@ -387,24 +401,75 @@ Escape = Callable[[str], str]
 
 
 def bottleneck_sentence(report: Report, escape: Escape = _as_is) -> str:
+    """The report's one-sentence verdict on where the funnel loses most (README: Bottlenecks)."""
     if not report.bottlenecks:
         if all(stage.resolved_conversion is None for stage in report.stages[:-1]):
             return "No deal has left a stage yet: nothing to compare with the plan."
+        if report.within_noise:
+            nearest = report.within_noise[0]
+            return (
+                "Every stage is within sampling noise of its plan; "
+                f"{escape(nearest.stage)} is the furthest below: {_against_plan(nearest)}."
+            )
         if report.bottleneck_by == "revenue":
             return "Every stage converts at or above its planned rate."
         return "No stage has lost deals yet."
     top = report.bottlenecks[0]
-    if report.bottleneck_by == "lost deals":
-        return (
-            f"Most deals are lost at {escape(top.stage)} ({top.lost:,} lost). "
-            "Planned conversion: rates in the funnel file would rank stages by revenue lost."
-        )
-    assert top.planned is not None
-    text = f"{escape(top.stage)} to {escape(top.next_stage)} converts {percent(top.actual)} against {percent(top.planned)} planned"
+    if report.bottleneck_by != "revenue":
+        return _leak_sentence(report, top, escape)
+    text = f"{escape(top.stage)} to {escape(top.next_stage)} converts {_against_plan(top)}"
     if top.revenue_impact is not None and report.currency is not None:
         impact = money_text(_round_money(top.revenue_impact), escape(report.currency))
         return f"{text}: about {impact} lost. Fix this first."
     return f"{text}. Fix this first."
+
+
+def _against_plan(row: Bottleneck) -> str:
+    """``30% against 45% planned (90% interval 23.1%–38%)``."""
+    assert row.planned is not None and row.interval is not None
+    low, high = (percent(Fraction(end)) for end in row.interval)
+    level = format_rate(Fraction(NOISE_LEVEL).limit_denominator(100), 1)
+    return (
+        f"{percent(row.actual)} against {percent(row.planned)} planned "
+        f"({level} interval {low}–{high})"
+    )
+
+
+def _leak_sentence(report: Report, top: Bottleneck, escape: Escape) -> str:
+    """Without a plan: where revenue (or, with no average won value, wins) leaks most."""
+    stage, following = escape(top.stage), escape(top.next_stage)
+    lost = f"{top.lost:,} deal{'' if top.lost == 1 else 's'} lost there"
+    if top.win_from_next is None:
+        return (
+            f"Most deals are lost at {stage}: {lost}; how often deals that reached "
+            f"{following} win is not known yet."
+        )
+    odds = (
+        ""
+        if top.next_stage == report.stages[-1].name
+        else f"deals that reached {following} won {percent(top.win_from_next)} of the time"
+    )
+    money = report.primary_money
+    if top.revenue_leak is not None and money is not None:
+        average = money_text(money.average_won_value, escape(money.currency))
+        worth = f"at {average} per won deal on average"
+        leak = money_text(_round_money(top.revenue_leak), escape(money.currency))
+        reason = f"{odds} {worth}" if odds else worth
+        return f"Most revenue leaks at {stage}: {lost}; {reason}: about {leak} lost."
+    wins = top.expected_wins_lost
+    assert wins is not None
+    why = "the export mixes currencies" if len(report.money) > 1 else "no won deal has an amount"
+    reason = f"; {odds}" if odds else ""
+    return (
+        f"Most wins are lost at {stage}: {lost}{reason}: about {_one_place(wins)} "
+        f"wins lost (not priced: {why})."
+    )
+
+
+def _one_place(value: Fraction) -> str:
+    """A count of expected wins, rounded (half to even) to one decimal place: ``4.8``."""
+    tenths = round(value * 10)
+    return f"{tenths // 10:,}.{tenths % 10}" if tenths % 10 else f"{tenths // 10:,}"
 
 
 def _round_money(value: Fraction) -> Decimal:
@@ -577,10 +642,16 @@ def folded_sentence(result: ExportReport) -> str | None:
     )
 
 
-def slices_footnote() -> str:
+def slices_footnote(report: Report) -> str:
+    """The key to the segment and cohort tables; the Bottleneck column's rule in brief."""
+    rule = (
+        "– no stage below plan beyond sampling noise"
+        if report.has_plan
+        else "where the most revenue leaks"
+    )
     return (
         f"Resolved conversion per stage; * fewer than {MIN_SEGMENT_DEALS} deals left the stage "
-        "(not ranked); ! the lowest among the segments."
+        f"(not ranked); ! the lowest among the segments. Bottleneck: {rule}."
     )
 
 
@@ -607,7 +678,7 @@ def _segments_markdown(result: ExportReport) -> list[str]:
                 + " | ".join(cells)
                 + f" | {_md(row.bottleneck or '–')} |"
             )
-        lines += ["", slices_footnote()]
+        lines += ["", slices_footnote(result.report)]
         sentence = None if cohorts else folded_sentence(result)
         if sentence:
             lines += ["", sentence]
@@ -736,16 +807,20 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
     warning = skipped_warning(result)
     if warning:
         lines += [f"**Warning:** {warning}", ""]
+    planned = report.has_plan  # no Planned column for a funnel without planned rates
     lines += [
-        "| Stage | Reached | Open | Lost | To next | Resolved | Planned | Cumulative | Open value | Median days |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Stage | Reached | Open | Lost | To next | Resolved | "
+        + ("Planned | " if planned else "")
+        + "Cumulative | Open value | Median days |",
+        "|---|" + "---:|" * (9 if planned else 8),
     ]
     for index, stage in enumerate(report.stages):
         open_value = money_text(money.open_by_stage[index], _md(money.currency)) if money else "–"
+        plan_cell = f"{percent(stage.planned_conversion)} | " if planned else ""
         lines.append(
             f"| {_md(stage.name)} | {stage.reached:,} | {stage.current:,} | {stage.lost:,} | "
             f"{percent(stage.conversion_to_next)} | {percent(stage.resolved_conversion)} | "
-            f"{percent(stage.planned_conversion)} | {percent(stage.cumulative_conversion)} | "
+            f"{plan_cell}{percent(stage.cumulative_conversion)} | "
             f"{open_value} | {days_text(stage.median_days_in_stage)} |"
         )
     lines += ["", f"**Bottleneck:** {bottleneck_sentence(report, _md)}", ""]

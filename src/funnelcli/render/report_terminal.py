@@ -69,7 +69,10 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
                 "Days": days_text(stage.median_days_in_stage),
             }
         )
-    table = _FittingTable(rows, STAGE_COLUMN_PRIORITY)
+    # A funnel without planned rates (inferred from the export, or report-only) has no
+    # Plan column: a column of dashes would only suggest a plan that is missing.
+    shown = [c for c in STAGE_COLUMN_PRIORITY if report.has_plan or c != "Plan"]
+    table = _FittingTable(rows, shown)
     figures = Table.grid(padding=(0, 2))
     figures.add_column(style="bold")
     figures.add_column()
@@ -116,7 +119,7 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
             parts += [
                 Text(""),
                 _slices_table(result, slices, cohorts),
-                Text(slices_footnote(), style="dim"),
+                Text(slices_footnote(report), style="dim"),
             ]
             folded = None if cohorts else folded_sentence(result)
             if folded:
