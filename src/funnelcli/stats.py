@@ -136,3 +136,23 @@ def quantile(sorted_values: Sequence[float], fraction: float) -> float | None:
     upper = min(lower + 1, len(sorted_values) - 1)
     weight = position - lower
     return float(sorted_values[lower]) * (1 - weight) + float(sorted_values[upper]) * weight
+
+
+def wilson_interval(successes: int, trials: int, level: float = 0.9) -> tuple[float, float]:
+    """The Wilson score interval for a rate of ``successes`` in ``trials`` at ``level``.
+
+    With p = successes / trials and z the normal quantile at (1 + level) / 2:
+    centre = (p + z²/2n) / (1 + z²/n), half width = z sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n).
+    Unlike p ± z sqrt(p(1-p)/n) it stays within [0, 1] and is not a single point at 0/n
+    or n/n, which is where small stages sit. ``trials`` must be above 0.
+    """
+    if trials <= 0 or not 0 <= successes <= trials:
+        raise ValueError("wilson_interval needs 0 <= successes <= trials and trials > 0")
+    from statistics import NormalDist  # only intervals need it: keep start-up lean
+
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    p = successes / trials
+    z2n = z * z / trials
+    centre = (p + z2n / 2) / (1 + z2n)
+    half = z * math.sqrt(p * (1 - p) / trials + z2n / (4 * trials)) / (1 + z2n)
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -336,7 +336,13 @@ def _plan_from_history(
     from decimal import Decimal
 
     from funnelcli.commands.report import report_notes, report_skips
-    from funnelcli.history_plan import measured_funnel, plan_from_history
+    from funnelcli.errors import print_warning
+    from funnelcli.history_plan import (
+        few_resolved_note,
+        measured_funnel,
+        plan_from_history,
+        stage_rates,
+    )
     from funnelcli.plan import covered_plan, make_plan
     from funnelcli.readers.export import ReadOptions, report_export
     from funnelcli.render.plan_files import PlanContext
@@ -347,10 +353,14 @@ def _plan_from_history(
     report_skips(read, loaded, quiet=quiet, as_errors=False)
     report_notes(read, quiet)
     report = read.report
+    rates, _ = stage_rates(loaded.funnel, report)
+    for rate in rates:
+        if rate.few:  # said on stderr too: a plan resting on a handful of deals
+            print_warning(f"{read.table.source}: {few_resolved_note(rate)}", quiet)
     if not credit:
         measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
         plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
-        return plan, PlanContext(rates_from=export, notes=tuple(notes))
+        return plan, PlanContext(rates_from=export, notes=tuple(notes), rates=rates)
     history = plan_from_history(
         loaded.funnel,
         report,
@@ -364,7 +374,11 @@ def _plan_from_history(
     # Covered: the plan is for the gap, as when there is one: no revenue, no deals.
     plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
     context = PlanContext(
-        rates_from=export, notes=history.notes, credit=history.credit, credit_from=export
+        rates_from=export,
+        notes=history.notes,
+        credit=history.credit,
+        credit_from=export,
+        rates=rates,
     )
     return plan, context
 

@@ -21,7 +21,14 @@ from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
 from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.numbers import rate
-from funnelcli.report import MIN_SEGMENT_DEALS, MoneyFigures, Report, SegmentFigures
+from funnelcli.report import (
+    MIN_SEGMENT_DEALS,
+    WIN_FROM_MEASURED,
+    WIN_FROM_WIN_RATE,
+    MoneyFigures,
+    Report,
+    SegmentFigures,
+)
 from funnelcli.values import format_money, format_rate
 
 SCHEMA_VERSION = 1
@@ -79,9 +86,11 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
                 "median_days_before_loss": _days(stage.median_days_before_loss),
                 "skipped": stage.skipped,
                 "moved_back": stage.moved_back,
+                "win_probability": rate(report.win_probabilities[index]),
             }
             for index, stage in enumerate(report.stages)
         ],
+        "notes": list(report.notes),
         "won": {"count": report.won, "value": _money(money.won_value) if money else None},
         "lost": {
             "count": report.lost,
@@ -92,6 +101,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "count": report.open,
             "value": _money(money.open_value) if money else None,
             "weighted_value": _money(money.weighted_open_value) if money else None,
+            "weighted_from": report.win_probability_from,
             "without_amount": report.open_without_amount,
         },
         "win_rate": rate(report.win_rate),
@@ -386,6 +396,8 @@ Escape = Callable[[str], str]
 
 
 def bottleneck_sentence(report: Report, escape: Escape = _as_is) -> str:
+    if report.losses_unattributed:
+        return f"cannot be found: {escape(report.notes[0])}" if report.notes else "cannot be found."
     if not report.bottlenecks:
         if all(stage.resolved_conversion is None for stage in report.stages[:-1]):
             return "No deal has left a stage yet: nothing to compare with the plan."
@@ -429,7 +441,7 @@ def key_figures(report: Report, escape: Escape = _as_is) -> list[tuple[str, str]
     for figures in report.money:
         currency = escape(figures.currency)
         suffix = f" ({currency})" if len(report.money) > 1 else ""
-        rows += _money_rows(figures, currency, suffix)
+        rows += _money_rows(figures, currency, suffix, escape(weighted_by(report)))
     note = open_without_amount_note(report)
     if note:
         rows.append(("", note))
@@ -444,7 +456,19 @@ def key_figures(report: Report, escape: Escape = _as_is) -> list[tuple[str, str]
     return rows
 
 
-def _money_rows(figures: MoneyFigures, currency: str, suffix: str) -> list[tuple[str, str]]:
+def weighted_by(report: Report) -> str:
+    """How the open deals were weighted, after the weighted value: nothing when measured."""
+    method = report.win_probability_from
+    if method == WIN_FROM_MEASURED:
+        return ""
+    if method == WIN_FROM_WIN_RATE:
+        return f", by {method}, {percent(report.win_rate)}"
+    return f", by {method}"
+
+
+def _money_rows(
+    figures: MoneyFigures, currency: str, suffix: str, weighted: str = ""
+) -> list[tuple[str, str]]:
     median = (
         Decimal(str(figures.median_won_value)) if figures.median_won_value is not None else None
     )
@@ -456,7 +480,7 @@ def _money_rows(figures: MoneyFigures, currency: str, suffix: str) -> list[tuple
         ),
         (
             f"Open value{suffix}",
-            f"{money_text(figures.open_value, currency)} (weighted {money_text(figures.weighted_open_value, currency)})",
+            f"{money_text(figures.open_value, currency)} (weighted {money_text(figures.weighted_open_value, currency)}{weighted})",
         ),
     ]
 
