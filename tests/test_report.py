@@ -105,6 +105,34 @@ def main_report() -> Report:
     return build_report(main_deals(), make_funnel(), AS_OF)
 
 
+def attributed_deals() -> list[Deal]:
+    """The main case with row 7 lost at Lead, where the main case counts it: the same
+    counts, and losses all attributed, so that conversions can be measured."""
+    return [deal(7, LOST, 0) if item.row == 7 else item for item in main_deals()]
+
+
+@pytest.fixture
+def attributed_report() -> Report:
+    return build_report(attributed_deals(), make_funnel(), AS_OF)
+
+
+def test_unattributed_losses_measure_no_conversion_by_hand(main_report: Report) -> None:
+    # Row 7 is lost at an unknown stage: no stage's resolved conversion is measured.
+    assert main_report.losses_unattributed
+    assert [stage.resolved_conversion for stage in main_report.stages] == [None] * 4
+    # Open deals are weighted by the overall win rate 3 / (3 + 4) = 3/7 at every open
+    # stage: (400 + 1000 + 2000) x 3/7 = 10200/7; the won stage keeps 1.
+    assert main_report.win_probabilities == (F(3, 7), F(3, 7), F(3, 7), F(1))
+    assert main_report.win_probability_from == "the overall win rate"
+    money = main_report.primary_money
+    assert money is not None
+    assert money.weighted_open_value == F(10200, 7)
+    # Nothing is measured, so nothing is ranked; the note says how to fix the export.
+    assert main_report.bottlenecks == ()
+    assert len(main_report.notes) == 1
+    assert "--history" in main_report.notes[0]
+
+
 def test_stage_counts_by_hand(main_report: Report) -> None:
     # f = 0: rows 4, 7, 8; f = 1: rows 5, 9; f = 2: rows 6, 10, 11; f = 3: rows 1, 2, 3.
     # reached = [3+2+3+3, 2+3+3, 3+3, 3] = [11, 8, 6, 3]
@@ -117,8 +145,8 @@ def test_stage_counts_by_hand(main_report: Report) -> None:
     assert main_report.lost_unknown_stage == 1  # row 7
 
 
-def test_conversions_by_hand(main_report: Report) -> None:
-    stages = main_report.stages
+def test_conversions_by_hand(attributed_report: Report) -> None:
+    stages = attributed_report.stages
     # conversion_to_next = reached[i+1] / reached[i]: 8/11, 6/8, 3/6
     assert [stage.conversion_to_next for stage in stages] == [F(8, 11), F(3, 4), F(1, 2), None]
     # resolved = reached[i+1] / (reached[i] - current[i]): 8/(11-1), 6/(8-1), 3/(6-2)
@@ -127,13 +155,13 @@ def test_conversions_by_hand(main_report: Report) -> None:
     assert [stage.cumulative_conversion for stage in stages] == [F(1), F(8, 11), F(6, 11), F(3, 11)]
     assert [stage.planned_conversion for stage in stages] == [F(9, 10)] * 3 + [None]
     # won / (won + lost) = 3 / (3 + 4)
-    assert main_report.win_rate == F(3, 7)
+    assert attributed_report.win_rate == F(3, 7)
 
 
-def test_money_by_hand(main_report: Report) -> None:
-    assert main_report.currency == "USD"
-    assert len(main_report.money) == 1
-    money = main_report.primary_money
+def test_money_by_hand(attributed_report: Report) -> None:
+    assert attributed_report.currency == "USD"
+    assert len(attributed_report.money) == 1
+    money = attributed_report.primary_money
     assert money is not None
     assert money.currency == "USD"
     assert money.won_value == Decimal(6000)  # 1000 + 3000 + 2000
@@ -146,7 +174,7 @@ def test_money_by_hand(main_report: Report) -> None:
     #   P3 = 1, P2 = 3/4, P1 = 6/7 * 3/4 = 9/14, P0 = 4/5 * 9/14 = 18/35
     # weighted = 400 * 18/35 + 1000 * 9/14 + 2000 * 3/4 = 1440/7 + 4500/7 + 1500 = 16440/7
     assert money.weighted_open_value == F(16440, 7)
-    assert main_report.won_without_amount == 0
+    assert attributed_report.won_without_amount == 0
 
 
 def test_cycle_and_velocity_by_hand(main_report: Report) -> None:
@@ -161,27 +189,27 @@ def test_cycle_and_velocity_by_hand(main_report: Report) -> None:
     assert all(stage.median_days_in_stage is None for stage in main_report.stages)
 
 
-def test_bottlenecks_by_revenue_by_hand(main_report: Report) -> None:
+def test_bottlenecks_by_revenue_by_hand(attributed_report: Report) -> None:
     # impact = (reached - current) x (planned - actual) x P(win from next) x average won
     #   Lead:      (11 - 1) x (9/10 - 4/5)  x 9/14 x 2000 = 10 x 1/10 x 9/14 x 2000 = 9000/7
     #   Qualified: (8 - 1)  x (9/10 - 6/7)  x 3/4  x 2000 = 7 x 3/70 x 3/4 x 2000   = 450
     #   Proposal:  (6 - 2)  x (9/10 - 3/4)  x 1    x 2000 = 4 x 3/20 x 2000         = 1200
     # ranked: Lead (1285.7), Proposal (1200), Qualified (450)
-    assert main_report.bottleneck_by == "revenue"
-    ranked = [(b.stage, b.next_stage, b.revenue_impact) for b in main_report.bottlenecks]
+    assert attributed_report.bottleneck_by == "revenue"
+    ranked = [(b.stage, b.next_stage, b.revenue_impact) for b in attributed_report.bottlenecks]
     assert ranked == [
         ("Lead", "Qualified", F(9000, 7)),
         ("Proposal", "Won", F(1200)),
         ("Qualified", "Proposal", F(450)),
     ]
-    first = main_report.bottlenecks[0]
+    first = attributed_report.bottlenecks[0]
     assert (first.actual, first.planned, first.lost) == (F(4, 5), F(9, 10), 2)
 
 
 def test_stage_at_or_above_plan_is_no_bottleneck() -> None:
     # Same deals; planned Lead 80% equals its actual 4/5, Qualified 50% is below 6/7:
     # only Proposal (planned 90% > 3/4) remains, impact 4 x 3/20 x 1 x 2000 = 1200.
-    report = build_report(main_deals(), make_funnel(rates=("80%", "50%", "90%")), AS_OF)
+    report = build_report(attributed_deals(), make_funnel(rates=("80%", "50%", "90%")), AS_OF)
     assert [(b.stage, b.revenue_impact) for b in report.bottlenecks] == [("Proposal", F(1200))]
 
 

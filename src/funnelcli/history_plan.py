@@ -305,7 +305,6 @@ def stage_rates(funnel: Funnel, report: Report) -> tuple[tuple[StageRate, ...], 
         rates = _unattributed_rates(report, notes)
     else:
         rates = _measured_rates(funnel, report, notes)
-    notes += [few_resolved_note(rate) for rate in rates if rate.few]
     return tuple(rates), notes
 
 

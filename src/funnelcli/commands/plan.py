@@ -354,13 +354,14 @@ def _plan_from_history(
     report_notes(read, quiet)
     report = read.report
     rates, _ = stage_rates(loaded.funnel, report)
-    for rate in rates:
-        if rate.few:  # said on stderr too: a plan resting on a handful of deals
-            print_warning(f"{read.table.source}: {few_resolved_note(rate)}", quiet)
+    # A rate resting on a handful of deals: said on stderr and in the plan's notes.
+    few = tuple(few_resolved_note(rate) for rate in rates if rate.few)
+    for note in few:
+        print_warning(f"{read.table.source}: {note}", quiet)
     if not credit:
         measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
         plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
-        return plan, PlanContext(rates_from=export, notes=tuple(notes), rates=rates)
+        return plan, PlanContext(rates_from=export, notes=(*notes, *few), rates=rates)
     history = plan_from_history(
         loaded.funnel,
         report,
@@ -375,7 +376,7 @@ def _plan_from_history(
     plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
     context = PlanContext(
         rates_from=export,
-        notes=history.notes,
+        notes=(*history.notes, *few),
         credit=history.credit,
         credit_from=export,
         rates=rates,

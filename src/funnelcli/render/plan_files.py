@@ -85,8 +85,8 @@ def plan_to_dict(
         "lever": plan.lever.stage if plan.lever else None,
         "rates_from": context.rates_from,
         "rates_notes": list(context.notes),
-        "rates": [_rate(row) for row in context.rates] if context.rates_from else None,
         "pipeline_credit": _credit(context),
+        "rates": [_rate(row) for row in context.rates] if context.rates_from else None,
     }
 
 

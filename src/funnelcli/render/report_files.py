@@ -90,7 +90,6 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             }
             for index, stage in enumerate(report.stages)
         ],
-        "notes": list(report.notes),
         "won": {"count": report.won, "value": _money(money.won_value) if money else None},
         "lost": {
             "count": report.lost,
@@ -156,6 +155,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
         "alerts": alerts_to_json(result.alerts) if result.alerts else [],
         "history": _history(result),
         "compare": _compare(result),
+        "notes": list(report.notes),
     }
 
 
