@@ -657,8 +657,16 @@ def report_notes(result: Any, quiet: bool) -> None:
             "pass --pipeline NAME for one, or --by pipeline to compare them",
             quiet,
         )
-    for note in report.notes:  # lost deals at an unknown stage (report.py)
-        print_warning(f"{source}: {note}", quiet)
+    if report.lost_unknown_stage:
+        # The counts; what it does to the rates is the report's note (report.notes).
+        count = report.lost_unknown_stage
+        deals = (
+            "lost deal does not say at which stage it was"
+            if count == 1
+            else "lost deals do not say at which stage they were"
+        )
+        they = "it counts" if count == 1 else "they count"
+        print_warning(f"{source}: {count:,} {deals} lost; {they} as lost at the first stage", quiet)
 
 
 def _report_renderable(result: Any, source: str, export: str) -> Any:

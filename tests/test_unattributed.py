@@ -1,0 +1,79 @@
+"""Losses unattributed (report.py): lost deals with no stage. Figures worked out by hand.
+
+tests/data/unattributed/SOURCE.md describes the exports: 12 won, 28 lost without a
+stage, open Prospecting 10,000 + 20,000, Qualification 30,000, Proposal 40,000,
+Negotiation 50,000 (open value 150,000).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+import pytest
+
+from funnelcli.history_plan import stage_rates
+from funnelcli.loading import resolve_funnel
+from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.report import Report
+from funnelcli.stats import wilson_interval
+from tests.conftest import DATA
+
+F = Fraction
+FUNNEL = str(DATA / "exports" / "salesforce_funnel.yaml")
+AS_OF = dt.date(2025, 6, 1)
+
+
+def report_of(name: str) -> Report:
+    funnel = resolve_funnel(FUNNEL).funnel
+    path = str(DATA / "unattributed" / name)
+    return report_export(path, funnel, as_of=AS_OF, options=ReadOptions()).report
+
+
+def test_wilson_interval_for_12_of_40_by_hand() -> None:
+    # p = 0.3, n = 40, z = 1.644854 (90%): z²/n = 0.0676386;
+    # centre (0.3 + 0.0338193) / 1.0676386 = 0.312670;
+    # half z sqrt(0.21/40 + 2.705543/6400) / 1.0676386 = 0.116038.
+    low, high = wilson_interval(12, 40)
+    assert low == pytest.approx(0.312670 - 0.116038, abs=1e-5)
+    assert high == pytest.approx(0.312670 + 0.116038, abs=1e-5)
+
+
+def test_weighted_by_the_overall_win_rate() -> None:
+    report = report_of("salesforce_like.csv")
+    assert report.win_probability_from == "the overall win rate"
+    # 12 / (12 + 28) = 3/10 at every open stage: 150,000 x 3/10 = 45,000.
+    assert report.win_probabilities == (F(3, 10),) * 4 + (F(1),)
+    money = report.primary_money
+    assert money is not None and money.weighted_open_value == F(45000)
+    assert all(stage.resolved_conversion is None for stage in report.stages)
+
+
+def test_weighted_by_the_probability_column() -> None:
+    report = report_of("salesforce_probability.csv")
+    assert report.win_probability_from == "the export's 'Probability (%)' column"
+    # Prospecting (10% + 30%) / 2 = 20%, Qualification 25%, Proposal 60%, Negotiation 80%:
+    # 30,000 x 0.2 + 30,000 x 0.25 + 40,000 x 0.6 + 50,000 x 0.8 = 77,500.
+    assert report.win_probabilities == (F(1, 5), F(1, 4), F(3, 5), F(4, 5), F(1))
+    money = report.primary_money
+    assert money is not None and money.weighted_open_value == F(77500)
+
+
+def test_rates_from_the_probability_column() -> None:
+    report = report_of("salesforce_probability.csv")
+    rates, notes = stage_rates(resolve_funnel(FUNNEL).funnel, report)
+    # P_i / P_{i+1}: 0.2/0.25 = 4/5, 0.25/0.6 = 5/12, 0.6/0.8 = 3/4, 0.8/1 = 4/5.
+    assert [rate.rate for rate in rates] == [F(4, 5), F(5, 12), F(3, 4), F(4, 5)]
+    assert all(rate.interval is None for rate in rates)
+    assert "Probability (%)" in notes[0]
+
+
+def test_rates_from_the_win_rate() -> None:
+    report = report_of("salesforce_like.csv")
+    rates, notes = stage_rates(resolve_funnel(FUNNEL).funnel, report)
+    # 100% above Negotiation, the win rate 12/40 at Negotiation: P(win) 30% everywhere.
+    assert [rate.rate for rate in rates] == [F(1), F(1), F(1), F(3, 10)]
+    last = rates[-1]
+    assert (last.moved_on, last.resolved, last.few) == (12, 40, False)  # 40 >= 30
+    assert last.interval == pytest.approx((0.196632, 0.428708), abs=1e-5)
+    assert notes[0].startswith("Rates from the overall win rate (12 won of 40 closed)")
