@@ -135,11 +135,16 @@ def measured_funnel(
     stages = list(funnel.stages)
     for index, rate in enumerate(_stage_rates(funnel, report, notes)):
         stage = report.stages[index]
+        if rate == 0 and report.win_probability_from == WIN_FROM_WIN_RATE:
+            raise UsageError(
+                f"cannot plan from the export: none of its {report.won + report.lost:,} "
+                "closed deals was won, and it does not say where deals were lost; "
+                "plan with the funnel file's rates instead"
+            )
         if rate == 0 and report.losses_unattributed:
             raise UsageError(
-                f"cannot plan from the export: by {report.win_probability_from}, "
-                f"{stage.name} converts 0% to {report.stages[index + 1].name}; "
-                "plan with the funnel file's rates instead"
+                f"cannot plan from the export: {report.win_probability_from} gives "
+                f"{stage.name} a probability of 0%; plan with the funnel file's rates instead"
             )
         if rate == 0:
             raise UsageError(

@@ -336,7 +336,6 @@ def _plan_from_history(
     from decimal import Decimal
 
     from funnelcli.commands.report import report_notes, report_skips
-    from funnelcli.errors import print_warning
     from funnelcli.history_plan import (
         few_resolved_note,
         measured_funnel,
@@ -349,18 +348,17 @@ def _plan_from_history(
 
     read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions(decimal=decimal))
     # What the export could not say is said as in 'funnel report': rows skipped, lost
-    # deals without a stage (which make the measured rates lean on the first stage).
+    # deals without a stage (then no rate can be measured: report.py).
     report_skips(read, loaded, quiet=quiet, as_errors=False)
     report_notes(read, quiet)
     report = read.report
     rates, _ = stage_rates(loaded.funnel, report)
     # A rate resting on a handful of deals: said on stderr and in the plan's notes.
     few = tuple(few_resolved_note(rate) for rate in rates if rate.few)
-    for note in few:
-        print_warning(f"{read.table.source}: {note}", quiet)
     if not credit:
         measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
         plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
+        _warn_few(few, read.table.source, quiet)
         return plan, PlanContext(rates_from=export, notes=(*notes, *few), rates=rates)
     history = plan_from_history(
         loaded.funnel,
@@ -381,7 +379,16 @@ def _plan_from_history(
         credit_from=export,
         rates=rates,
     )
+    _warn_few(few, read.table.source, quiet)
     return plan, context
+
+
+def _warn_few(notes: tuple[str, ...], source: str, quiet: bool) -> None:
+    """Rates resting on few deals, on stderr too, once the plan is made."""
+    from funnelcli.errors import print_warning
+
+    for note in notes:
+        print_warning(f"{source}: {note}", quiet)
 
 
 def _plan_renderable(result: Any, source: str, context: Any = None) -> Any:
