@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import pytest
 
+from funnelcli.alerts import AlertRules, evaluate
 from funnelcli.history_plan import stage_rates
 from funnelcli.loading import resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
@@ -77,3 +78,18 @@ def test_rates_from_the_win_rate() -> None:
     assert (last.moved_on, last.resolved, last.few) == (12, 40, False)  # 40 >= 30
     assert last.interval == pytest.approx((0.196632, 0.428708), abs=1e-5)
     assert notes[0].startswith("Rates from the overall win rate (12 won of 40 closed)")
+
+
+def test_alerts_on_conversion_are_not_judged() -> None:
+    # No stage's conversion is measured: a fail_below or bottleneck rule can neither fire
+    # nor pass; each says why instead.
+    report = report_of("salesforce_like.csv")
+    result = evaluate(
+        AlertRules(fail_below={"Prospecting": F(1, 2)}, fail_on_bottleneck=True), report
+    )
+    assert result.fired == ()
+    assert result.not_judged == (
+        "Prospecting resolved conversion not judged against 50%: "
+        "the export does not say where deals were lost",
+        "bottlenecks not judged: the export does not say where deals were lost",
+    )

@@ -60,7 +60,11 @@ def starter_yaml(
         if index == len(stages) - 1:
             break
         rate, left = measured[index]
-        if rate is None:
+        if rate is None and left > 0:  # losses unattributed (report.py): not measurable
+            lines.append(
+                "    conversion: 50%   # the export does not say where deals were lost: set your own"
+            )
+        elif rate is None:
             lines.append("    conversion: 50%   # no deal has left this stage yet: set your own")
         elif rate < Fraction(1, 1000):
             lines.append(
