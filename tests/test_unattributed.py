@@ -16,9 +16,12 @@ from funnelcli.alerts import AlertRules, evaluate
 from funnelcli.history_plan import stage_rates
 from funnelcli.loading import resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.render.starter import starter_data, starter_yaml
 from funnelcli.report import Report
 from funnelcli.stats import wilson_interval
-from tests.conftest import DATA
+
+from .conftest import DATA
+from .processes import run_funnel
 
 F = Fraction
 FUNNEL = str(DATA / "exports" / "salesforce_funnel.yaml")
@@ -92,4 +95,40 @@ def test_alerts_on_conversion_are_not_judged() -> None:
         "Prospecting resolved conversion not judged against 50%: "
         "the export does not say where deals were lost",
         "bottlenecks not judged: the export does not say where deals were lost",
+    )
+
+
+def test_init_from_an_export_without_lost_stages_sets_no_measured_rate() -> None:
+    # init --from writes what the report measured; Lead: 4 deals left it but no rate is
+    # measured (losses unattributed); Demo: none left it.
+    data = starter_data("deals", "USD", ["Lead", "Demo"], "Won", ["Lost"], {})
+    text = starter_yaml(
+        export="deals.csv",
+        today=dt.date(2026, 1, 1),
+        how="# Stage order: as given.",
+        data=data,
+        measured=[(None, 4), (None, 0), (None, 0)],
+    )
+    assert (
+        "    conversion: 50%   # the export does not say where deals were lost: set your own\n"
+        "  - name: Demo\n"
+        "    conversion: 50%   # no deal has left this stage yet: set your own\n"
+    ) in text
+
+
+def test_probabilities_written_as_fractions() -> None:
+    # 0.1 and 0,3 -> 0.2; 0.25; 0.6; 0.8: the same means as the percentages, so 77,500.
+    report = report_of("probability_fractions.csv")
+    assert report.win_probabilities == (F(1, 5), F(1, 4), F(3, 5), F(4, 5), F(1))
+    money = report.primary_money
+    assert money is not None and money.weighted_open_value == F(77500)
+
+
+def test_a_cell_that_is_no_probability_is_refused() -> None:
+    path = str(DATA / "unattributed" / "probability_bad.csv")
+    result = run_funnel("report", path, "--funnel", FUNNEL, "--as-of", "2025-06-01")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {path}: row 46: Probability (%) 'high' is not a probability; "
+        "write it like 90, 90% or 0.9, or leave it blank"
     )

@@ -133,7 +133,7 @@ def _probability(cell: Cell, row: int, header: str, source: str) -> tuple[Fracti
         value = None
     if value is None or value < 0:
         raise ExportError(
-            f"{source}: row {row}: {shown(header, 30)} {shown(text, 30)} is not a probability; "
+            f"{source}: row {row}: {shown(header, 30)} '{shown(text, 30)}' is not a probability; "
             "write it like 90, 90% or 0.9, or leave it blank"
         )
     return value, percent
