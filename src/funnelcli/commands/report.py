@@ -658,7 +658,6 @@ def report_notes(result: Any, quiet: bool) -> None:
             quiet,
         )
     if report.lost_unknown_stage:
-        # The counts; what it does to the rates is the report's note (report.notes).
         count = report.lost_unknown_stage
         deals = (
             "lost deal does not say at which stage it was"
