@@ -51,7 +51,9 @@ class ExportEvidence:
     outcome_column: bool  # a status column or won/closed flags decide won/lost/open
     entered: tuple[EnteredEvidence, ...] = ()
     pipelines: tuple[tuple[str, int], ...] = ()  # the Pipeline column's values, most rows first
-    history: tuple[tuple[str, ...], ...] = ()  # per deal, the stage labels it entered, in date order
+    history: tuple[
+        tuple[str, ...], ...
+    ] = ()  # per deal, the stage labels it entered, in date order
     history_source: str | None = None
     probability_column: str | None = None
 

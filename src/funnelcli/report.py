@@ -687,20 +687,23 @@ StageChange = tuple[dt.date, int]
 StageChanges = tuple[StageChange, ...]
 
 
-def open_stage(deal: Deal, stage_count: int) -> int | None:
+def open_stage(deal: Deal | DealRow, stage_count: int) -> int | None:
     """The stage an open deal is counted in (its furthest stage f, as ReportBuilder.add
-    finds it); None for a won or lost deal. For readers that tally a column per stage."""
-    if deal.outcome is not Outcome.OPEN:
+    and add_rows find it); None for a won or lost deal. For readers that tally a column
+    per stage."""
+    if isinstance(deal, Deal):
+        outcome, stage, entered, changes = deal.outcome, deal.stage, deal.entered, _history(deal)
+    else:
+        outcome, stage, entered, changes = deal[1], deal[2], deal[9], None
+    if outcome is not Outcome.OPEN:
         return None
     last = stage_count - 1
-    stage = deal.stage
-    changes = _history(deal)
     if changes is not None:
         changed_to = max((change for _, change in changes), default=LOST)
         if changed_to != LOST:
             stage = max(changed_to, stage if stage is not None else LOST)
-    elif deal.entered is not None:
-        dated = next((i for i in range(last - 1, -1, -1) if deal.entered[i] is not None), -1)
+    elif entered is not None:
+        dated = next((i for i in range(last - 1, -1, -1) if entered[i] is not None), -1)
         if dated >= 0 and (stage is None or dated > stage):
             stage = dated
     if stage is None:
@@ -903,7 +906,7 @@ class Report:
     open_without_amount: int
     has_stage_dates: bool
     # P(win) for a deal open in each stage (1 at won; None where unknown), and what gave
-    # it: "measured", the probability column (see WIN_FROM_COLUMN) or WIN_FROM_WIN_RATE.
+    # it: WIN_FROM_MEASURED, the probability column (win_from_column()) or WIN_FROM_WIN_RATE.
     win_probabilities: tuple[Fraction | None, ...] = ()
     win_probability_from: str = "measured"
     notes: tuple[str, ...] = ()  # what the figures cannot say, and how to fix it

@@ -8,8 +8,10 @@ reads it: per stage, the mean probability of the open deals the report counts th
 
 It is a second pass over the file, in one Python process, through the same
 :class:`~funnelcli.readers.deals.DealReader` (so the same filters, repeated ids and
-history apply): about the cost of a report read without the compiled lane, paid only
-when losses are unattributed and the export has a probability column.
+history apply) and its fast lane of tuples where there is no history: about 1.2 s per
+100,000 rows on a 2-core machine (3.5 s for a 300,000-row Zoho-like export whose first
+read took 2.2 s), paid only when losses are unattributed and the export has a
+probability column.
 
 A cell is read as ``90``, ``90%``, ``0.9`` or ``0,9``; a blank cell is no probability.
 Written with a ``%`` it is a percentage; without, a fraction from 0 to 1, unless some
@@ -31,7 +33,7 @@ from funnelcli.errors import ExportError, shown
 from funnelcli.readers.columns import ColumnMap, header_key
 from funnelcli.readers.deals import DateColumns, DealReader, Slicing, TimelineSource
 from funnelcli.readers.tabular import Cell, Table
-from funnelcli.report import StageProbabilities, open_stage
+from funnelcli.report import Deal, DealRow, StageProbabilities, open_stage
 
 
 def probability_column(header: tuple[str, ...] | list[str]) -> int | None:
@@ -77,14 +79,16 @@ def stage_probabilities(
     plain: list[list[Fraction]] = [[] for _ in range(count)]
     percents: list[list[Fraction]] = [[] for _ in range(count)]
     above_one = False
-    tapped: list[tuple[int, tuple[Cell, ...]]] = []
-    for deal in reader.deals(_tap(table.rows, tapped)):
+    cells_by_row: dict[int, Cell] = {}  # the column's cell of each row read, until its deal
+    for deal in _deals(reader, _tap(table.rows, cells_by_row, column)):
+        number = deal.row if isinstance(deal, Deal) else deal[0]
+        cell = cells_by_row.pop(number)
+        while cells_by_row and next(iter(cells_by_row)) < number:  # rows skipped before it
+            del cells_by_row[next(iter(cells_by_row))]
         stage = open_stage(deal, count)
         if stage is None:
             continue
-        number, cells = tapped[0]
-        assert number == deal.row, "the deal comes from the row just read"
-        read = _probability(cells[column], number, header, table.source)
+        read = _probability(cell, number, header, table.source)
         if read is None:
             continue
         value, percent = read
@@ -105,13 +109,27 @@ def stage_probabilities(
     return StageProbabilities(header, tuple(means))
 
 
+def _deals(
+    reader: DealReader, rows: Iterator[tuple[int, tuple[Cell, ...]]]
+) -> Iterator[Deal | DealRow]:
+    """The deals as the report read them: through the fast lane's tuples (3 to 4 times
+    quicker than a Deal a row) unless a history file gives them timelines."""
+    if reader.history is not None:
+        yield from reader.deals(rows)
+        return
+    for batch in reader.deal_rows(rows):
+        yield from batch
+
+
 def _tap(
-    rows: Iterator[tuple[int, tuple[Cell, ...]]], last: list[tuple[int, tuple[Cell, ...]]]
+    rows: Iterator[tuple[int, tuple[Cell, ...]]], cells: dict[int, Cell], column: int
 ) -> Iterator[tuple[int, tuple[Cell, ...]]]:
-    """Pass rows on, keeping the last one in ``last``: the reader yields a row's deal
-    before it takes the next row, so the deal's cells are the last row's."""
+    """Pass rows on, keeping each row's probability cell by row number for its deal (a
+    batch of deals comes after its rows are read; a skipped row's cell is dropped once a
+    later row's deal comes)."""
     for row in rows:
-        last[:] = [row]
+        number, values = row
+        cells[number] = values[column] if column < len(values) else None
         yield row
 
 
