@@ -17,7 +17,7 @@ from funnelcli.history_plan import stage_rates
 from funnelcli.loading import resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.starter import starter_data, starter_yaml
-from funnelcli.report import Report
+from funnelcli.report import Deal, Outcome, Report, build_report, deal_row, open_stage
 from funnelcli.stats import wilson_interval
 
 from .conftest import DATA
@@ -132,3 +132,30 @@ def test_a_cell_that_is_no_probability_is_refused() -> None:
         f"error: {path}: row 46: Probability (%) 'high' is not a probability; "
         "write it like 90, 90% or 0.9, or leave it blank"
     )
+
+
+@pytest.mark.parametrize(
+    ("stage", "entered", "timeline", "expected"),
+    [
+        (1, None, None, 1),  # the current stage
+        (None, None, None, 0),  # no stage: the first
+        (0, [None, None, dt.date(2025, 1, 2), None, None], None, 2),  # a later dated stage
+        (3, [dt.date(2025, 1, 2), None, None, None, None], None, 3),  # the current is further
+        (0, None, ((dt.date(2025, 1, 2), 1), (dt.date(2025, 1, 5), 3)), 3),  # its history
+    ],
+)
+def test_open_stage_is_where_the_report_counts_the_deal(
+    stage: int | None,
+    entered: list[dt.date | None] | None,
+    timeline: tuple[tuple[dt.date, int], ...] | None,
+    expected: int,
+) -> None:
+    funnel = resolve_funnel(FUNNEL).funnel
+    deal = Deal(row=2, outcome=Outcome.OPEN, stage=stage, entered=entered, timeline=timeline)
+    assert open_stage(deal, len(funnel.stages)) == expected
+    counted = build_report([deal], funnel, AS_OF)
+    assert [figures.current for figures in counted.stages] == [
+        int(index == expected) for index in range(len(funnel.stages))
+    ]
+    if timeline is None:  # the fast lane's tuple says the same (it carries no timeline)
+        assert open_stage(deal_row(deal), len(funnel.stages)) == expected
