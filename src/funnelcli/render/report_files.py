@@ -397,7 +397,8 @@ Escape = Callable[[str], str]
 
 def bottleneck_sentence(report: Report, escape: Escape = _as_is) -> str:
     if report.losses_unattributed:
-        return f"cannot be found: {escape(report.notes[0])}" if report.notes else "cannot be found."
+        found = "None can be found."
+        return f"{found} {escape(report.notes[0])}" if report.notes else found
     if not report.bottlenecks:
         if all(stage.resolved_conversion is None for stage in report.stages[:-1]):
             return "No deal has left a stage yet: nothing to compare with the plan."
