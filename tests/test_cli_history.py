@@ -6,7 +6,7 @@ worked out by hand from the twelve deals, following the formulas in
 funnelcli/history_plan.py's docstring:
 
     H01-H03  Won   9,000 + 12,000 + 15,000 = 36,000   -> average won value 12,000
-    H04-H06  Lost  (the label only, no stage dates: lost at the first stage, Lead)
+    H04-H06  Lost  at Lead (a status column keeps the stage they were lost at)
     H07-H10  Lead  open, 5,000 + 5,000 + 6,000 + 4,000 = 20,000
     H11-H12  Demo  open, 10,000 + 10,000 = 20,000
 
@@ -18,6 +18,15 @@ funnelcli/history_plan.py's docstring:
     expected wins from the open deals = 4 x 5/8 + 2 x 1 = 2.5 + 2 = 4.5.
     expected revenue from them = 20,000 x 5/8 + 20,000 x 1 = 12,500 + 20,000 = 32,500.
     open value = 20,000 + 20,000 = 40,000.
+    Both rates rest on fewer than 30 resolved deals (8 and 3): a note and a warning each,
+    with the 90% Wilson interval (z = 1.6449; centre (p + z²/2n) / (1 + z²/n), half width
+    z sqrt(p(1 - p)/n + z²/4n²) / (1 + z²/n)):
+        5/8: centre 0.5934, half 0.2454 -> 34.8% to 83.9%;
+        3/3: centre 0.7629, half 0.2371 -> 52.6% to 100%.
+
+unattributed.csv has the same deals with H04-H06 as the label Lost only: where they were
+lost is unknown, so no rate is measured (report.py). The overall win rate 3/6 = 1/2
+stands in at Demo, 100% at Lead: P(win) = 1/2 from both stages.
 """
 
 from __future__ import annotations
@@ -39,6 +48,13 @@ UNMEASURED = str(HISTORY / "unmeasured.csv")
 ZERO_RATE = str(HISTORY / "zero_rate.csv")
 UNKNOWN_LABEL = str(HISTORY / "unknown_label.csv")
 MISSING = str(HISTORY / "missing.csv")
+UNATTRIBUTED = str(HISTORY / "unattributed.csv")
+NO_WON = str(HISTORY / "no_won.csv")
+FEW_NOTES = [
+    "Lead: 62.5% to Demo rests on 8 resolved deals only (fewer than 30); "
+    "90% interval 34.8% to 83.9%",
+    "Demo: 100% to Won rests on 3 resolved deals only (fewer than 30); 90% interval 52.6% to 100%",
+]
 runner = CliRunner()
 
 
@@ -80,7 +96,7 @@ def test_the_report_of_the_export_agrees_with_the_hand_count() -> None:
     assert [stage["current"] for stage in data["stages"]] == [4, 2, 0]
     assert [stage["lost"] for stage in data["stages"]] == [3, 0, 0]
     assert [stage["resolved_conversion"] for stage in data["stages"]] == [5 / 8, 1.0, None]
-    assert data["lost"]["unknown_stage"] == 3
+    assert data["lost"]["unknown_stage"] == 0
     assert data["win_rate"] == 0.5
     assert data["average_won_value"] == 12000
 
@@ -111,7 +127,14 @@ def test_rates_from_uses_the_measured_rates_and_won_value() -> None:
     assert [stage["conversion_to_next"] for stage in data["stages"]] == [0.625, 1, None]
     assert [stage["cumulative_to_won"] for stage in data["stages"]] == [0.625, 1.0, 1.0]
     assert data["rates_from"] == DEALS
-    assert data["rates_notes"] == []
+    assert data["rates_notes"] == FEW_NOTES
+    assert [
+        (row["stage"], row["rate"], row["from"], row["moved_on"], row["resolved_deals"])
+        for row in data["rates"]
+    ] == [("Lead", 0.625, "measured", 5, 8), ("Demo", 1.0, "measured", 3, 3)]
+    assert data["rates"][0]["interval_90"] == pytest.approx(
+        [0.5934 - 0.2454, 0.5934 + 0.2454], abs=2e-4
+    )
     assert data["pipeline_credit"] is None
 
 
@@ -133,25 +156,35 @@ def test_rates_from_says_where_the_rates_came_from() -> None:
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     # 9 deals at 12,000, 15 leads (above); no pipeline credit, so the plain sentence.
-    assert lines[2:6] == [
+    assert lines[2:10] == [
         "To book $100k at $12,000 per deal you need 9 won deals, which takes 15 leads at "
         "these rates.",
         "",
         f"- Rates and deal value measured from {DEALS} (resolved conversion, average won value).",
+        r"- Lead to Demo: 62.5% \(5 of 8 resolved deals moved on; 90% interval 34.8% to 83.9%\).",
+        r"- Demo to Won: 100% \(3 of 3 resolved deals moved on; 90% interval 52.6% to 100%\).",
+        *[f"- {note}".replace("(", r"\(").replace(")", r"\)") for note in FEW_NOTES],
         "",
+    ]
+    # Said on stderr too.
+    assert [line for line in result.stderr.splitlines() if "rests on" in line] == [
+        f"warning: {DEALS}: {note}" for note in FEW_NOTES
     ]
 
 
 def test_rates_notes_when_a_stage_cannot_be_measured() -> None:
-    # unmeasured.csv: N01 Lost (at Lead), N02-N03 open in Demo, N04 open in Lead.
+    # unmeasured.csv: N01 lost at Lead, N02-N03 open in Demo, N04 open in Lead.
     # reached Lead 4, Demo 2; Lead resolves 2 / (4 - 1) = 2/3; no deal has left Demo
     # (2 reached, 2 open): its planned 40% stands in. No won deal: the file's 20,000 stands in.
     # 100,000 / 20,000 = 5 deals; Demo ceil(5 / 0.4) = 13; Lead ceil(5 / (2/3 x 2/5)) =
-    # ceil(5 x 15/4) = ceil(18.75) = 19.
+    # ceil(5 x 15/4) = ceil(18.75) = 19. Lead's 2/3 rests on 3 deals: 90% interval
+    # centre (2/3 + z²/6) / (1 + z²/3) = 0.5876, half 0.3341 -> 25.4% to 92.2%.
     data = plan_json("--target", "100k", "--rates-from", UNMEASURED)
     assert data["rates_notes"] == [
         "Demo: no deal has left this stage in the export; the planned 40% to Won stands in",
         "the export has no won deals; the funnel's average_deal_value $20,000 stands in",
+        "Lead: 66.7% to Demo rests on 3 resolved deals only (fewer than 30); "
+        "90% interval 25.4% to 92.2%",
     ]
     assert data["rates_from"] == UNMEASURED
     assert data["average_deal_value"] == 20000
@@ -161,11 +194,45 @@ def test_rates_notes_when_a_stage_cannot_be_measured() -> None:
 
 
 def test_rates_from_warns_about_lost_deals_without_a_stage() -> None:
-    # `funnel report deals.csv` warns on stderr; the plan measures the same figures.
-    result = run("--target", "100k", "--rates-from", DEALS, "--format", "json")
+    # `funnel report unattributed.csv` warns on stderr; the plan says so too.
+    result = run("--target", "100k", "--rates-from", UNATTRIBUTED, "--format", "json")
     assert result.exit_code == 0
-    told = result.stderr + "\n".join(json.loads(result.stdout)["rates_notes"])
-    assert "3 lost deals do not say at which stage they were lost" in told
+    assert "3 lost deals do not say at which stage they were lost" in result.stderr
+
+
+def test_rates_from_the_win_rate_when_losses_are_unattributed() -> None:
+    # Rates: Lead 100% (not measured), Demo the win rate 3/6 = 1/2 (rests on 6 closed
+    # deals: centre 0.5, half z sqrt(1/24 + z²/144) / (1 + z²/6) = 0.2787 -> 22.1% to
+    # 77.9%). 9 deals at 12,000: Demo ceil(9 / 1/2) = 18, Lead ceil(9 / (1 x 1/2)) = 18.
+    result = run("--target", "100k", "--rates-from", UNATTRIBUTED, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert needed(data) == [18, 18, 9]
+    assert [stage["conversion_to_next"] for stage in data["stages"]] == [1, 0.5, None]
+    assert [(row["from"], row["resolved_deals"]) for row in data["rates"]] == [
+        ("not measured", None),
+        ("win rate", 6),
+    ]
+    assert data["rates_notes"] == [
+        "Rates from the overall win rate (3 won of 6 closed): the export does not say where "
+        "deals were lost, so no stage's rate can be measured; Demo to Won is planned at the "
+        "win rate and every stage above it at 100%",
+        "Demo: 50% to Won rests on 6 resolved deals only (fewer than 30); "
+        "90% interval 22.1% to 77.9%",
+    ]
+    # No open stage is won for sure: P(win) is 1/2 from Lead and from Demo.
+    assert [stage["cumulative_to_won"] for stage in data["stages"]] == [0.5, 0.5, 1.0]
+
+
+def test_credit_pipeline_by_the_win_rate_when_losses_are_unattributed() -> None:
+    # P(win) 1/2 for each of the 6 open deals: expected 3 (not 4.5 as if Demo won for
+    # sure), revenue 40,000 x 1/2 = 20,000; gap ceil(9 - 3) = 6 deals; leads 6 / (1/2) = 12.
+    data = plan_json("--target", "100k", "--credit-pipeline", UNATTRIBUTED)
+    credit = data["pipeline_credit"]
+    assert credit["expected_deals_from_pipeline"] == 3
+    assert credit["expected_revenue_from_pipeline"] == 20000
+    assert credit["gap_deals"] == 6
+    assert data["leads_needed"] == 12
 
 
 def test_rates_from_warns_about_skipped_rows() -> None:
@@ -205,7 +272,7 @@ def test_credit_pipeline_plans_new_leads_for_the_gap() -> None:
     assert data["leads_needed"] == 8
     assert needed(data) == [8, 5, 5]
     assert data["rates_from"] == DEALS
-    assert data["rates_notes"] == []
+    assert data["rates_notes"] == FEW_NOTES
 
 
 def test_credit_pipeline_with_the_same_file_for_rates_from() -> None:
@@ -322,12 +389,17 @@ def test_booked_beyond_the_target_leaves_nothing_to_plan() -> None:
 # --- usage errors -------------------------------------------------------------------------
 
 ZERO_RATE_MESSAGE = (
-    # zero_rate.csv: three Lost (at Lead) and one open Lead: 4 - 1 = 3 left Lead, 0 moved on.
-    # The warning first says why: the lost deals have no stage, so they count at Lead.
-    f"warning: {ZERO_RATE}: 3 lost deals do not say at which stage they were lost; they "
-    "count as lost at the first stage\n"
+    # zero_rate.csv: three lost at Lead and one open Lead: 4 - 1 = 3 left Lead, 0 moved on.
     "error: cannot plan from the export: Lead converts 0% to Demo (0 of 3 deals that left "
     "it moved on); plan with the funnel file's rates instead"
+)
+NO_WON_MESSAGE = (
+    # no_won.csv: the same deals, the lost ones without a stage: the win rate 0 / 3 would
+    # be Demo's rate. The warning first says why no stage's rate is measured.
+    f"warning: {NO_WON}: 3 lost deals do not say at which stage they were lost; they "
+    "count as lost at the first stage\n"
+    "error: cannot plan from the export: none of its 3 closed deals was won, and it does "
+    "not say where deals were lost; plan with the funnel file's rates instead"
 )
 MISSING_MESSAGE = line_matching(
     f"error: {MISSING}: cannot read the file (", THEIRS, "); check the path\n"
@@ -350,6 +422,7 @@ MISSING_MESSAGE = line_matching(
         ),
         (["--rates-from", ZERO_RATE], ZERO_RATE_MESSAGE),
         (["--credit-pipeline", ZERO_RATE], ZERO_RATE_MESSAGE),
+        (["--rates-from", NO_WON], NO_WON_MESSAGE),
     ],
     ids=[
         "booked-alone",
@@ -358,6 +431,7 @@ MISSING_MESSAGE = line_matching(
         "negative-booked",
         "zero-rate-rates-from",
         "zero-rate-credit-pipeline",
+        "no-won-unattributed",
     ],
 )
 def test_usage_errors(args: list[str], message: str) -> None:

@@ -25,6 +25,7 @@ from .conftest import DATA, ROOT, THEIRS, line_matching
 HERE = DATA / "cli_report"
 SMALL = str(HERE / "small.csv")
 SMALL_FUNNEL = str(HERE / "small.yaml")
+SMALL_KEPT = str(HERE / "small_kept.csv")
 SKIPS = str(HERE / "skips.csv")
 HUBSPOT = str(HERE / "hubspot_like.csv")
 HUBSPOT_FUNNEL = str(HERE / "hubspot_like.yaml")
@@ -79,8 +80,9 @@ def test_small_conversions() -> None:
     stages = small()["stages"]
     # to next = reached[i+1] / reached[i]: 8/13, 6/8, 4/6; none from Won.
     assert [stage["conversion_to_next"] for stage in stages] == [8 / 13, 6 / 8, 4 / 6, None]
-    # resolved = reached[i+1] / (reached[i] - current[i]): 8/11, 6/6, 4/4.
-    assert [stage["resolved_conversion"] for stage in stages] == [8 / 11, 1.0, 1.0, None]
+    # resolved: none, the lost deals carry no stage (counted at Lead, they would leave
+    # Demo and Proposal resolving 6/6 and 4/4).
+    assert [stage["resolved_conversion"] for stage in stages] == [None] * 4
     # cumulative = reached[i] / reached[0]: 13/13, 8/13, 6/13, 4/13.
     assert [stage["cumulative_conversion"] for stage in stages] == [1.0, 8 / 13, 6 / 13, 4 / 13]
     assert [stage["planned_conversion"] for stage in stages] == [0.8, 0.6, 0.5, None]
@@ -100,15 +102,16 @@ def test_small_totals() -> None:
     # won 12,000 + 8,000 + 20,000 + 5,000 = 45,000; lost 9,000 + 15,000 + 4,000 = 28,000.
     assert data["won"] == {"count": 4, "value": 45000}
     assert data["lost"] == {"count": 3, "value": 28000, "unknown_stage": 3}
-    # P(win from stage) = product of resolved conversions below: Proposal 1, Demo 1, Lead 8/11.
-    # weighted = 5,000 x 8/11 + 13,000 x 1 + 28,000 x 1 = 3,636.3636... + 41,000.
+    # P(win from stage): not measured (the lost deals carry no stage), so the win rate
+    # 4 / (4 + 3) = 4/7 at every open stage: weighted = 46,000 x 4/7 = 26,285.714...
     assert data["open"] == {
         "count": 6,
         "value": 46000,
-        "weighted_value": round(5000 * 8 / 11 + 41000, 2),
+        "weighted_value": round(46000 * 4 / 7, 2),
+        "weighted_from": "the overall win rate",
         "without_amount": 0,
     }
-    assert data["open"]["weighted_value"] == 44636.36
+    assert data["open"]["weighted_value"] == 26285.71
     # win rate = won / (won + lost) = 4 / 7.
     assert data["win_rate"] == 4 / 7
     # average 45,000 / 4 = 11,250; median of 5,000, 8,000, 12,000, 20,000 = (8,000 + 12,000) / 2.
@@ -129,7 +132,10 @@ def test_small_totals() -> None:
 
 
 def test_small_bottleneck() -> None:
-    data = small()
+    # small.csv's lost deals carry no stage: no conversion is measured, nothing ranked.
+    assert small()["bottlenecks"] == []
+    # small_kept.csv keeps their stage, Lead, in a status column.
+    data = report_json(SMALL_KEPT, SMALL_FUNNEL)
     # Only Lead resolves below plan (8/11 < 80%; Demo and Proposal resolve 100%).
     # impact = (reached - current) x (planned - actual) x P(win from Demo) x average won
     #        = (13 - 2) x (4/5 - 8/11) x 1 x 11,250 = 11 x 4/55 x 11,250 = 9,000.
@@ -725,12 +731,14 @@ def test_table_at_80_columns() -> None:
     lines = result.stdout.splitlines()
     rows = [line.split() for line in lines]
     # Stage, reached, open, lost, to next, resolved, cumulative, open value, days, plan.
-    assert ["Lead", "13", "2", "3", "61.5%", "72.7%", "100%", "$5,000", "–", "80%"] in rows
-    assert ["Demo", "8", "2", "0", "75%", "100%", "61.5%", "$13,000", "–", "60%"] in rows
-    assert ["Proposal", "6", "2", "0", "66.7%", "100%", "46.2%", "$28,000", "–", "50%"] in rows
+    # Resolved: – (the lost deals carry no stage).
+    assert ["Lead", "13", "2", "3", "61.5%", "–", "100%", "$5,000", "–", "80%"] in rows
+    assert ["Demo", "8", "2", "0", "75%", "–", "61.5%", "$13,000", "–", "60%"] in rows
+    assert ["Proposal", "6", "2", "0", "66.7%", "–", "46.2%", "$28,000", "–", "50%"] in rows
     assert ["Won", "4", "0", "0", "–", "–", "30.8%", "$0", "–", "–"] in rows
     assert any(
-        line.startswith("Bottleneck: Every stage is within sampling noise") for line in lines
+        line.startswith("Bottleneck: None can be found. 3 lost deals have no stage")
+        for line in lines
     )
     assert "Rows: 13 read = 13 used + 0 skipped." in lines
     assert max(len(line) for line in lines) <= 80

@@ -72,6 +72,7 @@ TOP_LEVEL = {
     "rates_from": NoneType,
     "rates_notes": list,
     "pipeline_credit": NoneType,
+    "rates": NoneType,  # with --rates-from: each rate, its source, deals and interval
 }
 STAGE = {
     "name": str,
@@ -129,6 +130,7 @@ CREDIT_TOP_LEVEL = {
     "lever": NoneType,
     "rates_from": str,
     "pipeline_credit": dict,
+    "rates": list,
 }
 CREDIT_SENSITIVITY = {**SENSITIVITY, "budget_saved": NoneType}
 # Figures for --target 100k (worked out in test_cli_history.py): money all whole; expected
@@ -256,7 +258,7 @@ def test_credit_top_level_keys_and_types() -> None:
     assert list(data) == list(CREDIT_TOP_LEVEL)
     assert types_of(data) == CREDIT_TOP_LEVEL
     assert data["rates_from"] == DEALS
-    assert data["rates_notes"] == []  # every stage of deals.csv has deals that left it
+    assert data["rates_notes"] == FEW_NOTES  # every stage of deals.csv has deals that left it
 
 
 def test_pipeline_credit_keys_and_types() -> None:
@@ -293,8 +295,12 @@ def test_rates_from_without_credit_has_no_pipeline_credit() -> None:
     data = as_json("plan", HISTORY_FUNNEL, "--target", "100k", "--rates-from", DEALS)
     assert list(data) == list(TOP_LEVEL)
     assert data["rates_from"] == DEALS
-    assert data["rates_notes"] == []
+    assert data["rates_notes"] == FEW_NOTES
     assert data["pipeline_credit"] is None
+    assert [(row["stage"], row["moved_on"], row["resolved_deals"]) for row in data["rates"]] == [
+        ("Lead", 5, 8),
+        ("Demo", 3, 3),
+    ]
 
 
 # --- CSV, against the JSON ----------------------------------------------------------------
@@ -487,10 +493,26 @@ def test_markdown_dated_detail_lines_match_the_json() -> None:
     )
 
 
+FEW_NOTES = [
+    # deals.csv, by hand: Lead 5 of 8 resolved moved on, Demo 3 of 3; 90% Wilson intervals
+    # (z = 1.6449): 5/8 -> centre (0.625 + z²/16) / (1 + z²/8) = 0.5934, half width
+    # z sqrt(0.625 x 0.375 / 8 + z²/256) / (1 + z²/8) = 0.2454 -> 34.8% to 83.9%;
+    # 3/3 -> centre 0.7629, half width 0.2371 -> 52.6% to 100%. Both under 30 deals.
+    "Lead: 62.5% to Demo rests on 8 resolved deals only (fewer than 30); "
+    "90% interval 34.8% to 83.9%",
+    "Demo: 100% to Won rests on 3 resolved deals only (fewer than 30); 90% interval 52.6% to 100%",
+]
+
+
 def test_markdown_credit_lines_match_the_json() -> None:
     data = as_json(*CREDIT)
     credit = data["pipeline_credit"]
     lines = markdown_lines(*CREDIT)
+    assert lines[5:7] == [
+        r"- Lead to Demo: 62.5% \(5 of 8 resolved deals moved on; 90% interval 34.8% to 83.9%\).",
+        r"- Demo to Won: 100% \(3 of 3 resolved deals moved on; 90% interval 52.6% to 100%\).",
+    ]
+    lines = [line for line in lines if not line.startswith(("- Lead", "- Demo"))]
     assert lines[:8] == [
         f"## Plan: {data['funnel']}",
         "",

@@ -105,6 +105,34 @@ def main_report() -> Report:
     return build_report(main_deals(), make_funnel(), AS_OF)
 
 
+def attributed_deals() -> list[Deal]:
+    """The main case with row 7 lost at Lead, where the main case counts it: the same
+    counts, and losses all attributed, so that conversions can be measured."""
+    return [deal(7, LOST, 0) if item.row == 7 else item for item in main_deals()]
+
+
+@pytest.fixture
+def attributed_report() -> Report:
+    return build_report(attributed_deals(), make_funnel(), AS_OF)
+
+
+def test_unattributed_losses_measure_no_conversion_by_hand(main_report: Report) -> None:
+    # Row 7 is lost at an unknown stage: no stage's resolved conversion is measured.
+    assert main_report.losses_unattributed
+    assert [stage.resolved_conversion for stage in main_report.stages] == [None] * 4
+    # Open deals are weighted by the overall win rate 3 / (3 + 4) = 3/7 at every open
+    # stage: (400 + 1000 + 2000) x 3/7 = 10200/7; the won stage keeps 1.
+    assert main_report.win_probabilities == (F(3, 7), F(3, 7), F(3, 7), F(1))
+    assert main_report.win_probability_from == "the overall win rate"
+    money = main_report.primary_money
+    assert money is not None
+    assert money.weighted_open_value == F(10200, 7)
+    # Nothing is measured, so nothing is ranked; the note says how to fix the export.
+    assert main_report.bottlenecks == ()
+    assert len(main_report.notes) == 1
+    assert "--history" in main_report.notes[0]
+
+
 def test_stage_counts_by_hand(main_report: Report) -> None:
     # f = 0: rows 4, 7, 8; f = 1: rows 5, 9; f = 2: rows 6, 10, 11; f = 3: rows 1, 2, 3.
     # reached = [3+2+3+3, 2+3+3, 3+3, 3] = [11, 8, 6, 3]
@@ -117,8 +145,8 @@ def test_stage_counts_by_hand(main_report: Report) -> None:
     assert main_report.lost_unknown_stage == 1  # row 7
 
 
-def test_conversions_by_hand(main_report: Report) -> None:
-    stages = main_report.stages
+def test_conversions_by_hand(attributed_report: Report) -> None:
+    stages = attributed_report.stages
     # conversion_to_next = reached[i+1] / reached[i]: 8/11, 6/8, 3/6
     assert [stage.conversion_to_next for stage in stages] == [F(8, 11), F(3, 4), F(1, 2), None]
     # resolved = reached[i+1] / (reached[i] - current[i]): 8/(11-1), 6/(8-1), 3/(6-2)
@@ -127,13 +155,13 @@ def test_conversions_by_hand(main_report: Report) -> None:
     assert [stage.cumulative_conversion for stage in stages] == [F(1), F(8, 11), F(6, 11), F(3, 11)]
     assert [stage.planned_conversion for stage in stages] == [F(9, 10)] * 3 + [None]
     # won / (won + lost) = 3 / (3 + 4)
-    assert main_report.win_rate == F(3, 7)
+    assert attributed_report.win_rate == F(3, 7)
 
 
-def test_money_by_hand(main_report: Report) -> None:
-    assert main_report.currency == "USD"
-    assert len(main_report.money) == 1
-    money = main_report.primary_money
+def test_money_by_hand(attributed_report: Report) -> None:
+    assert attributed_report.currency == "USD"
+    assert len(attributed_report.money) == 1
+    money = attributed_report.primary_money
     assert money is not None
     assert money.currency == "USD"
     assert money.won_value == Decimal(6000)  # 1000 + 3000 + 2000
@@ -146,7 +174,7 @@ def test_money_by_hand(main_report: Report) -> None:
     #   P3 = 1, P2 = 3/4, P1 = 6/7 * 3/4 = 9/14, P0 = 4/5 * 9/14 = 18/35
     # weighted = 400 * 18/35 + 1000 * 9/14 + 2000 * 3/4 = 1440/7 + 4500/7 + 1500 = 16440/7
     assert money.weighted_open_value == F(16440, 7)
-    assert main_report.won_without_amount == 0
+    assert attributed_report.won_without_amount == 0
 
 
 def test_cycle_and_velocity_by_hand(main_report: Report) -> None:
@@ -161,7 +189,7 @@ def test_cycle_and_velocity_by_hand(main_report: Report) -> None:
     assert all(stage.median_days_in_stage is None for stage in main_report.stages)
 
 
-def test_gaps_within_noise_name_no_bottleneck_impact_by_hand(main_report: Report) -> None:
+def test_gaps_within_noise_name_no_bottleneck_impact_by_hand(attributed_report: Report) -> None:
     # Every stage is below its 90% plan, but within sampling noise: the 90% Wilson
     # interval's high end (z = 1.644854, as in tests/test_bottleneck.py) is above 90%:
     #   Lead 8/10 -> 0.9314; Qualified 6/7 -> 0.9675; Proposal 3/4 -> 0.9421.
@@ -171,17 +199,17 @@ def test_gaps_within_noise_name_no_bottleneck_impact_by_hand(main_report: Report
     #   Proposal:  (6 - 2)  x (9/10 - 3/4)  x 1    x 2000 = 4 x 3/20 x 2000         = 1200
     # Within noise they are listed furthest below plan first: Proposal (15 points),
     # Lead (10), Qualified (3/70, 4.3).
-    assert main_report.bottleneck_by == "revenue"
-    assert main_report.bottlenecks == ()
-    ranked = [(b.stage, b.next_stage, b.revenue_impact) for b in main_report.within_noise]
+    assert attributed_report.bottleneck_by == "revenue"
+    assert attributed_report.bottlenecks == ()
+    ranked = [(b.stage, b.next_stage, b.revenue_impact) for b in attributed_report.within_noise]
     assert ranked == [
         ("Proposal", "Won", F(1200)),
         ("Lead", "Qualified", F(9000, 7)),
         ("Qualified", "Proposal", F(450)),
     ]
-    highs = [b.interval[1] for b in main_report.within_noise if b.interval]
+    highs = [b.interval[1] for b in attributed_report.within_noise if b.interval]
     assert highs == pytest.approx([0.9421, 0.9314, 0.9675], abs=1e-4)
-    lead = main_report.within_noise[1]
+    lead = attributed_report.within_noise[1]
     assert (lead.actual, lead.planned, lead.lost) == (F(4, 5), F(9, 10), 2)
 
 
@@ -189,7 +217,7 @@ def test_stage_at_or_above_plan_is_not_below_plan() -> None:
     # Same deals; planned Lead 80% equals its actual 4/5, Qualified 50% is below 6/7:
     # only Proposal (planned 90% > 3/4) remains, impact 4 x 3/20 x 1 x 2000 = 1200, and
     # within noise (see above).
-    report = build_report(main_deals(), make_funnel(rates=("80%", "50%", "90%")), AS_OF)
+    report = build_report(attributed_deals(), make_funnel(rates=("80%", "50%", "90%")), AS_OF)
     assert report.bottlenecks == ()
     assert [(b.stage, b.revenue_impact) for b in report.within_noise] == [("Proposal", F(1200))]
 

@@ -214,12 +214,15 @@ HUBSPOT_INTERNAL = dataclasses.replace(HUBSPOT, export="hubspot_internal.csv")
 #
 # won 4; lost 3, all at the first stage; current (2, 1, 1, 2, 0) = 6.
 # reached: [4] = 4, [3] = 4 + 2 = 6, [2] = 6 + 1 = 7, [1] = 7 + 1 = 8, [0] = 8 + 2 + 3 = 13.
-# resolved: 8 / (13 - 2) = 8/11, 7 / (8 - 1) = 1, 6 / (7 - 1) = 1, 4 / (6 - 2) = 1.
+# resolved: none measured: the lost deals carry no stage (counted at the first stage,
+# they would make every later stage 100%: 7 / (8 - 1), 6 / (7 - 1), 4 / (6 - 2)).
 # Won 485000 + 120500 + 60000 + 12000 = 677500, average 169375,
 # median (60000 + 120500) / 2 = 90250. Lost 75000 + 210000 + 55000 = 340000.
 # Cycles: S1 106 (28 + 31 + 31 + 16), S2 49 (17 + 31 + 1), S3 56 (28 + 28), S13 25
 # (11 + 14) -> sorted 25 49 56 106: median 52.5; p90 at 2.7: 56 x 0.3 + 106 x 0.7 = 91.0.
-# Bottleneck: Prospecting 8/11 < 4/5: (13 - 2) x (4/5 - 8/11) x 1 x 169375 = 135500.
+# Weighted: no probability column, so the win rate 4/7 for every open stage:
+# (65000 + 90000 + 150000 + 345250.50) x 4/7 = 650250.50 x 4/7.
+# Bottleneck: none: no stage's conversion is measured.
 # Stale after 60 days at 2025-11-30, counted from the created date (no stage dates):
 # S10 138 (16 + 31 + 30 + 31 + 30), S9 118, S7 90, S8 69; not S11 (51), S6 (17).
 SALESFORCE = Expected(
@@ -235,7 +238,7 @@ SALESFORCE = Expected(
     lost_unknown_stage=3,
     won=4,
     conversion_to_next=(F(8, 13), F(7, 8), F(6, 7), F(4, 6), None),
-    resolved_conversion=(F(8, 11), F(1), F(1), F(1), None),
+    resolved_conversion=(None, None, None, None, None),
     cumulative_conversion=(F(1), F(8, 13), F(7, 13), F(6, 13), F(4, 13)),
     win_rate=F(4, 7),
     currency="USD",
@@ -247,13 +250,13 @@ SALESFORCE = Expected(
             lost_value=D(340000),
             average_won_value=F(169375),
             median_won_value=90250.0,
-            weighted_open_value=65000 * F(8, 11) + 90000 + 150000 + F("345250.50"),
+            weighted_open_value=(65000 + 90000 + 150000 + F("345250.50")) * F(4, 7),
         ),
     ),
     median_cycle_days=52.5,
     p90_cycle_days=91.0,
     velocity=6 * F(4, 7) * 169375 / F(105, 2),
-    bottlenecks=(("Prospecting", "Qualification", F(8, 11), F(4, 5), F(135500)),),
+    bottlenecks=(),
     stale=(
         ("006Hs00001SySupQAF", "Chloé Martin", "Negotiation", 138, D(300000), "USD"),
         ("006Hs00001PpCmpQAB", "José Álvarez", "Proposal", 118, D(150000), "USD"),
@@ -374,13 +377,16 @@ PIPEDRIVE = Expected(
 #
 # won 5; lost 3, stage unknown, so at the first stage; current (1, 2, 1, 1, 0) = 5.
 # reached: [4] = 5, [3] = 5 + 1 = 6, [2] = 6 + 1 = 7, [1] = 7 + 2 = 9, [0] = 9 + 1 + 3 = 13.
-# resolved: 9 / (13 - 1) = 3/4, 7/7, 6/6, 5/5.
+# resolved: none measured: the lost deals carry no stage (counted at the first stage,
+# they would make every later stage 100%: 7/7, 6/6, 5/5).
 # Won 25000 + 18000 + 40000 + 9000 + 12500 = 104500, average 20900, median 18000.
 # Lost 30000 + 22000 + 5000 = 57000.
-# Weighted: 8000 x 3/4 + 35000 + 35000 + 27500 = 103500.
+# Weighted by the Probability (%) column, each stage's mean over its open deals:
+# Qualification 10%, Needs Analysis (20 + 40) / 2 = 30%, Proposal 75%, Negotiation 90%:
+# 8000 x 0.1 + 35000 x 0.3 + 35000 x 0.75 + 27500 x 0.9 = 800 + 10500 + 26250 + 24750.
 # Cycles: 60 (30 + 30), 35 (26 + 9), 120 (13 + 31 + 31 + 30 + 15), 23, 67 (28 + 31 + 8)
 # -> sorted 23 35 60 67 120: median 60; p90 at 3.6: 67 x 0.4 + 120 x 0.6 = 98.8.
-# Bottleneck: Qualification 3/4 < 4/5: (13 - 1) x 1/20 x 1 x 20900 = 12540.
+# Bottleneck: none: no stage's conversion is measured.
 # Stale after 60 days at 2024-12-31 (from created): 012 99 days (7 + 31 + 30 + 31),
 # 011 78 (17 + 30 + 31); not 010 (57), 013 (43), 009 (29).
 ZOHO = Expected(
@@ -396,7 +402,7 @@ ZOHO = Expected(
     lost_unknown_stage=3,
     won=5,
     conversion_to_next=(F(9, 13), F(7, 9), F(6, 7), F(5, 6), None),
-    resolved_conversion=(F(3, 4), F(1), F(1), F(1), None),
+    resolved_conversion=(None, None, None, None, None),
     cumulative_conversion=(F(1), F(9, 13), F(7, 13), F(6, 13), F(5, 13)),
     win_rate=F(5, 8),
     currency="USD",
@@ -408,13 +414,13 @@ ZOHO = Expected(
             lost_value=D(57000),
             average_won_value=F(20900),
             median_won_value=18000.0,
-            weighted_open_value=F(103500),
+            weighted_open_value=F(800 + 10500 + 26250 + 24750),
         ),
     ),
     median_cycle_days=60.0,
     p90_cycle_days=98.8,
     velocity=5 * F(5, 8) * 20900 / 60,
-    bottlenecks=(("Qualification", "Needs Analysis", F(3, 4), F(4, 5), F(12540)),),
+    bottlenecks=(),
     stale=(
         ("4876876000000567012", "Omar Haddad", "Proposal", 99, D(35000), "USD"),
         ("4876876000000567011", "Lena Fischer", "Needs Analysis", 78, D(20000), "USD"),

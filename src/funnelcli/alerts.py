@@ -325,9 +325,14 @@ def _judge_fail_below(
 ) -> None:
     actual = stage.resolved_conversion
     if actual is None:
+        # Deals left the stage but no rate: the export does not say where deals were lost.
+        why = (
+            "the export does not say where deals were lost"
+            if stage.reached > stage.current
+            else "no deal has left the stage yet"
+        )
         not_judged.append(
-            f"{stage.name} resolved conversion not judged against {format_rate(threshold)}: "
-            f"no deal has left the stage yet"
+            f"{stage.name} resolved conversion not judged against {format_rate(threshold)}: {why}"
         )
         return
     if actual >= threshold:
@@ -349,6 +354,9 @@ def _judge_bottlenecks(report: Report, fired: list[Alert], not_judged: list[str]
         not_judged.append(
             "bottlenecks not judged: the funnel has no planned conversion rates to fall below"
         )
+        return
+    if report.losses_unattributed:  # no stage's conversion is measured (report.py)
+        not_judged.append("bottlenecks not judged: the export does not say where deals were lost")
         return
     for bottleneck in report.bottlenecks:
         planned = bottleneck.planned

@@ -7,6 +7,18 @@ Three steps on top of :mod:`funnelcli.plan`, all in exact arithmetic (Fraction/D
    * ``conversion[i] = resolved_conversion[i]`` from the report (deals that moved on over
      deals that left stage i). A stage no deal has left keeps its planned rate, with a
      note. A measured 0% cannot be planned with: :class:`UsageError`.
+   * Losses unattributed (lost deals at an unknown stage, report.py): no stage's rate
+     can be measured, and none is planned at 100% for want of an attributed loss. With
+     the export's probability column (the report's ``win_probabilities``, P_i per open
+     stage, P = 1 at won): ``conversion[i] = min(1, P_i / P_{i+1})``, so that the
+     product from i down is P_i wherever P does not fall towards won (a stage whose P
+     is below the next one's gets 100%, and the product from it is the next one's P).
+     Without the column: the overall win rate won / (won + lost) for the last open
+     stage and 100% for those above it, so a deal open anywhere is won at the win rate.
+     A note says which (:func:`stage_rates`).
+   * Each rate says what it rests on (:class:`StageRate`): a measured rate (and the
+     win rate) its resolved deals and its 90% Wilson interval; a note warns for each
+     resting on fewer than :data:`FEW_RESOLVED` deals.
    * ``average_deal_value`` = the report's average won value, rounded to the cent (half
      to even), so the plan is exact for the value it shows. It must be in the funnel's
      currency (``report.primary_money``; ``fx:`` rates convert others). Without it the
@@ -53,8 +65,15 @@ from typing import TYPE_CHECKING
 from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
 from funnelcli.plan import Plan, checked_deal_value, cumulative_rates, make_plan
-from funnelcli.report import MoneyFigures, Report
+from funnelcli.report import WIN_FROM_WIN_RATE, MoneyFigures, Report
+from funnelcli.stats import wilson_interval
 from funnelcli.values import format_money, format_rate
+
+FEW_RESOLVED = 30
+"""A measured rate resting on fewer resolved deals than this is warned about."""
+
+INTERVAL_LEVEL = 0.9
+"""The level of the interval shown with each measured rate."""
 
 if TYPE_CHECKING:
     from funnelcli.pacing import PacingRequest
@@ -116,6 +135,17 @@ def measured_funnel(
     stages = list(funnel.stages)
     for index, rate in enumerate(_stage_rates(funnel, report, notes)):
         stage = report.stages[index]
+        if rate == 0 and report.win_probability_from == WIN_FROM_WIN_RATE:
+            raise UsageError(
+                f"cannot plan from the export: none of its {report.won + report.lost:,} "
+                "closed deals was won, and it does not say where deals were lost; "
+                "plan with the funnel file's rates instead"
+            )
+        if rate == 0 and report.losses_unattributed:
+            raise UsageError(
+                f"cannot plan from the export: {report.win_probability_from} gives "
+                f"{stage.name} a probability of 0%; plan with the funnel file's rates instead"
+            )
         if rate == 0:
             raise UsageError(
                 f"cannot plan from the export: {stage.name} converts 0% to "
@@ -244,13 +274,122 @@ def _check_stages(funnel: Funnel, report: Report) -> None:
         raise ValueError(f"the report's stages are not the funnel's ({', '.join(names)})")
 
 
-def _stage_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[Fraction]:
+@dataclass(frozen=True)
+class StageRate:
+    """A stage's rate to the next, and what it rests on."""
+
+    stage: str
+    next_stage: str
+    rate: Fraction
+    source: str  # one of the RATE_* names below
+    moved_on: int | None = None  # measured: resolved deals that moved on (won, for the win rate)
+    resolved: int | None = None  # measured: the resolved deals it rests on
+    interval: tuple[float, float] | None = None  # measured: INTERVAL_LEVEL Wilson interval
+
+    @property
+    def few(self) -> bool:
+        return self.resolved is not None and self.resolved < FEW_RESOLVED
+
+
+RATE_MEASURED = "measured"  # the stage's resolved conversion
+RATE_PLANNED = "planned"  # no deal has left the stage: the funnel file's rate
+RATE_PROBABILITY = "probability column"  # P_i / P_{i+1} from the export's column
+RATE_WIN_RATE = "win rate"  # the overall win rate, at the last open stage
+RATE_NOT_MEASURED = "not measured"  # 100% above the win rate's stage
+
+
+def stage_rates(funnel: Funnel, report: Report) -> tuple[tuple[StageRate, ...], list[str]]:
+    """Each stage's rate to the next with its source, and notes on what stands in.
+
+    See the module doc; with losses unattributed the rates come from the report's
+    ``win_probabilities`` (the probability column, else the overall win rate).
+    """
+    _check_stages(funnel, report)
+    notes: list[str] = []
+    if report.losses_unattributed:
+        rates = _unattributed_rates(report, notes)
+    else:
+        rates = _measured_rates(funnel, report, notes)
+    return tuple(rates), notes
+
+
+def few_resolved_note(rate: StageRate) -> str:
+    """The warning for a rate resting on fewer than FEW_RESOLVED resolved deals."""
+    return (
+        f"{rate.stage}: {format_rate(rate.rate)} to {rate.next_stage} rests on "
+        f"{rate.resolved or 0:,} resolved deals only (fewer than {FEW_RESOLVED}); "
+        f"{interval_text(rate)}"
+    )
+
+
+def interval_text(rate: StageRate) -> str:
+    """``90% interval 25.1% to 60.0%``, or "" for a rate that was not measured."""
+    if rate.interval is None:
+        return ""
+    low, high = rate.interval
+    return (
+        f"{INTERVAL_LEVEL:.0%} interval {format_rate(Fraction(low))} "
+        f"to {format_rate(Fraction(high))}"
+    )
+
+
+def _measured(
+    stage: str, next_stage: str, moved_on: int, resolved: int, source: str = RATE_MEASURED
+) -> StageRate:
+    return StageRate(
+        stage,
+        next_stage,
+        Fraction(moved_on, resolved),
+        source,
+        moved_on,
+        resolved,
+        wilson_interval(moved_on, resolved, INTERVAL_LEVEL),
+    )
+
+
+def _unattributed_rates(report: Report, notes: list[str]) -> list[StageRate]:
+    """Rates when the export does not say where deals were lost (see the module doc)."""
+    names = [stage.name for stage in report.stages]
+    last = len(names) - 1
+    if report.win_probability_from == WIN_FROM_WIN_RATE:
+        closed = report.won + report.lost
+        rates = [
+            StageRate(names[i], names[i + 1], Fraction(1), RATE_NOT_MEASURED)
+            for i in range(last - 1)
+        ]
+        rates.append(_measured(names[last - 1], names[last], report.won, closed, RATE_WIN_RATE))
+        notes.append(
+            f"Rates from {WIN_FROM_WIN_RATE} ({report.won:,} won of {closed:,} closed): the "
+            "export does not say where deals were lost, so no stage's rate can be measured; "
+            f"{names[last - 1]} to {names[last]} is planned at the win rate and every stage "
+            "above it at 100%"
+        )
+        return rates
+    probabilities = [*report.win_probabilities[:last], Fraction(1)]
+    rates = []
+    for index in range(last):
+        here, below = probabilities[index], probabilities[index + 1]
+        assert here is not None and below is not None, "set for every stage when unattributed"
+        rate = min(Fraction(1), here / below) if below else Fraction(here > 0)
+        rates.append(StageRate(names[index], names[index + 1], rate, RATE_PROBABILITY))
+    notes.append(
+        f"Rates from {report.win_probability_from} (each stage's mean probability over the "
+        "next one's): the export does not say where deals were lost, so no stage's rate "
+        "can be measured"
+    )
+    return rates
+
+
+def _measured_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[StageRate]:
     """The resolved conversion of each stage but the last; the planned rate where none."""
     rates = []
     for index, stage in enumerate(report.stages[:-1]):
         next_name = report.stages[index + 1].name
         if stage.resolved_conversion is not None:
-            rates.append(stage.resolved_conversion)
+            resolved = stage.reached - stage.current
+            rates.append(
+                _measured(stage.name, next_name, report.stages[index + 1].reached, resolved)
+            )
             continue
         planned = funnel.stages[index].conversion
         if planned is None:
@@ -262,8 +401,15 @@ def _stage_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[Fract
             f"{stage.name}: no deal has left this stage in the export; "
             f"the planned {format_rate(planned)} to {next_name} stands in"
         )
-        rates.append(planned)
+        rates.append(StageRate(stage.name, next_name, planned, RATE_PLANNED))
     return rates
+
+
+def _stage_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[Fraction]:
+    """The rate of each stage but the last (see :func:`stage_rates`)."""
+    rates, found = stage_rates(funnel, report)
+    notes += found
+    return [rate.rate for rate in rates]
 
 
 def _measured_deal_value(funnel: Funnel, report: Report, notes: list[str]) -> Decimal:

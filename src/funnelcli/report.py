@@ -35,6 +35,30 @@ f = i, from their last entry into i to the LOST change after it, or to the close
 A negative day count (a close date before the change) is left out, and counted in
 ``negative_durations`` when it is a stage's days.
 
+Losses unattributed: when some lost deals are at an unknown stage
+(``lost_unknown_stage > 0``), the export does not say where deals were lost, and the
+chance of moving on from a stage cannot be measured: counting those losses at the first
+stage would show every later stage converting 100% of the deals that left it. Then every
+stage's ``resolved_conversion`` is None (not measurable), and a note says why and how
+to fix it (a --history file, stage-date columns, or a status column that keeps the
+stage). The counts (reached, current, lost) stay as defined above: they count what the
+export says, with the unknown losses at the first stage.
+
+P(win) for a deal open in stage i (``win_probabilities``; the weighted open value,
+``plan --credit-pipeline`` and ``--rates-from`` use it): 1 for the won stage, and
+
+* measured (``win_probability_from = "measured"``): the product of the resolved
+  conversions from i down, a stage with no resolved deals taking its planned rate;
+* with losses unattributed and probabilities per stage from the export's probability
+  column (``stage_probabilities``, read at the edge): that stage's probability, the
+  mean of its open deals' (a mean, so that open deals x probability is the sum of their
+  own probabilities: the expected wins); a stage none of whose open deals has one
+  takes the overall win rate;
+* with losses unattributed and no probability column: the overall win rate
+  won / (won + lost) for every open stage.
+
+No stage gets a probability of 1 only because no loss was attributed to it.
+
 Deals stream through a :class:`ReportBuilder` one at a time; it keeps counters and only
 the values that medians need. Two builders over different rows merge into the one a
 single builder over all rows would give. :func:`deal_as_of` rebuilds a deal as it stood
@@ -667,6 +691,30 @@ StageChange = tuple[dt.date, int]
 StageChanges = tuple[StageChange, ...]
 
 
+def open_stage(deal: Deal | DealRow, stage_count: int) -> int | None:
+    """The stage an open deal is counted in (its furthest stage f, as ReportBuilder.add
+    and add_rows find it); None for a won or lost deal. For readers that tally a column
+    per stage."""
+    if isinstance(deal, Deal):
+        outcome, stage, entered, changes = deal.outcome, deal.stage, deal.entered, _history(deal)
+    else:
+        outcome, stage, entered, changes = deal[1], deal[2], deal[9], None
+    if outcome is not Outcome.OPEN:
+        return None
+    last = stage_count - 1
+    if changes is not None:
+        changed_to = max((change for _, change in changes), default=LOST)
+        if changed_to != LOST:
+            stage = max(changed_to, stage if stage is not None else LOST)
+    elif entered is not None:
+        dated = next((i for i in range(last - 1, -1, -1) if entered[i] is not None), -1)
+        if dated >= 0 and (stage is None or dated > stage):
+            stage = dated
+    if stage is None:
+        return 0
+    return min(stage, last - 1)
+
+
 def _history(deal: Deal) -> StageChanges | None:
     """The deal's changes by date (see :func:`_changes`); None without a timeline.
 
@@ -880,6 +928,11 @@ class Report:
     has_stage_dates: bool
     # Stages below plan whose gap is within sampling noise, furthest below first.
     within_noise: tuple[Bottleneck, ...] = ()
+    # P(win) for a deal open in each stage (1 at won; None where unknown), and what gave
+    # it: WIN_FROM_MEASURED, the probability column (win_from_column()) or WIN_FROM_WIN_RATE.
+    win_probabilities: tuple[Fraction | None, ...] = ()
+    win_probability_from: str = "measured"
+    notes: tuple[str, ...] = ()  # what the figures cannot say, and how to fix it
 
     @property
     def has_plan(self) -> bool:
@@ -887,25 +940,48 @@ class Report:
         return any(stage.planned_conversion is not None for stage in self.stages[:-1])
 
     @property
+    def losses_unattributed(self) -> bool:
+        """Some lost deals are at an unknown stage: per-stage rates cannot be measured."""
+        return self.lost_unknown_stage > 0
+
+    @property
     def primary_money(self) -> MoneyFigures | None:
         """The money figures when the export has one currency; None when it mixes several."""
         return self.money[0] if len(self.money) == 1 else None
 
 
-def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
-    """Turn accumulated counts into the report's figures."""
+def finish(
+    builder: ReportBuilder,
+    funnel: Funnel,
+    stage_probabilities: StageProbabilities | None = None,
+) -> Report:
+    """Turn accumulated counts into the report's figures.
+
+    ``stage_probabilities``: the export's probability column per stage, read at the edge
+    only when losses are unattributed (see the module doc); ignored otherwise.
+    """
     n = builder.stage_count
     reached = _reached(builder.reached_at)
-    resolved = [_ratio(reached[i + 1], reached[i] - builder.current[i]) for i in range(n - 1)] + [
-        None
-    ]
+    unattributed = builder.lost_unknown_stage > 0
+    resolved: list[Fraction | None] = [None] * n
+    if not unattributed:
+        resolved[: n - 1] = [
+            _ratio(reached[i + 1], reached[i] - builder.current[i]) for i in range(n - 1)
+        ]
     stages = tuple(_stage_figures(builder, funnel, reached, resolved[i], i) for i in range(n))
-    win_from = _win_probabilities(resolved, funnel)
     lost_total = sum(builder.lost)
+    win_rate = _ratio(builder.won, builder.won + lost_total)
+    notes: tuple[str, ...] = ()
+    if unattributed:
+        win_from, method = _unattributed_win_probabilities(
+            n, win_rate, stage_probabilities, builder.current, builder.stage_names
+        )
+        notes = (unattributed_note(builder.lost_unknown_stage, method),)
+    else:
+        win_from, method = _win_probabilities(resolved, funnel), WIN_FROM_MEASURED
     money = _money_figures(builder, win_from, funnel)
     cycle = _Ascending(builder.cycle_days)
     median_cycle = _median(cycle)
-    win_rate = _ratio(builder.won, builder.won + lost_total)
     open_count = sum(builder.current)
     single = money[0] if len(money) == 1 else None
     velocity = None
@@ -939,7 +1015,66 @@ def finish(builder: ReportBuilder, funnel: Funnel) -> Report:
         won_without_amount=builder.won_without_amount,
         open_without_amount=builder.open_without_amount,
         has_stage_dates=builder.has_stage_dates,
+        win_probabilities=tuple(win_from),
+        win_probability_from=method,
+        notes=notes,
     )
+
+
+WIN_FROM_MEASURED = "measured"
+WIN_FROM_WIN_RATE = "the overall win rate"
+
+
+def win_from_column(header: str) -> str:
+    """The method's name when the export's probability column gave the probabilities."""
+    return f"the export's '{header}' column"
+
+
+@dataclass(frozen=True)
+class StageProbabilities:
+    """The export's probability column per stage: the mean over the open deals the report
+    counts in each stage (None where none has one), and the column's header."""
+
+    header: str
+    means: tuple[Fraction | None, ...]
+
+
+def unattributed_note(count: int, method: str) -> str:
+    """Why no stage's conversion is measured, what weighs the open deals, and the fix."""
+    deals = "lost deal has" if count == 1 else "lost deals have"
+    return (
+        f"{count:,} {deals} no stage: the export does not say where deals were lost, so "
+        f"no stage's conversion can be measured (shown as –); open deals are weighted by "
+        f"{method}. Add --history with the stage history, stage-date columns, or a "
+        "status column (won/lost/open) that keeps the stage a deal was lost at."
+    )
+
+
+def _unattributed_win_probabilities(
+    n: int,
+    win_rate: Fraction | None,
+    stage_probabilities: StageProbabilities | None,
+    current: Sequence[int],
+    names: Sequence[str],
+) -> tuple[list[Fraction | None], str]:
+    """P(win) per stage when losses are unattributed (see the module doc) and its method.
+
+    A stage the column leaves without a probability takes the overall win rate; the
+    method then names both, with the stages that took it.
+    """
+    probabilities: list[Fraction | None] = [win_rate] * (n - 1) + [Fraction(1)]
+    if stage_probabilities is None:
+        return probabilities, WIN_FROM_WIN_RATE
+    standing_in = []
+    for index, mean in enumerate(stage_probabilities.means[: n - 1]):
+        if mean is not None:
+            probabilities[index] = mean
+        elif current[index]:
+            standing_in.append(names[index])
+    method = win_from_column(stage_probabilities.header)
+    if standing_in:
+        method += f", {WIN_FROM_WIN_RATE} for {', '.join(standing_in)}"
+    return probabilities, method
 
 
 def _stage_figures(

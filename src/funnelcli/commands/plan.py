@@ -342,14 +342,19 @@ def _plan_from_history(
     from decimal import Decimal
 
     from funnelcli.commands.report import report_notes, report_skips
-    from funnelcli.history_plan import measured_funnel, plan_from_history
+    from funnelcli.history_plan import (
+        few_resolved_note,
+        measured_funnel,
+        plan_from_history,
+        stage_rates,
+    )
     from funnelcli.plan import covered_plan, make_plan
     from funnelcli.readers.export import ReadOptions, report_export
     from funnelcli.render.plan_files import PlanContext
 
     read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions(decimal=decimal))
     # What the export could not say is said as in 'funnel report': rows skipped, lost
-    # deals without a stage (which make the measured rates lean on the first stage).
+    # deals without a stage (then no rate can be measured: report.py).
     report_skips(read, loaded, quiet=quiet, as_errors=False)
     report_notes(read, quiet)
     report = read.report
@@ -359,10 +364,14 @@ def _plan_from_history(
         if loaded.funnel.evidence is not None
         else ()
     )
+    rates, _ = stage_rates(loaded.funnel, report)
+    # A rate resting on a handful of deals: said on stderr and in the plan's notes.
+    few = tuple(few_resolved_note(rate) for rate in rates if rate.few)
     if not credit:
         measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
         plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
-        return plan, PlanContext(rates_from=export, notes=(*origin, *notes))
+        _warn_few(few, read.table.source, quiet)
+        return plan, PlanContext(rates_from=export, notes=(*origin, *notes, *few), rates=rates)
     history = plan_from_history(
         loaded.funnel,
         report,
@@ -377,11 +386,21 @@ def _plan_from_history(
     plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
     context = PlanContext(
         rates_from=export,
-        notes=(*origin, *history.notes),
+        notes=(*origin, *history.notes, *few),
         credit=history.credit,
         credit_from=export,
+        rates=rates,
     )
+    _warn_few(few, read.table.source, quiet)
     return plan, context
+
+
+def _warn_few(notes: tuple[str, ...], source: str, quiet: bool) -> None:
+    """Rates resting on few deals, on stderr too, once the plan is made."""
+    from funnelcli.errors import print_warning
+
+    for note in notes:
+        print_warning(f"{source}: {note}", quiet)
 
 
 def _plan_renderable(result: Any, source: str, context: Any = None) -> Any:

@@ -67,6 +67,7 @@ from funnelcli.report import (
     Report,
     SegmentFigures,
     SlicedBuilder,
+    StageProbabilities,
     finish,
     finish_segments,
     finish_slices,
@@ -435,6 +436,11 @@ def _report_export(
         account = reader.account
         account.check_ids()  # RepeatedIds when an id may have come again
         info = table_info(table)
+    probabilities = None
+    if builder.overall.lost_unknown_stage:
+        probabilities = _stage_probabilities(
+            path, table, options, funnel, columns, orders, slicing, history, as_of, decimal_comma
+        )
     check_unchanged(path, before)  # a report of two versions of the file is no report
     _check_pipeline_found(request, account, table.source)
     by = request.by
@@ -442,7 +448,7 @@ def _report_export(
         finish_segments(builder.segments, funnel, request.max_segments) if by else (None, None)
     )
     return ExportReport(
-        finish(builder.overall, funnel),
+        finish(builder.overall, funnel, probabilities),
         account,
         columns,
         info,
@@ -458,6 +464,41 @@ def _report_export(
         else None,
         funnel_evidence=funnel.evidence,
     )
+
+
+def _stage_probabilities(
+    path: str,
+    table: Table,
+    options: ReadOptions,
+    funnel: Funnel,
+    columns: ColumnMap,
+    orders: dict[int, DayOrder | None],
+    slicing: Slicing,
+    history: TimelineSource | None,
+    as_of: dt.date,
+    decimal_comma: bool,
+) -> StageProbabilities | None:
+    """The export's probability column per stage, for a report whose losses are
+    unattributed (report.py); None without such a column. A second pass over the file:
+    see readers/probabilities.py for its cost."""
+    from funnelcli.readers.probabilities import probability_column, stage_probabilities
+
+    column = probability_column(table.header)
+    if column is None:
+        return None
+    with open_export(path, reopen_options(table, options)) as scan:
+        return stage_probabilities(
+            scan,
+            funnel,
+            columns,
+            orders,
+            options.date_format,
+            slicing,
+            column=column,
+            history=history,
+            as_of=as_of,
+            decimal_comma=decimal_comma,
+        )
 
 
 def _check_pipeline_found(request: SliceRequest, account: RowAccount, source: str) -> None:

@@ -17,7 +17,7 @@ from funnelcli.render.numbers import money, rate
 from funnelcli.values import format_money, format_rate, short_money
 
 if TYPE_CHECKING:  # only for the annotation: plain plans need not import the report's code
-    from funnelcli.history_plan import PipelineCredit
+    from funnelcli.history_plan import PipelineCredit, StageRate
 
 SCHEMA_VERSION = 1
 
@@ -31,6 +31,7 @@ class PlanContext(NamedTuple):
     notes: tuple[str, ...] = ()
     credit: PipelineCredit | None = None
     credit_from: str | None = None
+    rates: tuple[StageRate, ...] = ()  # each rate from the export and what it rests on
 
 
 def plan_to_dict(
@@ -85,6 +86,21 @@ def plan_to_dict(
         "rates_from": context.rates_from,
         "rates_notes": list(context.notes),
         "pipeline_credit": _credit(context),
+        "rates": [_rate(row) for row in context.rates] if context.rates_from else None,
+    }
+
+
+def _rate(row: StageRate) -> dict[str, Any]:
+    """A rate from the export: its source, and for a measured one its deals and interval."""
+    return {
+        "stage": row.stage,
+        "next_stage": row.next_stage,
+        "rate": float(row.rate),
+        "from": row.source,
+        "moved_on": row.moved_on,
+        "resolved_deals": row.resolved,
+        "interval_90": list(row.interval) if row.interval is not None else None,
+        "few_resolved_deals": row.few,
     }
 
 
@@ -121,10 +137,16 @@ def context_lines(
 
     ``escape`` quotes file names and notes (which name CRM values) for the writer."""
     lines = []
-    if context.rates_from:
+    if context.rates_from and any(row.source not in _MEASURED for row in context.rates):
+        lines.append(
+            f"Rates and deal value from {escape(context.rates_from)}: the average won value; "
+            "rates as the notes say (where deals were lost is unknown)."
+        )
+    elif context.rates_from:
         lines.append(
             f"Rates and deal value measured from {escape(context.rates_from)} (resolved conversion, average won value)."
         )
+    lines += [escape(line) for line in rate_lines(context.rates)]
     lines += [escape(note) for note in context.notes]
     credit = context.credit
     if credit is not None:
@@ -148,6 +170,30 @@ def context_lines(
                 f"at a {format_rate(credit.win_rate or Fraction(0))} win rate you need "
                 f"{float(credit.coverage_needed):.2f}x."
             )
+    return lines
+
+
+_MEASURED = frozenset({"measured", "planned"})
+"""Rate sources (history_plan.RATE_*) that keep the usual "measured" sentence."""
+
+
+def rate_lines(rates: tuple[StageRate, ...]) -> list[str]:
+    """One line per rate the export measured: the rate, its interval and its deals."""
+    from funnelcli.history_plan import interval_text  # plans from history only
+
+    lines = []
+    for row in rates:
+        if row.interval is None or row.resolved is None:
+            continue
+        what = (
+            f"{row.moved_on or 0:,} won of {row.resolved:,} closed: the win rate"
+            if row.source == "win rate"
+            else f"{row.moved_on or 0:,} of {row.resolved:,} resolved deals moved on"
+        )
+        lines.append(
+            f"{row.stage} to {row.next_stage}: {format_rate(row.rate)} "
+            f"({what}; {interval_text(row)})."
+        )
     return lines
 
 

@@ -24,6 +24,8 @@ from funnelcli.render.numbers import rate
 from funnelcli.report import (
     MIN_SEGMENT_DEALS,
     NOISE_LEVEL,
+    WIN_FROM_MEASURED,
+    WIN_FROM_WIN_RATE,
     Bottleneck,
     MoneyFigures,
     Report,
@@ -87,6 +89,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
                 "median_days_before_loss": _days(stage.median_days_before_loss),
                 "skipped": stage.skipped,
                 "moved_back": stage.moved_back,
+                "win_probability": rate(report.win_probabilities[index]),
             }
             for index, stage in enumerate(report.stages)
         ],
@@ -100,6 +103,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
             "count": report.open,
             "value": _money(money.open_value) if money else None,
             "weighted_value": _money(money.weighted_open_value) if money else None,
+            "weighted_from": report.win_probability_from,
             "without_amount": report.open_without_amount,
         },
         "win_rate": rate(report.win_rate),
@@ -145,6 +149,7 @@ def report_to_dict(result: ExportReport, funnel_source: str, export: str) -> dic
         "alerts": alerts_to_json(result.alerts) if result.alerts else [],
         "history": _history(result),
         "compare": _compare(result),
+        "notes": list(report.notes),
     }
 
 
@@ -402,6 +407,9 @@ Escape = Callable[[str], str]
 
 def bottleneck_sentence(report: Report, escape: Escape = _as_is) -> str:
     """The report's one-sentence verdict on where the funnel loses most (README: Bottlenecks)."""
+    if report.losses_unattributed:
+        found = "None can be found."
+        return f"{found} {escape(report.notes[0])}" if report.notes else found
     if not report.bottlenecks:
         if all(stage.resolved_conversion is None for stage in report.stages[:-1]):
             return "No deal has left a stage yet: nothing to compare with the plan."
@@ -495,7 +503,7 @@ def key_figures(report: Report, escape: Escape = _as_is) -> list[tuple[str, str]
     for figures in report.money:
         currency = escape(figures.currency)
         suffix = f" ({currency})" if len(report.money) > 1 else ""
-        rows += _money_rows(figures, currency, suffix)
+        rows += _money_rows(figures, currency, suffix, escape(weighted_by(report)))
     note = open_without_amount_note(report)
     if note:
         rows.append(("", note))
@@ -510,7 +518,19 @@ def key_figures(report: Report, escape: Escape = _as_is) -> list[tuple[str, str]
     return rows
 
 
-def _money_rows(figures: MoneyFigures, currency: str, suffix: str) -> list[tuple[str, str]]:
+def weighted_by(report: Report) -> str:
+    """How the open deals were weighted, after the weighted value: nothing when measured."""
+    method = report.win_probability_from
+    if method == WIN_FROM_MEASURED:
+        return ""
+    if method == WIN_FROM_WIN_RATE:
+        return f", by {method}, {percent(report.win_rate)}"
+    return f", by {method}"
+
+
+def _money_rows(
+    figures: MoneyFigures, currency: str, suffix: str, weighted: str = ""
+) -> list[tuple[str, str]]:
     median = (
         Decimal(str(figures.median_won_value)) if figures.median_won_value is not None else None
     )
@@ -522,7 +542,7 @@ def _money_rows(figures: MoneyFigures, currency: str, suffix: str) -> list[tuple
         ),
         (
             f"Open value{suffix}",
-            f"{money_text(figures.open_value, currency)} (weighted {money_text(figures.weighted_open_value, currency)})",
+            f"{money_text(figures.open_value, currency)} (weighted {money_text(figures.weighted_open_value, currency)}{weighted})",
         ),
     ]
 

@@ -229,6 +229,7 @@ def _report_summary(data: dict[str, Any]) -> list[list[object]]:
             open_value=figures["open_value"],
             weighted=figures["weighted_open_value"],
         )
+    rows.append(["Open deals weighted by", data["open"]["weighted_from"]])
     rows += [
         ["Median cycle days (won)", Formatted(data["median_cycle_days"], DAYS)],
         ["P90 cycle days (won)", Formatted(data["p90_cycle_days"], DAYS)],
