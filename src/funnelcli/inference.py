@@ -30,8 +30,8 @@ Evidence, strongest first; the first that orders every open label decides, and
    leave exactly one order (each adjacent pair supported): a tie, a contradiction or a
    pair no deal relates leaves the labels unordered. Stages seen only in the history are
    stages too.
-3. ``f"the export's '{probability_column}' column"``: two or more open labels in order
-   of their median probability, strictly rising. Labels with equal medians are ordered by
+3. ``f"the export's '{probability_column}' column"``: open labels in order of their
+   median probability (two at least), strictly rising. Labels with equal medians are ordered by
    the first known pipeline that has each of them at its own stage (the evidence then
    names both: ``"the export's 'Probability (%)' column and Salesforce's standard stage
    picklist"``), else they are unordered.
@@ -47,8 +47,10 @@ pipeline's won label and ids, are its aliases); with no won label, after the kno
 pipeline's won label, else ``Won``. Lost labels: every lost label, then the pipeline's.
 
 Without an order: :class:`OrderUnknown` names the labels left unordered by the evidence
-that orders the most (all open labels when none orders two), and ``tried`` says what was
-looked for. ``allow_unordered`` puts those labels after the ordered ones instead, most
+that places the most (all open labels when none places any), and ``tried`` says what was
+looked for. An order places a label when it knows where it goes among the others (a
+median of its own among the medians, a history of two stages or more, a known pipeline's
+stage). ``allow_unordered`` puts those labels after the ordered ones instead, most
 rows first, names them in :attr:`InferredFunnel.unordered`, and the evidence says what
 ordered the rest (``"no evidence: order them by hand"`` when nothing did).
 """
@@ -225,11 +227,11 @@ def _orders(evidence: ExportEvidence, labels: _Labels) -> list[_Order | None]:
 
 
 def _best_partial(orders: Sequence[_Order | None], labels: _Labels) -> _Order:
-    """The order that places the most open labels (two at least), the rest after it by
-    rows; else every open label by rows, with no evidence."""
+    """The order that places the most open labels, the rest after it by rows; else every
+    open label by rows, with no evidence."""
     best: _Order | None = None
     for order in orders:
-        if order is not None and order.placed >= 2 and (best is None or order.placed > best.placed):
+        if order is not None and order.placed and (best is None or order.placed > best.placed):
             best = order
     if best is None:
         return _Order(NO_EVIDENCE, [], [label.label for label in labels.open])
@@ -266,10 +268,12 @@ def _funnel(order: _Order, labels: _Labels) -> InferredFunnel:
         taken += [name, *kept]
     won_labels = [label.label for label in labels.won] + list(order.won)
     won_name = won_labels[0] if labels.won else (order.won_name or "Won")
+    if label_key(won_name) in {label_key(label) for label in (*taken, *_lost_labels(labels))}:
+        won_name = "Won deals"  # "Won" is a lost label here: its rows all say lost
     won_aliases = distinct(won_labels, taken=[*taken, won_name])
     stages.append(InferredStage(won_name, won_aliases))
     taken += [won_name, *won_aliases]
-    lost = distinct([label.label for label in labels.lost] + list(order.lost), taken=taken)
+    lost = distinct([*_lost_labels(labels), *order.lost], taken=taken)
     not_stages = [(label.label, "no letters or digits in it") for label in labels.no_key]
     return InferredFunnel(
         stages=tuple(stages),
@@ -278,6 +282,10 @@ def _funnel(order: _Order, labels: _Labels) -> InferredFunnel:
         not_stages=tuple(order.not_stages + not_stages),
         unordered=tuple(order.unordered),
     )
+
+
+def _lost_labels(labels: _Labels) -> list[str]:
+    return [label.label for label in labels.lost]
 
 
 # --- 1. Date entered columns -------------------------------------------------------------
@@ -376,7 +384,7 @@ def _by_history(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
             for later in firsts[i + 1 :]:
                 precedes[earlier, later] += 1
     nodes = [key for key in spelling if key in in_history]
-    order = _only_order(nodes, precedes)
+    order = _only_order(nodes, precedes) if len(nodes) > 1 else None  # one orders nothing
     evidence_text = f"the stage history in {evidence.history_source}"
     if order is None:
         return _Order(evidence_text, [], [label.label for label in labels.open])
@@ -415,6 +423,8 @@ def _by_probability(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
     for label in labels.open:
         if label.probability is not None:
             by_median.setdefault(label.probability, []).append(label)
+    if sum(len(tied) for tied in by_median.values()) < 2:
+        return None  # one median orders nothing
     ordered: list[LabelEvidence] = []
     used: list[str] = []
     for median in sorted(by_median):
