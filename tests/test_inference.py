@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -37,15 +38,9 @@ def _export(
     *labels: LabelEvidence,
     dialect: str = "generic CSV",
     outcome_column: bool = False,
-    **evidence: object,
+    **evidence: Any,
 ) -> ExportEvidence:
-    return ExportEvidence(
-        "deals.csv",
-        dialect,
-        labels,
-        outcome_column,
-        **evidence,  # type: ignore[arg-type]
-    )
+    return ExportEvidence("deals.csv", dialect, labels, outcome_column, **evidence)
 
 
 def _names(funnel: InferredFunnel) -> list[str]:

@@ -162,9 +162,6 @@ class _Labels:
     open: tuple[LabelEvidence, ...]
     no_key: tuple[LabelEvidence, ...]
 
-    def rows_of(self, key: str) -> int:
-        return next((label.rows for label in self.open if label_key(label.label) == key), 0)
-
 
 def infer_funnel(evidence: ExportEvidence, *, allow_unordered: bool = False) -> InferredFunnel:
     """The export's funnel; with ``allow_unordered`` (``init --from``), labels no evidence
