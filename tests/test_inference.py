@@ -600,3 +600,26 @@ def test_a_pair_no_deal_relates_or_a_tie_is_never_ordered(
     labels = [L(label, 1) for label in true]
     with pytest.raises(OrderUnknown):
         infer_funnel(_export(*labels, history=tuple(sequences), history_source="h.csv"))
+
+
+@given(true_funnels, st.data())
+def test_a_minority_of_deals_against_the_order_never_gives_another_order(
+    true: list[str], data: st.DataObject
+) -> None:
+    """Deals that went the true way, and fewer deals per pair the other way round: the
+    inferred order is the true one, or none (a pair no deal relates)."""
+    draw = data.draw
+    forward = [_subsequence(draw, true, must=()) for _ in range(draw(st.integers(1, 8)))]
+    backward = []
+    for earlier in range(len(true)):
+        for later in range(earlier + 1, len(true)):
+            together = sum(1 for s in forward if {true[earlier], true[later]} <= set(s))
+            against = draw(st.integers(0, max(together - 1, 0)))
+            backward += [(true[later], true[earlier])] * against
+    labels = [L(label, 1) for label in true]
+    evidence = _export(*labels, history=(*forward, *backward), history_source="h.csv")
+    try:
+        funnel = infer_funnel(evidence)
+    except OrderUnknown:
+        return
+    assert _names(funnel)[:-1] == true
