@@ -5,22 +5,65 @@ Pure: no I/O. The reader gathers :class:`ExportEvidence` in one pass over an exp
 or raises :class:`OrderUnknown` naming the labels whose place no evidence gives. It
 never guesses an order.
 
-Evidence, strongest first (the first that orders every open label decides, and
-:attr:`InferredFunnel.evidence` says which):
+Won, lost and open labels come first. A label is won or lost when
+:func:`vocabulary.outcome_word` says so (words of eleven languages, ``closedwon``); the
+status column decides over the word only when every row of the label states an outcome
+and none agrees with the word (then the most stated outcome, open making it a stage).
+Every other label is open: a stage to be placed, even when its rows' status says won or
+lost (Pipedrive's lost deals keep the stage they were lost at). A label with no letters
+or digits is no stage. No open label at all: :class:`NoOpenStage`.
 
-1. the export's pipeline: HubSpot's ``Date entered "<Stage> (<Pipeline>)"`` columns, in
-   header order; a stage-history file's sequences;
-2. a probability column: stages in order of their median probability;
-3. a CRM's default pipeline (``vocabulary.KNOWN_PIPELINES``).
+Evidence, strongest first; the first that orders every open label decides, and
+:attr:`InferredFunnel.evidence` completes "stages and order from ...":
 
-Won and lost labels are recognised by ``vocabulary`` (words of eleven languages) and by
-the status column's verdicts.
+1. ``"the export's Date entered columns"``: HubSpot's ``Date entered "<Stage>
+   (<Pipeline>)"`` columns of one pipeline (the Pipeline column's most common value when
+   a column names it, else the pipeline with the most columns), in header order. Won and
+   lost words among them are won and lost labels; the others are the stages, rows or
+   not. An open label matches a column by key or through a CRM pipeline's alias
+   (``qualifiedtobuy`` and ``Qualified To Buy``); one that matches none is no stage of
+   the pipeline and goes to :attr:`InferredFunnel.not_stages` with the reason. When no
+   open label matches any column, the columns are of another pipeline: no evidence.
+2. ``f"the stage history in {history_source}"``: each deal's stages in the order it
+   first entered them; ``a`` precedes ``b`` when more deals went ``a`` then ``b`` than
+   ``b`` then ``a``. The order stands only when these precedences have no cycle and
+   leave exactly one order (each adjacent pair supported): a tie, a contradiction or a
+   pair no deal relates leaves the labels unordered. Stages seen only in the history are
+   stages too.
+3. ``f"the export's '{probability_column}' column"``: open labels in order of their
+   median probability (two at least), strictly rising. Labels with equal medians are ordered by
+   the first known pipeline that has each of them at its own stage (the evidence then
+   names both: ``"the export's 'Probability (%)' column and Salesforce's standard stage
+   picklist"``), else they are unordered.
+4. a known pipeline's name (``vocabulary.KNOWN_PIPELINES``, the export's own CRM's
+   first, the built-in B2B funnel last): when every open label is one of its stages (by
+   key, name or alias). The funnel then has all the pipeline's stages, named as the
+   export writes them where it does, with the standard names and ids as aliases, and its
+   won and lost labels.
+5. ``"the export's only open stage"``: one open label needs no order.
+
+The won stage is named after the won label with most rows (the others, and a known
+pipeline's won label and ids, are its aliases); with no won label, after the known
+pipeline's won label, else ``Won``. Lost labels: every lost label, then the pipeline's.
+
+Without an order: :class:`OrderUnknown` names the labels left unordered by the evidence
+that places the most (all open labels when none places any), and ``tried`` says what was
+looked for. An order places a label when it knows where it goes among the others (a
+median of its own among the medians, a history of two stages or more, a known pipeline's
+stage). ``allow_unordered`` puts those labels after the ordered ones instead, most
+rows first, names them in :attr:`InferredFunnel.unordered`, and the evidence says what
+ordered the rest (``"no evidence: order them by hand"`` when nothing did).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
+
+from funnelcli.definition import label_key
+from funnelcli.vocabulary import KnownPipeline, distinct, outcome_word, pipelines_for
 
 
 @dataclass(frozen=True)
@@ -88,7 +131,367 @@ class NoOpenStage(Exception):
     """The export has no open stage label (only won and lost ones, or none)."""
 
 
+ENTERED_EVIDENCE = "the export's Date entered columns"
+ONLY_STAGE_EVIDENCE = "the export's only open stage"
+NO_EVIDENCE = "no evidence: order them by hand"
+
+
+@dataclass
+class _Order:
+    """What one kind of evidence makes of the open labels."""
+
+    evidence: str
+    stages: list[tuple[str, tuple[str, ...]]]  # open stages top first: name, aliases
+    unordered: list[str]  # open labels it does not place, most rows first
+    not_stages: list[tuple[str, str]] = field(default_factory=list)
+    won: tuple[str, ...] = ()  # won labels it adds: no-row columns, a pipeline's won label
+    lost: tuple[str, ...] = ()
+    won_name: str | None = None  # the won stage's name when the export has no won label
+
+    @property
+    def placed(self) -> int:
+        return len(self.stages)
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The export's labels sorted into won, lost and open, most rows first."""
+
+    won: tuple[LabelEvidence, ...]
+    lost: tuple[LabelEvidence, ...]
+    open: tuple[LabelEvidence, ...]
+    no_key: tuple[LabelEvidence, ...]
+
+
 def infer_funnel(evidence: ExportEvidence, *, allow_unordered: bool = False) -> InferredFunnel:
     """The export's funnel; with ``allow_unordered`` (``init --from``), labels no evidence
     orders go last, by row count, named in :attr:`InferredFunnel.unordered`."""
-    raise NotImplementedError
+    labels = _sort_labels(evidence)
+    orders = _orders(evidence, labels)
+    complete = next((order for order in orders if order is not None and not order.unordered), None)
+    if complete is not None and not complete.stages:
+        raise NoOpenStage(evidence.source)
+    if complete is None:
+        if not labels.open:
+            raise NoOpenStage(evidence.source)
+        partial = _best_partial(orders, labels)
+        if not allow_unordered:
+            raise OrderUnknown(tuple(partial.unordered), _tried(evidence, orders))
+        complete = partial
+    return _funnel(complete, labels)
+
+
+def _sort_labels(evidence: ExportEvidence) -> _Labels:
+    ordered = sorted(evidence.labels, key=lambda label: -label.rows)  # stable: ties as given
+    won: list[LabelEvidence] = []
+    lost: list[LabelEvidence] = []
+    open_: list[LabelEvidence] = []
+    no_key: list[LabelEvidence] = []
+    for label in ordered:
+        if not label_key(label.label):
+            no_key.append(label)
+            continue
+        outcome = _label_outcome(label, evidence.outcome_column)
+        {"won": won, "lost": lost}.get(outcome, open_).append(label)
+    return _Labels(tuple(won), tuple(lost), tuple(open_), tuple(no_key))
+
+
+def _label_outcome(label: LabelEvidence, outcome_column: bool) -> str:
+    """ "won", "lost" or "open" (a stage): the word, unless every row states an outcome
+    and none agrees with it (the status column decides over a label)."""
+    word = outcome_word(label.label)
+    if word not in ("won", "lost"):
+        return "open"
+    stated = {"won": label.won, "lost": label.lost, "open": label.open}
+    if not outcome_column or sum(stated.values()) != label.rows or not label.rows:
+        return word
+    if stated[word]:
+        return word
+    return max(stated, key=lambda outcome: stated[outcome])
+
+
+def _orders(evidence: ExportEvidence, labels: _Labels) -> list[_Order | None]:
+    """Each kind of evidence's order, strongest first (None: that evidence is absent)."""
+    return [
+        _by_entered(evidence, labels),
+        _by_history(evidence, labels),
+        _by_probability(evidence, labels),
+        _by_pipeline(evidence, labels),
+        _Order(ONLY_STAGE_EVIDENCE, [(labels.open[0].label, ())], [])
+        if len(labels.open) == 1
+        else None,
+    ]
+
+
+def _best_partial(orders: Sequence[_Order | None], labels: _Labels) -> _Order:
+    """The order that places the most open labels, the rest after it by rows; else every
+    open label by rows, with no evidence."""
+    best: _Order | None = None
+    for order in orders:
+        if order is not None and order.placed and (best is None or order.placed > best.placed):
+            best = order
+    if best is None:
+        return _Order(NO_EVIDENCE, [], [label.label for label in labels.open])
+    return best
+
+
+def _tried(evidence: ExportEvidence, orders: Sequence[_Order | None]) -> str:
+    """What was looked for, for OrderUnknown: "no Date entered columns, ..."."""
+    entered = orders[0]
+    parts = []
+    if not evidence.entered:
+        parts.append("no Date entered columns")
+    elif entered is None:
+        parts.append("Date entered columns that name none of its stages")
+    if evidence.history_source is not None:
+        parts.append(f"a stage history in {evidence.history_source} that does not order them")
+    if evidence.probability_column is None:
+        parts.append("no probability column")
+    else:
+        parts.append(f"a '{evidence.probability_column}' column that does not order them")
+    parts.append("not a known CRM pipeline")
+    return ", ".join(parts[:-1]) + ", and " + parts[-1]
+
+
+def _funnel(order: _Order, labels: _Labels) -> InferredFunnel:
+    """The funnel: the order's stages, the rest by rows, the won stage last; every key
+    once (a later alias or lost label whose key is taken is dropped)."""
+    taken: list[str] = []
+    stages = []
+    rest = [(label, ()) for label in order.unordered]
+    for name, aliases in [*order.stages, *rest]:
+        kept = distinct(aliases, taken=[*taken, name])
+        stages.append(InferredStage(name, kept))
+        taken += [name, *kept]
+    won_labels = [label.label for label in labels.won] + list(order.won)
+    won_name = won_labels[0] if labels.won else (order.won_name or "Won")
+    if label_key(won_name) in {label_key(label) for label in (*taken, *_lost_labels(labels))}:
+        won_name = "Won deals"  # "Won" is a lost label here: its rows all say lost
+    won_aliases = distinct(won_labels, taken=[*taken, won_name])
+    stages.append(InferredStage(won_name, won_aliases))
+    taken += [won_name, *won_aliases]
+    lost = distinct([*_lost_labels(labels), *order.lost], taken=taken)
+    not_stages = [(label.label, "no letters or digits in it") for label in labels.no_key]
+    return InferredFunnel(
+        stages=tuple(stages),
+        lost=lost,
+        evidence=order.evidence,
+        not_stages=tuple(order.not_stages + not_stages),
+        unordered=tuple(order.unordered),
+    )
+
+
+def _lost_labels(labels: _Labels) -> list[str]:
+    return [label.label for label in labels.lost]
+
+
+# --- 1. Date entered columns -------------------------------------------------------------
+
+
+def _by_entered(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
+    if not evidence.entered:
+        return None
+    pipeline, columns = _entered_pipeline(evidence)
+    won = tuple(c for c in columns if outcome_word(c) == "won")
+    lost = tuple(c for c in columns if outcome_word(c) == "lost")
+    stage_columns = [c for c in columns if c not in won and c not in lost]
+    matched: dict[int, list[str]] = {}
+    not_stages = []
+    for label in labels.open:
+        index = _matching_column(label.label, stage_columns)
+        if index is None:
+            where = f" in the {pipeline} pipeline" if pipeline else ""
+            not_stages.append((label.label, f"no Date entered column for it{where}"))
+        else:
+            matched.setdefault(index, []).append(label.label)
+    if labels.open and not matched:
+        return None  # the columns are of another pipeline than the labels
+    stages = []
+    for index, column in enumerate(stage_columns):
+        names = matched.get(index, [])  # most rows first
+        stages.append((names[0] if names else column, (*names[1:], column)))
+    return _Order(
+        ENTERED_EVIDENCE,
+        stages,
+        [],
+        not_stages,
+        won=won,
+        lost=lost,
+        won_name=won[0] if won else None,
+    )
+
+
+def _entered_pipeline(evidence: ExportEvidence) -> tuple[str | None, list[str]]:
+    """The pipeline whose Date entered columns count, and its column labels in header
+    order, once each: the Pipeline column's most common value when a column names it,
+    else the pipeline with the most columns (the first in the header on a tie)."""
+    groups: dict[str, tuple[str | None, list[str]]] = {}
+    for column in evidence.entered:
+        key = label_key(column.pipeline or "")
+        group = groups.setdefault(key, (column.pipeline, []))
+        if label_key(column.label) not in {label_key(c) for c in group[1]}:
+            group[1].append(column.label)
+    if evidence.pipelines:
+        most_rows = label_key(evidence.pipelines[0][0])
+        if most_rows in groups:
+            return groups[most_rows]
+    return max(groups.values(), key=lambda group: len(group[1]))  # max keeps the first
+
+
+def _matching_column(label: str, columns: Sequence[str]) -> int | None:
+    """The column a label is the stage of: by key, else the one column a CRM pipeline
+    puts at the same stage (``Id. Decision Makers`` and ``Identify Decision Makers``)."""
+    key = label_key(label)
+    for index, column in enumerate(columns):
+        if label_key(column) == key:
+            return index
+    for pipeline in pipelines_for(""):
+        if not pipeline.dialect:
+            continue  # the built-in funnel's aliases join several CRM stages into one
+        stage = pipeline.stage_of(label)
+        if stage is None:
+            continue
+        same = [i for i, column in enumerate(columns) if pipeline.stage_of(column) == stage]
+        if len(same) == 1:
+            return same[0]
+    return None
+
+
+# --- 2. stage history ----------------------------------------------------------------------
+
+
+def _by_history(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
+    if not evidence.history or evidence.history_source is None:
+        return None
+    outcome_keys = {label_key(label.label) for label in (*labels.won, *labels.lost)}
+    spelling = {label_key(label.label): label.label for label in labels.open}
+    precedes: Counter[tuple[str, str]] = Counter()
+    in_history: set[str] = set()
+    for sequence in evidence.history:
+        firsts: list[str] = []
+        for label in sequence:
+            key = label_key(label)
+            if not key or key in outcome_keys or outcome_word(label) in ("won", "lost"):
+                continue
+            spelling.setdefault(key, label)
+            in_history.add(key)
+            if key not in firsts:
+                firsts.append(key)
+        for i, earlier in enumerate(firsts):
+            for later in firsts[i + 1 :]:
+                precedes[earlier, later] += 1
+    nodes = [key for key in spelling if key in in_history]
+    order = _only_order(nodes, precedes) if len(nodes) > 1 else None  # one orders nothing
+    evidence_text = f"the stage history in {evidence.history_source}"
+    if order is None:
+        return _Order(evidence_text, [], [label.label for label in labels.open])
+    unordered = [label.label for label in labels.open if label_key(label.label) not in order]
+    return _Order(evidence_text, [(spelling[key], ()) for key in order], unordered)
+
+
+def _only_order(nodes: Sequence[str], precedes: Counter[tuple[str, str]]) -> list[str] | None:
+    """The one order of ``nodes`` in which each precedes the next by more deals than the
+    other way round, with no pair the other way round; None when there is none or more
+    than one (a cycle, a tie, a pair no deal relates)."""
+    after = {node: {b for b in nodes if precedes[node, b] > precedes[b, node]} for node in nodes}
+    before = Counter(b for node in nodes for b in after[node])
+    remaining = set(nodes)
+    order = []
+    while remaining:
+        sources = [node for node in remaining if before[node] == 0]
+        if len(sources) != 1:
+            return None  # 0: a cycle; 2 or more: their order is open
+        source = sources[0]
+        order.append(source)
+        remaining.remove(source)
+        for b in after[source]:
+            before[b] -= 1
+    return order
+
+
+# --- 3. probability ------------------------------------------------------------------------
+
+
+def _by_probability(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
+    column = evidence.probability_column
+    if column is None or len(labels.open) < 2:
+        return None
+    by_median: dict[Fraction, list[LabelEvidence]] = {}
+    for label in labels.open:
+        if label.probability is not None:
+            by_median.setdefault(label.probability, []).append(label)
+    if sum(len(tied) for tied in by_median.values()) < 2:
+        return None  # one median orders nothing
+    ordered: list[LabelEvidence] = []
+    used: list[str] = []
+    for median in sorted(by_median):
+        tied = by_median[median]
+        if len(tied) == 1:
+            ordered += tied
+            continue
+        settled = _settle_tie(tied, pipelines_for(evidence.dialect))
+        if settled is not None:
+            pipeline, in_order = settled
+            ordered += in_order
+            used += [pipeline.name] if pipeline.name not in used else []
+    placed = {label.label for label in ordered}
+    unordered = [label.label for label in labels.open if label.label not in placed]
+    text = f"the export's '{column}' column"
+    if used:
+        text += " and " + " and ".join(used)
+    return _Order(text, [(label.label, ()) for label in ordered], unordered)
+
+
+def _settle_tie(
+    tied: Sequence[LabelEvidence], pipelines: Iterable[KnownPipeline]
+) -> tuple[KnownPipeline, list[LabelEvidence]] | None:
+    """Labels of equal median in the order of the first known pipeline that has each of
+    them at a stage of its own."""
+    for pipeline in pipelines:
+        stages = [pipeline.stage_of(label.label) for label in tied]
+        if None not in stages and len(set(stages)) == len(stages):
+            ranked = sorted(zip(stages, tied, strict=True), key=lambda pair: pair[0] or 0)
+            return pipeline, [label for _, label in ranked]
+    return None
+
+
+# --- 4. known pipelines --------------------------------------------------------------------
+
+
+def _by_pipeline(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
+    """The first known pipeline that has every open label; else the one that has most."""
+    best: _Order | None = None
+    for pipeline in pipelines_for(evidence.dialect):
+        order = _pipeline_order(pipeline, labels)
+        if not order.unordered:
+            return order
+        if best is None or order.placed > best.placed:
+            best = order
+    return best if best is not None and best.placed > 0 else None
+
+
+def _pipeline_order(pipeline: KnownPipeline, labels: _Labels) -> _Order:
+    named: dict[int, list[str]] = {}
+    unordered = []
+    for label in labels.open:
+        stage = pipeline.stage_of(label.label)
+        if stage is None:
+            unordered.append(label.label)
+        else:
+            named.setdefault(stage, []).append(label.label)
+    if not named:
+        return _Order(pipeline.name, [], unordered)
+    stages = []
+    for index, (standard, aliases) in enumerate(pipeline.stages):
+        seen = named.get(index, [])
+        name = seen[0] if seen else standard
+        stages.append((name, (*seen[1:], standard, *aliases)))
+    won_name, won_aliases = pipeline.won
+    return _Order(
+        pipeline.name,
+        stages,
+        unordered,
+        won=(won_name, *won_aliases),
+        lost=pipeline.lost,
+        won_name=won_name,
+    )

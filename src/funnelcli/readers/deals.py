@@ -29,6 +29,7 @@ from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular import Cell, Table
 from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row
+from funnelcli.vocabulary import outcome_word
 
 _FIELDS_READ = (
     "id",
@@ -871,8 +872,9 @@ class DealReader:
             key = label_key(status)
             if key == "deleted":
                 raise _Skip("deleted", status)
-            if key in _STATUS:
-                return _STATUS[key]
+            word = outcome_word(status)  # in any of the languages vocabulary knows
+            if word is not None:
+                return _STATUS[word]
             if key in self._lost:
                 return Outcome.LOST
             if key in self._stages and self._stages[key] == self._last:
