@@ -245,12 +245,14 @@ def test_hubspot_internal_ids_are_its_default_sales_pipeline() -> None:
     funnel = infer_funnel(evidence)
     assert funnel.evidence == "HubSpot's default Sales Pipeline"
     assert funnel.stages == (
-        InferredStage("appointmentscheduled"),
+        # Internal values name no stage: the pipeline's labels do (the values share
+        # their label_key, so they need no alias).
+        InferredStage("Appointment Scheduled"),
         InferredStage("Qualified To Buy"),
         InferredStage("Presentation Scheduled"),
         InferredStage("Decision Maker Bought-In"),
-        InferredStage("contractsent"),
-        InferredStage("closedwon"),
+        InferredStage("Contract Sent"),
+        InferredStage("Closed Won"),
     )
     assert funnel.lost == ("closedlost",)
 

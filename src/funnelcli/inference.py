@@ -264,7 +264,13 @@ def _funnel(order: _Order, labels: _Labels) -> InferredFunnel:
         stages.append(InferredStage(name, kept))
         taken += [name, *kept]
     won_labels = [label.label for label in labels.won] + list(order.won)
-    won_name = won_labels[0] if labels.won else (order.won_name or "Won")
+    shown_won = [label.label for label in labels.won if not _internal_id(label.label)]
+    if shown_won:
+        won_name = shown_won[0]
+    elif labels.won and not order.won_name:
+        won_name = labels.won[0].label
+    else:
+        won_name = order.won_name or "Won"
     if label_key(won_name) in {label_key(label) for label in (*taken, *_lost_labels(labels))}:
         won_name = "Won deals"  # "Won" is a lost label here: its rows all say lost
     won_aliases = distinct(won_labels, taken=[*taken, won_name])
@@ -279,6 +285,13 @@ def _funnel(order: _Order, labels: _Labels) -> InferredFunnel:
         not_stages=tuple(order.not_stages + not_stages),
         unordered=tuple(order.unordered),
     )
+
+
+def _internal_id(label: str) -> bool:
+    """A CRM's internal value (HubSpot's ``qualifiedtobuy``, ``closedwon``) rather than a
+    label a person reads: one lowercase ASCII word. A stage the export names only so is
+    named by its pipeline's label, with the value as an alias."""
+    return label.isascii() and label.isalpha() and label == label.lower() and len(label) > 8
 
 
 def _lost_labels(labels: _Labels) -> list[str]:
@@ -484,8 +497,11 @@ def _pipeline_order(pipeline: KnownPipeline, labels: _Labels) -> _Order:
     stages = []
     for index, (standard, aliases) in enumerate(pipeline.stages):
         seen = named.get(index, [])
-        name = seen[0] if seen else standard
-        stages.append((name, (*seen[1:], standard, *aliases)))
+        shown = [label for label in seen if not _internal_id(label)]
+        name = shown[0] if shown else standard
+        stages.append(
+            (name, tuple(label for label in (*seen, standard, *aliases) if label != name))
+        )
     won_name, won_aliases = pipeline.won
     return _Order(
         pipeline.name,

@@ -38,7 +38,7 @@ from funnelcli.report import Deal, DealRow, StageProbabilities, open_stage
 
 def probability_column(header: tuple[str, ...] | list[str]) -> int | None:
     """The index of the export's probability column, if it has one."""
-    from funnelcli.readers.inspect import PROBABILITY_HEADERS  # inspect imports export
+    from funnelcli.readers.evidence import PROBABILITY_HEADERS  # inspect imports export
 
     return next(
         (index for index, name in enumerate(header) if header_key(name) in PROBABILITY_HEADERS),
