@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -589,12 +590,13 @@ def test_inspect_hubspot_like_export() -> None:
     assert label_lines == [
         f"  {label:<32} {count:>8}  -> {targets[label]}" for label, count in counts.most_common()
     ]
+    # The suggestion is whole YAML: Meeting's own alias kept, the unmapped label added.
     assert lines[-5:] == [
         "To add to the funnel file:",
-        "  # each unmapped label as an alias of the stage it means, for example:",
         "  stages:",
+        "    # each label as an alias of the stage it means, for example:",
         "    - name: Meeting",
-        "      aliases: [Decision Maker Bought-In]",
+        "      aliases: [Appointment Scheduled, Decision Maker Bought-In]",
     ]
     assert "Pipelines: Sales Pipeline 12" in lines
 
@@ -609,7 +611,7 @@ def test_inspect_hint_is_yaml_for_any_label(tmp_path: Path) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     start = lines.index("  stages:")
-    hint = yaml.safe_load("\n".join(line[2:] for line in lines[start : start + 3]))
+    hint = yaml.safe_load("\n".join(line[2:] for line in lines[start : start + 4]))
     assert hint == {"stages": [{"name": "Lead", "aliases": ["Legal: review, hold"]}]}
 
 
@@ -644,6 +646,15 @@ def rate(text: str) -> float:
     return float(text[:-1]) / 100
 
 
+def _wilson_90(successes: int, trials: int) -> tuple[float, float]:
+    z = 1.6448536269514722
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return centre - half, centre + half
+
+
 def check_starter(path: Path, stages: list[str], resolved: list[float]) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert [stage["name"] for stage in data["stages"]] == stages
@@ -665,9 +676,15 @@ def test_init_from_hubspot_like_export(tmp_path: Path) -> None:
     assert entered_column_labels(HUBSPOT) == HUBSPOT_STAGES[:-1]
     check_starter(out, HUBSPOT_STAGES, HUBSPOT_RESOLVED)
     text = out.read_text(encoding="utf-8")
-    assert '# Stage order: the order of the export\'s "Date entered" columns.\n' in text
-    for left in (10, 8, 6, 4):
-        assert f"# {left} deals left this stage\n" in text
+    assert "# Stages and order from the export's Date entered columns.\n" in text
+    # Each rate's comment: the deals it rests on and its 90% Wilson interval, computed
+    # here from the formula (z = 1.6448536, the normal quantile at 95%).
+    for moved_on, left in ((9, 10), (7, 8), (5, 6), (3, 4)):
+        low, high = _wilson_90(moved_on, left)
+        assert (
+            f"  # {moved_on} of {left} resolved deals moved on; 90% interval "
+            f"{low:.1%} to {high:.1%}; under 30 deals: uncertain\n"
+        ) in text
     data = yaml.safe_load(text)
     assert data["lost"] == ["Closed Lost"]
     assert data["columns"]["stage"] == "Deal Stage"

@@ -63,10 +63,12 @@ def test_no_colour_when_piped() -> None:
 
 
 def test_a_report_that_can_use_no_row_is_an_error_naming_the_labels_and_the_fix() -> None:
-    """Pipedrive's default stages against the built-in funnel: a table of zeros with exit 0
-    would read as a real, empty pipeline; it is exit 2 and one line after the warnings."""
+    """Pipedrive's default stages against a funnel file of other stages: a table of zeros
+    with exit 0 would read as a real, empty pipeline; it is exit 2 and one line after the
+    warnings. (With no funnel file the report builds the export's own funnel instead:
+    tests/test_own_funnel.py.)"""
     export = "tests/data/fit/pipedrive_default_stages.csv"
-    done = funnel("report", export, "--format", "json")
+    done = funnel("report", export, "--format", "json", "--funnel", "sample_funnels/b2b_saas.yaml")
     assert (done.returncode, done.stdout) == (2, "")
     warning, error = done.stderr.splitlines()
     assert warning.startswith(f"warning: {export}: 4 rows skipped, unknown stage label: ")
@@ -74,10 +76,10 @@ def test_a_report_that_can_use_no_row_is_an_error_naming_the_labels_and_the_fix(
     # others in the order first seen.
     assert error == (
         f"error: {export}: no row could be used: all 4 rows read were skipped "
-        "(unknown stage label 4); the funnel 'B2B SaaS (built-in default)' knows none of the "
+        "(unknown stage label 4); the funnel 'B2B SaaS' knows none of the "
         "labels 'Qualified', 'Contact Made', 'Proposal Made': write funnel.yaml from the "
         f"export with `funnel init --from {export}`, check its stages and run again, or add "
-        "the labels to a stage's aliases: in funnel.yaml"
+        "the labels to a stage's aliases: in sample_funnels/b2b_saas.yaml"
     )
 
 

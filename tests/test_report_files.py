@@ -46,6 +46,7 @@ TOP_LEVEL = {
     "command": str,
     "funnel": str,
     "funnel_source": str,
+    "funnel_evidence": NoneType,  # a funnel file: null; built from the export: what ordered it
     "export": str,
     "as_of": str,
     "currency": str,

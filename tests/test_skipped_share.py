@@ -2,7 +2,8 @@
 with ``--max-skipped`` or ``alerts: max_skipped``, as an alert (exit 1).
 
 tests/data/fit/one_of_four_skipped.csv: rows 2 and 3 won (closedwon), row 4 an unknown
-label ('Nope', skipped), row 5 open at SQL (qualifiedtobuy): 1 of 4 rows read skipped, 25%.
+label ('Nope', skipped), row 5 open at SQL (qualifiedtobuy): 1 of 4 rows read skipped, 25%,
+against tests/data/fit/hubspot_ids.yaml, a funnel that knows the other two labels.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .conftest import ROOT
 from .processes import run_funnel
 
 EXPORT = "tests/data/fit/one_of_four_skipped.csv"
+FUNNEL = "tests/data/fit/hubspot_ids.yaml"
 WARNING = (
     "25% of the rows read (1 of 4) were skipped: the figures below leave them out. The "
     "reasons are at the end and on stderr."
@@ -25,7 +27,17 @@ WARNING = (
 
 def _report(*args: str, export: str = EXPORT) -> tuple[int, str, list[str]]:
     environment = {**os.environ, "COLUMNS": "200"}
-    done = run_funnel("report", export, "--as-of", "2026-01-01", *args, env=environment, cwd=ROOT)
+    done = run_funnel(
+        "report",
+        export,
+        "--funnel",
+        FUNNEL,
+        "--as-of",
+        "2026-01-01",
+        *args,
+        env=environment,
+        cwd=ROOT,
+    )
     return done.returncode, done.stdout, done.stderr.splitlines()
 
 

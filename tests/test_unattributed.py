@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,6 @@ from funnelcli.alerts import AlertRules, evaluate
 from funnelcli.history_plan import stage_rates
 from funnelcli.loading import resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
-from funnelcli.render.starter import starter_data, starter_yaml
 from funnelcli.report import Deal, Outcome, Report, build_report, deal_row, open_stage
 from funnelcli.stats import wilson_interval
 
@@ -98,22 +98,20 @@ def test_alerts_on_conversion_are_not_judged() -> None:
     )
 
 
-def test_init_from_an_export_without_lost_stages_sets_no_measured_rate() -> None:
-    # init --from writes what the report measured; Lead: 4 deals left it but no rate is
-    # measured (losses unattributed); Demo: none left it.
-    data = starter_data("deals", "USD", ["Lead", "Demo"], "Won", ["Lost"], {})
-    text = starter_yaml(
-        export="deals.csv",
-        today=dt.date(2026, 1, 1),
-        how="# Stage order: as given.",
-        data=data,
-        measured=[(None, 4), (None, 0), (None, 0)],
-    )
+def test_init_from_an_export_without_lost_stages_writes_no_rate(tmp_path: Path) -> None:
+    # zoho_default.csv: its Closed Lost deals carry no stage, so no stage's rate can be
+    # measured; the file then has no conversion at all (a funnel needs all or none), and
+    # says why, rather than a placeholder rate a plan would use.
+    out = tmp_path / "funnel.yaml"
+    result = run_funnel("init", str(out), "--from", str(DATA / "crm" / "zoho_default.csv"))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "conversion:" not in text
     assert (
-        "    conversion: 50%   # the export does not say where deals were lost: set your own\n"
-        "  - name: Demo\n"
-        "    conversion: 50%   # no deal has left this stage yet: set your own\n"
+        "# No conversion rates: the export does not say at which stage its lost deals were "
+        "lost (no stage dates, no history, no kept stage). Add your plan's rates to every stage.\n"
     ) in text
+    assert run_funnel("validate", str(out)).returncode == 0
 
 
 def test_probabilities_written_as_fractions() -> None:

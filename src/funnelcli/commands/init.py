@@ -87,11 +87,11 @@ def init(
 def _starter_from_export(export: str, options: "ReadOptions", history: str | None) -> str:
     """The funnel the no-file report uses, with the rates measured on the export."""
     from funnelcli.errors import print_warning
-    from funnelcli.inference import NoOpenStage, infer_funnel
     from funnelcli.readers.evidence import (
         funnel_name,
         funnel_of,
         gather_evidence,
+        infer_or_refuse,
         inferred_data,
     )
     from funnelcli.readers.export import report_export
@@ -102,17 +102,23 @@ def _starter_from_export(export: str, options: "ReadOptions", history: str | Non
         raise UsageError(
             f"{export}: no stage column found; name it with columns: {{stage: ...}} in a funnel file"
         )
-    try:
-        inferred = infer_funnel(gathered.evidence, allow_unordered=True)
-    except NoOpenStage:
-        raise UsageError(
-            f"{export}: no open stage label to build a funnel from (only won and lost labels)"
-        ) from None
+    inferred = infer_or_refuse(gathered.evidence, export, allow_unordered=True)
     data = inferred_data(inferred, funnel_name(export), gathered.currency)
     columns = {
         name: gathered.columns.headers[index] for name, index in gathered.columns.fields.items()
     }
     funnel = funnel_of(inferred, export, gathered.currency)
+    timelines = None
+    if history:
+        from funnelcli.readers.history import read_history
+
+        timelines = read_history(history, funnel, encoding=options.encoding)
+    # Read whole even when no rate will be written: an export the report would refuse (an
+    # ambiguous decimal separator, ...) is refused here too, before a file is written.
+    result = report_export(
+        export, funnel, as_of=dt.date.today(), options=options, history=timelines
+    )
+    measured = None if inferred.unordered else measured_rates(result.report)
     if inferred.unordered:
         from funnelcli.render.neutralise import printable
 
@@ -124,17 +130,6 @@ def _starter_from_export(export: str, options: "ReadOptions", history: str | Non
             ),
             False,
         )
-        measured = None
-    else:
-        timelines = None
-        if history:
-            from funnelcli.readers.history import read_history
-
-            timelines = read_history(history, funnel, encoding=options.encoding)
-        result = report_export(
-            export, funnel, as_of=dt.date.today(), options=options, history=timelines
-        )
-        measured = measured_rates(result.report)
     return starter_yaml(
         export=export,
         today=dt.date.today(),

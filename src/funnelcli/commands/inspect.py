@@ -84,12 +84,8 @@ def _funnel(
 
     if path is not None or Path(DEFAULT_FILE_NAME).is_file():
         return resolve_funnel(path), ()
-    from funnelcli.inference import NoOpenStage, infer_funnel
-    from funnelcli.readers.evidence import funnel_of, gather_evidence
+    from funnelcli.readers.evidence import funnel_of, gather_evidence, infer_or_refuse
 
     gathered = gather_evidence(export, options, history)
-    try:
-        inferred = infer_funnel(gathered.evidence, allow_unordered=True)
-    except NoOpenStage:
-        return resolve_funnel(None), ()
+    inferred = infer_or_refuse(gathered.evidence, export, allow_unordered=True)
     return LoadedFunnel(funnel_of(inferred, export, gathered.currency), []), inferred.unordered

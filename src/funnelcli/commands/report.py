@@ -624,7 +624,15 @@ def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors:
             labels = ", ".join(
                 f"'{shown(label)}' ({n:,})" for label, n in account.unknown_labels.most_common(5)
             )
-            line += f"; labels {labels}: add them to a stage's aliases: in {where}"
+            if loaded.funnel.evidence is not None:
+                # A funnel built from the export: the evidence says they are no stage.
+                line += (
+                    f"; labels {labels}: not stages of the funnel built from "
+                    f"{loaded.funnel.evidence}; to count them, write the funnel with "
+                    f"`funnel init --from {source}` and add them to a stage's aliases:"
+                )
+            else:
+                line += f"; labels {labels}: add them to a stage's aliases: in {where}"
         elif reason == "unreadable_date":
             line += "; pass --date-format if the dates are in one format"
         (print_error if as_errors else lambda text: print_warning(text, quiet))(line)

@@ -25,6 +25,7 @@ from funnelcli.inference import (
     EnteredEvidence,
     ExportEvidence,
     InferredFunnel,
+    InferredStage,
     LabelEvidence,
     NoOpenStage,
     OrderUnknown,
@@ -239,9 +240,13 @@ def funnel_of(inferred: InferredFunnel, path: str, currency: str) -> Funnel:
     return dataclasses.replace(funnel, evidence=inferred.evidence)
 
 
-def infer_or_refuse(evidence: ExportEvidence, path: str) -> InferredFunnel:
+def infer_or_refuse(
+    evidence: ExportEvidence, path: str, *, allow_unordered: bool = False
+) -> InferredFunnel:
+    """The inferred funnel; exit 2 when the order is unknown (unless ``allow_unordered``:
+    ``init --from`` and ``inspect`` show such labels rather than refuse)."""
     try:
-        return infer_funnel(evidence)
+        return infer_funnel(evidence, allow_unordered=allow_unordered)
     except OrderUnknown as unknown:
         labels = ", ".join(f"'{shown(label)}'" for label in unknown.labels)
         raise UsageError(
@@ -250,7 +255,28 @@ def infer_or_refuse(evidence: ExportEvidence, path: str) -> InferredFunnel:
             "and run again with --funnel funnel.yaml"
         ) from None
     except NoOpenStage:
+        return _closed_only(evidence, path)
+
+
+CLOSED_ONLY = "the export's won and lost labels alone (it names no open stage)"
+
+
+def _closed_only(evidence: ExportEvidence, path: str) -> InferredFunnel:
+    """An export of closed deals only (every label won or lost): its won and lost counts,
+    values, win rate and cycle are still worth reporting, under one placeholder stage
+    that no row names. No labels at all: nothing to report."""
+    won = [label.label for label in evidence.labels if outcome_word(label.label) == "won"]
+    lost = [label.label for label in evidence.labels if outcome_word(label.label) == "lost"]
+    if not won and not lost:
         raise UsageError(
-            f"{path}: no open stage label to build a funnel from (only won and lost labels); "
+            f"{path}: no stage label to build a funnel from; "
             f"write a funnel file with `funnel init --from {path}` and name its stages"
-        ) from None
+        )
+    return InferredFunnel(
+        stages=(
+            InferredStage("Open"),
+            InferredStage(won[0] if won else "Won", tuple(won[1:])),
+        ),
+        lost=tuple(lost),
+        evidence=CLOSED_ONLY,
+    )
