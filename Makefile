@@ -33,6 +33,7 @@ $(TEST_STAMP): requirements/test.lock $(STAMP)
 demo: $(STAMP)
 	$(BIN)/funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --confidence 90% --as-of 2026-12-01 --by 2027-03-31
 	$(BIN)/funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml --as-of 2017-12-31
+	$(BIN)/funnel report examples/hubspot_deals.csv --as-of 2026-12-01
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks fuzz
