@@ -72,3 +72,25 @@ def test_following_the_suggestion_validates_and_maps_every_row(tmp_path: Path) -
     assert (data["lost"]["count"], data["lost"]["value"]) == (3, 1500 + 2500 + 3500)
     assert data["open"]["count"] == 7
     assert [stage["current"] for stage in data["stages"]] == [5, 2, 0]
+
+
+def test_with_no_funnel_file_inspect_shows_the_exports_funnel_and_what_is_no_stage(
+    tmp_path: Path,
+) -> None:
+    # hubspot_custom.csv's 'test' rows have no Date entered column: the evidence says the
+    # label is no stage of the Enterprise pipeline, so it is not suggested as an alias.
+    found = run_funnel("inspect", str(DATA / "crm" / "hubspot_custom.csv"), cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert "  stages and order from the export's Date entered columns" in lines
+    (test,) = [line for line in lines if line.startswith("  test ")]
+    assert test.endswith("2  -> skipped: no Date entered column for it in the Enterprise pipeline")
+    assert "To add to the funnel file:" not in lines
+
+
+def test_with_no_evidence_inspect_names_the_labels_it_cannot_order(tmp_path: Path) -> None:
+    found = run_funnel("inspect", str(DATA / "crm" / "unknown_order.csv"), cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    (line,) = [line for line in found.stdout.splitlines() if "ORDER UNKNOWN" in line]
+    for label in ("Intro Call", "Pilot Running", "Procurement"):
+        assert f"'{label}'" in line

@@ -118,7 +118,7 @@ def _starter_from_export(export: str, options: "ReadOptions", history: str | Non
     result = report_export(
         export, funnel, as_of=dt.date.today(), options=options, history=timelines
     )
-    measured = None if inferred.unordered else measured_rates(result.report)
+    measured = None if inferred.unordered else measured_rates(funnel, result.report)
     if inferred.unordered:
         from funnelcli.render.neutralise import printable
 

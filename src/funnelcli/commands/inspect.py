@@ -17,6 +17,7 @@ from funnelcli.commands.common import (
 from funnelcli.errors import print_warning
 
 if TYPE_CHECKING:
+    from funnelcli.inference import InferredFunnel
     from funnelcli.loading import LoadedFunnel
     from funnelcli.readers.export import ReadOptions
 
@@ -52,14 +53,14 @@ def inspect(
 
         refuse_one_stream_twice(export, history)
         options = ReadOptions(sheet=sheet, encoding=encoding)
-        loaded, unordered = _funnel(funnel, export, options, history)
+        loaded, inferred = _funnel(funnel, export, options, history)
         print_warnings(loaded, quiet)
         found = inspect_export(export, loaded.funnel, options)
         for note in found.table.notes:
             print_warning(note, quiet)
         # Labels and headers come from the CRM: none of their control characters reaches
         # the terminal.
-        sys.stdout.write(printable(inspection_text(found, loaded.funnel, unordered)))
+        sys.stdout.write(printable(inspection_text(found, loaded.funnel, inferred)))
         if history:
             from funnelcli.readers.history import read_history
             from funnelcli.render.inspect_text import history_text
@@ -75,17 +76,18 @@ def inspect(
 
 def _funnel(
     path: str | None, export: str, options: "ReadOptions", history: str | None
-) -> tuple["LoadedFunnel", tuple[str, ...]]:
-    """The funnel file's funnel, or the export's own, with the labels no evidence orders
-    (inspect shows them rather than refusing: it is where a user finds out why)."""
+) -> tuple["LoadedFunnel", "InferredFunnel | None"]:
+    """The funnel file's funnel, or the export's own with what inference found: the labels
+    no evidence orders (shown, not refused: inspect is where a user finds out why) and
+    those the evidence says are no stage."""
     from pathlib import Path
 
     from funnelcli.loading import DEFAULT_FILE_NAME, LoadedFunnel, resolve_funnel
 
     if path is not None or Path(DEFAULT_FILE_NAME).is_file():
-        return resolve_funnel(path), ()
+        return resolve_funnel(path), None
     from funnelcli.readers.evidence import funnel_of, gather_evidence, infer_or_refuse
 
     gathered = gather_evidence(export, options, history)
     inferred = infer_or_refuse(gathered.evidence, export, allow_unordered=True)
-    return LoadedFunnel(funnel_of(inferred, export, gathered.currency), []), inferred.unordered
+    return LoadedFunnel(funnel_of(inferred, export, gathered.currency), []), inferred

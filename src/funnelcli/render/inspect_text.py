@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.cells import cell_len
 
 from funnelcli.definition import Funnel, label_key
+from funnelcli.inference import InferredFunnel
 from funnelcli.readers.columns import FIELD_DESCRIPTIONS
 from funnelcli.readers.history import HISTORY_SKIP_REASONS, HistoryIndex
 from funnelcli.readers.inspect import Inspection
@@ -17,7 +18,13 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
-def inspection_text(found: Inspection, funnel: Funnel, unordered: tuple[str, ...] = ()) -> str:
+def inspection_text(
+    found: Inspection, funnel: Funnel, inferred: InferredFunnel | None = None
+) -> str:
+    """What was found; with ``inferred`` (no funnel file), the labels no evidence orders
+    and those the evidence says are no stage (shown with why, and not suggested)."""
+    unordered = inferred.unordered if inferred else ()
+    not_stages = {label_key(label): why for label, why in (inferred.not_stages if inferred else ())}
     table = found.table
     lines = [f"{table.source}: {table.kind.upper()}, looks like a {found.columns.dialect} export"]
     if table.kind == "csv":
@@ -64,15 +71,15 @@ def inspection_text(found: Inspection, funnel: Funnel, unordered: tuple[str, ...
     for stats in found.labels:
         target = found.maps_to.get(label_key(stats.label), "")
         shown = stats.label or "(empty)"
-        if not target:
+        no_stage = not_stages.get(label_key(stats.label))
+        if not target and no_stage is None:
             unmapped.append(stats.label)
-        where = (
-            f"-> {target}"
-            if target
-            else "-> UNMAPPED"
-            if stats.label
-            else "-> skipped (missing stage)"
-        )
+        if target:
+            where = f"-> {target}"
+        elif no_stage is not None:
+            where = f"-> skipped: {no_stage}"
+        else:
+            where = "-> UNMAPPED" if stats.label else "-> skipped (missing stage)"
         lines.append(f"  {_pad(shown, 32)} {stats.count:>8,}  {where}")
     if found.statuses:
         lines += [

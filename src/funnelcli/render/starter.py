@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import yaml
 
+from funnelcli.definition import Funnel
 from funnelcli.inference import InferredFunnel
 from funnelcli.report import Report
-from funnelcli.stats import wilson_interval
 from funnelcli.values import format_rate
+
+if TYPE_CHECKING:
+    from funnelcli.history_plan import StageRate
 
 
 def yaml_scalar(text: str) -> str:
@@ -21,38 +24,20 @@ def yaml_scalar(text: str) -> str:
     return dumped.removesuffix("\n...").removesuffix("...").strip()
 
 
-SMALL_SAMPLE = 30
-"""A measured rate resting on fewer resolved deals than this is marked uncertain."""
-
-
-@dataclass(frozen=True)
-class MeasuredRate:
-    """A stage's resolved conversion: of the deals that left it, the share that moved on."""
-
-    moved_on: int
-    resolved: int
-    interval: tuple[float, float]  # 90% Wilson
-
-    @property
-    def rate(self) -> Fraction:
-        return Fraction(self.moved_on, self.resolved)
-
-
-def measured_rates(report: Report) -> list[MeasuredRate] | str:
-    """Each stage's measured rate, or why the export cannot give them all."""
-    rates = []
-    for index, stage in enumerate(report.stages[:-1]):
+def measured_rates(funnel: Funnel, report: Report) -> tuple[StageRate, ...] | str:
+    """Each stage's rate measured on the export (history_plan.stage_rates, the one home of
+    a measured rate and its interval), or why the export cannot measure them all."""
+    if report.losses_unattributed:
+        return (
+            "the export does not say at which stage its lost deals were lost "
+            "(no stage dates, no history, no kept stage)"
+        )
+    for stage in report.stages[:-1]:
         if stage.resolved_conversion is None:
-            if report.lost_unknown_stage:
-                return (
-                    "the export does not say at which stage its lost deals were lost "
-                    "(no stage dates, no history, no kept stage)"
-                )
             return f"no deal has left '{stage.name}' yet"
-        resolved = stage.reached - stage.current
-        moved_on = report.stages[index + 1].reached
-        rates.append(MeasuredRate(moved_on, resolved, wilson_interval(moved_on, resolved)))
-    return rates
+    from funnelcli.history_plan import stage_rates
+
+    return stage_rates(funnel, report)[0]
 
 
 def starter_yaml(
@@ -62,7 +47,7 @@ def starter_yaml(
     inferred: InferredFunnel,
     data: Mapping[str, object],
     columns: Mapping[str, str],
-    measured: list[MeasuredRate] | str | None,
+    measured: tuple[StageRate, ...] | str | None,
 ) -> str:
     """The funnel file: the inferred funnel, its evidence as comments, measured rates.
 
@@ -85,7 +70,7 @@ def starter_yaml(
         ]
     for label, why in inferred.not_stages:
         lines.append(f"# Left out: {yaml_scalar(label)}, {why}; its rows are skipped.")
-    if isinstance(measured, list):
+    if isinstance(measured, tuple):
         lines += [
             "# Each conversion is measured on the export: of the deals that left the stage, the",
             "# share that moved on, with the number of those deals and the 90% interval (Wilson).",
@@ -104,7 +89,7 @@ def starter_yaml(
             lines.append(
                 "    aliases: [" + ", ".join(yaml_scalar(alias) for alias in stage["aliases"]) + "]"
             )
-        if index < len(stages) - 1 and isinstance(measured, list):
+        if index < len(stages) - 1 and isinstance(measured, tuple):
             lines.append(f"    conversion: {_rate_line(measured[index])}")
     lost = data["lost"]
     assert isinstance(lost, list)
@@ -115,12 +100,15 @@ def starter_yaml(
     return "\n".join(lines) + "\n"
 
 
-def _rate_line(measured: MeasuredRate) -> str:
-    low, high = measured.interval
-    counts = f"{measured.moved_on:,} of {measured.resolved:,} resolved deals moved on"
-    interval = f"90% interval {format_rate(Fraction(low), 1)} to {format_rate(Fraction(high), 1)}"
-    few = f"; under {SMALL_SAMPLE} deals: uncertain" if measured.resolved < SMALL_SAMPLE else ""
+def _rate_line(measured: StageRate) -> str:
+    from funnelcli.history_plan import FEW_RESOLVED, interval_text
+
+    counts = f"{measured.moved_on or 0:,} of {measured.resolved or 0:,} resolved deals moved on"
+    few = f"; under {FEW_RESOLVED} deals: uncertain" if measured.few else ""
     if measured.rate < Fraction(1, 1000):
         # A planned rate must be above 0; 0.1% stands for "none moved on".
-        return f"0.1%  # measured {format_rate(measured.rate, 2)}: {counts}; {interval}{few}"
-    return f"{format_rate(measured.rate, 1)}  # {counts}; {interval}{few}"
+        return (
+            f"0.1%  # measured {format_rate(measured.rate, 2)}: {counts}; "
+            f"{interval_text(measured)}{few}"
+        )
+    return f"{format_rate(measured.rate, 1)}  # {counts}; {interval_text(measured)}{few}"
