@@ -54,6 +54,16 @@ COLUMN_FIELDS = (
 )
 """The fields ``columns:`` maps to export headers (readers/columns.py knows their usual
 headers, in this order)."""
+HISTORY_COLUMN_FIELDS = (
+    "deal_id",
+    "deal_name",
+    "stage",
+    "changed",
+    "from_stage",
+    "duration_days",
+    "moved_to",
+)
+"""The fields ``history_columns:`` maps to stage-history headers (readers/history.py)."""
 COLUMN_MAPPINGS = ("entered", "history")
 """Keys of ``columns:`` that hold more than one header."""
 UNKNOWN_KEYS_SHOWN = 20
@@ -235,6 +245,7 @@ def build_funnel(
     history_columns = _history_columns(data.get("history_columns"), problems)
     _check_rates_present(stages, problems)
     _check_label_collisions(stages, lost_labels, problems)
+    _check_entered_stages(columns, stages, problems)
     problems.count_hidden()
     if problems.errors:
         raise DefinitionError(problems.errors, problems.warnings)
@@ -343,6 +354,12 @@ def _history_columns(value: object, problems: _Problems) -> dict[str, str]:
         return {}
     headers: dict[str, str] = {}
     for key, header in value.items():
+        if str(key) not in HISTORY_COLUMN_FIELDS:
+            problems.error(
+                f"history_columns.{shown(key)}",
+                f"unknown field; the fields are: {', '.join(HISTORY_COLUMN_FIELDS)}",
+            )
+            continue
         name = _header(header, f"history_columns.{shown(key)}", problems)
         if name is not None:
             headers[str(key)] = name
@@ -545,6 +562,29 @@ def _check_rates_present(stages: list[_ParsedStage], problems: _Problems) -> Non
             problems.error(
                 f"stages[{parsed.position}].conversion",
                 f"missing for stage '{stage.name}'; give the rate to the next stage, like 0.35 or 35%",
+            )
+
+
+def _check_entered_stages(
+    columns: Mapping[str, object], stages: list[_ParsedStage], problems: _Problems
+) -> None:
+    """``columns.entered`` names stages: each must be one (a name or an alias), as the
+    report requires when it maps the columns (readers/columns.py), so that ``validate``
+    refuses the file ``report`` would."""
+    entered = columns.get("entered")
+    if not isinstance(entered, Mapping) or not stages:
+        return
+    keys = {
+        label_key(label)
+        for parsed in stages
+        for label in (parsed.stage.name, *parsed.stage.aliases)
+    }
+    names = ", ".join(parsed.stage.name for parsed in stages)
+    for stage_name in entered:
+        if label_key(str(stage_name)) not in keys:
+            problems.error(
+                f"columns.entered.{shown(stage_name)}",
+                f"no stage of that name; the stages are: {names}",
             )
 
 

@@ -79,11 +79,11 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from funnelcli.dates import DayOrder, parse_date
-from funnelcli.definition import Funnel, label_key
+from funnelcli.definition import HISTORY_COLUMN_FIELDS, Funnel, label_key
 from funnelcli.errors import DefinitionError, ExportError, shown
 from funnelcli.readers.columns import header_key, stage_lookup
 from funnelcli.readers.deals import (
@@ -511,7 +511,7 @@ def _from_override(
     source: str,
     override: Mapping[str, str],
 ) -> dict[str, int]:
-    known = [item.name for item in fields(HistoryColumns)]
+    known = HISTORY_COLUMN_FIELDS
     found: dict[str, int] = {}
     problems = []
     for name, header in override.items():
