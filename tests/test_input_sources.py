@@ -74,7 +74,7 @@ def funnel(*args: str) -> list[str]:
 
 def patched(setup: str, *args: str) -> list[str]:
     """The program with ``setup`` run first (a monkeypatch of the moment a fault needs)."""
-    code = f"import sys\n{setup}\nfrom funnelcli.cli import main\nsys.argv = ['funnel', *sys.argv[1:]]\nmain()\n"
+    code = f"import sys\n{setup}\nfrom funnelcli.entry import main\nsys.argv = ['funnel', *sys.argv[1:]]\nmain()\n"
     return [sys.executable, "-c", code, *args]
 
 

@@ -454,7 +454,7 @@ def run(self, share):
 export._Part.run = run
 export.DATE_SAMPLE_ROWS = 10
 sys.argv = ["funnel", "report", sys.argv[1], "--format", "json", "--as-of", "2025-11-30"]
-from funnelcli.cli import main
+from funnelcli.entry import main
 main()
 """
 

@@ -182,13 +182,16 @@ def test_a_write_error_leaves_the_previous_file(tmp_path: Path) -> None:
 
 
 def test_the_entry_point_imports_only_signal_and_sys_and_knows_the_codes() -> None:
-    """The entry point is imported before its handlers are set: nothing slow, no other module
-    of funnel; its copies of the exit codes (it cannot import errors.py first) are the same."""
-    from funnelcli import entry, errors
+    """The entry point is imported before its handlers are set: nothing slow, and of funnel
+    only signals.py, which imports nothing; its copies of the exit codes (it cannot import
+    errors.py first) are the same."""
+    from funnelcli import entry, errors, signals
 
     source = Path(entry.__file__).read_text(encoding="utf-8")
     top_level = re.findall(r"^(?:import|from) (\S+)", source, flags=re.MULTILINE)
-    assert top_level == ["signal", "sys"]
+    assert top_level == ["signal", "sys", "funnelcli.signals"]
+    signals_source = Path(signals.__file__).read_text(encoding="utf-8")
+    assert re.findall(r"^\s*(?:import|from) ", signals_source, flags=re.MULTILINE) == []
     assert (entry._EXIT_OS, entry._EXIT_INTERRUPTED, entry._EXIT_TERMINATED) == (
         errors.EXIT_OS,
         errors.EXIT_INTERRUPTED,
@@ -199,7 +202,7 @@ def test_the_entry_point_imports_only_signal_and_sys_and_knows_the_codes() -> No
 SWALLOWED = """
 import sys, time
 import funnelcli.cli
-from funnelcli import entry
+from funnelcli import entry, signals
 
 
 class Collected:
@@ -222,7 +225,7 @@ entry.main()
     ("exception", "code", "line"),
     [
         ("KeyboardInterrupt", 130, "error: interrupted\n"),
-        ("entry.Terminated", 143, "error: terminated\n"),
+        ("signals.Terminated", 143, "error: terminated\n"),
     ],
 )
 @pytest.mark.parametrize("sleep", [30, 0])

@@ -24,11 +24,11 @@ from funnelcli.cli import COMMANDS
 from .conftest import THEIRS, line_matching
 from .processes import TIMEOUT, run, started
 
-# Runs the console script's function, `funnelcli.cli:main`, with the given arguments, then
+# Runs the console script's function, `funnelcli.entry:main`, with the given arguments, then
 # writes the names of the imported modules to the file named by FUNNEL_TEST_MODULES.
 _RUN_MAIN = """\
 import os, sys
-from funnelcli.cli import main
+from funnelcli.entry import main
 sys.argv = ["funnel", *sys.argv[1:]]
 try:
     main()

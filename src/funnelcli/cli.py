@@ -26,7 +26,6 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from funnelcli import __version__
-from funnelcli.entry import signal_behind
 from funnelcli.errors import (
     EXIT_BUG,
     EXIT_INTERRUPTED,
@@ -36,6 +35,7 @@ from funnelcli.errors import (
     print_error,
     stdout_failed,
 )
+from funnelcli.signals import signal_behind
 
 if TYPE_CHECKING:
     from typer._click.shell_completion import CompletionItem
@@ -355,10 +355,3 @@ def _root(
 def run() -> None:
     """The command line, its exit code by ``sys.exit``; signals are set by :mod:`funnelcli.entry`."""
     app(prog_name="funnel")
-
-
-def main() -> None:
-    """The console script as it was first named (``funnelcli.cli:main``): see :mod:`funnelcli.entry`."""
-    from funnelcli.entry import main as entry
-
-    entry()

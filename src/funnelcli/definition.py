@@ -100,7 +100,7 @@ class Funnel:
     evidence: str | None = None  # built from an export: what gave its stages and their order
 
     @property
-    def file_to_edit(self) -> str:
+    def file_label(self) -> str:
         """The funnel file a message tells the user to edit: funnel.yaml when none is used."""
         return "funnel.yaml" if self.is_default or self.evidence is not None else self.source
 

@@ -6,21 +6,20 @@ traceback. So this module imports nothing but the signal and sys modules, sets
 the handlers, and only then imports :mod:`funnelcli.cli`. (A signal that arrives while
 Python itself is still starting, before this module runs, gets Python's own handling.)
 
-Only :mod:`signal` and :mod:`sys` are imported here: anything else (even the error lines)
-is imported inside :func:`main`, after the handlers are set and within its ``try``.
+Only :mod:`signal`, :mod:`sys` and :mod:`funnelcli.signals` (which imports nothing) are
+imported here: anything else (even the error lines) is imported inside :func:`main`, after
+the handlers are set and within its ``try``.
 """
 
 import signal
 import sys
 
+from funnelcli.signals import Terminated, signal_behind  # imports nothing itself
+
 # The codes of errors.py, here too: a signal may arrive before that module is imported.
 _EXIT_OS = 71
 _EXIT_INTERRUPTED = 130
 _EXIT_TERMINATED = 143
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the program is so that writes unwind (no half files)."""
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -121,22 +120,6 @@ def _stand_in_for_closed_streams() -> None:
             os.dup2(null, 2)
             os.close(null)
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-
-
-def signal_behind(error: BaseException) -> BaseException | None:
-    """The KeyboardInterrupt or Terminated that ``error`` wraps, if any.
-
-    Python wraps what a class's ``__set_name__`` raises in a RuntimeError, so a Ctrl-C
-    while a module defines its classes can arrive as one.
-    """
-    seen: BaseException | None = error
-    for _ in range(20):  # a chain, never a loop
-        if seen is None:
-            return None
-        if isinstance(seen, KeyboardInterrupt | Terminated):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _stop(line: str, code: int) -> None:

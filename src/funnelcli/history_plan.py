@@ -395,7 +395,7 @@ def _measured_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[St
         if planned is None:
             raise UsageError(
                 f"cannot plan from the export: no deal has left {stage.name}, and "
-                f"{_funnel_file(funnel)} has no conversion: for it; give it a rate like 0.35 or 35%"
+                f"{funnel.file_label} has no conversion: for it; give it a rate like 0.35 or 35%"
             )
         notes.append(
             f"{stage.name}: no deal has left this stage in the export; "
@@ -420,7 +420,7 @@ def _measured_deal_value(funnel: Funnel, report: Report, notes: list[str]) -> De
     if funnel.average_deal_value is None:
         raise UsageError(
             f"cannot measure a deal value: {reason}; pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {_funnel_file(funnel)}"
+            f"or set average_deal_value: in {funnel.file_label}"
         )
     shown = format_money(funnel.average_deal_value, funnel.currency)
     notes.append(f"{reason}; the funnel's average_deal_value {shown} stands in")
@@ -465,7 +465,3 @@ def _exact_product(value: Decimal, count: int) -> Decimal:
     with localcontext() as context:
         context.prec = len(value.as_tuple().digits) + len(str(count)) + 1
         return value * count
-
-
-def _funnel_file(funnel: Funnel) -> str:
-    return funnel.file_to_edit

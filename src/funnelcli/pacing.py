@@ -16,7 +16,6 @@ from fractions import Fraction
 
 from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
-from funnelcli.plan import funnel_file
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def _require_days(funnel: Funnel) -> None:
     missing = [stage.name for stage in funnel.stages[:-1] if stage.days is None]
     if missing:
         raise UsageError(
-            f"{funnel_file(funnel)}: pacing (--by or --period) needs days: on every stage but the last; "
+            f"{funnel.file_label}: pacing (--by or --period) needs days: on every stage but the last; "
             f"missing on {', '.join(missing)}"
         )
 
@@ -117,7 +116,7 @@ def plan_pacing(
         last_entry = request.deadline - dt.timedelta(days=cycle)
     except OverflowError:
         raise UsageError(
-            f"{funnel_file(funnel)}: the stages' days add up to {cycle:,}, more than the calendar "
+            f"{funnel.file_label}: the stages' days add up to {cycle:,}, more than the calendar "
             f"holds before {request.deadline.isoformat()}; check the days: of the stages"
         ) from None
     window_start = request.as_of

@@ -133,7 +133,7 @@ def make_plan(
     value = checked_deal_value(funnel, target, deal_value)
     if not funnel.has_rates:
         raise UsageError(
-            f"{funnel_file(funnel)}: the stages have no conversion: rates; "
+            f"{funnel.file_label}: the stages have no conversion: rates; "
             "give each stage but the last a rate like 0.35 or 35% to plan with it"
         )
     rates = [stage.conversion for stage in funnel.stages[:-1] if stage.conversion is not None]
@@ -214,18 +214,13 @@ def checked_deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | No
     if value is None:
         raise UsageError(
             "no average deal value: pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {funnel_file(funnel)}"
+            f"or set average_deal_value: in {funnel.file_label}"
         )
     if target <= 0:
         raise UsageError(f"--target must be above 0, got {target}")
     if value <= 0:
         raise UsageError(f"--deal-value must be above 0, got {value}")
     return value
-
-
-def funnel_file(funnel: Funnel) -> str:
-    """How messages name the funnel's file: ``funnel.yaml`` for the built-in default."""
-    return funnel.file_to_edit
 
 
 def _budget(

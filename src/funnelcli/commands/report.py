@@ -410,7 +410,7 @@ def _nothing_used_line(result: Any, loaded: "LoadedFunnel") -> str:
         labels = ", ".join(
             f"'{shown(label)}'" for label, _ in account.unknown_labels.most_common(5)
         )
-        where = loaded.funnel.file_to_edit
+        where = loaded.funnel.file_label
         return (
             f"{line}; the funnel {loaded.funnel.name!r} knows none of the labels {labels}: "
             f"write funnel.yaml from the export with `funnel init --from {source}`, check its "
@@ -450,7 +450,7 @@ def _read_history(
         columns_override=dict(loaded.funnel.history_columns) or None,
     )
     account = found.account
-    where = loaded.funnel.file_to_edit
+    where = loaded.funnel.file_label
     for reason, count in account.skipped.most_common():
         examples = _skip_examples(account.examples[reason])
         line = f"{path}: {count:,} history row{'s' if count > 1 else ''} skipped, {HISTORY_SKIP_REASONS.get(reason, reason)}: {examples}"
@@ -616,7 +616,7 @@ def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors:
 
     account = result.account
     source = result.table.source
-    where = loaded.funnel.file_to_edit
+    where = loaded.funnel.file_label
     for reason, count in account.skipped.most_common():
         examples = _skip_examples(account.examples[reason])
         line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"

@@ -110,6 +110,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 """Field -> header names it answers to, best first (from the CRMs' documented exports)."""
 
+PROBABILITY_HEADERS = frozenset(
+    label_key(name)
+    for name in (
+        "Probability (%)",
+        "Probability",
+        "Deal - Probability",
+        "Win probability",
+        "Deal probability",
+        "hs_deal_stage_probability",
+        "Deal Stage Probability",
+    )
+)
+"""Headers of a probability column: Salesforce and Zoho, Pipedrive, HubSpot."""
+
 FIELD_DESCRIPTIONS = {
     "id": "deal id",
     "name": "deal name",

@@ -32,26 +32,18 @@ from funnelcli.inference import (
     infer_funnel,
 )
 from funnelcli.money import parse_money
-from funnelcli.readers.columns import ColumnMap, header_key, map_columns, refine_by_values
+from funnelcli.readers.columns import (
+    PROBABILITY_HEADERS,
+    ColumnMap,
+    header_key,
+    map_columns,
+    refine_by_values,
+)
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
 from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
 from funnelcli.readers.sources import STDIN
 from funnelcli.readers.tabular import Cell
 from funnelcli.vocabulary import outcome_word
-
-PROBABILITY_HEADERS = frozenset(
-    header_key(name)
-    for name in (
-        "Probability (%)",
-        "Probability",
-        "Deal - Probability",
-        "Win probability",
-        "Deal probability",
-        "hs_deal_stage_probability",
-        "Deal Stage Probability",
-    )
-)
-"""Headers of a probability column: Salesforce and Zoho, Pipedrive, HubSpot."""
 
 
 @dataclasses.dataclass

@@ -230,7 +230,7 @@ def require_stage_column(
         if more > 0
         else f"its columns are: {listed}"
     )
-    where = funnel.file_to_edit
+    where = funnel.file_label
     raise ExportError(
         f"{source}: no stage column found ({found}); "
         f"name it in {where} under columns:, like columns: {{stage: Deal Stage}}"

@@ -532,7 +532,7 @@ def _from_override(
 def _not_a_history(source: str, headers: Sequence[str], funnel: Funnel, missing: list[str]) -> str:
     found_no = ", ".join(f"no {what} column" for what in missing[:-1])
     found_no = f"{found_no} and no {missing[-1]} column" if found_no else f"no {missing[0]} column"
-    where = funnel.file_to_edit
+    where = funnel.file_label
     return (
         f"{source}: not a stage history: found {found_no} (its columns are: {_listed(headers)}); "
         f"name {'it' if len(missing) == 1 else 'them'} in {where} under history_columns:, "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from funnelcli.dates import DateOrderEvidence
 from funnelcli.definition import Funnel, label_key
 from funnelcli.readers.columns import (
+    PROBABILITY_HEADERS,
     ColumnMap,
     header_key,
     map_columns,
@@ -23,7 +24,6 @@ from funnelcli.readers.columns import (
 )
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows
 from funnelcli.readers.evidence import (
-    PROBABILITY_HEADERS,
     cell_text,
     probability_value,
     row_currency,

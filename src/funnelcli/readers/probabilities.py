@@ -3,7 +3,7 @@
 When lost deals carry no stage (report.py: "losses unattributed"), P(win) per stage
 cannot be measured; the CRM's own probability column (Zoho's ``Probability (%)``,
 Salesforce's ``Probability (%)``, Pipedrive's ``Deal - Probability``: the headers of
-:data:`~funnelcli.readers.inspect.PROBABILITY_HEADERS`) is the next best figure. This
+:data:`~funnelcli.readers.columns.PROBABILITY_HEADERS`) is the next best figure. This
 reads it: per stage, the mean probability of the open deals the report counts there.
 
 It is a second pass over the file, in one Python process, through the same
@@ -38,7 +38,7 @@ from funnelcli.report import Deal, DealRow, StageProbabilities, open_stage
 
 def probability_column(header: tuple[str, ...] | list[str]) -> int | None:
     """The index of the export's probability column, if it has one."""
-    from funnelcli.readers.evidence import PROBABILITY_HEADERS  # inspect imports export
+    from funnelcli.readers.columns import PROBABILITY_HEADERS
 
     return next(
         (index for index, name in enumerate(header) if header_key(name) in PROBABILITY_HEADERS),
