@@ -186,8 +186,8 @@ def test_a_leak_before_the_won_stage_needs_no_odds() -> None:
     deals = deals_by_stage(lost=[0, 0, 3], won_amounts=[5000, 15000])
     report = build_report(deals, make_funnel((None, None, None), names=FOUR_STAGES), AS_OF)
     assert bottleneck_sentence(report) == (
-        "Most revenue leaks at Proposal: 3 deals lost there; at $10,000 per won deal on "
-        "average: about $30,000 lost."
+        "Most revenue leaks at Proposal: 3 deals lost there; each a won deal lost, $10,000 "
+        "on average: about $30,000 lost."
     )
 
 

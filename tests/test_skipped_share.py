@@ -109,3 +109,13 @@ def test_a_tenth_skipped_is_not_announced(tmp_path: Path) -> None:
     assert "Warning:" not in stdout
     code, stdout, _ = _report("--format", "json", export=str(export))
     assert json.loads(stdout)["rows"]["skipped_share"] == 1 / 10
+
+
+def test_the_workbook_says_so_in_its_first_summary_row(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    out = tmp_path / "report.xlsx"
+    code, _, _ = _report("--format", "xlsx", "--output", str(out))
+    assert code == 0
+    sheet = load_workbook(out)["Summary"]
+    assert [sheet["A2"].value, sheet["B2"].value] == ["Warning", WARNING]

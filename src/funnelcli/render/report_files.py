@@ -462,7 +462,8 @@ def _leak_sentence(report: Report, top: Bottleneck, escape: Escape) -> str:
         average = money_text(money.average_won_value, escape(money.currency))
         worth = f"at {average} per won deal on average"
         leak = money_text(_round_money(top.revenue_leak), escape(money.currency))
-        reason = f"{odds} {worth}" if odds else worth
+        # The last open stage: a deal that moved on was won, so each was a win lost.
+        reason = f"{odds} {worth}" if odds else f"each a won deal lost, {average} on average"
         return f"Most revenue leaks at {stage}: {lost}; {reason}: about {leak} lost."
     wins = top.expected_wins_lost
     assert wins is not None
@@ -470,7 +471,7 @@ def _leak_sentence(report: Report, top: Bottleneck, escape: Escape) -> str:
     reason = f"; {odds}" if odds else ""
     return (
         f"Most wins are lost at {stage}: {lost}{reason}: about {_one_place(wins)} "
-        f"wins lost (not priced: {why})."
+        f"{'win' if _one_place(wins) == '1' else 'wins'} lost (not priced: {why})."
     )
 
 
@@ -551,13 +552,15 @@ def open_without_amount_note(report: Report) -> str | None:
     if not report.open_without_amount:
         return None
     count = report.open_without_amount
-    deals = "open deal has" if count == 1 else "open deals have"
-    return f"{count:,} {deals} no amount and add nothing to open value"
+    deals = (
+        "open deal has no amount and adds" if count == 1 else "open deals have no amount and add"
+    )
+    return f"{count:,} {deals} nothing to open value"
 
 
 def _cycle(report: Report) -> str:
     if report.median_cycle_days is None:
-        return "– (needs created and close dates)"
+        return "– (no won deal yet)" if not report.won else "– (needs created and close dates)"
     return f"median {_number(report.median_cycle_days)}, p90 {_number(report.p90_cycle_days)}"
 
 

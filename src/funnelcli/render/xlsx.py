@@ -39,6 +39,7 @@ from funnelcli.render.report_files import (
     bottleneck_sentence,
     report_to_dict,
     rows_sentence,
+    skipped_warning,
 )
 
 PERCENT = "0.0%"
@@ -134,12 +135,16 @@ def report_xlsx(result: ExportReport, funnel_source: str, export: str) -> bytes:
         ("Bottleneck", bottleneck_sentence(result.report)),
         ("Rows", rows_sentence(result)),
     ]
+    summary = _report_summary(data)
+    warning = skipped_warning(result)
+    if warning:  # over a tenth of the rows left out: the first row, as on top of every format
+        summary.insert(0, ["Warning", warning])
     alerts = [_alert_row(alert) for alert in data["alerts"]]
     _table(
         workbook,
         "Summary",
         (Column("Figure"), Column("Value")),
-        _report_summary(data),
+        summary,
         notes,
         sections=[(ALERT_COLUMNS, alerts)] if alerts else (),
     )
