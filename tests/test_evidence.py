@@ -24,12 +24,16 @@ WORDS = ("Alpha", "Bravo", "Charlie", "Kilo", "Echo", "Foxtrot", "Golf", "Hotel"
 
 @st.composite
 def exports(draw: st.DrawFn) -> tuple[list[str], str, str]:
-    """(the true open stages top first, the evidence kind, the CSV text)."""
+    """(the true open stages top first, the evidence kind, the CSV text). The Date entered
+    columns come in any order ("entered" when it is the true one, else "shuffled"); each
+    deal's dates rise along the true order, and every won deal went through every stage."""
     stages = draw(st.lists(st.sampled_from(WORDS), min_size=2, max_size=6, unique=True))
     kind = draw(st.sampled_from(["entered", "probability", "none"]))
     header = ["Deal ID", "Deal Stage", "Amount"]
+    columns = list(range(len(stages)))
     if kind == "entered":
-        header += [f'Date entered "{stage} (Main)"' for stage in stages]
+        columns = draw(st.permutations(columns))
+        header += [f'Date entered "{stages[i]} (Main)"' for i in columns]
     if kind == "probability":
         header.append("Probability (%)")
     rows = []
@@ -41,13 +45,15 @@ def exports(draw: st.DrawFn) -> tuple[list[str], str, str]:
         row = [f"D{number}", label, "1000"]
         if kind == "entered":
             reached = len(stages) if place == -1 else (1 if place == -2 else place + 1)
-            row += [f"2026-01-{day + 1:02d}" if day < reached else "" for day in range(len(stages))]
+            row += [f"2026-01-{day + 1:02d}" if day < reached else "" for day in columns]
         if kind == "probability":
             # Stage i's deals carry 10 x (i + 1) give or take 4: medians rise strictly.
             base = {-1: 100, -2: 0}.get(place, 10 * (place + 1))
             noise = 0 if place < 0 else draw(st.integers(-4, 4))
             row.append(f"{base + noise}%")
         rows.append(row)
+    if kind == "entered" and columns != sorted(columns):
+        kind = "shuffled"
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -74,10 +80,13 @@ def test_the_funnel_built_from_a_file_is_the_true_one_or_refused(
     funnel = export_funnel(str(path), ReadOptions())
     assert [stage.name for stage in funnel.stages] == [*stages, "Closed Won"]
     assert funnel.lost_labels == ("Closed Lost",)
-    assert funnel.evidence == (
-        "the export's Date entered columns"
-        if kind == "entered"
-        else "the export's 'Probability (%)' column"
+    assert (
+        funnel.evidence
+        == {
+            "entered": "the export's Date entered columns",
+            "shuffled": "the dates in the export's Date entered columns",
+            "probability": "the export's 'Probability (%)' column",
+        }[kind]
     )
 
 

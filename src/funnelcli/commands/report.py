@@ -245,7 +245,9 @@ def report(
             date_format=date_format,
             decimal=decimal_separator(decimal),
         )
-        loaded = resolve_funnel_for_export(funnel, export, options, history)
+        loaded = resolve_funnel_for_export(
+            funnel, export, options, history, pipeline=pipeline, refuse_mixed=True
+        )
         print_warnings(loaded, quiet)
         _check_rule_stages(cli_rules, loaded)
         request = _slice_request(by, pipeline, since, until, where or [], cohort, max_segments)
