@@ -659,8 +659,9 @@ def check_starter(path: Path, stages: list[str], resolved: list[float]) -> None:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert [stage["name"] for stage in data["stages"]] == stages
     rates = [rate(stage["conversion"]) for stage in data["stages"][:-1]]
-    # Written to one decimal of a percent.
-    assert rates == pytest.approx(resolved, abs=0.0005)
+    # Written to one decimal of a percent, rounded down: never above the measured rate.
+    for written, measured in zip(rates, resolved, strict=True):
+        assert measured - 0.001 < written <= measured + 1e-12
     assert "conversion" not in data["stages"][-1]
 
 

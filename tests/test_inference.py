@@ -499,7 +499,9 @@ def test_allow_unordered_puts_them_by_rows() -> None:
     funnel = infer_funnel(evidence, allow_unordered=True)
     assert _names(funnel) == ["Alpha", "Gamma", "Beta", "Closed Won"]
     assert funnel.unordered == ("Alpha", "Gamma", "Beta")
-    assert funnel.evidence == "no evidence: order them by hand"
+    assert funnel.evidence == (
+        "the export's labels, listed by row count: no evidence gives their order"
+    )
 
 
 def test_allow_unordered_after_a_known_pipeline() -> None:

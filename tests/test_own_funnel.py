@@ -472,3 +472,64 @@ def test_an_order_error_says_what_each_evidence_lacked(
         f"with `funnel init --from {path}`, put its stages in order, and run again with "
         "--funnel funnel.yaml, or give --history with the stage history"
     ]
+
+
+def test_init_with_a_history_names_it_in_the_next_command(tmp_path: Path) -> None:
+    export, history = str(CRM / "history_deals.csv"), str(CRM / "history_stages.csv")
+    written = tmp_path / "out.yaml"
+    init = run_funnel("init", str(written), "--from", export, "--history", history, cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert init.stdout.splitlines() == [
+        f"Wrote {written} from {export}. Check the stage order, then run "
+        f"'funnel report {export} --funnel {written} --history {history}'."
+    ]
+
+
+def test_a_measured_rate_is_written_rounded_down_so_the_plan_never_exceeds_it(
+    tmp_path: Path,
+) -> None:
+    # pd23.csv: of 3 deals at Qualified, 2 went on (won) and 1 was lost: 2/3 = 66.67%.
+    # Written as 66.6% (floor to 0.1%), never 66.7%, so the report with the file finds
+    # no stage below plan.
+    export = str(TRIAL / "pd23.csv")
+    written = tmp_path / "out.yaml"
+    init = run_funnel("init", str(written), "--from", export, cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    text = written.read_text(encoding="utf-8")
+    assert (
+        "    conversion: 66.6%  # 2 of 3 resolved deals moved on (66.67%, written rounded down); "
+    ) in text
+    result = run_funnel(
+        "report", export, "--funnel", str(written), "--format", "json", "--as-of", AS_OF,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    qualified = json.loads(result.stdout)["stages"][0]
+    assert qualified["name"] == "Qualified"
+    assert qualified["planned_conversion"] == pytest.approx(0.666)
+    assert qualified["resolved_conversion"] == pytest.approx(2 / 3)
+
+
+def test_init_of_labels_no_evidence_orders_says_so_in_plain_words(tmp_path: Path) -> None:
+    written = tmp_path / "out.yaml"
+    init = run_funnel("init", str(written), "--from", str(CRM / "unknown_order.csv"), cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert (
+        "# Stages and order from the export's labels, listed by row count: no evidence "
+        "gives their order.\n"
+    ) in written.read_text(encoding="utf-8")
+
+
+def test_skipped_labels_of_a_funnel_built_from_the_export_end_in_a_full_stop(
+    tmp_path: Path,
+) -> None:
+    # hubspot_custom.csv rows 9 and 17 (file lines, header = 1) have the label "test".
+    export = str(CRM / "hubspot_custom.csv")
+    result = run_funnel("report", export, "--format", "json", "--as-of", AS_OF, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"warning: {export}: 2 rows skipped, unknown stage label: row 9 'test', row 17 "
+        "'test'; labels 'test' (2): not stages of the funnel built from the export's Date "
+        "entered columns; to count them, write the funnel with "
+        f"`funnel init --from {export}` and add them to a stage's aliases."
+    ]

@@ -58,7 +58,7 @@ probability, labels outside the known pipeline the other labels (two at least) f
 median of its own among the medians, a history of two stages or more, a known pipeline's
 stage). ``allow_unordered`` puts those labels after the ordered ones instead, most
 rows first, names them in :attr:`InferredFunnel.unordered`, and the evidence says what
-ordered the rest (``"no evidence: order them by hand"`` when nothing did).
+ordered the rest (:data:`NO_EVIDENCE` when nothing did).
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ class NoOpenStage(Exception):
 ENTERED_EVIDENCE = "the export's Date entered columns"
 ENTERED_DATES_EVIDENCE = "the dates in the export's Date entered columns"
 ONLY_STAGE_EVIDENCE = "the export's only open stage"
-NO_EVIDENCE = "no evidence: order them by hand"
+# Completes "stages and order from ...": the labels are listed, nothing ordered them.
+NO_EVIDENCE = "the export's labels, listed by row count: no evidence gives their order"
 
 
 @dataclass

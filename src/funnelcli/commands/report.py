@@ -631,7 +631,7 @@ def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors:
                 line += (
                     f"; labels {labels}: not stages of the funnel built from "
                     f"{loaded.funnel.evidence}; to count them, write the funnel with "
-                    f"`funnel init --from {source}` and add them to a stage's aliases:"
+                    f"`funnel init --from {source}` and add them to a stage's aliases."
                 )
             else:
                 line += f"; labels {labels}: add them to a stage's aliases: in {where}"
