@@ -96,3 +96,43 @@ def test_a_single_open_label_is_its_own_funnel(tmp_path: Path) -> None:
     funnel = export_funnel(str(path), ReadOptions())
     assert [stage.name for stage in funnel.stages] == ["Kilo", "Closed Won"]
     assert funnel.lost_labels == ("Closed Lost",)
+
+
+def test_slash_dates_and_times_of_day_order_date_entered_columns(tmp_path: Path) -> None:
+    """Columns in the header order Demo, Intro; month-first dates (8/20 settles it) with
+    12-hour times. Deal D1 entered Intro at 9:00 AM and Demo at 2:00 PM of one day; D2
+    Intro on 8/5 and Demo on 8/20. Both say Intro, then Demo."""
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        'Deal ID,Deal Stage,Date entered "Demo (Main)",Date entered "Intro (Main)"\n'
+        "D1,Demo,8/2/24 2:00 PM,8/2/24 9:00 AM\n"
+        "D2,Demo,8/20/24 10:00 AM,8/5/24 10:00 AM\n"
+        "D3,Intro,,8/6/24 10:00 AM\n",
+        encoding="utf-8",
+    )
+    funnel = export_funnel(str(path), ReadOptions())
+    assert [stage.name for stage in funnel.stages] == ["Intro", "Demo", "Won"]
+    assert funnel.evidence == "the dates in the export's Date entered columns"
+
+
+def test_the_pipeline_option_counts_that_pipelines_rows_only(tmp_path: Path) -> None:
+    """Two pipelines: with pipeline="B", A's label 'Alpha' is no label of the funnel."""
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        'Deal ID,Deal Stage,Pipeline,Date entered "Alpha (A)",Date entered "Kilo (B)",'
+        'Date entered "Echo (B)"\n'
+        "D1,Alpha,A,2026-01-01,,\n"
+        "D2,Alpha,A,2026-01-01,,\n"
+        "D3,Echo,B,,2026-01-01,2026-01-02\n"
+        "D4,Kilo,B,,2026-01-01,\n",
+        encoding="utf-8",
+    )
+    funnel = export_funnel(str(path), ReadOptions(), pipeline="B")
+    assert [stage.name for stage in funnel.stages] == ["Kilo", "Echo", "Won"]
+    with pytest.raises(UsageError) as refused:
+        export_funnel(str(path), ReadOptions(), refuse_mixed=True)
+    assert str(refused.value) == (
+        f"{path}: deals of 2 pipelines, each with Date entered columns of its own: "
+        "'A' (2 rows), 'B' (2 rows); one funnel cannot hold both: run again with "
+        "--pipeline NAME (e.g. --pipeline A)"
+    )

@@ -28,10 +28,11 @@ import datetime as dt
 import re
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
-from funnelcli.dates import parse_date
+from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, build_funnel, default_funnel, label_key
 from funnelcli.errors import UsageError, shown
 from funnelcli.inference import (
@@ -97,12 +98,13 @@ def gather_evidence(
         stage, pipeline = columns.get("stage"), columns.get("pipeline")
         wanted = pipeline_name.strip().casefold() if pipeline_name is not None else None
         entered = _pipeline_columns(columns, pipeline_name)
-        dates = _EnteredDates(options.date_format)
+        dates = _EnteredDates(options.date_format, _day_order(sample, entered))
         labels: dict[str, _Label] = {}
         pipelines: Counter[str] = Counter()
         kept_pipelines: Counter[str] = Counter()
         currencies: Counter[str] = Counter()
         sequences: list[tuple[tuple[int, ...], ...]] = []
+        patterns: dict[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]] = {}
         percent_scale = False
         for _, cells in rows:
             label = cell_text(cells, stage)
@@ -115,7 +117,8 @@ def gather_evidence(
             elif pipeline is not None and wanted is not None:
                 continue  # no pipeline: not a deal of the one asked for
             if len(entered) > 1 and (sequence := dates.sequence(cells, entered)):
-                sequences.append(sequence)
+                # Deals share few patterns: one tuple per pattern keeps a big export small.
+                sequences.append(patterns.setdefault(sequence, sequence))
             if (code := row_currency(cells, columns)) is not None:
                 currencies[code] += 1
             if not key:
@@ -167,15 +170,17 @@ def _pipeline_columns(columns: ColumnMap, pipeline_name: str | None) -> list[Ent
     return own if any(c.pipeline is not None for c in own) else entered
 
 
-_TIME = re.compile(r"[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
+_MOMENT_CACHE_SIZE = 50_000  # timestamps repeat less than days: a bound on memory
+_TIME = re.compile(r"[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\b)?", re.IGNORECASE)
 
 
 class _EnteredDates:
     """Per deal, the Date entered columns it has a date in, grouped by moment, earliest
     first: the order its dates put the stages in (a time of day counts when written)."""
 
-    def __init__(self, date_format: str | None) -> None:
+    def __init__(self, date_format: str | None, day_order: DayOrder | None) -> None:
         self._date_format = date_format
+        self._day_order = day_order
         self._cache: dict[str, tuple[dt.date, int] | None] = {}
 
     def sequence(
@@ -201,17 +206,38 @@ class _EnteredDates:
         if text is not None and text in self._cache:
             return self._cache[text]
         try:
-            day = parse_date(cell, None, self._date_format)
+            day = parse_date(cell, self._day_order, self._date_format)
         except ValueError:
             day = None
         moment = None
         if day is not None:
             time = _TIME.search(text[6:]) if text else None
-            seconds = int(time[1]) * 3600 + int(time[2]) * 60 + int(time[3] or 0) if time else 0
+            seconds = _seconds(time) if time else 0
             moment = (day, seconds)
-        if text is not None:
+        if text is not None and len(self._cache) < _MOMENT_CACHE_SIZE:
             self._cache[text] = moment
         return moment
+
+
+def _day_order(
+    sample: Sequence[tuple[int, tuple[Cell, ...]]], entered: list[EnteredColumn]
+) -> DayOrder | None:
+    """The day/month order of the Date entered columns' slash dates, as the first rows
+    show it (one CRM writes them all alike); None when they do not decide, and then
+    their ambiguous dates order nothing (the report's own reading settles them)."""
+    seen = DateOrderEvidence()
+    for _, cells in sample:
+        for column in entered:
+            seen.observe(_cell(cells, column.index))
+    return seen.order if seen.conflict is None else None
+
+
+def _seconds(time: re.Match[str]) -> int:
+    """Seconds into the day of ``14:03``, ``2:03:10 PM``, ``12:05 am``."""
+    hour = int(time[1])
+    if time[4] is not None:
+        hour = hour % 12 + (12 if time[4].lower() == "p" else 0)
+    return hour * 3600 + int(time[2]) * 60 + int(time[3] or 0)
 
 
 def _stated(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
@@ -335,7 +361,8 @@ def refuse_mixed_pipelines(evidence: ExportEvidence, path: str) -> None:
     listed = ", ".join(f"'{shown(name)}' ({rows:,} rows)" for name, rows in counted)
     raise UsageError(
         f"{path}: deals of {len(counted)} pipelines, each with Date entered columns of its "
-        f"own: {listed}; one funnel cannot hold both: run again with --pipeline NAME "
+        f"own: {listed}; one funnel cannot hold {'both' if len(counted) == 2 else 'them all'}: "
+        "run again with --pipeline NAME "
         f"(e.g. --pipeline {_quoted_option(counted[0][0])})"
     )
 
