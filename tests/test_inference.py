@@ -125,6 +125,92 @@ def test_date_entered_columns_of_another_pipeline_are_no_evidence() -> None:
     )
 
 
+def test_the_dates_of_date_entered_columns_decide_over_their_header_order() -> None:
+    """Header: Proposal, Intro, Closed Won, Demo. Deal 1 entered Intro, then Demo, then
+    Proposal (columns 1, 3, 0); deal 2 Intro then Demo. Intro precedes Demo (2 deals)
+    and Demo precedes Proposal (1 deal): the one order is Intro, Demo, Proposal."""
+    evidence = _export(
+        L("Proposal", 3),
+        L("Intro", 2),
+        L("Demo", 1),
+        L("Closed Won", 1),
+        entered=_entered("Growth", "Proposal", "Intro", "Closed Won", "Demo"),
+        entered_sequences=(((1,), (3,), (0,), (2,)), ((1,), (3,))),
+    )
+    funnel = infer_funnel(evidence)
+    assert _names(funnel) == ["Intro", "Demo", "Proposal", "Closed Won"]
+    assert funnel.evidence == "the dates in the export's Date entered columns"
+
+
+def test_dates_that_leave_the_order_open_keep_the_header_order() -> None:
+    """One deal relates Intro and Demo only (entered on one day for Proposal and Demo
+    says nothing of their order): Proposal is unrelated, so the header order stands."""
+    evidence = _export(
+        L("Proposal", 3),
+        L("Intro", 2),
+        L("Demo", 1),
+        entered=_entered("Growth", "Proposal", "Intro", "Demo"),
+        entered_sequences=(((1,), (2,)), ((0, 2),)),
+    )
+    funnel = infer_funnel(evidence)
+    assert _names(funnel)[:-1] == ["Proposal", "Intro", "Demo"]
+    assert funnel.evidence == "the export's Date entered columns"
+
+
+def test_dates_agreeing_with_the_header_name_the_columns() -> None:
+    evidence = _export(
+        L("Intro", 2),
+        L("Demo", 1),
+        entered=_entered("Growth", "Intro", "Demo"),
+        entered_sequences=(((0,), (1,)),),
+    )
+    assert infer_funnel(evidence).evidence == "the export's Date entered columns"
+
+
+def test_only_the_chosen_pipelines_dates_count() -> None:
+    """Renewals' columns (indexes 0 and 1) say B before A; Growth's (2, 3) say A before
+    B; most rows are Growth's, so A comes first though Growth's header says B, A."""
+    evidence = _export(
+        L("A", 2),
+        L("B", 1),
+        entered=(*_entered("Renewals", "A", "B"), *_entered("Growth", "B", "A")),
+        entered_sequences=(((1,), (0,)), ((1,), (0,)), ((3,), (2,))),
+        pipelines=(("Growth", 3), ("Renewals", 2)),
+    )
+    funnel = infer_funnel(evidence)
+    assert _names(funnel)[:-1] == ["A", "B"]
+    assert funnel.evidence == "the dates in the export's Date entered columns"
+
+
+def test_a_label_outside_the_pipeline_the_others_follow_is_named() -> None:
+    evidence = _export(
+        L("Prospecting", 3), L("Qualification", 2), L("Bogus Stage", 1), dialect="Salesforce"
+    )
+    with pytest.raises(OrderUnknown) as raised:
+        infer_funnel(evidence)
+    assert raised.value.labels == ("Bogus Stage",)
+    assert raised.value.tried == (
+        "no Date entered columns, no probability column, and the other labels follow "
+        "Salesforce's standard stage picklist, but it is not among its stages"
+    )
+
+
+def test_a_label_without_a_probability_is_named() -> None:
+    evidence = _export(
+        L("Scoping", 2, probability=Fraction(1, 5)),
+        L("Legal", 1, probability=Fraction(3, 5)),
+        L("Pilot", 1),
+        probability_column="Probability (%)",
+    )
+    with pytest.raises(OrderUnknown) as raised:
+        infer_funnel(evidence)
+    assert raised.value.labels == ("Pilot",)
+    assert raised.value.tried == (
+        "no Date entered columns, a 'Probability (%)' column in which 'Pilot' has no "
+        "probability, and not a known CRM pipeline"
+    )
+
+
 # --- 2. stage history ----------------------------------------------------------------------
 
 
@@ -223,8 +309,8 @@ def test_equal_medians_no_pipeline_settles_are_unordered() -> None:
         infer_funnel(evidence)
     assert raised.value.labels == ("Beta", "Gamma")  # most rows first
     assert raised.value.tried == (
-        "no Date entered columns, a 'Probability (%)' column that does not order them, "
-        "and not a known CRM pipeline"
+        "no Date entered columns, a 'Probability (%)' column in which 'Beta' and 'Gamma' "
+        "are both at 20%, and not a known CRM pipeline"
     )
     funnel = infer_funnel(evidence, allow_unordered=True)
     assert _names(funnel) == ["Alpha", "Delta", "Beta", "Gamma", "Won"]
@@ -413,7 +499,9 @@ def test_allow_unordered_puts_them_by_rows() -> None:
     funnel = infer_funnel(evidence, allow_unordered=True)
     assert _names(funnel) == ["Alpha", "Gamma", "Beta", "Closed Won"]
     assert funnel.unordered == ("Alpha", "Gamma", "Beta")
-    assert funnel.evidence == "no evidence: order them by hand"
+    assert funnel.evidence == (
+        "the export's labels, listed by row count: no evidence gives their order"
+    )
 
 
 def test_allow_unordered_after_a_known_pipeline() -> None:
@@ -463,6 +551,31 @@ def entered_cases(draw: st.DrawFn) -> tuple[ExportEvidence, list[str], set[str]]
     columns = _entered("Sales", *true, "Closed Won", "Closed Lost")
     evidence = _export(*labels, entered=columns)
     return evidence, true, {label_key(j) for j in junk}
+
+
+@st.composite
+def shuffled_entered_cases(draw: st.DrawFn) -> tuple[ExportEvidence, list[str]]:
+    """The true stages' columns in any header order; deals entered a run of the true
+    stages on rising dates, one deal at least through every stage."""
+    true = draw(true_funnels)
+    header = draw(st.permutations(true))
+    position = {label: header.index(label) for label in true}
+    runs = [len(true), *draw(st.lists(st.integers(0, len(true)), max_size=8))]
+    sequences = tuple(
+        tuple((position[label],) for label in true[:reached]) for reached in runs if reached > 1
+    )
+    labels = (*_rows(draw, true), *OUTCOMES)
+    evidence = _export(*labels, entered=_entered("Sales", *header), entered_sequences=sequences)
+    return evidence, true
+
+
+@given(shuffled_entered_cases())
+def test_entered_dates_give_the_true_order_whatever_the_header(
+    case: tuple[ExportEvidence, list[str]],
+) -> None:
+    evidence, true = case
+    funnel = infer_funnel(evidence)
+    assert [label_key(name) for name in _names(funnel)[:-1]] == [label_key(t) for t in true]
 
 
 @st.composite

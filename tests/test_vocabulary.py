@@ -236,3 +236,28 @@ def test_the_lane_and_python_read_the_status_words_alike(
     lane_on = _report(True, monkeypatch, bigger)
     assert (lane_on.report.won, lane_on.report.lost, lane_on.report.open) == (30, 30, 40)
     assert repr(lane_on) == repr(_report(False, monkeypatch, bigger))
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Lost to competitor",
+        "Closed: lost to competitor",
+        "Verloren an Wettbewerber",
+        "Verloren aan concurrent",
+        "Perdu contre un concurrent",
+        "Perdue contre concurrent",
+        "Perdido contra competidor",
+        "Perdida ante la competencia",
+        "Förlorad till konkurrent",
+        "Tabt til konkurrent",
+        "Perdido para concorrente",
+    ],
+)
+def test_lost_to_a_rival_is_lost(label: str) -> None:
+    assert outcome_word(label) == "lost"
+
+
+@pytest.mark.parametrize("label", ["Lost Leads", "Lost to", "Lost to won back", "Lost and found"])
+def test_a_lost_word_and_another_word_is_no_outcome(label: str) -> None:
+    assert outcome_word(label) is None

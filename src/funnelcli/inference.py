@@ -18,7 +18,12 @@ Evidence, strongest first; the first that orders every open label decides, and
 
 1. ``"the export's Date entered columns"``: HubSpot's ``Date entered "<Stage>
    (<Pipeline>)"`` columns of one pipeline (the Pipeline column's most common value when
-   a column names it, else the pipeline with the most columns), in header order. Won and
+   a column names it, else the pipeline with the most columns), in the order their dates
+   put them: per deal, the stages in the order of its dates (one moment: no order among
+   them), and the precedences of all deals make one order by the rule of the stage
+   history below (:func:`_only_order`). When that order differs from the header's, the
+   evidence is ``"the dates in the export's Date entered columns"``; when the dates give
+   no full order (too few deals with two dates, a tie), the header order stands. Won and
    lost words among them are won and lost labels; the others are the stages, rows or
    not. An open label matches a column by key or through a CRM pipeline's alias
    (``qualifiedtobuy`` and ``Qualified To Buy``); one that matches none is no stage of
@@ -48,11 +53,12 @@ pipeline's won label, else ``Won``. Lost labels: every lost label, then the pipe
 
 Without an order: :class:`OrderUnknown` names the labels left unordered by the evidence
 that places the most (all open labels when none places any), and ``tried`` says what was
-looked for. An order places a label when it knows where it goes among the others (a
+looked for and what it lacked: labels tied at one median probability, labels with no
+probability, labels outside the known pipeline the other labels (two at least) follow. An order places a label when it knows where it goes among the others (a
 median of its own among the medians, a history of two stages or more, a known pipeline's
 stage). ``allow_unordered`` puts those labels after the ordered ones instead, most
 rows first, names them in :attr:`InferredFunnel.unordered`, and the evidence says what
-ordered the rest (``"no evidence: order them by hand"`` when nothing did).
+ordered the rest (:data:`NO_EVIDENCE` when nothing did).
 """
 
 from __future__ import annotations
@@ -93,7 +99,11 @@ class ExportEvidence:
     labels: tuple[LabelEvidence, ...]  # every non-empty stage label, most rows first
     outcome_column: bool  # a status column or won/closed flags decide won/lost/open
     entered: tuple[EnteredEvidence, ...] = ()
-    pipelines: tuple[tuple[str, int], ...] = ()  # the Pipeline column's values, most rows first
+    # per deal with two dates or more, the entered columns (indexes into ``entered``) it
+    # has a date in, grouped by moment (one group: entered together), earliest first
+    entered_sequences: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    pipelines: tuple[tuple[str, int], ...] = ()  # the counted rows' Pipeline values, most first
+    all_pipelines: tuple[tuple[str, int], ...] = ()  # ... of every row (with --pipeline too)
     history: tuple[
         tuple[str, ...], ...
     ] = ()  # per deal, the stage labels it entered, in date order
@@ -132,8 +142,10 @@ class NoOpenStage(Exception):
 
 
 ENTERED_EVIDENCE = "the export's Date entered columns"
+ENTERED_DATES_EVIDENCE = "the dates in the export's Date entered columns"
 ONLY_STAGE_EVIDENCE = "the export's only open stage"
-NO_EVIDENCE = "no evidence: order them by hand"
+# Completes "stages and order from ...": the labels are listed, nothing ordered them.
+NO_EVIDENCE = "the export's labels, listed by row count: no evidence gives their order"
 
 
 @dataclass
@@ -176,7 +188,7 @@ def infer_funnel(evidence: ExportEvidence, *, allow_unordered: bool = False) -> 
             raise NoOpenStage(evidence.source)
         partial = _best_partial(orders, labels)
         if not allow_unordered:
-            raise OrderUnknown(tuple(partial.unordered), _tried(evidence, orders))
+            raise OrderUnknown(tuple(partial.unordered), _tried(evidence, orders, labels))
         complete = partial
     return _funnel(complete, labels)
 
@@ -235,8 +247,9 @@ def _best_partial(orders: Sequence[_Order | None], labels: _Labels) -> _Order:
     return best
 
 
-def _tried(evidence: ExportEvidence, orders: Sequence[_Order | None]) -> str:
-    """What was looked for, for OrderUnknown: "no Date entered columns, ..."."""
+def _tried(evidence: ExportEvidence, orders: Sequence[_Order | None], labels: _Labels) -> str:
+    """What was looked for and why it did not order them, for OrderUnknown: "no Date
+    entered columns, 'Scoping' and 'Pilot' both at 20% in 'Probability (%)', and ..."."""
     entered = orders[0]
     parts = []
     if not evidence.entered:
@@ -248,9 +261,57 @@ def _tried(evidence: ExportEvidence, orders: Sequence[_Order | None]) -> str:
     if evidence.probability_column is None:
         parts.append("no probability column")
     else:
-        parts.append(f"a '{evidence.probability_column}' column that does not order them")
-    parts.append("not a known CRM pipeline")
+        parts.append(_probability_tried(evidence.probability_column, orders[2], labels))
+    parts.append(_pipeline_tried(orders[3]))
     return ", ".join(parts[:-1]) + ", and " + parts[-1]
+
+
+def _probability_tried(column: str, order: _Order | None, labels: _Labels) -> str:
+    """Why the probability column leaves labels unordered: ties, labels without one."""
+    unordered = (
+        set(order.unordered) if order is not None else {label.label for label in labels.open}
+    )
+    tied: dict[Fraction, list[str]] = {}
+    missing = []
+    for label in labels.open:
+        if label.label not in unordered:
+            continue
+        if label.probability is None:
+            missing.append(label.label)
+        else:
+            tied.setdefault(label.probability, []).append(label.label)
+    reasons = [
+        f"{_and(names)} are {'both' if len(names) == 2 else 'all'} at {_percent(median)}"
+        for median, names in sorted(tied.items())
+        if len(names) > 1
+    ]
+    if missing:
+        has = "has" if len(missing) == 1 else "have"
+        reasons.append(f"{_and(missing)} {has} no probability")
+    if not reasons:
+        return f"a '{column}' column that does not order them"
+    return f"a '{column}' column in which " + "; ".join(reasons)
+
+
+def _pipeline_tried(order: _Order | None) -> str:
+    """The known pipeline the other labels follow, or that none does."""
+    if order is None or order.placed < 2:
+        return "not a known CRM pipeline"  # one stage of a pipeline is no sign of it
+    it = "it is" if len(order.unordered) == 1 else "they are"
+    return f"the other labels follow {order.evidence}, but {it} not among its stages"
+
+
+def _and(names: Sequence[str]) -> str:
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _percent(fraction: Fraction) -> str:
+    """A median probability as a percentage: ``20%``, ``12.5%``."""
+    percent = fraction * 100
+    if percent.denominator == 1:
+        return f"{percent.numerator}%"
+    return f"{float(percent):.4g}%"
 
 
 def _funnel(order: _Order, labels: _Labels) -> InferredFunnel:
@@ -304,10 +365,14 @@ def _lost_labels(labels: _Labels) -> list[str]:
 def _by_entered(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
     if not evidence.entered:
         return None
-    pipeline, columns = _entered_pipeline(evidence)
+    pipeline, columns, members = _entered_pipeline(evidence)
     won = tuple(c for c in columns if outcome_word(c) == "won")
     lost = tuple(c for c in columns if outcome_word(c) == "lost")
     stage_columns = [c for c in columns if c not in won and c not in lost]
+    by_dates = _date_order(evidence, members, stage_columns)
+    text = ENTERED_EVIDENCE
+    if by_dates is not None and by_dates != stage_columns:
+        stage_columns, text = by_dates, ENTERED_DATES_EVIDENCE
     matched: dict[int, list[str]] = {}
     not_stages = []
     for label in labels.open:
@@ -324,7 +389,7 @@ def _by_entered(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
         names = matched.get(index, [])  # most rows first
         stages.append((names[0] if names else column, (*names[1:], column)))
     return _Order(
-        ENTERED_EVIDENCE,
+        text,
         stages,
         [],
         not_stages,
@@ -334,21 +399,54 @@ def _by_entered(evidence: ExportEvidence, labels: _Labels) -> _Order | None:
     )
 
 
-def _entered_pipeline(evidence: ExportEvidence) -> tuple[str | None, list[str]]:
-    """The pipeline whose Date entered columns count, and its column labels in header
-    order, once each: the Pipeline column's most common value when a column names it,
-    else the pipeline with the most columns (the first in the header on a tie)."""
-    groups: dict[str, tuple[str | None, list[str]]] = {}
-    for column in evidence.entered:
+def _entered_pipeline(
+    evidence: ExportEvidence,
+) -> tuple[str | None, list[str], dict[int, str]]:
+    """The pipeline whose Date entered columns count, its column labels in header order,
+    once each, and which of ``evidence.entered`` are its (index -> its label): the
+    Pipeline column's most common value when a column names it, else the pipeline with
+    the most columns (the first in the header on a tie)."""
+    groups: dict[str, tuple[str | None, list[str], dict[int, str]]] = {}
+    for position, column in enumerate(evidence.entered):
         key = label_key(column.pipeline or "")
-        group = groups.setdefault(key, (column.pipeline, []))
-        if label_key(column.label) not in {label_key(c) for c in group[1]}:
+        group = groups.setdefault(key, (column.pipeline, [], {}))
+        same = [c for c in group[1] if label_key(c) == label_key(column.label)]
+        if not same:
             group[1].append(column.label)
+        group[2][position] = same[0] if same else column.label
     if evidence.pipelines:
         most_rows = label_key(evidence.pipelines[0][0])
         if most_rows in groups:
             return groups[most_rows]
     return max(groups.values(), key=lambda group: len(group[1]))  # max keeps the first
+
+
+def _date_order(
+    evidence: ExportEvidence, members: dict[int, str], stage_columns: list[str]
+) -> list[str] | None:
+    """The stage columns in the order the deals' dates put them, by the rule the stage
+    history follows (:func:`_only_order`); None when the dates leave it open (too few
+    deals with two dates of these columns, a tie, a contradiction)."""
+    if len(stage_columns) < 2:
+        return None
+    stage_keys = {label_key(column): column for column in stage_columns}
+    precedes: Counter[tuple[str, str]] = Counter()
+    for sequence in evidence.entered_sequences:
+        firsts: list[list[str]] = []  # per moment, the stages first entered then
+        seen: set[str] = set()
+        for moment in sequence:
+            keys = {label_key(members[i]) for i in moment if i in members} & stage_keys.keys()
+            keys -= seen
+            seen |= keys
+            if keys:
+                firsts.append(sorted(keys))
+        for i, earlier in enumerate(firsts):
+            for later in firsts[i + 1 :]:
+                for a in earlier:
+                    for b in later:
+                        precedes[a, b] += 1
+    order = _only_order(list(stage_keys), precedes)
+    return None if order is None else [stage_keys[key] for key in order]
 
 
 def _matching_column(label: str, columns: Sequence[str]) -> int | None:

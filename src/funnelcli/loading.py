@@ -56,13 +56,21 @@ def resolve_funnel_for_export(
     options: ReadOptions,
     history: str | None = None,
     cwd: Path | None = None,
+    *,
+    pipeline: str | None = None,
+    refuse_mixed: bool = False,
 ) -> LoadedFunnel:
-    """The funnel a command reading ``export`` uses (see the module docstring)."""
+    """The funnel a command reading ``export`` uses (see the module docstring); with no
+    funnel file, ``pipeline`` and ``refuse_mixed`` go to
+    :func:`funnelcli.readers.evidence.export_funnel`."""
     if path is not None or ((cwd or Path.cwd()) / DEFAULT_FILE_NAME).is_file():
         return resolve_funnel(path, cwd)
     from funnelcli.readers.evidence import export_funnel
 
-    return LoadedFunnel(export_funnel(export, options, history), [])
+    return LoadedFunnel(
+        export_funnel(export, options, history, pipeline=pipeline, refuse_mixed=refuse_mixed),
+        [],
+    )
 
 
 def load_funnel_file(path: str) -> LoadedFunnel:

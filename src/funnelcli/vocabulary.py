@@ -21,6 +21,11 @@ How :func:`outcome_word` matches a label, so that a stage is not taken for an ou
   (``Closed-Lost to Competition``, ``Closed Won - pending``), or one word followed by
   punctuation (``Lost - no budget``, ``Won (signed)``), and the rest names no opposite
   outcome (``Won/Lost review`` is no outcome);
+* a lost word and "to" at the start (``Lost to competitor``): the deal went to someone
+  else. Also ``Verloren an`` (German), ``Verloren aan`` (Dutch), ``Perdu(e) contre``
+  (French), ``Perdido/Perdida contra``, ``ante`` (Spanish), ``Perdido/Perdida para``
+  (Portuguese), ``Förlorad/Förlorat till`` (Swedish), ``Tabt til`` (Danish)
+  (``LOST_TO_PHRASES``);
 * never a word inside a longer word (``Wonderful``, ``Lostwithiel``), a single word followed
   by a space (``Lost Leads`` may be a stage), nor an open word at the start of a label
   (``Open house``): those are stage labels, which the funnel's evidence must then place.
@@ -100,6 +105,27 @@ OPEN_WORDS: tuple[str, ...] = (
 )
 
 
+# "Lost to <x>": a lost word and the word for "to (a rival)" begin the label. A lost word
+# and any other word stays ambiguous ("Lost Leads" may be a stage of leads to win back).
+LOST_TO_PHRASES: tuple[str, ...] = (
+    "lost to",
+    *("verloren an", "verloren aan"),
+    *("perdu contre", "perdue contre"),
+    *("perdido contra", "perdida contra", "perdido ante", "perdida ante"),
+    *("perdido para", "perdida para"),
+    *("förlorad till", "förlorat till", "förlorade till"),
+    *("tabt til",),
+)
+
+
+@cache
+def _lost_to() -> frozenset[tuple[str, str]]:
+    return frozenset(
+        (label_key(lost), label_key(to))
+        for lost, to in (phrase.split(" ") for phrase in LOST_TO_PHRASES)
+    )
+
+
 @cache
 def _outcomes() -> dict[str, Outcome]:
     """Key -> outcome; built on first use, so that importing this costs no unicodedata."""
@@ -130,6 +156,16 @@ def outcome_word(text: str) -> str | None:
         return exact
     folded = text.casefold()
     words = list(_WORD.finditer(folded))
+    if (
+        len(words) > 2
+        and (
+            label_key(words[0].group()),
+            label_key(words[1].group()),
+        )
+        in _lost_to()
+    ):
+        rest = {_outcomes().get(label_key(word.group())) for word in words[2:]}
+        return None if "won" in rest else "lost"  # "Lost to competitor"
     for count in range(len(words) - 1, 0, -1):  # the longest prefix phrase first
         prefix = label_key(folded[: words[count - 1].end()])
         outcome = _outcomes().get(prefix)

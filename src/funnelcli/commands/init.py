@@ -73,8 +73,9 @@ def init(
                 protected=tuple(p for p in (from_export, history) if p),
                 label="",
             )
+            history_option = f" --history {history}" if history else ""
             print(
-                f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}'."
+                f"Wrote {path} from {from_export}. Check the stage order, then run 'funnel report {from_export} --funnel {path}{history_option}'."
             )
             return
         from importlib import resources

@@ -245,7 +245,9 @@ def report(
             date_format=date_format,
             decimal=decimal_separator(decimal),
         )
-        loaded = resolve_funnel_for_export(funnel, export, options, history)
+        loaded = resolve_funnel_for_export(
+            funnel, export, options, history, pipeline=pipeline, refuse_mixed=True
+        )
         print_warnings(loaded, quiet)
         _check_rule_stages(cli_rules, loaded)
         request = _slice_request(by, pipeline, since, until, where or [], cohort, max_segments)
@@ -629,7 +631,7 @@ def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors:
                 line += (
                     f"; labels {labels}: not stages of the funnel built from "
                     f"{loaded.funnel.evidence}; to count them, write the funnel with "
-                    f"`funnel init --from {source}` and add them to a stage's aliases:"
+                    f"`funnel init --from {source}` and add them to a stage's aliases."
                 )
             else:
                 line += f"; labels {labels}: add them to a stage's aliases: in {where}"

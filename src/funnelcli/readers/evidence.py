@@ -8,17 +8,31 @@ order it entered them. :func:`export_funnel` then builds the :class:`Funnel` tha
 ``report``, ``inspect``, ``init --from`` and ``plan --rates-from/--credit-pipeline`` use
 when no funnel file is given and ``./funnel.yaml`` does not exist.
 
+Several pipelines: with ``--pipeline NAME`` (``report``), only that pipeline's rows are
+counted and only its Date entered columns (and those naming no pipeline) are evidence.
+Without it, ``report`` refuses (exit 2, :func:`refuse_mixed_pipelines`) an export whose
+rows belong to two pipelines or more that each have Date entered columns: one funnel of
+both would count one pipeline's deals as lost at an unknown stage of the other, and
+choosing one silently would drop the other's deals from every figure. The line names
+each pipeline with its rows and the fix, ``--pipeline NAME``. ``inspect``, ``init
+--from`` and ``plan`` (no ``--pipeline`` option) keep the pipeline with most rows, and
+their output names the stages it gave.
+
 Cost: one more read of the export (and of the history file), before the report's own.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import re
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
 from funnelcli.definition import Funnel, build_funnel, default_funnel, label_key
 from funnelcli.errors import UsageError, shown
 from funnelcli.inference import (
@@ -35,6 +49,7 @@ from funnelcli.money import parse_money
 from funnelcli.readers.columns import (
     PROBABILITY_HEADERS,
     ColumnMap,
+    EnteredColumn,
     header_key,
     map_columns,
     refine_by_values,
@@ -67,8 +82,11 @@ def gather_evidence(
     path: str,
     options: ReadOptions,
     history: str | None = None,
+    pipeline_name: str | None = None,
 ) -> Gathered:
-    """Read the export once (and the history file, when given) for its funnel's evidence."""
+    """Read the export once (and the history file, when given) for its funnel's evidence;
+    with ``pipeline_name`` (``--pipeline``), only that pipeline's rows and Date entered
+    columns (the Pipeline column's other values are still counted, for messages)."""
     neutral = default_funnel()  # for the known headers only: no column is named by a file
     with open_export(path, options) as table:
         sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
@@ -78,15 +96,29 @@ def gather_evidence(
         keys = [header_key(header) for header in table.header]
         probability = next((i for i, key in enumerate(keys) if key in PROBABILITY_HEADERS), None)
         stage, pipeline = columns.get("stage"), columns.get("pipeline")
+        wanted = pipeline_name.strip().casefold() if pipeline_name is not None else None
+        entered = _pipeline_columns(columns, pipeline_name)
+        dates = _EnteredDates(options.date_format, _day_order(sample, entered))
         labels: dict[str, _Label] = {}
         pipelines: Counter[str] = Counter()
+        kept_pipelines: Counter[str] = Counter()
         currencies: Counter[str] = Counter()
+        sequences: list[tuple[tuple[int, ...], ...]] = []
+        patterns: dict[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]] = {}
         percent_scale = False
         for _, cells in rows:
             label = cell_text(cells, stage)
             key = label_key(label)
             if pipeline is not None and (name := cell_text(cells, pipeline)):
                 pipelines[name] += 1
+                if wanted is not None and name.casefold() != wanted:
+                    continue  # --pipeline: another pipeline's deal
+                kept_pipelines[name] += 1
+            elif pipeline is not None and wanted is not None:
+                continue  # no pipeline: not a deal of the one asked for
+            if len(entered) > 1 and (sequence := dates.sequence(cells, entered)):
+                # Deals share few patterns: one tuple per pattern keeps a big export small.
+                sequences.append(patterns.setdefault(sequence, sequence))
             if (code := row_currency(cells, columns)) is not None:
                 currencies[code] += 1
             if not key:
@@ -115,17 +147,97 @@ def gather_evidence(
         outcome_column=any(
             columns.get(name) is not None for name in ("status", "won_flag", "closed_flag")
         ),
-        entered=tuple(
-            EnteredEvidence(column.label, column.pipeline)
-            for column in sorted(columns.entered, key=lambda column: column.index)
-        ),
-        pipelines=tuple(pipelines.most_common()),
+        entered=tuple(EnteredEvidence(column.label, column.pipeline) for column in entered),
+        entered_sequences=tuple(sequences),
+        pipelines=tuple((kept_pipelines if wanted is not None else pipelines).most_common()),
+        all_pipelines=tuple(pipelines.most_common()),
         history=_history(history, neutral, options) if history else (),
         history_source=history,
         probability_column=table.header[probability] if probability is not None else None,
     )
     currency = currencies.most_common(1)[0][0] if currencies else "USD"
     return Gathered(evidence, columns, currency)
+
+
+def _pipeline_columns(columns: ColumnMap, pipeline_name: str | None) -> list[EnteredColumn]:
+    """The Date entered columns in header order; with ``--pipeline``, that pipeline's
+    (and those that name no pipeline) when any column names it."""
+    entered = sorted(columns.entered, key=lambda column: column.index)
+    if pipeline_name is None:
+        return entered
+    key = label_key(pipeline_name)
+    own = [c for c in entered if c.pipeline is None or label_key(c.pipeline) == key]
+    return own if any(c.pipeline is not None for c in own) else entered
+
+
+_MOMENT_CACHE_SIZE = 50_000  # timestamps repeat less than days: a bound on memory
+_TIME = re.compile(r"[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\b)?", re.IGNORECASE)
+
+
+class _EnteredDates:
+    """Per deal, the Date entered columns it has a date in, grouped by moment, earliest
+    first: the order its dates put the stages in (a time of day counts when written)."""
+
+    def __init__(self, date_format: str | None, day_order: DayOrder | None) -> None:
+        self._date_format = date_format
+        self._day_order = day_order
+        self._cache: dict[str, tuple[dt.date, int] | None] = {}
+
+    def sequence(
+        self, cells: tuple[Cell, ...], entered: list[EnteredColumn]
+    ) -> tuple[tuple[int, ...], ...]:
+        moments: dict[tuple[dt.date, int], list[int]] = {}
+        for position, column in enumerate(entered):
+            moment = self._moment(_cell(cells, column.index))
+            if moment is not None:
+                moments.setdefault(moment, []).append(position)
+        if sum(len(group) for group in moments.values()) < 2:
+            return ()  # one date orders nothing
+        return tuple(tuple(moments[moment]) for moment in sorted(moments))
+
+    def _moment(self, cell: Cell) -> tuple[dt.date, int] | None:
+        """The cell's day and second of the day (0 when no time is written); None when
+        it is empty or no date (the report's own reading names unreadable dates)."""
+        if cell is None or cell == "":
+            return None
+        if isinstance(cell, dt.datetime):
+            return cell.date(), cell.hour * 3600 + cell.minute * 60 + cell.second
+        text = str(cell).strip() if not isinstance(cell, dt.date) else None
+        if text is not None and text in self._cache:
+            return self._cache[text]
+        try:
+            day = parse_date(cell, self._day_order, self._date_format)
+        except ValueError:
+            day = None
+        moment = None
+        if day is not None:
+            time = _TIME.search(text[6:]) if text else None
+            seconds = _seconds(time) if time else 0
+            moment = (day, seconds)
+        if text is not None and len(self._cache) < _MOMENT_CACHE_SIZE:
+            self._cache[text] = moment
+        return moment
+
+
+def _day_order(
+    sample: Sequence[tuple[int, tuple[Cell, ...]]], entered: list[EnteredColumn]
+) -> DayOrder | None:
+    """The day/month order of the Date entered columns' slash dates, as the first rows
+    show it (one CRM writes them all alike); None when they do not decide, and then
+    their ambiguous dates order nothing (the report's own reading settles them)."""
+    seen = DateOrderEvidence()
+    for _, cells in sample:
+        for column in entered:
+            seen.observe(_cell(cells, column.index))
+    return seen.order if seen.conflict is None else None
+
+
+def _seconds(time: re.Match[str]) -> int:
+    """Seconds into the day of ``14:03``, ``2:03:10 PM``, ``12:05 am``."""
+    hour = int(time[1])
+    if time[4] is not None:
+        hour = hour % 12 + (12 if time[4].lower() == "p" else 0)
+    return hour * 3600 + int(time[2]) * 60 + int(time[3] or 0)
 
 
 def _stated(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
@@ -218,11 +330,46 @@ def inferred_data(inferred: InferredFunnel, name: str, currency: str) -> dict[st
     }
 
 
-def export_funnel(path: str, options: ReadOptions, history: str | None = None) -> Funnel:
-    """The export's own funnel; exit 2 (one line) when no evidence gives the stage order."""
-    gathered = gather_evidence(path, options, history)
+def export_funnel(
+    path: str,
+    options: ReadOptions,
+    history: str | None = None,
+    *,
+    pipeline: str | None = None,
+    refuse_mixed: bool = False,
+) -> Funnel:
+    """The export's own funnel; exit 2 (one line) when no evidence gives the stage order.
+    With ``pipeline`` (``--pipeline``), that pipeline's; with ``refuse_mixed`` and no
+    ``pipeline``, exit 2 when the rows are of several pipelines with Date entered columns
+    of their own (:func:`refuse_mixed_pipelines`)."""
+    gathered = gather_evidence(path, options, history, pipeline)
     require_stage_column(gathered.columns, default_funnel(), path, status_will_do=False)
+    if refuse_mixed and pipeline is None:
+        refuse_mixed_pipelines(gathered.evidence, path)
     return funnel_of(infer_or_refuse(gathered.evidence, path), path, gathered.currency)
+
+
+def refuse_mixed_pipelines(evidence: ExportEvidence, path: str) -> None:
+    """Exit 2 when the rows belong to two pipelines or more that each have Date entered
+    columns: their stages are two funnels, and one funnel built of both would count one
+    pipeline's deals as lost at an unknown stage of the other. The line names the
+    pipelines with their rows and the fix, ``--pipeline NAME``."""
+    with_columns = {label_key(column.pipeline) for column in evidence.entered if column.pipeline}
+    counted = [(name, rows) for name, rows in evidence.pipelines if label_key(name) in with_columns]
+    if len(counted) < 2:
+        return
+    listed = ", ".join(f"'{shown(name)}' ({rows:,} rows)" for name, rows in counted)
+    raise UsageError(
+        f"{path}: deals of {len(counted)} pipelines, each with Date entered columns of its "
+        f"own: {listed}; one funnel cannot hold {'both' if len(counted) == 2 else 'them all'}: "
+        "run again with --pipeline NAME "
+        f"(e.g. --pipeline {_quoted_option(counted[0][0])})"
+    )
+
+
+def _quoted_option(value: str) -> str:
+    """A value as a shell takes it: quoted when it has a space or quote."""
+    return value if value.replace("-", "").replace("_", "").isalnum() else repr(value)
 
 
 def funnel_of(inferred: InferredFunnel, path: str, currency: str) -> Funnel:
@@ -244,7 +391,7 @@ def infer_or_refuse(
         raise UsageError(
             f"{path}: cannot tell the order of the stages {labels} ({unknown.tried}); "
             f"write a funnel file with `funnel init --from {path}`, put its stages in order, "
-            "and run again with --funnel funnel.yaml"
+            "and run again with --funnel funnel.yaml, or give --history with the stage history"
         ) from None
     except NoOpenStage:
         return _closed_only(evidence, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -111,4 +112,9 @@ def _rate_line(measured: StageRate) -> str:
             f"0.1%  # measured {format_rate(measured.rate, 2)}: {counts}; "
             f"{interval_text(measured)}{few}"
         )
-    return f"{format_rate(measured.rate, 1)}  # {counts}; {interval_text(measured)}{few}"
+    # Rounded down to 0.1%: the plan written never exceeds what was measured, so a report
+    # with this file never finds a stage "below plan" at exactly its planned rate.
+    written = Fraction(math.floor(measured.rate * 1000), 1000)
+    if written != measured.rate:
+        counts += f" ({format_rate(measured.rate, 2)}, written rounded down)"
+    return f"{format_rate(written, 1)}  # {counts}; {interval_text(measured)}{few}"
