@@ -74,6 +74,17 @@ def test_a_later_text_row_must_score_higher_and_fill_more_cells(tmp_path: Path) 
     path = tmp_path / "deals.csv"
     path.write_text("Firma,Fase,Estado\nAcme,Qualified,Won\nBeta,Qualified,Lost\n")
     assert read_table(path, header_score=header_score).header == ("Firma", "Fase", "Estado")
+    # Text-only data rows (no amount, no date) whose Pipeline and Won come again in
+    # their columns: names a header would not repeat, so they do not count.
+    path.write_text(
+        "Transakcja - ID,Transakcja - Etap,Transakcja - Lejek,Transakcja - Status\n"
+        "T1,Negotiations,Pipeline,Won\nT2,Qualified,Pipeline,Won\nT3,Qualified,Pipeline,Lost\n"
+    )
+    assert read_table(path, header_score=header_score).header_row == 1
+    # Notes as wide as the header above it: the header's two names are not repeated below.
+    path.write_text("note 1,x\nnote 2,x\nDeal Name,Stage\nAcme,Won\nBeta,Lost\n")
+    table = read_table(path, header_score=header_score)
+    assert (table.header, table.header_row, table.title_rows) == (("Deal Name", "Stage"), 3, 2)
     # A title above a wider header that scores: the header.
     path.write_text("Report,Deals by stage\nName,Stage,Status\nAcme,Qualified,Won\n")
     table = read_table(path, header_score=header_score)

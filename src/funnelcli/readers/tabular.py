@@ -311,8 +311,9 @@ def read_table(
     column names. Within the first 50 non-blank rows, the header is the first row
     of at least two cells, all text (no number, date or amount), that scores above
     zero or has at least half as many cells as the widest row below it; a later such
-    row replaces it only when it scores higher and fills more cells (a title row
-    above the table). A row of data is never preferred over an earlier row of text.
+    row replaces it only when it is clearly a better header (a title or notes above
+    the table; see :func:`_choose_header`). A row of data is never preferred over an
+    earlier row of text.
     With no such row, the first row with the highest score above zero, else the
     first of at least two cells, none a plain number, as wide as half the widest below.
 
@@ -1772,11 +1773,13 @@ def _choose_header(rows: list[Sequence[Cell]], header_score: HeaderScore | None)
 
     Rows of text only (no number, date or amount: :func:`_looks_like_data`) come first:
     the first that the caller's score recognises or the shape rule accepts is the header,
-    unless a later one is clearly a better header: it scores higher and fills more cells
-    (the earlier one is then a title above the table, not a header of names nobody knows).
-    A data row never wins over an earlier text row, whatever its cells read (``Won``,
-    ``Pipeline``). Without a text row, the first row with the highest score above zero,
-    else the first row of the shape rule with plain numbers as the only data.
+    unless a later one is clearly a better header (the earlier one was a title or a note
+    above the table, not a header of names nobody knows): counting only its cells that
+    do not come again in the same column below it (a header's names do not; a data
+    row's ``Won`` or ``Pipeline`` do), it scores higher, and it fills more cells or
+    scores at least 2. A data row never wins over an earlier text row, whatever its cells
+    read. Without a text row, the first row with the highest score above zero, else the
+    first row of the shape rule with plain numbers as the only data.
     """
     filled = [_count_filled(cells) for cells in rows]
     widest_below = _widest_below(filled)
@@ -1787,8 +1790,12 @@ def _choose_header(rows: list[Sequence[Cell]], header_score: HeaderScore | None)
             continue
         if scores[index] <= 0 and filled[index] * 2 < widest_below[index]:
             continue  # a title row, narrower than the table below it
-        if chosen is None or (scores[index] > scores[chosen] and filled[index] > filled[chosen]):
+        if chosen is None:
             chosen = index
+        elif header_score is not None and scores[index] > scores[chosen]:
+            distinct = header_score(_unrepeated(rows, index))
+            if distinct > scores[chosen] and (filled[index] > filled[chosen] or distinct >= 2):
+                chosen = index
     if chosen is not None:
         return chosen
     if scores and max(scores) > 0:
@@ -1801,6 +1808,21 @@ def _choose_header(rows: list[Sequence[Cell]], header_score: HeaderScore | None)
         ):
             return index
     return None
+
+
+def _unrepeated(rows: list[Sequence[Cell]], index: int) -> tuple[str, ...]:
+    """Row ``index``'s names, each blanked when the same text comes again in its column in
+    a row below: a column's values repeat (a status, a pipeline), its name does not."""
+    below: list[set[str]] = []
+    for cells in rows[index + 1 :]:
+        for column, name in enumerate(_header_cells(cells)):
+            while len(below) <= column:
+                below.append(set())
+            below[column].add(name)
+    return tuple(
+        "" if column < len(below) and name in below[column] else name
+        for column, name in enumerate(_header_cells(rows[index]))
+    )
 
 
 def _widest_below(filled: list[int]) -> list[int]:
