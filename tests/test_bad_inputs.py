@@ -782,25 +782,25 @@ EXPORT_CASES = [
         "export-amount-1e308-skipped",
         _export("amount_1e308.csv"),
         0,
-        "warning: {data}/amount_1e308.csv: 1 row skipped, unreadable amount: row 4 '1e308 (too large to be a deal amount)'",
+        "warning: {data}/amount_1e308.csv: 1 row skipped, unreadable amount: row 4 '1e308' (too large to be a deal amount)",
     ),
     Case(
         "export-amount-nan-skipped",
         _export("amount_nan.csv"),
         0,
-        "warning: {data}/amount_nan.csv: 1 row skipped, unreadable amount: row 4 'NaN (not a number)'",
+        "warning: {data}/amount_nan.csv: 1 row skipped, unreadable amount: row 4 'NaN' (not a number)",
     ),
     Case(
         "export-amount-inf-skipped",
         _export("amount_inf.csv"),
         0,
-        "warning: {data}/amount_inf.csv: 1 row skipped, unreadable amount: row 4 'inf (infinite)'",
+        "warning: {data}/amount_inf.csv: 1 row skipped, unreadable amount: row 4 'inf' (infinite)",
     ),
     Case(
         "export-amount-double-minus-skipped",
         _export("amount_double_minus.csv"),
         0,
-        "warning: {data}/amount_double_minus.csv: 1 row skipped, unreadable amount: row 4 '--5 (two signs)'",
+        "warning: {data}/amount_double_minus.csv: 1 row skipped, unreadable amount: row 4 '--5' (two signs)",
     ),
     *[
         Case(
@@ -816,19 +816,19 @@ EXPORT_CASES = [
         "export-date-feb-30-skipped",
         _export("date_feb30.csv"),
         0,
-        "warning: {data}/date_feb30.csv: 1 row skipped, unreadable date: row 4 '2025-02-30 in 'created' (impossible date: February 2025 has 28 days)'; pass --date-format if the dates are in one format",
+        "warning: {data}/date_feb30.csv: 1 row skipped, unreadable date: row 4 '2025-02-30' in 'created' (impossible date: February 2025 has 28 days); pass --date-format if the dates are in one format",
     ),
     Case(
         "export-date-0000-00-00-skipped",
         _export("date_zero.csv"),
         0,
-        "warning: {data}/date_zero.csv: 1 row skipped, unreadable date: row 4 '0000-00-00 in 'created' (impossible date: no month 0)'; pass --date-format if the dates are in one format",
+        "warning: {data}/date_zero.csv: 1 row skipped, unreadable date: row 4 '0000-00-00' in 'created' (impossible date: no month 0); pass --date-format if the dates are in one format",
     ),
     Case(
         "export-date-9999-12-31-skipped",
         _export("date_9999.csv"),
         0,
-        "warning: {data}/date_9999.csv: 1 row skipped, unreadable date: row 4 '9999-12-31 in 'created' (placeholder date 9999-12-31)'; pass --date-format if the dates are in one format",
+        "warning: {data}/date_9999.csv: 1 row skipped, unreadable date: row 4 '9999-12-31' in 'created' (placeholder date 9999-12-31); pass --date-format if the dates are in one format",
     ),
     Case(
         "export-date-feb-30-strict",

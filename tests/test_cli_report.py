@@ -260,9 +260,9 @@ SKIP_LINES = [
     f"{SKIPS}: 2 rows skipped, unknown stage label: row 4 'Discovery', row 9 'Discovery'; "
     f"labels 'Discovery' (2): add them to a stage's aliases: in {SMALL_FUNNEL}",
     f"{SKIPS}: 1 row skipped, missing stage: row 5",
-    f"{SKIPS}: 1 row skipped, unreadable amount: row 6 '12,34,5 (malformed digit groups)'",
-    f"{SKIPS}: 1 row skipped, unreadable date: row 7 '2025-02-30 in 'created' "
-    "(impossible date: February 2025 has 28 days)'; pass --date-format if the dates are in one "
+    f"{SKIPS}: 1 row skipped, unreadable amount: row 6 '12,34,5' (malformed digit groups)",
+    f"{SKIPS}: 1 row skipped, unreadable date: row 7 '2025-02-30' in 'created' "
+    "(impossible date: February 2025 has 28 days); pass --date-format if the dates are in one "
     "format",
 ]
 

@@ -1079,9 +1079,9 @@ def test_skipped_rows_are_accounted_for_with_their_line_numbers() -> None:
     assert account.examples == {
         "unknown_stage_label": [(5, "Discovery Call"), (12, "discovery call")],
         "missing_stage": [(6, "")],
-        "unreadable_amount": [(8, "12,34,5 (malformed digit groups)")],
+        "unreadable_amount": [(8, "'12,34,5' (malformed digit groups)")],
         "unreadable_date": [
-            (9, "2025-02-30 10:00 in 'Create Date' (impossible date: February 2025 has 28 days)")
+            (9, "'2025-02-30 10:00' in 'Create Date' (impossible date: February 2025 has 28 days)")
         ],
     }
     # Alike but for case: one label, in the spelling of the first row.

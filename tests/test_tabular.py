@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
@@ -279,11 +280,38 @@ def test_a_header_score_of_zero_everywhere_falls_back_to_the_shape_rule() -> Non
 
 
 def test_header_score_beats_the_shape_rule(in_tmp: Path) -> None:
-    (in_tmp / "deals.csv").write_text("Report,Deals by stage\nStage,Amount\nWon,1\n")
+    # The title row is as wide as half the table, so the shape rule takes it; a later row
+    # that scores higher and fills more cells is the header.
+    (in_tmp / "deals.csv").write_text("Report,Deals by stage\nStage,Amount,Owner\nWon,1,Mia\n")
     assert read_table("deals.csv").header == ("Report", "Deals by stage")
     table = read_table("deals.csv", header_score=lambda cells: int("Stage" in cells))
-    assert (table.header, table.header_row, table.title_rows) == (("Stage", "Amount"), 2, 1)
-    assert rows_of(table) == [(3, ("Won", "1"))]
+    assert (table.header, table.header_row, table.title_rows) == (
+        ("Stage", "Amount", "Owner"),
+        2,
+        1,
+    )
+    assert rows_of(table) == [(3, ("Won", "1", "Mia"))]
+
+
+def test_a_later_row_no_wider_does_not_replace_the_first(in_tmp: Path) -> None:
+    # Scoring higher is not enough: a row as wide as the first is as likely a data row
+    # of text (a header of names nobody knows above it).
+    (in_tmp / "deals.csv").write_text("Report,Deals by stage\nStage,Amount\nWon,Big\n")
+    table = read_table("deals.csv", header_score=lambda cells: int("Stage" in cells))
+    assert (table.header, table.header_row) == (("Report", "Deals by stage"), 1)
+
+
+def test_a_row_of_data_never_wins_over_an_earlier_row_of_text(in_tmp: Path) -> None:
+    # Row 2 scores 2 (its cells are known names) but holds an amount and a date.
+    (in_tmp / "deals.csv").write_text(
+        'Fase,Valor,Fecha\nWon,"USD 1,000.00",2025-01-03\nPipeline,Won,3/01/2025\n'
+    )
+
+    def score(cells: Sequence[str]) -> int:
+        return sum(cell in ("Won", "Pipeline") for cell in cells)
+
+    table = read_table("deals.csv", header_score=score)
+    assert (table.header, table.header_row) == (("Fase", "Valor", "Fecha"), 1)
 
 
 def test_blank_lines_in_the_middle_are_counted_not_yielded() -> None:

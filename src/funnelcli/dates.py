@@ -38,6 +38,17 @@ Day and month order
     guessed. ``parse_date`` with ``order=None`` reads a slash date that decides
     itself and refuses one that does not.
 
+One export, one order
+    The date columns of one export were written by one CRM for one user's
+    locale: a column whose values leave the order open takes the order its
+    export's other date columns decide (Salesforce's ``Created Date`` of
+    ``3/01/2025`` is day first when ``Close Date`` holds ``18/02/2025``), see
+    :func:`shared_order`. Only when the deciding columns agree: columns that
+    decide opposite orders, or a column that mixes both, settle nothing, and
+    the undecided column still asks for ``--date-format``. The format it
+    suggests is written as its cells are (:func:`slash_formats`: ``%m/%d/%y``
+    for ``8/1/24 14:03``; the time is dropped, as the reader drops it).
+
 ``date_format``
     A ``strptime`` format given by the user wins: a value that matches it (in
     full, or its part before the first space) is read with it. A value that
@@ -51,7 +62,8 @@ unknown; pass --date-format``, ``impossible date: no month 13``,
 not exist),
 ``impossible time``, ``year out of range`` (outside 1900..2199),
 ``placeholder date 9999-12-31`` (CRMs' "never"), ``not a recognised date``,
-``does not match --date-format <format>``,
+``does not match --date-format <format>`` (with the same format with ``%y`` for
+``%Y`` when the cell is a slash date with a two-digit year),
 ``number out of range for an Excel date``, ``not a date``.
 """
 
@@ -60,6 +72,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
 
@@ -201,6 +214,29 @@ class DateOrderEvidence:
         return self._first_ambiguous
 
 
+def shared_order(evidence: Iterable[DateOrderEvidence]) -> DayOrder | None:
+    """The order an export's deciding date columns agree on, for its undecided ones.
+
+    None when no column decides, when two decide opposite orders, or when one mixes
+    both (an export whose dates are not one locale's: nothing is settled for it)."""
+    orders = set()
+    for seen in evidence:
+        if seen.conflict is not None:
+            return None
+        if seen.order is not None:
+            orders.add(seen.order)
+    return orders.pop() if len(orders) == 1 else None
+
+
+def slash_formats(example: str) -> tuple[str, str]:
+    """``(day first, month first)`` ``--date-format`` patterns written as ``example`` is:
+    ``%y`` for a two-digit year; a time after the date is left out (the reader reads a
+    format on the cell's part before the first space)."""
+    match = _SLASH.fullmatch(example.strip())
+    year = "%y" if match is not None and len(match["year"]) == 2 else "%Y"
+    return f"%d/%m/{year}", f"%m/%d/{year}"
+
+
 def parse_date(
     cell: object, order: DayOrder | None = None, date_format: str | None = None
 ) -> dt.date | None:
@@ -255,6 +291,12 @@ def _parse_text(text: str, order: DayOrder | None, date_format: str | None) -> d
         year = _full_year(match["year"])
         return _date_from(match, year, int(match["month"]), int(match["day"]))
     if date_format is not None:
+        slash = _SLASH.fullmatch(text)
+        if slash is not None and len(slash["year"]) == 2 and "%Y" in date_format:
+            raise ValueError(
+                f"does not match --date-format {date_format}: a two-digit year is %y, "
+                f"as in --date-format {date_format.replace('%Y', '%y')}"
+            )
         raise ValueError(f"does not match --date-format {date_format}")
     if (match := _SLASH.fullmatch(text)) is not None:
         month, day = _month_and_day(int(match["first"]), int(match["next"]), order)

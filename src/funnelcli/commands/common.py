@@ -278,6 +278,32 @@ DecimalOption = Annotated[
 ]
 
 
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        metavar="PATTERN",
+        help="How the export writes dates, when its day/month order is ambiguous: %d/%m/%Y.",
+        show_default=False,
+    ),
+]
+
+
+def check_date_format(text: str) -> str:
+    """A --date-format must be a strptime format with date directives that round-trips."""
+    if "%" not in text:
+        raise ValueError(f"'{text}' has no % directive; use a format like %d/%m/%Y or %m/%d/%Y")
+    sample = dt.date(2001, 12, 31)
+    try:
+        if dt.datetime.strptime(sample.strftime(text), text).date() != sample:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"'{text}' cannot read back a date (it needs %d, %m and %Y or %y); use a format like %d/%m/%Y"
+        ) from None
+    return text
+
+
 def decimal_separator(text: str | None) -> str | None:
     """--decimal's value, checked: "comma", "point" or None (read from the cells)."""
     if text is None:

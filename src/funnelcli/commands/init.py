@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from funnelcli.commands.common import (
+    DateFormatOption,
     DecimalOption,
     EncodingOption,
     SheetOption,
+    check_date_format,
     decimal_separator,
+    parse_option,
     user_errors,
 )
 from funnelcli.errors import UsageError
@@ -47,6 +50,7 @@ def init(
     sheet: SheetOption = None,
     encoding: EncodingOption = None,
     decimal: DecimalOption = None,
+    date_format: DateFormatOption = None,
 ) -> None:
     """Write a commented starter funnel file to edit, or one measured from an export.
 
@@ -60,11 +64,18 @@ def init(
 
         if history and not from_export:
             raise UsageError("--history goes with --from: the export whose funnel it orders")
+        if date_format is not None and not from_export:
+            raise UsageError("--date-format goes with --from: the export whose dates it reads")
+        if date_format is not None:
+            parse_option("--date-format", date_format, check_date_format)
         if from_export:
             from funnelcli.readers.export import ReadOptions
 
             options = ReadOptions(
-                sheet=sheet, encoding=encoding, decimal=decimal_separator(decimal)
+                sheet=sheet,
+                encoding=encoding,
+                date_format=date_format,
+                decimal=decimal_separator(decimal),
             )
             text = _starter_from_export(from_export, options, history)
             atomic_write(

@@ -10,11 +10,13 @@ import typer
 from funnelcli.commands.common import (
     FIRST_YEAR,
     LAST_YEAR,
+    DateFormatOption,
     DecimalOption,
     FormatOption,
     NoColorOption,
     OutputOption,
     QuietOption,
+    check_date_format,
     choose_format,
     decimal_separator,
     emit,
@@ -122,6 +124,7 @@ def plan(
         ),
     ] = None,
     decimal: DecimalOption = None,
+    date_format: DateFormatOption = None,
     booked: Annotated[
         str | None,
         typer.Option(
@@ -182,11 +185,17 @@ def plan(
             pacing = PacingRequest(deadline=last, as_of=today, period_start=first, per=per)
         history = credit_pipeline or rates_from
         separator = decimal_separator(decimal)
+        if date_format is not None and not history:
+            raise UsageError("--date-format goes with --rates-from or --credit-pipeline")
+        if date_format is not None:
+            parse_option("--date-format", date_format, check_date_format)
         if history:
             from funnelcli.readers.export import ReadOptions
 
             # Its rates come from the export: with no funnel file, so do its stages.
-            loaded = resolve_funnel_for_export(funnel, history, ReadOptions(decimal=separator))
+            loaded = resolve_funnel_for_export(
+                funnel, history, ReadOptions(date_format=date_format, decimal=separator)
+            )
         else:
             loaded = resolve_funnel(funnel)
         print_warnings(loaded, quiet)
@@ -226,6 +235,7 @@ def plan(
                 today=today,
                 quiet=quiet,
                 decimal=separator,
+                date_format=date_format,
             )
         else:
             result = make_plan(
@@ -337,6 +347,7 @@ def _plan_from_history(
     today: dt.date,
     quiet: bool,
     decimal: str | None = None,
+    date_format: str | None = None,
 ) -> tuple[Any, Any]:
     """A plan with the export's measured rates, crediting its open deals when asked."""
     from decimal import Decimal
@@ -352,10 +363,11 @@ def _plan_from_history(
     from funnelcli.readers.export import ReadOptions, report_export
     from funnelcli.render.plan_files import PlanContext
 
-    read = report_export(export, loaded.funnel, as_of=today, options=ReadOptions(decimal=decimal))
+    options = ReadOptions(date_format=date_format, decimal=decimal)
+    read = report_export(export, loaded.funnel, as_of=today, options=options)
     # What the export could not say is said as in 'funnel report': rows skipped, lost
     # deals without a stage (then no rate can be measured: report.py).
-    report_skips(read, loaded, quiet=quiet, as_errors=False)
+    report_skips(read, loaded, quiet=quiet, as_errors=False, date_format=date_format)
     report_notes(read, quiet)
     report = read.report
     # With no funnel file the stages are the export's own: say what ordered them.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from funnelcli.commands.common import (
+    DateFormatOption,
     DecimalOption,
     EncodingOption,
     FormatOption,
@@ -22,6 +23,7 @@ from funnelcli.commands.common import (
     OutputOption,
     QuietOption,
     SheetOption,
+    check_date_format,
     check_output,
     choose_format,
     decimal_separator,
@@ -64,14 +66,7 @@ def report(
             show_default=False,
         ),
     ] = None,
-    date_format: Annotated[
-        str | None,
-        typer.Option(
-            metavar="PATTERN",
-            help="How the export writes dates, when its day/month order is ambiguous: %d/%m/%Y.",
-            show_default=False,
-        ),
-    ] = None,
+    date_format: DateFormatOption = None,
     encoding: EncodingOption = None,
     decimal: DecimalOption = None,
     stale_days: Annotated[
@@ -230,7 +225,7 @@ def report(
                 "--save-snapshot",
             )
         if date_format is not None:
-            parse_option("--date-format", date_format, _check_date_format)
+            parse_option("--date-format", date_format, check_date_format)
         if sheet is not None and not export.lower().endswith((".xlsx", ".xlsm")):
             print_warning(
                 f"{export}: not a workbook; --sheet {sheet} applies to XLSX files and is ignored",
@@ -280,7 +275,7 @@ def report(
             )
         if strict and result.account.skipped_total:
             raise UsageError(_strict_line(result, export))
-        report_skips(result, loaded, quiet=quiet, as_errors=False)
+        report_skips(result, loaded, quiet=quiet, as_errors=False, date_format=options.date_format)
         if result.account.skipped_total and not result.account.used:
             raise UsageError(_nothing_used_line(result, loaded))
         report_notes(result, quiet)
@@ -316,21 +311,6 @@ def report(
             emit(_report_text(result, source, export, chosen_format), output, protected, snapshot)
         if result.alerts is not None and result.alerts.fired:
             raise typer.Exit(EXIT_ALERT)
-
-
-def _check_date_format(text: str) -> str:
-    """A --date-format must be a strptime format with date directives that round-trips."""
-    if "%" not in text:
-        raise ValueError(f"'{text}' has no % directive; use a format like %d/%m/%Y or %m/%d/%Y")
-    sample = dt.date(2001, 12, 31)
-    try:
-        if dt.datetime.strptime(sample.strftime(text), text).date() != sample:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"'{text}' cannot read back a date (it needs %d, %m and %Y or %y); use a format like %d/%m/%Y"
-        ) from None
-    return text
 
 
 PROGRESS_AFTER_SECONDS = 1.0
@@ -372,9 +352,13 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[int, int], None] | None
             shown[0][0].stop()
 
 
-def _skip_examples(examples: list[tuple[int, str]]) -> str:
-    """The first skipped rows of a reason, as the skip warnings show them."""
-    return ", ".join(f"row {row} '{value}'" if value else f"row {row}" for row, value in examples)
+def _skip_examples(examples: list[tuple[int, str]], *, worded: bool = False) -> str:
+    """The first skipped rows of a reason, as the skip warnings show them; ``worded``:
+    the examples quote their cells themselves (readers/deals.py, WORDED_EXAMPLES)."""
+    return ", ".join(
+        f"row {row} {value}" if worded else f"row {row} '{value}'" if value else f"row {row}"
+        for row, value in examples
+    )
 
 
 def _strict_line(result: Any, export: str) -> str:
@@ -612,15 +596,23 @@ def _slice_request(
     return dataclasses.replace(request, max_segments=max_segments)
 
 
-def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors: bool) -> None:
-    """One line per skip reason on stderr: count, first rows and values, and the fix."""
-    from funnelcli.readers.deals import SKIP_REASONS
+def report_skips(
+    result: Any,
+    loaded: "LoadedFunnel",
+    *,
+    quiet: bool,
+    as_errors: bool,
+    date_format: str | None = None,
+) -> None:
+    """One line per skip reason on stderr: count, first rows and values, and the fix
+    (``date_format``: the --date-format given, which the fix for unreadable dates names)."""
+    from funnelcli.readers.deals import SKIP_REASONS, WORDED_EXAMPLES
 
     account = result.account
     source = result.table.source
     where = loaded.funnel.file_label
     for reason, count in account.skipped.most_common():
-        examples = _skip_examples(account.examples[reason])
+        examples = _skip_examples(account.examples[reason], worded=reason in WORDED_EXAMPLES)
         line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"
         if reason == "unknown_stage_label":
             labels = ", ".join(
@@ -635,8 +627,10 @@ def report_skips(result: Any, loaded: "LoadedFunnel", *, quiet: bool, as_errors:
                 )
             else:
                 line += f"; labels {labels}: add them to a stage's aliases: in {where}"
-        elif reason == "unreadable_date":
+        elif reason == "unreadable_date" and date_format is None:
             line += "; pass --date-format if the dates are in one format"
+        elif reason == "unreadable_date":
+            line += f"; check that --date-format {date_format} is how these cells write dates"
         (print_error if as_errors else lambda text: print_warning(text, quiet))(line)
 
 

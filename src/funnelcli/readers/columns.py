@@ -22,10 +22,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "opportunity id",
         "opportunity_id",
         "deal - id",
+        "obchod - id",
         "id",
         "deal_id",
     ),
-    "name": ("deal name", "opportunity name", "deal - title", "title", "name", "deal"),
+    "name": (
+        "deal name",
+        "opportunity name",
+        "deal - title",
+        "obchod - název",
+        "obchod - nazev",
+        "title",
+        "name",
+        "deal",
+    ),
     "stage": (
         "deal stage",
         "stage",
@@ -37,8 +47,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "opportunity stage",
         "sales stage",
         "status stage",
+        "obchod - fáze",
+        "obchod - faze",
     ),
-    "status": ("deal - status", "status", "deal status", "outcome", "result"),
+    "status": ("deal - status", "obchod - stav", "status", "deal status", "outcome", "result"),
     "won_flag": ("won", "is closed won", "is won", "iswon"),
     "closed_flag": ("closed", "is closed", "isclosed"),
     "amount": (
@@ -53,6 +65,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "revenue",
         "deal amount",
         "amount (usd)",
+        "obchod - hodnota",
     ),
     "currency": (
         "currency",
@@ -63,6 +76,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "currency iso code",
         "currency code",
         "opportunity currency",
+        "obchod - měna hodnoty",
+        "obchod - mena hodnoty",
+        "obchod - měna",
+        "obchod - mena",
     ),
     "created": (
         "create date",
@@ -77,6 +94,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "date created",
         "add time",
         "engage_date",
+        "obchod - obchod vytvořen",
+        "obchod - obchod vytvoren",
     ),
     "closed": (
         "close date",
@@ -105,10 +124,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "account executive",
         "assigned to",
         "rep",
+        "obchod - vlastník",
+        "obchod - vlastnik",
     ),
-    "pipeline": ("pipeline", "deal - pipeline", "deal pipeline", "sales pipeline"),
+    "pipeline": (
+        "pipeline",
+        "deal - pipeline",
+        "deal pipeline",
+        "sales pipeline",
+        "obchod - pipeline",
+    ),
 }
-"""Field -> header names it answers to, best first (from the CRMs' documented exports)."""
+"""Field -> header names it answers to, best first (from the CRMs' documented exports;
+Pipedrive's Czech headers, ``Obchod - ...``, with and without their accents)."""
 
 PROBABILITY_HEADERS = frozenset(
     label_key(name)
@@ -182,11 +210,29 @@ class ColumnMap:
         return guess_dialect(self.headers)
 
 
-def header_score(cells: Sequence[str]) -> int:
-    """How many cells look like known column names: helps find the header below title rows."""
+def header_score(cells: Sequence[str], named: frozenset[str] = frozenset()) -> int:
+    """How many cells look like known column names: helps find the header below title rows.
+
+    ``named``: the header keys a funnel file's ``columns:`` gives (:func:`named_headers`),
+    which count as known names too: a file whose headers only the funnel file knows."""
     return sum(
-        1 for cell in cells if header_key(str(cell)) in _ALL_KEYS or _ENTERED.match(str(cell))
+        1
+        for cell in cells
+        if (key := header_key(str(cell))) in _ALL_KEYS or key in named or _ENTERED.match(str(cell))
     )
+
+
+def named_headers(funnel: Funnel) -> frozenset[str]:
+    """The header keys a funnel file's ``columns:`` names (the history file's excepted)."""
+    names: list[str] = []
+    for field_name, value in funnel.columns.items():
+        if field_name == "history":
+            continue
+        if isinstance(value, Mapping):
+            names.extend(str(header) for header in value.values())
+        else:
+            names.append(str(value))
+    return frozenset(header_key(name) for name in names)
 
 
 def map_columns(headers: Sequence[str], funnel: Funnel, source: str) -> ColumnMap:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
-from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date
+from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date, shared_order, slash_formats
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
 from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
@@ -57,6 +57,9 @@ SKIP_REASONS = {
     "conflicting_duplicate": "same deal id as an earlier row, other cells (the earlier row is used)",
 }
 EXAMPLES_PER_REASON = 3
+WORDED_EXAMPLES = frozenset({"unreadable_amount", "unreadable_date"})
+"""Reasons whose examples quote the cell themselves and say after it why it was not read:
+``'8/1/24 14:03' in 'Create Date' (does not match --date-format %m/%d/%Y)``."""
 DATE_SAMPLE_ROWS = 2000
 """Rows looked at before deciding whether the whole file must be scanned for date order."""
 
@@ -284,12 +287,15 @@ def needs_full_date_scan(rows: Sequence[Sequence[Cell]], indexes: list[int]) -> 
 def infer_date_orders(
     rows: Iterator[Sequence[Cell]], indexes: list[int], headers: Sequence[str], source: str
 ) -> dict[int, DayOrder | None]:
-    """Observe every value of each date column; an undecided or mixed column is an error."""
+    """Observe every value of each date column; a mixed column is an error, and so is an
+    undecided one unless the export's other date columns agree on an order (one export,
+    one locale: see dates.py, :func:`~funnelcli.dates.shared_order`)."""
     evidence = {index: DateOrderEvidence() for index in indexes}
     for row in rows:
         for index, seen in evidence.items():
             if index < len(row):
                 seen.observe(row[index])
+    shared = shared_order(evidence.values())
     orders: dict[int, DayOrder | None] = {}
     for index, seen in evidence.items():
         header = headers[index]
@@ -299,12 +305,15 @@ def infer_date_orders(
                 f"{source}: column '{header}' mixes month-first ({month_first}) and day-first "
                 f"({day_first}) dates; pass --date-format, like --date-format %d/%m/%Y"
             )
-        if seen.needs_order:
+        if seen.needs_order and shared is None:
+            example = seen.first_ambiguous or ""
+            day_first, month_first = slash_formats(example)
             raise ExportError(
-                f"{source}: column '{header}': dates like {seen.first_ambiguous} could be day or "
-                "month first and no value decides; pass --date-format %d/%m/%Y or %m/%d/%Y"
+                f"{source}: column '{header}': dates like {example} could be day or "
+                f"month first and no value decides; pass --date-format {day_first} or "
+                f"{month_first}"
             )
-        orders[index] = seen.order
+        orders[index] = shared if seen.needs_order else seen.order
     return orders
 
 
@@ -849,6 +858,10 @@ class DealReader:
         if not key:
             if stated is Outcome.WON:
                 return Outcome.WON, self._last
+            if stated is Outcome.LOST:
+                # Lost, and the export does not say where: a loss at an unknown stage
+                # (report.py, lost_unknown_stage), not a row to leave out of the win rate.
+                return Outcome.LOST, None
             raise _Skip("missing_stage", "")
         if key in self._lost:
             if stated in (Outcome.WON, Outcome.OPEN):
@@ -893,14 +906,14 @@ class DealReader:
     def _amount(self, cells: tuple[Cell, ...]) -> tuple[Decimal | None, str]:
         raw = cells[self._amount_column] if self._amount_column is not None else None
         if isinstance(raw, bool):
-            raise _Skip("unreadable_amount", str(raw))
+            raise _Skip("unreadable_amount", f"'{raw}' (not an amount)")
         try:
             money = parse_money(
                 raw if isinstance(raw, str | int | float) or raw is None else str(raw),
                 decimal_comma=self.decimal_comma,
             )
         except ValueError as error:
-            raise _Skip("unreadable_amount", f"{raw} ({error})") from None
+            raise _Skip("unreadable_amount", f"'{raw}' ({error})") from None
         code = (
             _text(cells[self._currency_column]).upper() or None
             if self._currency_column is not None
@@ -928,7 +941,7 @@ class DealReader:
             return parse_date(raw, self.dates.orders.get(index), self.dates.date_format)
         except ValueError as error:
             raise _Skip(
-                "unreadable_date", f"{raw} in '{self.columns.headers[index]}' ({error})"
+                "unreadable_date", f"'{raw}' in '{self.columns.headers[index]}' ({error})"
             ) from None
 
     def _iso_date(self, text: str) -> dt.date | None:

@@ -30,6 +30,7 @@ from funnelcli.readers.columns import (
     header_key,
     header_score,
     map_columns,
+    named_headers,
     refine_by_values,
 )
 from funnelcli.readers.deals import (
@@ -84,6 +85,14 @@ class ReadOptions:
     encoding: str | None = None
     date_format: str | None = None
     decimal: str | None = None  # "comma" or "point": the amount column's, not inferred
+    # Header keys a funnel file's columns: names: they count as known names when the
+    # header row is chosen (with_funnel_names), so every read of the file finds the same.
+    header_names: frozenset[str] = frozenset()
+
+
+def with_funnel_names(options: ReadOptions, funnel: Funnel) -> ReadOptions:
+    """``options`` with the headers ``funnel``'s ``columns:`` names, for the header search."""
+    return dataclasses.replace(options, header_names=named_headers(funnel))
 
 
 @dataclass(frozen=True)
@@ -193,9 +202,9 @@ def resolve_slicing(request: SliceRequest, columns: ColumnMap, source: str) -> S
 
 
 def open_export(path: str, options: ReadOptions) -> Table:
-    return read_table(
-        path, sheet=options.sheet, encoding=options.encoding, header_score=header_score
-    )
+    named = options.header_names
+    score = functools.partial(header_score, named=named) if named else header_score
+    return read_table(path, sheet=options.sheet, encoding=options.encoding, header_score=score)
 
 
 def table_info(table: Table) -> TableInfo:
@@ -366,6 +375,7 @@ def _report_export(
     """report_export's read; ``settle_repeats``: in one Python process, which settles
     repeated deal ids instead of raising RepeatedIds."""
     request = request or SliceRequest()
+    options = with_funnel_names(options, funnel)
     builder = new_sliced_builder(funnel, as_of, stale_days)
     before = file_state(path)
     with open_export(path, options) as table:

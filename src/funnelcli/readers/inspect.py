@@ -12,7 +12,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from funnelcli.dates import DateOrderEvidence
+from funnelcli.dates import DateOrderEvidence, DayOrder, shared_order
 from funnelcli.definition import Funnel, label_key
 from funnelcli.readers.columns import (
     PROBABILITY_HEADERS,
@@ -28,7 +28,13 @@ from funnelcli.readers.evidence import (
     probability_value,
     row_currency,
 )
-from funnelcli.readers.export import ReadOptions, TableInfo, open_export, table_info
+from funnelcli.readers.export import (
+    ReadOptions,
+    TableInfo,
+    open_export,
+    table_info,
+    with_funnel_names,
+)
 
 
 @dataclass
@@ -71,6 +77,7 @@ class Inspection:
 
 
 def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspection:
+    options = with_funnel_names(options, funnel)
     with open_export(path, options) as table:
         sample, all_rows = first_rows(table, DATE_SAMPLE_ROWS)
         columns = refine_by_values(
@@ -123,7 +130,9 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
         currencies=currencies,
         pipelines=pipelines,
         date_orders=tuple(
-            DateColumnOrder(columns.headers[index], _order_text(seen))
+            DateColumnOrder(
+                columns.headers[index], _order_text(seen, shared_order(evidence.values()))
+            )
             for index, seen in evidence.items()
         ),
         probability_column=columns.headers[probability] if probability is not None else None,
@@ -144,9 +153,13 @@ def _maps_to(labels: dict[str, LabelStats], funnel: Funnel) -> dict[str, str]:
     return result
 
 
-def _order_text(seen: DateOrderEvidence) -> str:
+def _order_text(seen: DateOrderEvidence, shared: DayOrder | None) -> str:
+    """The column's order as the report settles it: its own, else the one its export's
+    other date columns agree on (dates.py, "One export, one order")."""
     if seen.conflict:
         return f"mixed ({seen.conflict[0]} and {seen.conflict[1]}): pass --date-format"
+    if seen.needs_order and shared is not None:
+        return f"{shared.value} (from the export's other date columns)"
     if seen.needs_order:
         return f"undecided (like {seen.first_ambiguous}): pass --date-format"
     if seen.order is not None:

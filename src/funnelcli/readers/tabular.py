@@ -129,6 +129,13 @@ _FOOTER_STARTS = frozenset(
 )
 _FOOTER_ODD_INITIALS = frozenset("©" + string.whitespace + "\u00a0\u3000")
 _NUMBER = re.compile(r"[-+]?\d[\d,.\s]*%?").fullmatch
+_DATE_LIKE = re.compile(
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[T\s].*)?|\d{1,2}:\d{2}(?::\d{2})?"
+).fullmatch
+_AMOUNT_LIKE = re.compile(
+    r"(?:[$€£¥₹]|US\$|[A-Z]{3})\s?[-+]?\d[\d,.\s'\u00a0\u202f]*"
+    r"|[-+]?\d[\d,.\s'\u00a0\u202f]*\s?(?:[$€£¥₹]|[A-Z]{3}|Kč|kr|zł|Ft)"
+).fullmatch
 
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0"
@@ -301,10 +308,14 @@ def read_table(
     (XLSX only) picks a worksheet by name, case-insensitively; the first
     worksheet otherwise. ``encoding`` (CSV only) overrides the detection.
     ``header_score`` returns how many cells of a row the caller recognises as
-    column names; the first row with the highest score above zero within the
-    first 50 non-blank rows is the header. Without it, or when no row scores,
-    the header is the first row with at least two non-empty cells, all text,
-    and at least half as many as the widest row below it.
+    column names. Within the first 50 non-blank rows, the header is the first row
+    of at least two cells, all text (no number, date or amount), that scores above
+    zero or has at least half as many cells as the widest row below it; a later such
+    row replaces it only when it is clearly a better header (a title or notes above
+    the table; see :func:`_choose_header`). A row of data is never preferred over an
+    earlier row of text.
+    With no such row, the first row with the highest score above zero, else the
+    first of at least two cells, none a plain number, as wide as half the widest below.
 
     Raises :class:`ExportError` with a one-line message for every problem of
     the file, including a decoding error found while ``rows`` is consumed.
@@ -1758,13 +1769,37 @@ def _find_header(
 
 
 def _choose_header(rows: list[Sequence[Cell]], header_score: HeaderScore | None) -> int | None:
-    """Index of the header among non-blank rows, by the caller's score or by shape."""
-    if header_score is not None:
-        scores = [header_score(_header_cells(cells)) for cells in rows]
-        if scores and max(scores) > 0:
-            return scores.index(max(scores))
+    """Index of the header among non-blank rows.
+
+    Rows of text only (no number, date or amount: :func:`_looks_like_data`) come first:
+    the first that the caller's score recognises or the shape rule accepts is the header,
+    unless a later one is clearly a better header (the earlier one was a title or a note
+    above the table, not a header of names nobody knows): counting only its cells that
+    do not come again in the same column below it (a header's names do not; a data
+    row's ``Won`` or ``Pipeline`` do), it scores higher, and it fills more cells or
+    scores at least 2. A data row never wins over an earlier text row, whatever its cells
+    read. Without a text row, the first row with the highest score above zero, else the
+    first row of the shape rule with plain numbers as the only data.
+    """
     filled = [_count_filled(cells) for cells in rows]
     widest_below = _widest_below(filled)
+    scores = [header_score(_header_cells(cells)) if header_score else 0 for cells in rows]
+    chosen: int | None = None
+    for index, cells in enumerate(rows):
+        if filled[index] < 2 or any(_looks_like_data(cell) for cell in cells):
+            continue
+        if scores[index] <= 0 and filled[index] * 2 < widest_below[index]:
+            continue  # a title row, narrower than the table below it
+        if chosen is None:
+            chosen = index
+        elif header_score is not None and scores[index] > scores[chosen]:
+            distinct = header_score(_unrepeated(rows, index))
+            if distinct > scores[chosen] and (filled[index] > filled[chosen] or distinct >= 2):
+                chosen = index
+    if chosen is not None:
+        return chosen
+    if scores and max(scores) > 0:
+        return scores.index(max(scores))
     for index, cells in enumerate(rows):
         if (
             filled[index] >= 2
@@ -1773,6 +1808,21 @@ def _choose_header(rows: list[Sequence[Cell]], header_score: HeaderScore | None)
         ):
             return index
     return None
+
+
+def _unrepeated(rows: list[Sequence[Cell]], index: int) -> tuple[str, ...]:
+    """Row ``index``'s names, each blanked when the same text comes again in its column in
+    a row below: a column's values repeat (a status, a pipeline), its name does not."""
+    below: list[set[str]] = []
+    for cells in rows[index + 1 :]:
+        for column, name in enumerate(_header_cells(cells)):
+            while len(below) <= column:
+                below.append(set())
+            below[column].add(name)
+    return tuple(
+        "" if column < len(below) and name in below[column] else name
+        for column, name in enumerate(_header_cells(rows[index]))
+    )
 
 
 def _widest_below(filled: list[int]) -> list[int]:
@@ -1795,6 +1845,17 @@ def _header_cells(cells: Sequence[Cell]) -> tuple[str, ...]:
 def _is_label(cell: Cell) -> bool:
     """Whether a cell can be a column name: text that is not a plain number."""
     return isinstance(cell, str) and _NUMBER(cell.strip()) is None
+
+
+def _looks_like_data(cell: Cell) -> bool:
+    """Whether a cell reads as a value rather than a name: a number, a date or time, or an
+    amount with a currency sign or code (``USD 1,000.00``, ``1 000 Kč``)."""
+    if _is_empty(cell):
+        return False
+    if not isinstance(cell, str):
+        return True
+    text = cell.strip()
+    return bool(_NUMBER(text) or _DATE_LIKE(text) or _AMOUNT_LIKE(text))
 
 
 def _is_empty(cell: Cell) -> bool:
