@@ -80,7 +80,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from funnelcli.dates import DayOrder, parse_date
 from funnelcli.definition import HISTORY_COLUMN_FIELDS, Funnel, label_key
@@ -396,19 +396,8 @@ def read_history(
     columns_override: Mapping[str, str] | None = None,
 ) -> HistoryIndex:
     """Read a whole stage-history file (twice when slash dates need their order settled)."""
-    with _open(path, sheet, encoding) as table:
-        columns = history_columns(table.header, funnel, table.source, columns_override)
-        sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
-        order = None
-        if date_format is None and needs_full_date_scan(
-            [cells for _, cells in sample], [columns.changed]
-        ):
-            order = _column_order(path, table, sheet, encoding, columns.changed)
-        builder = _Builder(funnel, columns, table.header, order, date_format)
-        for number, cells in rows:
-            builder.add(number, cells)
-        builder.account.stats = table.stats
-    return builder.finish(table.source, guess_history_dialect(table.header))
+    builder = _read(_Builder, path, funnel, sheet, encoding, date_format, columns_override)
+    return builder.finish(builder.source, guess_history_dialect(builder.headers))
 
 
 def label_sequences(
@@ -422,22 +411,41 @@ def label_sequences(
     """Each deal's stage labels in the order it entered them, whatever the funnel knows:
     the evidence a funnel is inferred from (``inference.py``). Rows are read and ordered
     as :func:`read_history` does; the labels are kept as first written."""
-    with _open(path, None, encoding) as table:
+    builder = _read(_LabelBuilder, path, funnel, None, encoding, date_format, columns_override)
+    index = builder.finish(builder.source, guess_history_dialect(builder.headers))
+    timelines = index.by_id.values() if index.by_id else index.by_name.values()
+    return tuple(
+        tuple(builder.labels[stage] for _, stage in events if stage >= 0) for events in timelines
+    )
+
+
+BuilderT = TypeVar("BuilderT", bound="_Builder")
+
+
+def _read(
+    kind: type[BuilderT],
+    path: str | os.PathLike[str],
+    funnel: Funnel,
+    sheet: str | None,
+    encoding: str | None,
+    date_format: str | None,
+    columns_override: Mapping[str, str] | None,
+) -> BuilderT:
+    """Every row of the file through a builder of ``kind``, dates in the file's order."""
+    with _open(path, sheet, encoding) as table:
         columns = history_columns(table.header, funnel, table.source, columns_override)
         sample, rows = first_rows(table, DATE_SAMPLE_ROWS)
         order = None
         if date_format is None and needs_full_date_scan(
             [cells for _, cells in sample], [columns.changed]
         ):
-            order = _column_order(path, table, None, encoding, columns.changed)
-        builder = _LabelBuilder(funnel, columns, table.header, order, date_format)
+            order = _column_order(path, table, sheet, encoding, columns.changed)
+        builder = kind(funnel, columns, table.header, order, date_format)
         for number, cells in rows:
             builder.add(number, cells)
-    index = builder.finish(table.source, guess_history_dialect(table.header))
-    timelines = index.by_id.values() if index.by_id else index.by_name.values()
-    return tuple(
-        tuple(builder.labels[stage] for _, stage in events if stage >= 0) for events in timelines
-    )
+        builder.account.stats = table.stats
+        builder.source = table.source
+    return builder
 
 
 def _open(path: str | os.PathLike[str], sheet: str | None, encoding: str | None) -> Table:
@@ -567,6 +575,7 @@ class _Builder:
     ) -> None:
         self.columns = columns
         self.account = HistoryAccount()
+        self.source = ""  # the file's name as messages give it, once read
         self._date_header = headers[columns.changed]
         self.headers = tuple(headers)
         self._order = order
