@@ -14,7 +14,8 @@ setup(
             optional=True,
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
         ),
-        # The XLSX guard's scan of a sheet's cells (readers/xlsx_guard.py has it in Python too).
+        # The XLSX guard's scan of a sheet's cells (readers/tabular/xlsx_scan.py does it in Python
+        # too).
         Extension(
             "funnelcli._xlsx_scan",
             ["src/funnelcli/_xlsx_scan.c"],

@@ -42,9 +42,10 @@ _RAW_ITER = (
     "assert count == COUNT + 1\n"
 )
 _FUNNEL = (
-    "from funnelcli.readers import tabular\n"
-    "tabular.USE_CALAMINE = USE\n"
-    "with tabular.read_table(PATH) as table:\n"
+    "from funnelcli.readers.tabular import xlsx\n"
+    "from funnelcli.readers.tabular.read import read_table\n"
+    "xlsx.USE_CALAMINE = USE\n"
+    "with read_table(PATH) as table:\n"
     "    count = sum(1 for _ in table.rows)\n"
     "assert count == COUNT, count\n"
 )

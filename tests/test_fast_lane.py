@@ -23,7 +23,7 @@ from funnelcli.definition import Funnel, default_funnel
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.deals import DealReader
 from funnelcli.readers.export import ReadOptions, SliceRequest, report_export
-from funnelcli.readers.tabular import Cell
+from funnelcli.readers.tabular.table import Cell
 from funnelcli.render.report_files import report_json
 from funnelcli.report import (
     Deal,

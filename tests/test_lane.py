@@ -36,9 +36,13 @@ from funnelcli.cli import app
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.errors import FunnelError
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers import export, lane, tabular
+from funnelcli.readers import export, lane
 from funnelcli.readers.export import ExportReport, ReadOptions, SliceRequest, report_export
-from funnelcli.readers.tabular import CsvRange, ReadStats, Table, csv_data_row, read_table
+from funnelcli.readers.tabular import byte_ranges, header
+from funnelcli.readers.tabular.byte_ranges import CsvRange
+from funnelcli.readers.tabular.csv_rows import csv_data_row
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.table import ReadStats, Table
 from funnelcli.render.report_files import report_csv, report_json, report_markdown
 from funnelcli.report import ReportBuilder
 
@@ -165,7 +169,7 @@ def _report(result: ExportReport | str) -> ExportReport:
 def short_sample(monkeypatch: pytest.MonkeyPatch) -> list[list[CsvRange]]:
     """Small files split between processes too: the header looked for in 5 rows, the date
     sample 10 rows (both ways alike). Returns the shares each read made."""
-    monkeypatch.setattr(tabular, "HEADER_LOOKAHEAD", 5)
+    monkeypatch.setattr(header, "HEADER_LOOKAHEAD", 5)
     monkeypatch.setattr(export, "DATE_SAMPLE_ROWS", 10)
     made: list[list[CsvRange]] = []
     split = export.split_rows
@@ -264,7 +268,7 @@ def test_the_lane_counts_common_rows_itself(
     result = _report(_run(LANE / "stale_many.csv", LANE_FUNNEL, LANE_ON, monkeypatch))
     assert lane_spy.reads == 1
     assert lane_spy.give_ups == 0
-    assert lane_spy.handovers <= (tabular.HEADER_LOOKAHEAD - 1) + 6
+    assert lane_spy.handovers <= (header.HEADER_LOOKAHEAD - 1) + 6
     assert (result.account.read, result.account.used) == (1600, 1600)
 
 
@@ -987,10 +991,10 @@ def test_line_offset_counts_line_breaks_as_csv_does(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(tabular, "_CHUNK", chunk)
+    monkeypatch.setattr(byte_ranges, "_CHUNK", chunk)
     path = tmp_path / "lines.csv"
     path.write_bytes(data)
-    assert [tabular._line_offset(path, line) for line in range(1, len(offsets) + 1)] == offsets
+    assert [byte_ranges._line_offset(path, line) for line in range(1, len(offsets) + 1)] == offsets
 
 
 # --- 7. the command line: stdout, stderr and the exit code ------------------------------

@@ -1,6 +1,6 @@
 """A CSV export shared between processes by byte ranges reads as one process reads it.
 
-readers/tabular.py's ``split_rows`` and ``read_csv_range`` are checked on their own (rows,
+readers/tabular/byte_ranges.py's ``split_rows`` and ``read_csv_range`` are checked on their own (rows,
 row numbers, counts of skipped rows, errors), then readers/export.py's ``report_export``
 with FUNNEL_WORKERS=1 against FUNNEL_WORKERS=2 and 3, for every CSV file under tests/data
 and the hand-made files of tests/data/parallel (see make_files.py there for how each
@@ -29,19 +29,14 @@ from hypothesis import strategies as st
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.errors import ExportError
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers import export, tabular
+from funnelcli.readers import export
 from funnelcli.readers.deals import RowAccount
 from funnelcli.readers.export import ReadOptions, report_export
-from funnelcli.readers.tabular import (
-    FIELD_SIZE_LIMIT,
-    CsvRange,
-    NumberedRow,
-    ReadStats,
-    Table,
-    read_csv_range,
-    read_table,
-    split_rows,
-)
+from funnelcli.readers.tabular import byte_ranges, csv_rows, header
+from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range, split_rows
+from funnelcli.readers.tabular.csv_rows import FIELD_SIZE_LIMIT
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.table import NumberedRow, ReadStats, Table
 from funnelcli.render.report_files import report_json
 
 from .conftest import DATA
@@ -57,7 +52,7 @@ EVERY_CSV = sorted(
 )
 
 
-# --- tabular.py: the rows of a file read in shares ---------------------------
+# --- tabular/byte_ranges.py: the rows of a file read in shares ---------------------------
 
 
 Read = tuple[list[NumberedRow], ReadStats] | str
@@ -98,7 +93,7 @@ def read_in_shares(
 
 @pytest.fixture
 def short_lookahead() -> Iterator[None]:
-    with unittest.mock.patch.object(tabular, "HEADER_LOOKAHEAD", 5):
+    with unittest.mock.patch.object(header, "HEADER_LOOKAHEAD", 5):
         yield
 
 
@@ -179,7 +174,7 @@ def test_a_share_of_a_worker_can_read_past_its_end_too() -> None:
 
 
 def test_utf16_is_not_split(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tabular, "HEADER_LOOKAHEAD", 2)
+    monkeypatch.setattr(header, "HEADER_LOOKAHEAD", 2)
     path = DATA / "tabular" / "excel_unicode_text.txt"
     shared, shares, _ = read_in_shares(path, 2)
     assert shares == []
@@ -217,7 +212,8 @@ def test_a_decoding_error_in_the_second_share_is_the_one_process_error(tmp_path:
 def test_a_csv_error_in_the_second_share_names_its_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tabular, "FIELD_SIZE_LIMIT", 1000)
+    monkeypatch.setattr(csv_rows, "FIELD_SIZE_LIMIT", 1000)
+    monkeypatch.setattr(byte_ranges, "FIELD_SIZE_LIMIT", 1000)
     lines = ["ID,Deal Name,Stage,Amount", *_deal_lines(300)]
     lines[250] = f'D-1,"{"long note, " * 100}\n{"more " * 100}",Won,5'
     path = tmp_path / "long.csv"
@@ -255,7 +251,7 @@ def test_any_file_reads_the_same_in_shares(
     )
     path = tmp_path_factory.mktemp("any") / "any.csv"
     path.write_text(text, encoding="utf-8", newline="")
-    with unittest.mock.patch.object(tabular, "HEADER_LOOKAHEAD", 1):
+    with unittest.mock.patch.object(header, "HEADER_LOOKAHEAD", 1):
         assert read_in_shares(path, parts)[0] == read_whole(path)
 
 

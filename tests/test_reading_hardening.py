@@ -19,16 +19,12 @@ import pytest
 
 from funnelcli.definition import default_funnel
 from funnelcli.errors import ExportError
-from funnelcli.readers import tabular
 from funnelcli.readers.columns import map_columns
 from funnelcli.readers.export import ReadOptions, report_export, require_stage_column
-from funnelcli.readers.tabular import (
-    MIXED_ENCODING,
-    XLSX_MAX_INFLATED,
-    XLSX_MAX_RATIO,
-    XLSX_RATIO_FLOOR,
-    read_table,
-)
+from funnelcli.readers.tabular import xlsx
+from funnelcli.readers.tabular.encoding import MIXED_ENCODING
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.xlsx import XLSX_MAX_INFLATED, XLSX_MAX_RATIO, XLSX_RATIO_FLOOR
 from funnelcli.render.report_files import report_json
 
 from .conftest import line_matching
@@ -157,7 +153,7 @@ def test_a_sheet_inflating_a_thousand_times_is_refused_before_it_is_read(
     filler: bytes,
     in_a_cell: bool,
 ) -> None:
-    monkeypatch.setattr(tabular, "USE_CALAMINE", use_calamine)
+    monkeypatch.setattr(xlsx, "USE_CALAMINE", use_calamine)
     write_xlsx(in_tmp / "bomb.xlsx", _bomb(filler, in_a_cell=in_a_cell))
     message = bomb_message(
         "bomb.xlsx", "sheet 'Deals'", in_tmp / "bomb.xlsx", "xl/worksheets/sheet1.xml"
@@ -282,7 +278,7 @@ def test_the_benchmark_export_passes_the_ratio_check(
     workbook.save(path)
     inflated, packed = _sizes(path, "xl/worksheets/sheet1.xml")
     assert 4 * packed < inflated < XLSX_MAX_RATIO * packed  # packs like the 100k one, under 100x
-    monkeypatch.setattr(tabular, "XLSX_RATIO_FLOOR", 0)
+    monkeypatch.setattr(xlsx, "XLSX_RATIO_FLOOR", 0)
     with read_table(path) as table:
         assert table.header[:3] == ("Record ID", "Deal Name", "Deal Stage")
         assert sum(1 for _ in table.rows) == deals

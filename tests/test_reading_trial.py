@@ -19,7 +19,7 @@ import pytest
 from funnelcli.dates import DateOrderEvidence, DayOrder, shared_order, slash_formats
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.columns import header_key, header_score, named_headers
-from funnelcli.readers.tabular import read_table
+from funnelcli.readers.tabular.read import read_table
 
 from .conftest import DATA
 from .processes import run_funnel

@@ -980,7 +980,7 @@ def test_salesforce_formatted_xlsx_title_rows_and_flags() -> None:
 def test_salesforce_cp1250_name_with_slash_dates_reads() -> None:
     # salesforce_report.csv with José Álvarez renamed Tomáš Ťápal by a Czech user whose
     # Excel saved it in cp1250: Ť is byte 0x8D, undefined in cp1252. The reader decodes
-    # such bytes as Latin-1 on purpose (tabular.py); only the second pass refuses them.
+    # such bytes as Latin-1 on purpose (readers/tabular/encoding.py); only the second pass refuses them.
     result = read_export(
         "salesforce_cp1250.csv", "salesforce_funnel.yaml", SALESFORCE.as_of, SALESFORCE.stale_days
     )

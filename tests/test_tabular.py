@@ -19,7 +19,9 @@ from hypothesis import strategies as st
 from openpyxl.chart import BarChart, Reference
 
 from funnelcli.errors import ExportError
-from funnelcli.readers.tabular import FIELD_SIZE_LIMIT, Cell, Table, read_table
+from funnelcli.readers.tabular.csv_rows import FIELD_SIZE_LIMIT
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.table import Cell, Table
 
 from .conftest import THEIRS, line_matching
 from .processes import run
@@ -433,7 +435,7 @@ def test_an_xlsx_named_csv_is_read_as_xlsx(in_tmp: Path) -> None:
 def test_reading_a_csv_does_not_import_openpyxl() -> None:
     script = (
         "import sys\n"
-        "from funnelcli.readers.tabular import read_table\n"
+        "from funnelcli.readers.tabular.read import read_table\n"
         f"table = read_table({str(DATA / 'hubspot_utf8.csv')!r})\n"
         "print(len(list(table.rows)), 'openpyxl' in sys.modules)\n"
     )
@@ -678,6 +680,6 @@ def test_csv_round_trip(rows: list[list[str]], style: tuple[str, int]) -> None:
     ],
 )
 def test_binary_data_is_over_one_percent_and_eight_control_bytes(head: bytes, binary: bool) -> None:
-    from funnelcli.readers.tabular import _is_binary
+    from funnelcli.readers.tabular.kind import _is_binary
 
     assert _is_binary(head) is binary

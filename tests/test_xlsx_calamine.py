@@ -27,9 +27,11 @@ from hypothesis import strategies as st
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from funnelcli.errors import ExportError
-from funnelcli.readers import tabular
 from funnelcli.readers.columns import header_score
-from funnelcli.readers.tabular import read_table
+from funnelcli.readers.tabular import xlsx
+from funnelcli.readers.tabular.header import NO_HEADER
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.table import Table
 from tests.test_tabular import chart_workbook, salesforce_formatted_workbook
 
 from .processes import run
@@ -54,16 +56,16 @@ class Read(NamedTuple):
     footer_text: str | None
 
 
-def _no_fallback(*args: object) -> tabular.Table:
+def _no_fallback(*args: object) -> Table:
     raise AssertionError("the calamine path handed the file to openpyxl")
 
 
 @contextlib.contextmanager
 def _forced(library: str, *, fallback: bool) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch.object(tabular, "USE_CALAMINE", library == "calamine"))
+        stack.enter_context(mock.patch.object(xlsx, "USE_CALAMINE", library == "calamine"))
         if library == "calamine" and not fallback:
-            stack.enter_context(mock.patch.object(tabular, "_read_xlsx_openpyxl", _no_fallback))
+            stack.enter_context(mock.patch.object(xlsx, "_read_xlsx_openpyxl", _no_fallback))
         yield
 
 
@@ -387,7 +389,7 @@ def test_errors_are_worded_alike(in_tmp: Path) -> None:
     assert error_of_both("chart.xlsx", sheet="chart1") == (
         "chart.xlsx: sheet 'chart1' is a chart, not a table; the sheets are: Deals"
     )
-    assert error_of_both("chart.xlsx") == (f"chart.xlsx: sheet 'Deals': {tabular._NO_HEADER}")
+    assert error_of_both("chart.xlsx") == (f"chart.xlsx: sheet 'Deals': {NO_HEADER}")
     chart_workbook(in_tmp / "charts.xlsx", keep_data_sheet=False)
     assert error_of_both("charts.xlsx") == (
         "charts.xlsx: the workbook has only chart sheets, no worksheet; "
@@ -430,7 +432,7 @@ def test_an_xlsb_like_package_is_left_to_openpyxl(in_tmp: Path) -> None:
         for item in source.infolist():
             name = item.filename.replace("xl/workbook.xml", "xl/workbook.bin")
             target.writestr(name, source.read(item.filename))
-    assert tabular._holds_xlsx_workbook(in_tmp / "deals.xlsb") is False
+    assert xlsx._holds_xlsx_workbook(in_tmp / "deals.xlsb") is False
     assert error_of_both("deals.xlsb").startswith("deals.xlsb: not a readable XLSX file (")
 
 
@@ -449,9 +451,9 @@ def rewrite_member(
 def test_without_python_calamine_openpyxl_reads(in_tmp: Path) -> None:
     salesforce_formatted_workbook(in_tmp / "pipeline.xlsx")
     with mock.patch.dict(sys.modules, {"python_calamine": None}):  # import raises ImportError
-        assert tabular._read_xlsx_calamine("pipeline.xlsx", "pipeline.xlsx", None, None) is None
+        assert xlsx._read_xlsx_calamine("pipeline.xlsx", "pipeline.xlsx", None, None) is None
         without = read_with("openpyxl", "pipeline.xlsx")
-        with mock.patch.object(tabular, "USE_CALAMINE", True):
+        with mock.patch.object(xlsx, "USE_CALAMINE", True):
             table = read_table("pipeline.xlsx")
             assert table.header == without.header
             assert len(list(table.rows)) == len(without.rows)
@@ -461,14 +463,15 @@ def test_without_python_calamine_openpyxl_reads(in_tmp: Path) -> None:
 def test_the_calamine_path_is_the_default_and_opens_no_openpyxl() -> None:
     script = (
         "import sys\n"
-        "from funnelcli.readers import tabular\n"
-        f"table = tabular.read_table({str(EXPORTS / 'salesforce_formatted.xlsx')!r})\n"
-        "print(tabular.USE_CALAMINE, len(list(table.rows)), 'openpyxl' in sys.modules)\n"
-        f"table = tabular.read_table({str(EXPORTS / 'hubspot_deals.csv')!r})\n"
+        "from funnelcli.readers.tabular import xlsx\n"
+        "from funnelcli.readers.tabular.read import read_table\n"
+        f"table = read_table({str(EXPORTS / 'salesforce_formatted.xlsx')!r})\n"
+        "print(xlsx.USE_CALAMINE, len(list(table.rows)), 'openpyxl' in sys.modules)\n"
+        f"table = read_table({str(EXPORTS / 'hubspot_deals.csv')!r})\n"
     )
     csv_only = (
         "import sys\n"
-        "from funnelcli.readers.tabular import read_table\n"
+        "from funnelcli.readers.tabular.read import read_table\n"
         f"table = read_table({str(EXPORTS / 'hubspot_deals.csv')!r})\n"
         "list(table.rows)\n"
         "print('python_calamine' in sys.modules)\n"
@@ -490,9 +493,9 @@ class FakeSheet:
 
 
 def test_rows_are_numbered_right_were_leading_rows_skipped() -> None:
-    rows, number, pad = tabular._calamine_start(FakeSheet())  # type: ignore[arg-type]
+    rows, number, pad = xlsx._calamine_start(FakeSheet())  # type: ignore[arg-type]
     assert (number, pad) == (3, (None,))
-    assert list(tabular._calamine_numbered(rows, number, pad)) == [
+    assert list(xlsx._calamine_numbered(rows, number, pad)) == [
         (3, (None, "Deal", "Stage")),
         (4, (None, "Acme", None)),
     ]

@@ -188,7 +188,7 @@ def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     """The sheet scanned in C (_xlsx_scan.c) or, with FUNNEL_COMPILED=0, in Python."""
     mode = str(request.param)
     if mode == "compiled":
-        from funnelcli.readers.xlsx_guard import _compiled_scan
+        from funnelcli.readers.tabular.xlsx_scan import _compiled_scan
 
         if _compiled_scan() is None:
             pytest.skip("built without a C compiler")
@@ -445,15 +445,15 @@ def test_formulas_without_a_saved_value_are_named(tmp_path: Path, command: str, 
 
 def test_a_full_sheet_of_real_data_is_within_the_caps() -> None:
     """1,048,576 rows of 20 filled columns, too large to build here, passes the caps."""
-    from funnelcli.readers import xlsx_guard
+    from funnelcli.readers.tabular import xlsx_scan
 
     rows, columns = 1_048_576, 20
-    full = xlsx_guard._Facts(cells=rows * columns, last_row=rows, last_column=columns)
-    xlsx_guard._refuse_grid(full, "deals.xlsx: sheet 'Deals'")  # no error
+    full = xlsx_scan._Facts(cells=rows * columns, last_row=rows, last_column=columns)
+    xlsx_scan._refuse_grid(full, "deals.xlsx: sheet 'Deals'")  # no error
     # 100 columns of which 5 are filled, 200,000 rows: 20 times sparse, still read.
-    sparse = xlsx_guard._Facts(cells=200_000 * 5, last_row=200_000, last_column=100)
-    xlsx_guard._refuse_grid(sparse, "deals.xlsx: sheet 'Deals'")
-    assert rows * columns < xlsx_guard.MAX_CELLS
+    sparse = xlsx_scan._Facts(cells=200_000 * 5, last_row=200_000, last_column=100)
+    xlsx_scan._refuse_grid(sparse, "deals.xlsx: sheet 'Deals'")
+    assert rows * columns < xlsx_scan.MAX_CELLS
 
 
 @pytest.mark.parametrize(
@@ -594,15 +594,15 @@ def test_formulas_written_by_openpyxl_are_counted_per_column(tmp_path: Path, sca
     ],
 )
 def test_the_compiled_scan_finds_what_the_python_scan_finds(xml: str) -> None:
-    from funnelcli.readers import xlsx_guard
+    from funnelcli.readers.tabular import xlsx_scan
 
-    compiled = xlsx_guard._compiled_scan()
+    compiled = xlsx_scan._compiled_scan()
     if compiled is None:
         pytest.skip("built without a C compiler")
     data = xml.encode()
-    patterns = xlsx_guard._Patterns(b"")
-    in_python = xlsx_guard._Facts()
-    xlsx_guard._scan_chunk_in_python(data, patterns, in_python)
+    patterns = xlsx_scan._Patterns(b"")
+    in_python = xlsx_scan._Facts()
+    xlsx_scan._scan_chunk_in_python(data, patterns, in_python)
     cells, last_row, last_column, irregular, formulas, copies = compiled.scan(data, b"", b"")
     assert copies == 0
     assert irregular == in_python.irregular
@@ -619,9 +619,9 @@ def test_the_compiled_string_lengths_are_the_characters_of_plain_text() -> None:
     """Bytes bound characters; for ASCII without entities they are the characters."""
     import array
 
-    from funnelcli.readers import xlsx_guard
+    from funnelcli.readers.tabular import xlsx_scan
 
-    compiled = xlsx_guard._compiled_scan()
+    compiled = xlsx_scan._compiled_scan()
     if compiled is None:
         pytest.skip("built without a C compiler")
     xml = (
@@ -631,5 +631,5 @@ def test_the_compiled_string_lengths_are_the_characters_of_plain_text() -> None:
     )
     lengths = array.array("I")
     lengths.frombytes(compiled.string_lengths(xml))
-    in_python = [xlsx_guard._string_characters(found) for found in xlsx_guard._STRING.findall(xml)]
+    in_python = [xlsx_scan._string_characters(found) for found in xlsx_scan._STRING.findall(xml)]
     assert list(lengths) == in_python == [4, 8, 0, 4]

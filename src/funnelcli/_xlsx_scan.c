@@ -1,5 +1,5 @@
-/* One pass over a chunk of a worksheet's XML, for readers/xlsx_guard.py (its byte searches
- * and regular expression do the same, about ten times slower).
+/* One pass over a chunk of a worksheet's XML, for readers/tabular/xlsx_scan.py (its byte
+ * searches and regular expression do the same, about ten times slower).
  *
  * scan(data, prefix, lengths) -> (cells, last_row, last_column, irregular, formulas, copies)
  *

@@ -27,7 +27,7 @@ from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
 from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
-from funnelcli.readers.tabular import Cell, Table
+from funnelcli.readers.tabular.table import Cell, Table
 from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row
 from funnelcli.vocabulary import outcome_word
 

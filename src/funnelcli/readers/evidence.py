@@ -57,7 +57,7 @@ from funnelcli.readers.columns import (
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
 from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
 from funnelcli.readers.sources import STDIN
-from funnelcli.readers.tabular import Cell
+from funnelcli.readers.tabular.table import Cell
 from funnelcli.vocabulary import outcome_word
 
 

@@ -52,16 +52,9 @@ from funnelcli.readers.deals import (
 from funnelcli.readers.history import HistoryAccount
 from funnelcli.readers.lane import lane_for, read_share
 from funnelcli.readers.sources import check_unchanged, file_state, local_path
-from funnelcli.readers.tabular import (
-    Cell,
-    CsvRange,
-    ReadStats,
-    Table,
-    data_share,
-    read_csv_range,
-    read_table,
-    split_rows,
-)
+from funnelcli.readers.tabular.byte_ranges import CsvRange, data_range, read_csv_range, split_rows
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.table import Cell, ReadStats, Table
 from funnelcli.report import (
     DEFAULT_MAX_SEGMENTS,
     FoldedSegments,
@@ -329,10 +322,10 @@ def report_export(
 
     A large CSV is shared between two processes: this one reads the header and the rows
     up to a line break outside quotes near the middle of the file, the other the rows
-    after it (see :func:`~funnelcli.readers.tabular.split_rows`), and their partial
+    after it (see :func:`~funnelcli.readers.tabular.byte_ranges.split_rows`), and their partial
     results merge into the report one process would give, byte for byte. A CSV whose
     encoding is not split by bytes (UTF-16, UTF-32; see
-    :data:`~funnelcli.readers.tabular.SPLIT_ENCODINGS`), one without such a line break
+    :data:`~funnelcli.readers.tabular.byte_ranges.SPLIT_ENCODINGS`), one without such a line break
     near its middle, and an XLSX file are read by one process.
 
     ``progress(rows_done, rows_expected)`` is called every few thousand rows when given;
@@ -399,7 +392,7 @@ def _report_export(
         )
         if history is not None:
             _refuse_shared_names(path, table, options, columns, history)
-        own = data_share(table)  # all the data rows; up to the first share's, below
+        own = data_range(table)  # all the data rows; up to the first share's, below
         lane = None if settle_repeats else lane_for(reader, own)
         workers = (
             _worker_count(path, table, lane is not None)

@@ -93,7 +93,8 @@ from funnelcli.readers.deals import (
     infer_date_orders,
     needs_full_date_scan,
 )
-from funnelcli.readers.tabular import Cell, ReadStats, Table, read_table
+from funnelcli.readers.tabular.read import read_table
+from funnelcli.readers.tabular.table import Cell, ReadStats, Table
 from funnelcli.report import LOST
 
 HISTORY_FIELDS: dict[str, tuple[str, ...]] = {

@@ -33,7 +33,9 @@ from typing import Any
 
 from funnelcli.dates import MAX_YEAR, MIN_YEAR
 from funnelcli.readers.deals import DealReader, LaneColumns, RepeatedIds, _text, compiled_module
-from funnelcli.readers.tabular import CsvRange, ReadStats, csv_data_row, read_csv_range
+from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range
+from funnelcli.readers.tabular.csv_rows import csv_data_row
+from funnelcli.readers.tabular.table import ReadStats
 from funnelcli.report import STALE_KEPT, Outcome, SlicedBuilder
 
 MERGE_EVERY = 32768

@@ -32,7 +32,7 @@ from funnelcli.definition import Funnel
 from funnelcli.errors import ExportError, shown
 from funnelcli.readers.columns import ColumnMap, header_key
 from funnelcli.readers.deals import DateColumns, DealReader, Slicing, TimelineSource
-from funnelcli.readers.tabular import Cell, Table
+from funnelcli.readers.tabular.table import Cell, Table
 from funnelcli.report import Deal, DealRow, StageProbabilities, open_stage
 
 

@@ -14,7 +14,7 @@ killed outright (SIGKILL, the OOM killer) cleans nothing up, so the next copy ma
 the folders of this naming, of this user, whose process no longer runs.
 
 Input that is no export is refused from its first chunk, not once 4 GiB are copied:
-mostly NUL bytes (``/dev/zero``), or what :func:`~funnelcli.readers.tabular.sniff_kind`
+mostly NUL bytes (``/dev/zero``), or what :func:`~funnelcli.readers.tabular.kind.sniff_kind`
 refuses (random bytes, an image, a PDF); an XLSX file (a zip) and UTF-16 text pass.
 
 A regular file is read in place; :func:`file_state` and :func:`check_unchanged` notice
@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
 from funnelcli.errors import ExportError, UsageError
+from funnelcli.readers.tabular.kind import sniff_kind
 
 STDIN = "-"
 """The export name that means standard input."""
@@ -155,8 +156,6 @@ def _refuse_binary(source: str, head: bytes) -> None:
             f"{source}: binary data (mostly NUL bytes), not a CSV or XLSX export; "
             "give the path of the export"
         )
-    from funnelcli.readers.tabular import sniff_kind  # tabular imports this module
-
     sniff_kind(source, head)
 
 
