@@ -39,7 +39,8 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.readers import export, lane, tabular
 from funnelcli.readers.export import ExportReport, ReadOptions, SliceRequest, report_export
 from funnelcli.readers.tabular import CsvRange, ReadStats, Table, csv_data_row, read_table
-from funnelcli.render.report_files import report_csv, report_json, report_markdown
+from funnelcli.render.csv_md_report import report_csv, report_markdown
+from funnelcli.render.json_report import report_json
 from funnelcli.report import ReportBuilder
 
 from .conftest import DATA, ROOT, require_compiled_lane

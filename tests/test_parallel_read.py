@@ -42,7 +42,7 @@ from funnelcli.readers.tabular import (
     read_table,
     split_rows,
 )
-from funnelcli.render.report_files import report_json
+from funnelcli.render.json_report import report_json
 
 from .conftest import DATA
 from .processes import run

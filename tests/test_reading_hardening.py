@@ -29,7 +29,7 @@ from funnelcli.readers.tabular import (
     XLSX_RATIO_FLOOR,
     read_table,
 )
-from funnelcli.render.report_files import report_json
+from funnelcli.render.json_report import report_json
 
 from .conftest import line_matching
 from .processes import run

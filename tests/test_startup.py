@@ -57,11 +57,16 @@ NEVER_FOR_PLAN_JSON = (
     "funnelcli.history_plan",
     "funnelcli.pacing",  # --by or --period only
     "funnelcli.stats",  # --confidence only
-    "funnelcli.render.terminal",
+    "funnelcli.render.console",
+    "funnelcli.render.console_plan",
+    "funnelcli.render.console_report",
     "funnelcli.render.neutralise",  # --format csv only
     "funnelcli.render.html",
     "funnelcli.render.xlsx",
-    "funnelcli.render.report_files",
+    "funnelcli.render.report_view",
+    "funnelcli.render.json_report",
+    "funnelcli.render.csv_md_report",
+    "funnelcli.render.csv_md_plan",
     "funnelcli.commands.report",
     "funnelcli.commands.inspect",
     "funnelcli.commands.trend",

@@ -26,21 +26,17 @@ from openpyxl.writer.excel import ExcelWriter
 
 from funnelcli.plan import Plan
 from funnelcli.readers.export import ExportReport
+from funnelcli.render.csv_md_report import CSV_COLUMNS
+from funnelcli.render.json_plan import plan_to_dict
+from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import neutralise
-from funnelcli.render.plan_files import (
+from funnelcli.render.plan_view import (
     PlanContext,
     context_lines,
     detail_lines,
-    plan_to_dict,
     summary_sentence,
 )
-from funnelcli.render.report_files import (
-    CSV_COLUMNS,
-    bottleneck_sentence,
-    report_to_dict,
-    rows_sentence,
-    skipped_warning,
-)
+from funnelcli.render.report_view import bottleneck_sentence, rows_sentence, skipped_warning
 
 PERCENT = "0.0%"
 MONEY = "#,##0.00"
