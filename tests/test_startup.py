@@ -46,7 +46,6 @@ NEVER_FOR_PLAN_JSON = (
     "python_calamine",
     "sqlite3",
     "csv",  # --format csv only
-    "json",  # plan_files.json_text writes the JSON; json's decoder and regexes cost 0.9 ms
     "unicodedata",  # label_key normalises non-ASCII labels only
     "tempfile",  # --output only
     "calendar",  # pacing only

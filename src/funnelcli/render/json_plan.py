@@ -6,7 +6,7 @@ The JSON keys are a contract, documented in the README and pinned by
 
 from __future__ import annotations
 
-import math
+import json
 from typing import TYPE_CHECKING, Any
 
 from funnelcli.plan import Plan
@@ -157,70 +157,4 @@ def _pacing(plan: Plan) -> dict[str, Any] | None:
 
 def plan_json(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
     data = plan_to_dict(plan, funnel_source, context)
-    return json_text(data) + "\n"
-
-
-# json_text writes what json.dumps(value, indent=2, ensure_ascii=False) writes, without
-# importing json: its decoder and six regular expressions are 0.9 ms of `funnel plan
-# --format json`, which is held to 1.3x typer's import time. tests/test_startup_shortcuts.py
-# checks that the two write the same text for any data json takes.
-_JSON_ESCAPES = {
-    **{code: f"\\u{code:04x}" for code in range(0x20)},
-    ord('"'): '\\"',
-    ord("\\"): "\\\\",
-    ord("\b"): "\\b",
-    ord("\f"): "\\f",
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-}
-
-
-def json_text(value: object, indent: str = "") -> str:
-    """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes it.
-
-    ``indent`` is that of the line ``value`` is on: the members go two spaces further.
-    """
-    if isinstance(value, str):
-        return '"' + value.translate(_JSON_ESCAPES) + '"'
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, float):
-        return _json_float(value)
-    inner = indent + "  "
-    if isinstance(value, list | tuple):
-        if not value:
-            return "[]"
-        items = ",\n".join(inner + json_text(item, inner) for item in value)
-        return f"[\n{items}\n{indent}]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        members = ",\n".join(
-            f"{inner}{_json_key(key)}: {json_text(item, inner)}" for key, item in value.items()
-        )
-        return f"{{\n{members}\n{indent}}}"
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _json_float(value: float) -> str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return float.__repr__(value)
-
-
-def _json_key(key: object) -> str:
-    """A key as json writes it: a text; a number, true, false or null in quotes."""
-    if isinstance(key, str):
-        return json_text(key)
-    if key is None or isinstance(key, int | float):
-        return '"' + json_text(key) + '"'
-    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
