@@ -34,7 +34,8 @@ from funnelcli.render.html import to_html
 from funnelcli.render.json_plan import plan_to_dict
 from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import neutralise, neutralise_cells
-from funnelcli.render.xlsx import plan_xlsx, report_xlsx
+from funnelcli.render.xlsx_plan import plan_xlsx
+from funnelcli.render.xlsx_report import report_xlsx
 
 from .conftest import DATA
 

@@ -62,6 +62,8 @@ NEVER_FOR_PLAN_JSON = (
     "funnelcli.render.neutralise",  # --format csv only
     "funnelcli.render.html",
     "funnelcli.render.xlsx",
+    "funnelcli.render.xlsx_plan",
+    "funnelcli.render.xlsx_report",
     "funnelcli.render.report_view",
     "funnelcli.render.json_report",
     "funnelcli.render.csv_md_report",

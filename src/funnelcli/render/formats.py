@@ -35,7 +35,7 @@ REPORT_FORMATS = {
     "json": Writer("text", "json_report", "report_json"),
     "csv": Writer("text", "csv_md_report", "report_csv"),
     "markdown": Writer("text", "csv_md_report", "report_markdown"),
-    "xlsx": Writer("bytes", "xlsx", "report_xlsx"),
+    "xlsx": Writer("bytes", "xlsx_report", "report_xlsx"),
     "html": Writer("text", "console_report", "report_html"),
 }
 """Writers of a report: each takes (ExportReport, funnel source, export name)."""
@@ -45,7 +45,7 @@ PLAN_FORMATS = {
     "json": Writer("text", "json_plan", "plan_json"),
     "csv": Writer("text", "csv_md_plan", "plan_csv"),
     "markdown": Writer("text", "csv_md_plan", "plan_markdown"),
-    "xlsx": Writer("bytes", "xlsx", "plan_xlsx"),
+    "xlsx": Writer("bytes", "xlsx_plan", "plan_xlsx"),
     "html": Writer("text", "console_plan", "plan_html"),
 }
 """Writers of a plan: each takes (Plan, funnel source, PlanContext or None)."""
