@@ -15,6 +15,7 @@ from funnelcli.render.console import FunnelChart
 from funnelcli.render.html import to_html
 from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
+    STALE_COLUMNS,
     STALE_SHOWN,
     TIME_COLUMNS,
     bottleneck_sentence,
@@ -23,7 +24,6 @@ from funnelcli.render.report_view import (
     folded_sentence,
     history_sentence,
     key_figures,
-    money_text,
     percent,
     provenance_sentence,
     rows_sentence,
@@ -33,6 +33,7 @@ from funnelcli.render.report_view import (
     skipped_warning,
     slices_footnote,
     stage_rows,
+    stale_rows,
     time_in_stage_rows,
 )
 from funnelcli.report import Report, SegmentFigures
@@ -218,19 +219,13 @@ def _stale_table(report: Report) -> Table:
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
     )
-    table.add_column("Deal", overflow="fold")
-    table.add_column("Owner", overflow="fold")
-    table.add_column("Stage", overflow="fold")
-    table.add_column("Days", justify="right")
-    table.add_column("Value", justify="right")
-    for deal in shown:
-        table.add_row(
-            deal.id,
-            deal.owner or "",
-            deal.stage,
-            f"{deal.days:,}",
-            money_text(deal.value, deal.currency),
-        )
+    for column in STALE_COLUMNS:  # the figures, Days and Value, on the right
+        if column in ("Days", "Value"):
+            table.add_column(column, justify="right")
+        else:
+            table.add_column(column, overflow="fold")
+    for row in stale_rows(report):
+        table.add_row(*row)
     return table
 
 

@@ -16,7 +16,7 @@ from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
     STAGE_COLUMNS,
-    STALE_SHOWN,
+    STALE_COLUMNS,
     TIME_COLUMNS,
     bottleneck_sentence,
     compare_rows,
@@ -24,7 +24,6 @@ from funnelcli.render.report_view import (
     folded_sentence,
     history_sentence,
     key_figures,
-    money_text,
     percent,
     provenance_sentence,
     rows_sentence,
@@ -34,6 +33,7 @@ from funnelcli.render.report_view import (
     skipped_warning,
     slices_footnote,
     stage_rows,
+    stale_rows,
     time_in_stage_rows,
 )
 
@@ -178,12 +178,8 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
     lines += [f"- {label}: {value}" for label, value in key_figures(report, _md)]
     if report.stale:
         lines += ["", f"**Stale deals:** {report.stale_count:,} (oldest first)", ""]
-        lines += ["| Deal | Owner | Stage | Days | Value |", "|---|---|---|---:|---:|"]
-        for deal in report.stale[:STALE_SHOWN]:
-            lines.append(
-                f"| {_md(deal.id)} | {_md(deal.owner or '')} | {_md(deal.stage)} | {deal.days:,} | "
-                f"{money_text(deal.value, deal.currency and _md(deal.currency))} |"
-            )
+        lines += ["| " + " | ".join(STALE_COLUMNS) + " |", "|---|---|---|---:|---:|"]
+        lines += ["| " + " | ".join(row) + " |" for row in stale_rows(report, _md)]
     if shows_time_in_stage(report):
         lines += [
             "",

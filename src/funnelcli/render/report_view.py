@@ -370,6 +370,23 @@ def slices_footnote(report: Report) -> str:
     )
 
 
+STALE_COLUMNS = ("Deal", "Owner", "Stage", "Days", "Value")
+
+
+def stale_rows(report: Report, escape: Escape = _as_is) -> list[list[str]]:
+    """The oldest stale deals, at most :data:`STALE_SHOWN`: id, owner, stage, days, value."""
+    return [
+        [
+            escape(deal.id),
+            escape(deal.owner or ""),
+            escape(deal.stage),
+            f"{deal.days:,}",
+            money_text(deal.value, deal.currency and escape(deal.currency)),
+        ]
+        for deal in report.stale[:STALE_SHOWN]
+    ]
+
+
 TIME_COLUMNS = (
     "Stage",
     "Median",
