@@ -20,13 +20,13 @@ from funnelcli.alerts import (
     Alert,
     AlertResult,
     AlertRules,
-    alerts_to_json,
     evaluate,
     parse_fail_below,
     rules_from_cli,
     rules_from_yaml,
 )
 from funnelcli.definition import Funnel, build_funnel
+from funnelcli.render.json_report import alerts_to_json
 from funnelcli.report import Deal, Outcome, Report, build_report
 
 F = Fraction

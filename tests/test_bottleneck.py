@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
-from funnelcli.render.report_files import bottleneck_sentence
+from funnelcli.render.report_view import bottleneck_sentence
 from funnelcli.report import Deal, Report, build_report, finish_slices, new_builder
 from tests.conftest import DATA
 from tests.test_report import AS_OF, LOST, OPEN, WON, deal, make_funnel

@@ -10,7 +10,7 @@ import pytest
 from funnelcli.definition import default_funnel
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.export import ReadOptions, report_export
-from funnelcli.render.report_files import report_json
+from funnelcli.render.json_report import report_json
 
 from .conftest import DATA, ROOT
 

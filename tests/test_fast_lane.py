@@ -24,7 +24,7 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.readers.deals import DealReader
 from funnelcli.readers.export import ReadOptions, SliceRequest, report_export
 from funnelcli.readers.tabular.table import Cell
-from funnelcli.render.report_files import report_json
+from funnelcli.render.json_report import report_json
 from funnelcli.report import (
     Deal,
     DealRow,

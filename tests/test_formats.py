@@ -32,7 +32,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
-from funnelcli.render.report_files import CSV_COLUMNS
+from funnelcli.render.csv_md_report import CSV_COLUMNS
 
 from .conftest import DATA, ROOT
 

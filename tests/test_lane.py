@@ -43,7 +43,8 @@ from funnelcli.readers.tabular.byte_ranges import CsvRange
 from funnelcli.readers.tabular.csv_rows import csv_data_row
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import ReadStats, Table
-from funnelcli.render.report_files import report_csv, report_json, report_markdown
+from funnelcli.render.csv_md_report import report_csv, report_markdown
+from funnelcli.render.json_report import report_json
 from funnelcli.report import ReportBuilder
 
 from .conftest import DATA, ROOT, require_compiled_lane

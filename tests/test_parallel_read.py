@@ -37,7 +37,7 @@ from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range, spli
 from funnelcli.readers.tabular.csv_rows import FIELD_SIZE_LIMIT
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import NumberedRow, ReadStats, Table
-from funnelcli.render.report_files import report_json
+from funnelcli.render.json_report import report_json
 
 from .conftest import DATA
 from .processes import run

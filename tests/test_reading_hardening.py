@@ -25,7 +25,7 @@ from funnelcli.readers.tabular import xlsx
 from funnelcli.readers.tabular.encoding import MIXED_ENCODING
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.xlsx import XLSX_MAX_INFLATED, XLSX_MAX_RATIO, XLSX_RATIO_FLOOR
-from funnelcli.render.report_files import report_json
+from funnelcli.render.json_report import report_json
 
 from .conftest import line_matching
 from .processes import run

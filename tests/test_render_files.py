@@ -26,13 +26,16 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.pacing import PacingRequest
 from funnelcli.plan import Plan, make_plan
 from funnelcli.readers.export import ExportReport, ReadOptions, report_export
+from funnelcli.render.console_plan import plan_renderable
+from funnelcli.render.console_report import report_renderable
+from funnelcli.render.csv_md_plan import plan_csv
+from funnelcli.render.csv_md_report import CSV_COLUMNS, report_csv
 from funnelcli.render.html import to_html
+from funnelcli.render.json_plan import plan_to_dict
+from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import neutralise, neutralise_cells
-from funnelcli.render.plan_files import plan_csv, plan_to_dict
-from funnelcli.render.report_files import CSV_COLUMNS, report_csv, report_to_dict
-from funnelcli.render.report_terminal import report_renderable
-from funnelcli.render.terminal import plan_renderable
-from funnelcli.render.xlsx import plan_xlsx, report_xlsx
+from funnelcli.render.xlsx_plan import plan_xlsx
+from funnelcli.render.xlsx_report import report_xlsx
 
 from .conftest import DATA
 

@@ -46,7 +46,6 @@ NEVER_FOR_PLAN_JSON = (
     "python_calamine",
     "sqlite3",
     "csv",  # --format csv only
-    "json",  # plan_files.json_text writes the JSON; json's decoder and regexes cost 0.9 ms
     "unicodedata",  # label_key normalises non-ASCII labels only
     "tempfile",  # --output only
     "calendar",  # pacing only
@@ -57,11 +56,18 @@ NEVER_FOR_PLAN_JSON = (
     "funnelcli.history_plan",
     "funnelcli.pacing",  # --by or --period only
     "funnelcli.stats",  # --confidence only
-    "funnelcli.render.terminal",
+    "funnelcli.render.console",
+    "funnelcli.render.console_plan",
+    "funnelcli.render.console_report",
     "funnelcli.render.neutralise",  # --format csv only
     "funnelcli.render.html",
     "funnelcli.render.xlsx",
-    "funnelcli.render.report_files",
+    "funnelcli.render.xlsx_plan",
+    "funnelcli.render.xlsx_report",
+    "funnelcli.render.report_view",
+    "funnelcli.render.json_report",
+    "funnelcli.render.csv_md_report",
+    "funnelcli.render.csv_md_plan",
     "funnelcli.commands.report",
     "funnelcli.commands.inspect",
     "funnelcli.commands.trend",

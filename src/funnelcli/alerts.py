@@ -464,17 +464,3 @@ def _distinct_rates(actual: Fraction, threshold: Fraction) -> tuple[str, str]:
     while format_rate(actual, places) == format_rate(threshold, places) and places < _MOST_PLACES:
         places += 1
     return format_rate(actual, places), format_rate(threshold, places)
-
-
-def alerts_to_json(result: AlertResult) -> list[dict[str, object]]:
-    """The fired alerts as JSON-ready mappings, in the order they fired."""
-    return [
-        {
-            "rule": alert.rule,
-            "stage": alert.stage,
-            "threshold": alert.threshold,
-            "actual": alert.actual,
-            "message": alert.message,
-        }
-        for alert in result.fired
-    ]

@@ -15,6 +15,7 @@ from funnelcli.errors import DefinitionError, FunnelError, UsageError, print_err
 
 if TYPE_CHECKING:
     from funnelcli.loading import LoadedFunnel
+    from funnelcli.render.formats import Writer
 
 T = TypeVar("T")
 
@@ -88,10 +89,24 @@ def choose_format(requested: str | None, output: str | None) -> str:
     return choose(requested, output)
 
 
-def html_page(renderable: Any, title: str) -> str:
-    from funnelcli.render.html import to_html
+def write_output(
+    writer: Writer,
+    made: Any,
+    output: str | None,
+    no_color: bool,
+    protected: tuple[str, ...],
+    then: Callable[[], object] | None = None,
+) -> None:
+    """What a format's writer (render.formats) made, to the terminal, stdout or --output.
 
-    return to_html(renderable, title)
+    ``then`` runs once the output is written, see :func:`emit`.
+    """
+    if writer.makes == "renderable":
+        render(made, output, no_color, protected, then)
+    elif writer.makes == "bytes":
+        emit_bytes(made, output, protected, then)
+    else:
+        emit(made, output, protected, then)
 
 
 def emit_bytes(
@@ -178,7 +193,7 @@ def render(
     then: Callable[[], object] | None = None,
 ) -> None:
     """A Rich renderable to the terminal, or as plain text (100 columns) to --output."""
-    from funnelcli.render.terminal import Printable, make_console
+    from funnelcli.render.console import Printable, make_console
 
     renderable = Printable(renderable)  # no control character from a CRM value reaches a screen
     if output is None:

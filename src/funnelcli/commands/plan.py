@@ -19,14 +19,11 @@ from funnelcli.commands.common import (
     check_date_format,
     choose_format,
     decimal_separator,
-    emit,
-    emit_bytes,
-    html_page,
     parse_date,
     parse_option,
     print_warnings,
-    render,
     user_errors,
+    write_output,
 )
 from funnelcli.errors import UsageError
 
@@ -248,20 +245,11 @@ def plan(
             )
         source = loaded.funnel.source
         protected = tuple(path for path in (funnel, rates_from, credit_pipeline) if path)
-        if chosen_format == "table":
-            render(_plan_renderable(result, source, context), output, no_color, protected)
-        elif chosen_format == "xlsx":
-            from funnelcli.render.xlsx import plan_xlsx
+        from funnelcli.render.formats import PLAN_FORMATS
 
-            emit_bytes(plan_xlsx(result, source, context), output, protected)
-        elif chosen_format == "html":
-            emit(
-                html_page(_plan_renderable(result, source, context), f"Plan: {result.funnel}"),
-                output,
-                protected,
-            )
-        else:
-            emit(_plan_text(result, source, chosen_format, context), output, protected)
+        writer = PLAN_FORMATS[chosen_format]
+        made = writer.write(result, source, context)
+        write_output(writer, made, output, no_color, protected)
         _alert_if_too_late(result)
 
 
@@ -273,7 +261,7 @@ def _alert_if_too_late(result: Any) -> None:
     import sys
 
     from funnelcli.errors import EXIT_ALERT
-    from funnelcli.render.plan_files import pacing_sentence
+    from funnelcli.render.plan_view import pacing_sentence
 
     sys.stderr.write(f"alert: {pacing_sentence(result).rstrip('.')}\n")
     raise typer.Exit(EXIT_ALERT)
@@ -314,16 +302,6 @@ def _confidence_level(text: str) -> "Fraction":
     return level
 
 
-def _plan_text(result: Any, source: str, chosen_format: str, context: Any = None) -> str:
-    from funnelcli.render import plan_files
-
-    if chosen_format == "json":
-        return plan_files.plan_json(result, source, context)
-    if chosen_format == "csv":
-        return plan_files.plan_csv(result)
-    return plan_files.plan_markdown(result, source, context)
-
-
 def _parse_amount_or_zero(text: str) -> "Decimal":
     from funnelcli.values import parse_amount
 
@@ -361,7 +339,7 @@ def _plan_from_history(
     )
     from funnelcli.plan import covered_plan, make_plan
     from funnelcli.readers.export import ReadOptions, report_export
-    from funnelcli.render.plan_files import PlanContext
+    from funnelcli.render.plan_view import PlanContext
 
     options = ReadOptions(date_format=date_format, decimal=decimal)
     read = report_export(export, loaded.funnel, as_of=today, options=options)
@@ -413,9 +391,3 @@ def _warn_few(notes: tuple[str, ...], source: str, quiet: bool) -> None:
 
     for note in notes:
         print_warning(f"{source}: {note}", quiet)
-
-
-def _plan_renderable(result: Any, source: str, context: Any = None) -> Any:
-    from funnelcli.render.terminal import plan_renderable
-
-    return plan_renderable(result, source, context)

@@ -27,14 +27,11 @@ from funnelcli.commands.common import (
     check_output,
     choose_format,
     decimal_separator,
-    emit,
-    emit_bytes,
-    html_page,
     parse_date,
     parse_option,
     print_warnings,
-    render,
     user_errors,
+    write_output,
 )
 from funnelcli.errors import (
     EXIT_ALERT,
@@ -288,7 +285,7 @@ def report(
             # cannot be saved leaves no output file.
             import functools
 
-            from funnelcli.render.report_files import report_to_dict
+            from funnelcli.render.json_report import report_to_dict
             from funnelcli.snapshots import check_snapshot_target
             from funnelcli.snapshots import save_snapshot as save
 
@@ -296,19 +293,11 @@ def report(
             snapshot = functools.partial(
                 save, save_snapshot, report_to_dict(result, source, export)
             )
-        if chosen_format == "table":
-            renderable = _report_renderable(result, source, export)
-            render(renderable, output, no_color, protected, snapshot)
-        elif chosen_format == "xlsx":
-            from funnelcli.render.xlsx import report_xlsx
+        from funnelcli.render.formats import REPORT_FORMATS
 
-            emit_bytes(report_xlsx(result, source, export), output, protected, snapshot)
-        elif chosen_format == "html":
-            title = f"Funnel report: {result.report.funnel}"
-            page = html_page(_report_renderable(result, source, export), title)
-            emit(page, output, protected, snapshot)
-        else:
-            emit(_report_text(result, source, export, chosen_format), output, protected, snapshot)
+        writer = REPORT_FORMATS[chosen_format]
+        made = writer.write(result, source, export)
+        write_output(writer, made, output, no_color, protected, snapshot)
         if result.alerts is not None and result.alerts.fired:
             raise typer.Exit(EXIT_ALERT)
 
@@ -337,7 +326,7 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[int, int], None] | None
                 return
             from rich.progress import Progress
 
-            from funnelcli.render.terminal import make_console
+            from funnelcli.render.console import make_console
 
             display = Progress(console=make_console(stderr=True), transient=True)
             display.start()
@@ -674,19 +663,3 @@ def report_notes(result: Any, quiet: bool) -> None:
         )
         they = "it counts" if count == 1 else "they count"
         print_warning(f"{source}: {count:,} {deals} lost; {they} as lost at the first stage", quiet)
-
-
-def _report_renderable(result: Any, source: str, export: str) -> Any:
-    from funnelcli.render.report_terminal import report_renderable
-
-    return report_renderable(result, source, export)
-
-
-def _report_text(result: Any, source: str, export: str, chosen_format: str) -> str:
-    from funnelcli.render import report_files
-
-    if chosen_format == "json":
-        return report_files.report_json(result, source, export)
-    if chosen_format == "csv":
-        return report_files.report_csv(result, source, export)
-    return report_files.report_markdown(result, source, export)

@@ -9,8 +9,8 @@ from funnelcli.commands.common import (
     OutputOption,
     choose_format,
     complete_from,
-    emit,
     user_errors,
+    write_output,
 )
 from funnelcli.errors import UsageError
 
@@ -61,17 +61,14 @@ def trend(
     Example: funnel trend history.db --last 12
     """
     with user_errors():
-        from funnelcli.render import trend as trend_render
+        from funnelcli.render.formats import TREND_FORMATS
         from funnelcli.snapshots import load_trend
 
         chosen = output_format or choose_format(None, output)
-        if chosen not in ("table", "json", "csv"):
-            raise UsageError(f"--format: '{chosen}' is not a trend format; use table, json or csv")
+        if chosen not in TREND_FORMATS:
+            *others, last_name = TREND_FORMATS
+            names = f"{', '.join(others)} or {last_name}"
+            raise UsageError(f"--format: '{chosen}' is not a trend format; use {names}")
         found = load_trend(database, funnel=name, last=last)
-        if chosen == "json":
-            text = trend_render.trend_json(found)
-        elif chosen == "csv":
-            text = trend_render.trend_csv(found)
-        else:
-            text = trend_render.trend_text(found)
-        emit(text, output, (database,))
+        writer = TREND_FORMATS[chosen]
+        write_output(writer, writer.write(found), output, False, (database,))

@@ -11,8 +11,8 @@ import io
 
 from rich.console import Console, RenderableType
 
+from funnelcli.render.console import Printable
 from funnelcli.render.neutralise import printable
-from funnelcli.render.terminal import Printable
 
 PAGE_WIDTH = 100
 """Characters per line of the page, whatever the terminal's width."""

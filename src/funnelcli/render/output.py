@@ -16,8 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from funnelcli.errors import WRITE_FAILED_ERRNOS, OutputError, UsageError, WriteFailed
+from funnelcli.render.formats import REPORT_FORMATS
 
-FORMATS = ("table", "json", "csv", "markdown", "xlsx", "html")
+FORMATS = tuple(REPORT_FORMATS)
+"""The formats of --format, in the order help and errors list them (plans have the same)."""
 _EXTENSIONS = {
     ".json": "json",
     ".csv": "csv",

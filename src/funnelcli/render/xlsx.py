@@ -1,11 +1,14 @@
-"""A plan or a report as an Excel workbook, with number formats and a funnel chart.
+"""What every Excel workbook shares: number formats, sheets as tables, the funnel chart,
+and deterministic bytes (the report's and the plan's sheets are in ``xlsx_report`` and
+``xlsx_plan``).
 
 Every figure is taken from the JSON dict (:func:`plan_to_dict`, :func:`report_to_dict`),
 so a workbook never disagrees with ``--format json``. Text from the CRM or the funnel
 file goes through :func:`neutralise` (openpyxl would store ``=...`` as a live formula).
 The bytes are deterministic: fixed document dates and fixed times inside the zip.
 
-openpyxl is imported here only, and the CLI imports this module only for ``.xlsx``.
+openpyxl is imported here only (and in the two modules above), and the CLI imports them
+only for ``.xlsx``.
 """
 
 from __future__ import annotations
@@ -24,23 +27,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from funnelcli.plan import Plan
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import neutralise
-from funnelcli.render.plan_files import (
-    PlanContext,
-    context_lines,
-    detail_lines,
-    plan_to_dict,
-    summary_sentence,
-)
-from funnelcli.render.report_files import (
-    CSV_COLUMNS,
-    bottleneck_sentence,
-    report_to_dict,
-    rows_sentence,
-    skipped_warning,
-)
 
 PERCENT = "0.0%"
 MONEY = "#,##0.00"
@@ -75,391 +62,10 @@ class Column:
     number_format: str | None = None
 
 
-# --- the report ---------------------------------------------------------------------------
-
-_REPORT_FORMATS = {
-    "reached": COUNT,
-    "current": COUNT,
-    "lost": COUNT,
-    "conversion_to_next": PERCENT,
-    "resolved_conversion": PERCENT,
-    "cumulative_conversion": PERCENT,
-    "planned_conversion": PERCENT,
-    "open_value": MONEY,
-    "median_days_in_stage": DAYS,
-    "p75_days_in_stage": DAYS,
-    "p90_days_in_stage": DAYS,
-    "median_days_before_loss": DAYS,
-}
-
-STALE_COLUMNS = (
-    Column("ID"),
-    Column("Owner"),
-    Column("Stage"),
-    Column("Days", COUNT),
-    Column("Value", MONEY),
-    Column("Currency"),
-)
-SEGMENT_COLUMNS = (
-    Column("Segment"),
-    Column("Stage"),
-    Column("Reached", COUNT),
-    Column("Resolved conversion", PERCENT),
-    Column("Judged"),
-    Column("Worst"),
-)
-COHORT_COLUMNS = (
-    Column("Cohort"),
-    *SEGMENT_COLUMNS[1:],
-    Column("Deals", COUNT),
-    Column("Win rate", PERCENT),
-    Column("Immature"),
-)
-ALERT_COLUMNS = (
-    Column("Alert rule"),
-    Column("Stage"),
-    Column("Threshold"),
-    Column("Actual"),
-    Column("Message"),
-)
-_COUNT_RULES = frozenset({"max_stale"})
-"""Alert rules whose threshold and actual are deal counts; the others compare rates."""
-
-
-def report_xlsx(result: ExportReport, funnel_source: str, export: str) -> bytes:
-    """Sheets Summary (with the filters and the alerts that fired), Stages (with a chart of
-    deals reached) and Stale deals; Segments with --by and Cohorts with --cohort."""
-    data = report_to_dict(result, funnel_source, export)
-    workbook = _new_workbook(f"Funnel report: {data['funnel']}")
-    notes = [
-        ("Bottleneck", bottleneck_sentence(result.report)),
-        ("Rows", rows_sentence(result)),
-    ]
-    summary = _report_summary(data)
-    warning = skipped_warning(result)
-    if warning:  # over a tenth of the rows left out: the first row, as on top of every format
-        summary.insert(0, ["Warning", warning])
-    alerts = [_alert_row(alert) for alert in data["alerts"]]
-    _table(
-        workbook,
-        "Summary",
-        (Column("Figure"), Column("Value")),
-        summary,
-        notes,
-        sections=[(ALERT_COLUMNS, alerts)] if alerts else (),
-    )
-    columns = [Column(_title(key), _REPORT_FORMATS.get(key)) for key in CSV_COLUMNS]
-    stage_rows = [
-        [stage["name"] if key == "stage" else stage[key] for key in CSV_COLUMNS]
-        for stage in data["stages"]
-    ]
-    stages = _table(workbook, "Stages", columns, stage_rows)
-    _funnel_chart(stages, CSV_COLUMNS.index("reached") + 1, len(stage_rows), "Deals reached")
-    stale_rows = [
-        [deal["id"], deal["owner"], deal["stage"], deal["days"], deal["value"], deal["currency"]]
-        for deal in data["stale"]
-    ]
-    _table(workbook, "Stale deals", STALE_COLUMNS, stale_rows)
-    if data["segments"] is not None:
-        _table(workbook, "Segments", SEGMENT_COLUMNS, _slice_rows(data["segments"], "segment"))
-    if data["cohorts"] is not None:
-        _table(workbook, "Cohorts", COHORT_COLUMNS, _slice_rows(data["cohorts"], "cohort"))
-    return _workbook_bytes(workbook)
-
-
-def _slice_rows(slices: dict[str, Any], key: str) -> list[list[object]]:
-    """One row per segment (or cohort) and stage; cohorts add deals, win rate and immature."""
-    rows: list[list[object]] = []
-    for row in slices["rows"] + ([slices["others"]] if slices.get("others") else []):
-        extra = [row["deals"], row["win_rate"], row["immature"]] if key == "cohort" else []
-        rows += [
-            [
-                row[key],
-                stage["name"],
-                stage["reached"],
-                stage["resolved_conversion"],
-                stage["judged"],
-                stage["worst"],
-                *extra,
-            ]
-            for stage in row["stages"]
-        ]
-    return rows
-
-
-def _alert_row(alert: dict[str, Any]) -> list[object]:
-    number_format = COUNT if alert["rule"] in _COUNT_RULES else PERCENT
-    return [
-        alert["rule"],
-        alert["stage"],
-        Formatted(alert["threshold"], number_format),
-        Formatted(alert["actual"], number_format),
-        alert["message"],
-    ]
-
-
-def _report_summary(data: dict[str, Any]) -> list[list[object]]:
-    rows: list[list[object]] = [
-        ["Funnel", data["funnel"]],
-        ["Funnel file", data["funnel_source"]],
-        *([["Stages and order from", data["funnel_evidence"]]] if data["funnel_evidence"] else []),
-        ["Export", data["export"]],
-        ["As of", Formatted(_date(data["as_of"]), DATE)],
-        *_filter_rows(data),
-        ["Won", Formatted(data["won"]["count"], COUNT)],
-        ["Lost", Formatted(data["lost"]["count"], COUNT)],
-        ["Lost at an unknown stage", Formatted(data["lost"]["unknown_stage"], COUNT)],
-        ["Open", Formatted(data["open"]["count"], COUNT)],
-        ["Open without an amount", Formatted(data["open"]["without_amount"], COUNT)],
-        ["Win rate", Formatted(data["win_rate"], PERCENT)],
-    ]
-    currency = data["currency"]
-    if currency is not None and data["won"]["value"] is not None:
-        rows += _money_rows(
-            currency,
-            won=data["won"]["value"],
-            lost=data["lost"]["value"],
-            average=data["average_won_value"],
-            median=data["median_won_value"],
-            open_value=data["open"]["value"],
-            weighted=data["open"]["weighted_value"],
-        )
-    for code, figures in (data["by_currency"] or {}).items():
-        rows += _money_rows(
-            code,
-            won=figures["won_value"],
-            lost=figures["lost_value"],
-            average=figures["average_won_value"],
-            median=None,
-            open_value=figures["open_value"],
-            weighted=figures["weighted_open_value"],
-        )
-    rows.append(["Open deals weighted by", data["open"]["weighted_from"]])
-    rows += [
-        ["Median cycle days (won)", Formatted(data["median_cycle_days"], DAYS)],
-        ["P90 cycle days (won)", Formatted(data["p90_cycle_days"], DAYS)],
-    ]
-    if currency is not None:
-        rows.append(
-            [
-                f"Sales velocity per day ({currency})",
-                Formatted(data["sales_velocity_per_day"], MONEY),
-            ]
-        )
-    counts = data["rows"]
-    rows += [
-        ["Rows read", Formatted(counts["read"], COUNT)],
-        ["Rows used", Formatted(counts["used"], COUNT)],
-        ["Rows skipped", Formatted(counts["skipped"], COUNT)],
-    ]
-    return rows
-
-
-def _filter_rows(data: dict[str, Any]) -> list[list[object]]:
-    """The filters and groupings that were set; none when the whole export is reported."""
-    filters = data["filters"]
-    rows: list[list[object]] = []
-    if filters["since"]:
-        rows.append(["Since", Formatted(_date(filters["since"]), DATE)])
-    if filters["until"]:
-        rows.append(["Until", Formatted(_date(filters["until"]), DATE)])
-    if filters["where"]:
-        conditions = (f"{where['column']}={where['value']}" for where in filters["where"])
-        rows.append(["Where", " and ".join(conditions)])
-    if filters["pipeline"] is not None:
-        rows.append(["Pipeline", filters["pipeline"]])
-    if data["segments"] is not None:
-        rows.append(["Segments by", data["segments"]["by"]])
-    if data["cohorts"] is not None:
-        rows.append(["Cohorts by", f"created {data['cohorts']['period']}"])
-    return rows
-
-
-def _money_rows(
-    currency: str,
-    *,
-    won: object,
-    lost: object,
-    average: object,
-    median: object,
-    open_value: object,
-    weighted: object,
-) -> list[list[object]]:
-    rows: list[list[object]] = [
-        [f"Won value ({currency})", Formatted(won, MONEY)],
-        [f"Lost value ({currency})", Formatted(lost, MONEY)],
-        [f"Average won value ({currency})", Formatted(average, MONEY)],
-    ]
-    if median is not None:
-        rows.append([f"Median won value ({currency})", Formatted(median, MONEY)])
-    rows += [
-        [f"Open value ({currency})", Formatted(open_value, MONEY)],
-        [f"Weighted open value ({currency})", Formatted(weighted, MONEY)],
-    ]
-    return rows
-
-
-# --- the plan -----------------------------------------------------------------------------
-
-PLAN_STAGE_COLUMNS = (
-    Column("Stage"),
-    Column("Needed", COUNT),
-    Column("Conversion to next", PERCENT),
-    Column("Cumulative to won", PERCENT),
-    Column("Needed at confidence", COUNT),
-    Column("Enter by", DATE),
-)
-PACING_COLUMNS = (
-    Column("Period"),
-    Column("Start", DATE),
-    Column("End", DATE),
-    Column("Leads", COUNT),
-)
-SENSITIVITY_COLUMNS = (
-    Column("Stage"),
-    Column("Current rate", PERCENT),
-    Column("Raised rate", PERCENT),
-    Column("Leads needed", COUNT),
-    Column("Leads saved", COUNT),
-    Column("Budget saved", MONEY),
-)
-
-
-def plan_xlsx(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> bytes:
-    """Sheets Summary (with where the rates came from and the pipeline credit), Stages
-    (with a chart of the counts needed), and Pacing and Sensitivity when the plan has them."""
-    data = plan_to_dict(plan, funnel_source, context)
-    workbook = _new_workbook(f"Plan: {data['funnel']}")
-    lines = [*(context_lines(plan, context) if context else []), *detail_lines(plan)]
-    notes = [("Plan", summary_sentence(plan, context)), *(("", line) for line in lines)]
-    _table(workbook, "Summary", (Column("Figure"), Column("Value")), _plan_summary(data), notes)
-    confidence = data["confidence"]
-    at_confidence = (
-        [stage["needed"] for stage in confidence["stages"]]
-        if confidence
-        else [None] * len(data["stages"])
-    )
-    stage_rows = [
-        [
-            stage["name"],
-            stage["needed"],
-            stage["conversion_to_next"],
-            stage["cumulative_to_won"],
-            needed,
-            _date(stage["enter_by"]),
-        ]
-        for stage, needed in zip(data["stages"], at_confidence, strict=True)
-    ]
-    stages = _table(workbook, "Stages", PLAN_STAGE_COLUMNS, stage_rows)
-    _funnel_chart(stages, 2, len(stage_rows), "Needed")
-    pacing = data["pacing"]
-    if pacing and pacing["schedule"]:
-        schedule = [
-            [row["period"], _date(row["start"]), _date(row["end"]), row["leads"]]
-            for row in pacing["schedule"]
-        ]
-        _table(workbook, "Pacing", PACING_COLUMNS, schedule)
-    if data["sensitivity"]:
-        sensitivity = [
-            [
-                row["stage"],
-                row["current_rate"],
-                row["raised_rate"],
-                row["leads_needed"],
-                row["leads_saved"],
-                row["budget_saved"],
-            ]
-            for row in data["sensitivity"]
-        ]
-        _table(workbook, "Sensitivity", SENSITIVITY_COLUMNS, sensitivity)
-    return _workbook_bytes(workbook)
-
-
-def _plan_summary(data: dict[str, Any]) -> list[list[object]]:
-    currency = data["currency"]
-    rows: list[list[object]] = [
-        ["Funnel", data["funnel"]],
-        ["Funnel file", data["funnel_source"]],
-        *_context_rows(data),
-        [f"Target revenue ({currency})", Formatted(data["target_revenue"], MONEY)],
-        [f"Average deal value ({currency})", Formatted(data["average_deal_value"], MONEY)],
-        ["Deals needed", Formatted(data["deals_needed"], COUNT)],
-        ["Leads needed", Formatted(data["leads_needed"], COUNT)],
-    ]
-    confidence = data["confidence"]
-    if confidence:
-        rows += [
-            ["Confidence", Formatted(confidence["level"], PERCENT)],
-            ["Leads needed at confidence", Formatted(confidence["leads_needed"], COUNT)],
-        ]
-    budget = data["budget"]
-    if budget:
-        rows += [
-            [f"Cost per lead ({currency})", Formatted(budget["cost_per_lead"], MONEY)],
-            [f"Lead budget ({currency})", Formatted(budget["lead_budget"], MONEY)],
-            [f"Cost per won deal ({currency})", Formatted(budget["cost_per_won_deal"], MONEY)],
-        ]
-        if budget["lead_budget_at_confidence"] is not None:
-            rows.append(
-                [
-                    f"Lead budget at confidence ({currency})",
-                    Formatted(budget["lead_budget_at_confidence"], MONEY),
-                ]
-            )
-    pacing = data["pacing"]
-    if pacing:
-        rows += [
-            ["Deadline", Formatted(_date(pacing["deadline"]), DATE)],
-            ["As of", Formatted(_date(pacing["as_of"]), DATE)],
-            ["Cycle days", Formatted(pacing["cycle_days"], COUNT)],
-            ["Leads enter from", Formatted(_date(pacing["window_start"]), DATE)],
-            ["Last lead entry", Formatted(_date(pacing["last_lead_entry"]), DATE)],
-            ["Window days", Formatted(pacing["window_days"], COUNT)],
-            [f"Leads per {pacing['per']}", Formatted(pacing["leads_per_period"], COUNT)],
-        ]
-    if data["lever"]:
-        rows.append(["Lever to pull first", data["lever"]])
-    return rows
-
-
-def _context_rows(data: dict[str, Any]) -> list[list[object]]:
-    """Where the rates came from and, with --credit-pipeline, what the open deals bring."""
-    rows: list[list[object]] = []
-    if data["rates_from"]:
-        rows.append(["Rates from", data["rates_from"]])
-    credit = data["pipeline_credit"]
-    if credit is None:
-        return rows
-    currency = data["currency"]
-    rows += [
-        ["Pipeline credit from", credit["export"]],
-        [f"Full target revenue ({currency})", Formatted(credit["target_revenue"], MONEY)],
-        [f"Booked ({currency})", Formatted(credit["booked"], MONEY)],
-        [f"Remaining target ({currency})", Formatted(credit["remaining_target"], MONEY)],
-        ["Deals needed for the remaining target", Formatted(credit["deals_needed"], COUNT)],
-        ["Open deals", Formatted(credit["open_deals"], COUNT)],
-        [
-            "Deals expected from the pipeline",
-            Formatted(credit["expected_deals_from_pipeline"], TENTHS),
-        ],
-        [
-            f"Revenue expected from the pipeline ({currency})",
-            Formatted(credit["expected_revenue_from_pipeline"], MONEY),
-        ],
-        ["Gap deals", Formatted(credit["gap_deals"], COUNT)],
-        [f"Gap revenue ({currency})", Formatted(credit["gap_revenue"], MONEY)],
-        [f"Open value ({currency})", Formatted(credit["open_value"], MONEY)],
-        ["Pipeline coverage", Formatted(credit["coverage"], RATIO)],
-        ["Win rate", Formatted(credit["win_rate"], PERCENT)],
-        ["Coverage needed", Formatted(credit["coverage_needed"], RATIO)],
-    ]
-    return rows
-
-
 # --- sheets -------------------------------------------------------------------------------
 
 
-def _new_workbook(title: str) -> Any:
+def new_workbook(title: str) -> Any:
     workbook = Workbook()
     workbook.remove(workbook.active)
     workbook.properties.title = _text(title)
@@ -467,7 +73,7 @@ def _new_workbook(title: str) -> Any:
     return workbook
 
 
-def _table(
+def add_table(
     workbook: Any,
     name: str,
     columns: Sequence[Column],
@@ -554,7 +160,7 @@ def _shown_width(value: object, number_format: str | None) -> int:
     return len(f"{value:,}")
 
 
-def _funnel_chart(sheet: Any, column: int, stage_count: int, series: str) -> None:
+def add_funnel_chart(sheet: Any, column: int, stage_count: int, series: str) -> None:
     """A horizontal bar chart of one column, first stage at the top, beside the table."""
     chart = BarChart()
     chart.type = "bar"
@@ -573,18 +179,18 @@ def _funnel_chart(sheet: Any, column: int, stage_count: int, series: str) -> Non
     sheet.add_chart(chart, f"{get_column_letter(sheet.max_column + 2)}2")
 
 
-def _title(key: str) -> str:
+def column_title(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
-def _date(text: str | None) -> dt.date | None:
+def to_date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
 # --- bytes --------------------------------------------------------------------------------
 
 
-def _workbook_bytes(workbook: Any) -> bytes:
+def workbook_bytes(workbook: Any) -> bytes:
     workbook.properties.created = FIXED_TIME
     workbook.properties.modified = FIXED_TIME
     buffer = io.BytesIO()

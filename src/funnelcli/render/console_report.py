@@ -11,18 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from funnelcli.readers.export import ExportReport
-from funnelcli.render.report_files import (
+from funnelcli.render.console import FunnelChart
+from funnelcli.render.html import to_html
+from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
+    STALE_COLUMNS,
     STALE_SHOWN,
     TIME_COLUMNS,
     bottleneck_sentence,
     compare_rows,
     compare_title,
-    days_text,
     folded_sentence,
     history_sentence,
     key_figures,
-    money_text,
     percent,
     provenance_sentence,
     rows_sentence,
@@ -31,44 +32,26 @@ from funnelcli.render.report_files import (
     shows_time_in_stage,
     skipped_warning,
     slices_footnote,
+    stage_rows,
+    stale_rows,
     time_in_stage_rows,
 )
-from funnelcli.render.terminal import FunnelChart
 from funnelcli.report import Report, SegmentFigures
 
 
 def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:
     report = result.report
-    money = report.primary_money
     title = Text(f"Funnel report: {report.funnel}", style="bold")
     subtitle = Text(
         f"{export}, as of {report.as_of.isoformat()}; funnel {funnel_source}", style="dim"
     )
-    rows: list[dict[str, str | Text]] = []
-    for index, stage in enumerate(report.stages):
-        below_plan = (
-            stage.planned_conversion is not None
-            and stage.resolved_conversion is not None
-            and stage.resolved_conversion < stage.planned_conversion
-        )
-        rows.append(
-            {
-                "Stage": stage.name,
-                "Reached": f"{stage.reached:,}",
-                "Open": f"{stage.current:,}",
-                "Lost": f"{stage.lost:,}",
-                "To next": percent(stage.conversion_to_next),
-                "Resolved": Text(
-                    percent(stage.resolved_conversion), style="red" if below_plan else ""
-                ),
-                "Plan": percent(stage.planned_conversion),
-                "Cum.": percent(stage.cumulative_conversion),
-                "Open value": money_text(money.open_by_stage[index], money.currency)
-                if money
-                else "–",
-                "Days": days_text(stage.median_days_in_stage),
-            }
-        )
+    rows: list[dict[str, str | Text]] = [
+        {
+            **row.cells,
+            "Resolved": Text(row.cells["Resolved"], style="red" if row.below_plan else ""),
+        }
+        for row in stage_rows(report)
+    ]
     # A funnel without planned rates (inferred from the export, or report-only) has no
     # Plan column: a column of dashes would only suggest a plan that is missing.
     shown = [c for c in STAGE_COLUMN_PRIORITY if report.has_plan or c != "Plan"]
@@ -236,17 +219,17 @@ def _stale_table(report: Report) -> Table:
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
     )
-    table.add_column("Deal", overflow="fold")
-    table.add_column("Owner", overflow="fold")
-    table.add_column("Stage", overflow="fold")
-    table.add_column("Days", justify="right")
-    table.add_column("Value", justify="right")
-    for deal in shown:
-        table.add_row(
-            deal.id,
-            deal.owner or "",
-            deal.stage,
-            f"{deal.days:,}",
-            money_text(deal.value, deal.currency),
-        )
+    for column in STALE_COLUMNS:  # the figures, Days and Value, on the right
+        if column in ("Days", "Value"):
+            table.add_column(column, justify="right")
+        else:
+            table.add_column(column, overflow="fold")
+    for row in stale_rows(report):
+        table.add_row(*row)
     return table
+
+
+def report_html(result: ExportReport, funnel_source: str, export: str) -> str:
+    """The report as the terminal shows it, as one HTML page."""
+    title = f"Funnel report: {result.report.funnel}"
+    return to_html(report_renderable(result, funnel_source, export), title)
