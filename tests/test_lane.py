@@ -36,11 +36,12 @@ from funnelcli.cli import app
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.errors import FunnelError
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers import export, lane, tabular
-from funnelcli.readers.export import ExportReport, ReadOptions, SliceRequest, report_export
+from funnelcli.readers import export, lane, parallel, tabular
+from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.readers.tabular import CsvRange, ReadStats, Table, csv_data_row, read_table
 from funnelcli.render.report_files import report_csv, report_json, report_markdown
 from funnelcli.report import ReportBuilder
+from funnelcli.results import ExportReport, SliceRequest
 
 from .conftest import DATA, ROOT, require_compiled_lane
 from .processes import run_funnel
@@ -554,7 +555,7 @@ def test_a_large_export_reports_the_same_as_a_user_runs_it(
 
     path = tmp_path / "deals.csv"
     write_export(40_000, path)
-    assert path.stat().st_size >= export.PARALLEL_MIN_BYTES
+    assert path.stat().st_size >= parallel.PARALLEL_MIN_BYTES
     (tmp_path / "funnel.yaml").write_text(FUNNEL_YAML, encoding="utf-8")
     funnel = load_funnel_file(str(tmp_path / "funnel.yaml")).funnel
     for request in (SliceRequest(), SliceRequest(by="owner")):

@@ -25,7 +25,7 @@ from funnelcli.definition import default_funnel
 from funnelcli.loading import load_funnel_file
 from funnelcli.pacing import PacingRequest
 from funnelcli.plan import Plan, make_plan
-from funnelcli.readers.export import ExportReport, ReadOptions, report_export
+from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.html import to_html
 from funnelcli.render.neutralise import neutralise, neutralise_cells
 from funnelcli.render.plan_files import plan_csv, plan_to_dict
@@ -33,6 +33,7 @@ from funnelcli.render.report_files import CSV_COLUMNS, report_csv, report_to_dic
 from funnelcli.render.report_terminal import report_renderable
 from funnelcli.render.terminal import plan_renderable
 from funnelcli.render.xlsx import plan_xlsx, report_xlsx
+from funnelcli.results import ExportReport
 
 from .conftest import DATA
 

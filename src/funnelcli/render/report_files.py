@@ -17,8 +17,6 @@ from fractions import Fraction
 from typing import Any
 
 from funnelcli.alerts import alerts_to_json
-from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.numbers import rate
 from funnelcli.report import (
@@ -31,6 +29,7 @@ from funnelcli.report import (
     Report,
     SegmentFigures,
 )
+from funnelcli.results import FILTER_REASONS, SKIP_REASONS, ExportReport
 from funnelcli.values import format_money, format_rate
 
 SCHEMA_VERSION = 1

@@ -10,7 +10,6 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.report_files import (
     COMPARE_COLUMNS,
     STALE_SHOWN,
@@ -35,6 +34,7 @@ from funnelcli.render.report_files import (
 )
 from funnelcli.render.terminal import FunnelChart
 from funnelcli.report import Report, SegmentFigures
+from funnelcli.results import ExportReport
 
 
 def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:

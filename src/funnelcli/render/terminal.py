@@ -13,7 +13,8 @@ from rich.text import Text
 
 from funnelcli.plan import Plan
 from funnelcli.render.neutralise import printable
-from funnelcli.render.plan_files import PlanContext, context_lines, detail_lines, summary_sentence
+from funnelcli.render.plan_files import context_lines, detail_lines, summary_sentence
+from funnelcli.results import PlanContext
 from funnelcli.values import format_rate
 
 CHART_WIDTH = 40

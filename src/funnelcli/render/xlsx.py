@@ -25,10 +25,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from funnelcli.plan import Plan
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.neutralise import neutralise
 from funnelcli.render.plan_files import (
-    PlanContext,
     context_lines,
     detail_lines,
     plan_to_dict,
@@ -41,6 +39,7 @@ from funnelcli.render.report_files import (
     rows_sentence,
     skipped_warning,
 )
+from funnelcli.results import ExportReport, PlanContext
 
 PERCENT = "0.0%"
 MONEY = "#,##0.00"
