@@ -19,9 +19,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funnelcli.definition import default_funnel, label_key
-from funnelcli.plan import Budget, ConfidencePlan, Plan, Sensitivity, StagePlan, make_plan
+from funnelcli.plan import (
+    Budget,
+    ConfidencePlan,
+    Plan,
+    PlanContext,
+    Sensitivity,
+    StagePlan,
+    make_plan,
+)
 from funnelcli.render.plan_files import json_text, plan_json, plan_to_dict
-from funnelcli.results import PlanContext
 
 _SCALARS = (
     st.none()

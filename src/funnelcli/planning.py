@@ -24,10 +24,10 @@ from funnelcli.history_plan import (
 )
 from funnelcli.loading import LoadedFunnel
 from funnelcli.pacing import PacingRequest
-from funnelcli.plan import Plan, covered_plan, make_plan
+from funnelcli.plan import Plan, PlanContext, covered_plan, make_plan
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.reporting import Warn
-from funnelcli.results import ExportReport, PlanContext
+from funnelcli.results import ExportReport
 
 
 def plan_from_export(

@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs
     from rich.console import RenderableType
 
     from funnelcli.loading import LoadedFunnel
-    from funnelcli.plan import Plan
-    from funnelcli.results import ExportReport, PlanContext
+    from funnelcli.plan import Plan, PlanContext
+    from funnelcli.results import ExportReport
 
 
 def plan(

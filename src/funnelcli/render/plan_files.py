@@ -12,9 +12,8 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.numbers import money, rate
-from funnelcli.results import PlanContext
 from funnelcli.values import format_money, format_rate, short_money
 
 if TYPE_CHECKING:  # only for the annotation: plain plans need not import the report's code

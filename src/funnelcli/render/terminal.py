@@ -11,10 +11,9 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.neutralise import printable
 from funnelcli.render.plan_files import context_lines, detail_lines, summary_sentence
-from funnelcli.results import PlanContext
 from funnelcli.values import format_rate
 
 CHART_WIDTH = 40

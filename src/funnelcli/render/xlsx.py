@@ -24,7 +24,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.neutralise import neutralise
 from funnelcli.render.plan_files import (
     context_lines,
@@ -39,7 +39,7 @@ from funnelcli.render.report_files import (
     rows_sentence,
     skipped_warning,
 )
-from funnelcli.results import ExportReport, PlanContext
+from funnelcli.results import ExportReport
 
 PERCENT = "0.0%"
 MONEY = "#,##0.00"
