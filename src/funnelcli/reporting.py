@@ -20,14 +20,13 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from funnelcli.alerts import AlertRules, evaluate
 from funnelcli.errors import UsageError, shown
 from funnelcli.loading import DEFAULT_FILE_NAME, LoadedFunnel, resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
-from funnelcli.readers.history import HistoryIndex, read_history
 from funnelcli.results import (
     HISTORY_SKIP_REASONS,
     SKIP_REASONS,
@@ -36,6 +35,9 @@ from funnelcli.results import (
     SliceRequest,
     skip_examples,
 )
+
+if TYPE_CHECKING:  # the history reader is imported by a run with --history only
+    from funnelcli.readers.history import HistoryIndex
 
 Warn = Callable[[str], None]
 """Where a step's warnings go: one line each, printed by the command."""
@@ -72,19 +74,20 @@ def resolve_funnel_for_export(
     )
 
 
-@dataclass(frozen=True)
-class ReportRequest:
-    """A ``funnel report`` run, its options parsed and its funnel chosen."""
+class ReportRequest(NamedTuple):
+    """A ``funnel report`` run, its options parsed and its funnel chosen.
+
+    A named tuple, not a dataclass, for start-up: see loading.LoadedFunnel."""
 
     export: str
     loaded: LoadedFunnel
     as_of: dt.date
     options: ReadOptions
-    slices: SliceRequest = field(default_factory=SliceRequest)
+    slices: SliceRequest = SliceRequest()
     stale_days: int | None = None
     history: str | None = None  # a stage-history file
     compare_to: dt.date | None = None  # with history: the report as of this date too
-    rules: AlertRules = field(default_factory=AlertRules)  # the command line's, and the file's
+    rules: AlertRules = AlertRules()  # the command line's, added to the funnel file's
     strict: bool = False  # a skipped row (of the export or the history) is an error
 
 
@@ -152,6 +155,8 @@ def _read_history(
     path: str, loaded: LoadedFunnel, options: ReadOptions, warn: Warn, strict: bool
 ) -> HistoryIndex:
     """Read --history; its skipped rows are reported like the export's (errors with --strict)."""
+    from funnelcli.readers.history import read_history
+
     found = read_history(
         path,
         loaded.funnel,
