@@ -21,10 +21,9 @@ from funnelcli.alerts import (
     AlertResult,
     AlertRules,
     evaluate,
-    parse_fail_below,
-    rules_from_cli,
     rules_from_yaml,
 )
+from funnelcli.commands.report import parse_fail_below, rules_from_cli
 from funnelcli.definition import Funnel, build_funnel
 from funnelcli.render.json_report import alerts_to_json
 from funnelcli.report import Deal, Outcome, Report, build_report

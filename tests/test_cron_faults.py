@@ -425,9 +425,9 @@ def shared_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 _WITHOUT_PRCTL = """\
 import sys
 from funnelcli import entry
-from funnelcli.readers import export
+from funnelcli.readers import parallel
 
-export._PARENT_DEATH_SIGNAL = False  # as on macOS: the worker's thread watches its parent
+parallel._PARENT_DEATH_SIGNAL = False  # as on macOS: the worker's thread watches its parent
 sys.argv = ["funnel", *sys.argv[1:]]
 entry.main()
 """

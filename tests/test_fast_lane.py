@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.deals import DealReader
-from funnelcli.readers.export import ReadOptions, SliceRequest, report_export
+from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.readers.tabular.table import Cell
 from funnelcli.render.json_report import report_json
 from funnelcli.report import (
@@ -35,6 +35,7 @@ from funnelcli.report import (
     new_builder,
     new_sliced_builder,
 )
+from funnelcli.results import SliceRequest
 
 from .conftest import DATA
 from .test_export import CASES as TWO_PROCESS_CASES

@@ -36,8 +36,8 @@ from funnelcli.cli import app
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.errors import FunnelError
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers import export, lane
-from funnelcli.readers.export import ExportReport, ReadOptions, SliceRequest, report_export
+from funnelcli.readers import export, lane, parallel
+from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.readers.tabular import byte_ranges, header
 from funnelcli.readers.tabular.byte_ranges import CsvRange
 from funnelcli.readers.tabular.csv_rows import csv_data_row
@@ -46,6 +46,7 @@ from funnelcli.readers.tabular.table import ReadStats, Table
 from funnelcli.render.csv_md_report import report_csv, report_markdown
 from funnelcli.render.json_report import report_json
 from funnelcli.report import ReportBuilder
+from funnelcli.results import ExportReport, SliceRequest
 
 from .conftest import DATA, ROOT, require_compiled_lane
 from .processes import run_funnel
@@ -559,7 +560,7 @@ def test_a_large_export_reports_the_same_as_a_user_runs_it(
 
     path = tmp_path / "deals.csv"
     write_export(40_000, path)
-    assert path.stat().st_size >= export.PARALLEL_MIN_BYTES
+    assert path.stat().st_size >= parallel.PARALLEL_MIN_BYTES
     (tmp_path / "funnel.yaml").write_text(FUNNEL_YAML, encoding="utf-8")
     funnel = load_funnel_file(str(tmp_path / "funnel.yaml")).funnel
     for request in (SliceRequest(), SliceRequest(by="owner")):

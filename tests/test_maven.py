@@ -19,7 +19,8 @@ from fractions import Fraction
 import pytest
 
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers.export import ExportReport, ReadOptions, report_export
+from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.results import ExportReport
 
 from .conftest import ROOT
 

@@ -441,13 +441,13 @@ def test_a_utf8_file_with_a_cp1252_row_is_split_and_read_as_both(tmp_path: Path)
 
 _KILLED_WORKER = """
 import os, signal, sys
-from funnelcli.readers import export
+from funnelcli.readers import export, parallel
 
 # The worker dies as an out-of-memory kill or a stray kill would end it.
 def run(self, share):
     os.kill(os.getpid(), signal.SIGKILL)
 
-export._Part.run = run
+parallel.WorkerJob.run = run
 export.DATE_SAMPLE_ROWS = 10
 sys.argv = ["funnel", "report", sys.argv[1], "--format", "json", "--as-of", "2025-11-30"]
 from funnelcli.entry import main

@@ -3,7 +3,7 @@
 Three commands are pinned: a plain plan of tests/data/cli/readme_funnel.yaml (its figures
 are worked out by hand in test_cli.py), the same with --confidence and a deadline, and a
 plan that credits the open pipeline of tests/data/history_cli/deals.csv (worked out by
-hand in test_cli_history.py). A key added, removed or retyped must be a deliberate change
+hand in test_history_cli.py). A key added, removed or retyped must be a deliberate change
 to this file (and to the README's "JSON output"). The CSV and the Markdown are checked
 against the JSON of the same command, so the three formats cannot drift apart.
 
@@ -123,7 +123,7 @@ PACING = {
 PACING_PERIOD = {"period": str, "start": str, "end": str, "leads": int}
 
 # With --credit-pipeline deals.csv (history_cli/funnel.yaml has no cost_per_lead: no budget).
-# The gap plan of 5 deals saves no lead by raising a rate (test_cli_history.py): no lever.
+# The gap plan of 5 deals saves no lead by raising a rate (test_history_cli.py): no lever.
 CREDIT_TOP_LEVEL = {
     **TOP_LEVEL,
     "budget": NoneType,
@@ -133,7 +133,7 @@ CREDIT_TOP_LEVEL = {
     "rates": list,
 }
 CREDIT_SENSITIVITY = {**SENSITIVITY, "budget_saved": NoneType}
-# Figures for --target 100k (worked out in test_cli_history.py): money all whole; expected
+# Figures for --target 100k (worked out in test_history_cli.py): money all whole; expected
 # wins 4.5, coverage 0.4 and win rate 0.5 are not; coverage needed 1 / (1/2) = 2 is whole.
 PIPELINE_CREDIT = {
     "export": str,
@@ -533,7 +533,7 @@ def test_markdown_credit_lines_match_the_json() -> None:
         f"{percent(credit['win_rate'], 1)} win rate you need {credit['coverage_needed']:.2f}x.",
         "",
     ]
-    # By hand (test_cli_history.py): 9 deals, 4.5 expected, gap 5, 8 leads, $32,500,
+    # By hand (test_history_cli.py): 9 deals, 4.5 expected, gap 5, 8 leads, $32,500,
     # coverage 40,000 / 100,000 = 0.40x, win rate 3 / 6 = 50%, needed 1 / 0.5 = 2.00x.
     assert lines[2] == (
         "To book $100k at $12,000 per deal you need 9 won deals; the open pipeline is expected "

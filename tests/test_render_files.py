@@ -25,7 +25,7 @@ from funnelcli.definition import default_funnel
 from funnelcli.loading import load_funnel_file
 from funnelcli.pacing import PacingRequest
 from funnelcli.plan import Plan, make_plan
-from funnelcli.readers.export import ExportReport, ReadOptions, report_export
+from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.console_plan import plan_renderable
 from funnelcli.render.console_report import report_renderable
 from funnelcli.render.csv_md_plan import plan_csv
@@ -36,6 +36,7 @@ from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import neutralise, neutralise_cells
 from funnelcli.render.xlsx_plan import plan_xlsx
 from funnelcli.render.xlsx_report import report_xlsx
+from funnelcli.results import ExportReport
 
 from .conftest import DATA
 

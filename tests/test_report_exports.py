@@ -37,7 +37,8 @@ import yaml
 
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel, build_funnel
-from funnelcli.readers.export import ExportReport, ReadOptions, report_export
+from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.results import ExportReport
 
 DATA = Path(__file__).parent / "data" / "exports"
 

@@ -13,7 +13,8 @@ from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers.export import ReadOptions, SliceRequest, report_export
+from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.results import SliceRequest
 
 from .conftest import DATA, ROOT
 

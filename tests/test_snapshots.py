@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from funnelcli import snapshots
 from funnelcli.errors import InputFileError, UsageError
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers.export import ReadOptions, SliceRequest, report_export
+from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.trend import trend_csv, trend_json, trend_text
+from funnelcli.results import SliceRequest
 from funnelcli.snapshots import SnapshotError, load_trend, save_snapshot
 
 from .conftest import ROOT, THEIRS, line_matching

@@ -33,7 +33,7 @@ from markdown_it import MarkdownIt
 from funnelcli.definition import COLUMN_FIELDS, UNKNOWN_KEYS_SHOWN
 from funnelcli.readers.columns import FIELDS
 from funnelcli.render.neutralise import markdown_text, printable
-from funnelcli.report import DEFAULT_MAX_SEGMENTS
+from funnelcli.results import DEFAULT_MAX_SEGMENTS
 
 TIMEOUT = 120.0
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from funnelcli.definition import DEFAULT_FUNNEL_DATA, default_funnel, label_key
-from funnelcli.readers.export import ExportReport, ReadOptions, SliceRequest, report_export
+from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.results import ExportReport, SliceRequest
 from funnelcli.vocabulary import (
     KNOWN_PIPELINES,
     LOST_WORDS,

@@ -1,8 +1,8 @@
 """Alert rules for a cron job: which figures of a report mean "something is wrong".
 
 Rules come from the command line (``--fail-below Demo=35%``, ``--fail-on-bottleneck``,
-``--max-stale 25``, ``--min-win-rate 20%``) and from the funnel YAML's ``alerts:``
-mapping; the command line adds to the file, and its ``--fail-below`` for a stage
+``--max-stale 25``, ``--min-win-rate 20%``; parsed by commands/report.py) and from the
+funnel YAML's ``alerts:`` mapping; the command line adds to the file, and its ``--fail-below`` for a stage
 replaces the file's threshold for that stage. :func:`evaluate` checks them against a
 :class:`~funnelcli.report.Report`: a figure *below* a threshold fires, one equal to it
 does not. A rule whose figure does not exist yet (no deal has left the stage, no deal
@@ -23,7 +23,6 @@ from funnelcli.report import Report, StageFigures
 from funnelcli.values import check_rate, describe, format_rate, parse_rate
 
 ALERT_KEYS = ("fail_below", "fail_on_bottleneck", "max_stale", "min_win_rate", "max_skipped")
-FAIL_BELOW_FORM = "STAGE=RATE like Demo=35% or Demo=0.35"
 _MOST_PLACES = 6  # a rate shown to more places than this in a message helps nobody
 
 _Problem = Callable[[str, str], None]  # problem(key path under alerts., message)
@@ -95,59 +94,6 @@ class AlertResult:
     def failed(self) -> bool:
         """True when at least one alert fired: the cron job should exit with code 1."""
         return bool(self.fired)
-
-
-# --- the command line ---------------------------------------------------------------------
-
-
-def parse_fail_below(text: str) -> tuple[str, Fraction]:
-    """``"Demo=35%"`` -> ``("Demo", Fraction(7, 20))``. Raises ValueError naming the form."""
-    # The rate never holds "=", so the last one splits even a stage name that has one.
-    stage, equals, rate_text = text.rpartition("=")
-    stage = stage.strip()
-    if not equals or not stage or not rate_text.strip():
-        raise ValueError(f"expected {FAIL_BELOW_FORM}, got '{shown(text)}'")
-    try:
-        rate = parse_rate(rate_text)
-        check_rate(rate, rate_text.strip())
-    except ValueError as error:
-        raise ValueError(f"{shown(stage)}: {error}") from None
-    return stage, rate
-
-
-def rules_from_cli(
-    fail_below: Sequence[str],
-    fail_on_bottleneck: bool,
-    max_stale: int | None,
-    min_win_rate: str | None,
-    max_skipped: str | None = None,
-) -> AlertRules:
-    """Rules from the report command's options. Raises ValueError starting with the option."""
-    thresholds: dict[str, Fraction] = {}
-    written: dict[str, str] = {}  # label key -> the --fail-below text that set it
-    for text in fail_below:
-        try:
-            stage, rate = parse_fail_below(text)
-        except ValueError as error:
-            raise ValueError(f"--fail-below: {error}") from None
-        key = label_key(stage)
-        if key in written:
-            raise ValueError(
-                f"--fail-below: stage '{shown(stage)}' is given twice ({shown(written[key])} "
-                f"and {shown(text)}); give each stage once"
-            )
-        written[key] = text
-        thresholds[stage] = rate
-    if max_stale is not None and max_stale < 0:
-        raise ValueError(f"--max-stale: must be 0 or more, got {max_stale}")
-    win_rate = _yaml_rate(min_win_rate, "--min-win-rate", _refuse_option)
-    skipped_share = _yaml_rate(max_skipped, "--max-skipped", _refuse_option)
-    return AlertRules(thresholds, fail_on_bottleneck, max_stale, win_rate, skipped_share)
-
-
-def _refuse_option(option: str, message: str) -> None:
-    """A rate option's problem, as :func:`_yaml_rate` reports one: raised at once."""
-    raise ValueError(f"{option}: {message}")
 
 
 # --- the funnel YAML ----------------------------------------------------------------------

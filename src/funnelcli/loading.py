@@ -2,8 +2,9 @@
 
 Which funnel a command uses: the path given; else ``./funnel.yaml`` when present;
 else, for a command that reads an export (``report``, ``inspect``, ``plan --rates-from``
-and ``--credit-pipeline``), the export's own funnel (``readers/evidence.py``); else the
-built-in default, whose name says it is the default.
+and ``--credit-pipeline``), the export's own funnel (``readers/evidence.py``, chosen by
+``reporting.resolve_funnel_for_export``); else the built-in default, whose name says it
+is the default.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     import yaml
 
     from funnelcli.alerts import AlertRules
-    from funnelcli.readers.export import ReadOptions
 
 DEFAULT_FILE_NAME = "funnel.yaml"
 MAX_DEFINITION_BYTES = 1024 * 1024
@@ -48,29 +48,6 @@ def resolve_funnel(path: str | None, cwd: Path | None = None) -> LoadedFunnel:
     if local.is_file():
         return load_funnel_file(DEFAULT_FILE_NAME if cwd is None else str(local))
     return LoadedFunnel(default_funnel(), [])
-
-
-def resolve_funnel_for_export(
-    path: str | None,
-    export: str,
-    options: ReadOptions,
-    history: str | None = None,
-    cwd: Path | None = None,
-    *,
-    pipeline: str | None = None,
-    refuse_mixed: bool = False,
-) -> LoadedFunnel:
-    """The funnel a command reading ``export`` uses (see the module docstring); with no
-    funnel file, ``pipeline`` and ``refuse_mixed`` go to
-    :func:`funnelcli.readers.evidence.export_funnel`."""
-    if path is not None or ((cwd or Path.cwd()) / DEFAULT_FILE_NAME).is_file():
-        return resolve_funnel(path, cwd)
-    from funnelcli.readers.evidence import export_funnel
-
-    return LoadedFunnel(
-        export_funnel(export, options, history, pipeline=pipeline, refuse_mixed=refuse_mixed),
-        [],
-    )
 
 
 def load_funnel_file(path: str) -> LoadedFunnel:

@@ -25,6 +25,7 @@ from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
 
 if TYPE_CHECKING:  # pacing is imported only when a plan is paced (--by, --period)
+    from funnelcli.history_plan import PipelineCredit, StageRate
     from funnelcli.pacing import Pacing, PacingRequest
 
 SENSITIVITY_STEP = Fraction(5, 100)
@@ -100,6 +101,18 @@ class Plan(NamedTuple):
         """The stage whose 5-point rise saves the most leads (the first such stage on a tie)."""
         best = max(self.sensitivity, key=lambda row: row.leads_saved, default=None)
         return best if best is not None and best.leads_saved > 0 else None
+
+
+class PlanContext(NamedTuple):
+    """Where a plan's rates came from, and the open pipeline it credits (plan from history).
+
+    Made by the plan use case (planning.py), read by the renderers beside the plan."""
+
+    rates_from: str | None = None
+    notes: tuple[str, ...] = ()
+    credit: "PipelineCredit | None" = None
+    credit_from: str | None = None
+    rates: "tuple[StageRate, ...]" = ()  # each rate from the export and what it rests on
 
 
 def needed_per_stage(deals_needed: int, rates: list[Fraction]) -> list[int]:

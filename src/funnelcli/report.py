@@ -1447,10 +1447,6 @@ def _slice_figures(name: str, report: Report, worst: dict[int, str]) -> SegmentF
     )
 
 
-DEFAULT_MAX_SEGMENTS = 50
-"""--by shows the segments with the most deals, this many; the rest share one row."""
-
-
 @dataclass(frozen=True)
 class FoldedSegments:
     """The segments beyond --max-segments, counted as one: the report's "others" row.

@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from funnelcli.errors import DefinitionError, FunnelError, UsageError, print_error, print_warning
+from funnelcli.errors import (
+    DefinitionError,
+    FunnelError,
+    UsageError,
+    print_error,
+    print_warning,
+    shown,
+)
 
 if TYPE_CHECKING:
     from funnelcli.loading import LoadedFunnel
     from funnelcli.render.formats import Writer
+    from funnelcli.results import ExportReport
 
 T = TypeVar("T")
 
@@ -81,6 +89,88 @@ def _why_not_a_date(value: str) -> str:
 def print_warnings(loaded: LoadedFunnel, quiet: bool) -> None:
     for warning in loaded.warnings:
         print_warning(warning, quiet)
+
+
+def report_skips(
+    result: ExportReport,
+    loaded: LoadedFunnel,
+    *,
+    quiet: bool,
+    as_errors: bool,
+    date_format: str | None = None,
+) -> None:
+    """One line per skip reason on stderr: count, first rows and values, and the fix
+    (``date_format``: the --date-format given, which the fix for unreadable dates names)."""
+    from funnelcli.readers.deals import WORDED_EXAMPLES
+    from funnelcli.results import SKIP_REASONS, skip_examples
+
+    account = result.account
+    source = result.table.source
+    where = loaded.funnel.file_label
+    for reason, count in account.skipped.most_common():
+        examples = skip_examples(account.examples[reason], worded=reason in WORDED_EXAMPLES)
+        line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"
+        if reason == "unknown_stage_label":
+            labels = ", ".join(
+                f"'{shown(label)}' ({n:,})" for label, n in account.unknown_labels.most_common(5)
+            )
+            if loaded.funnel.evidence is not None:
+                # A funnel built from the export: the evidence says they are no stage.
+                line += (
+                    f"; labels {labels}: not stages of the funnel built from "
+                    f"{loaded.funnel.evidence}; to count them, write the funnel with "
+                    f"`funnel init --from {source}` and add them to a stage's aliases."
+                )
+            else:
+                line += f"; labels {labels}: add them to a stage's aliases: in {where}"
+        elif reason == "unreadable_date" and date_format is None:
+            line += "; pass --date-format if the dates are in one format"
+        elif reason == "unreadable_date":
+            line += f"; check that --date-format {date_format} is how these cells write dates"
+        (print_error if as_errors else lambda text: print_warning(text, quiet))(line)
+
+
+def report_notes(result: ExportReport, quiet: bool) -> None:
+    """The notes of a read on stderr: what the export could not say, and how it was counted."""
+    report = result.report
+    source = result.table.source
+    if result.table.encoding_note:
+        print_warning(result.table.encoding_note, quiet)
+    for note in result.table.notes:
+        print_warning(note, quiet)
+    if report.negative_durations:
+        count = report.negative_durations
+        durations = "duration is" if count == 1 else "durations are"
+        print_warning(
+            f"{source}: {count:,} {durations} negative (a date before the one it follows, first at row "
+            f"{report.negative_first_row}); counted, and left out of the medians",
+            quiet,
+        )
+    if len(report.money) > 1:
+        codes = ", ".join(figures.currency for figures in report.money)
+        print_warning(
+            f"{source}: amounts in {codes} are not summed together; add fx: rates to the funnel file "
+            "to convert them into one currency",
+            quiet,
+        )
+    if result.mixed_pipelines:
+        listed = ", ".join(
+            f"{name} ({count:,})" for name, count in result.account.pipelines.most_common(5)
+        )
+        print_warning(
+            f"{source}: the export holds several pipelines ({listed}) and they are reported together; "
+            "pass --pipeline NAME for one, or --by pipeline to compare them",
+            quiet,
+        )
+    if report.lost_unknown_stage:
+        count = report.lost_unknown_stage
+        deals = (
+            "lost deal does not say at which stage it was"
+            if count == 1
+            else "lost deals do not say at which stage they were"
+        )
+        they = "it counts" if count == 1 else "they count"
+        print_warning(f"{source}: {count:,} {deals} lost; {they} as lost at the first stage", quiet)
 
 
 def choose_format(requested: str | None, output: str | None) -> str:

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: typer reads plan's signature (see cli.py).
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,16 +22,20 @@ from funnelcli.commands.common import (
     parse_date,
     parse_option,
     print_warnings,
+    report_notes,
+    report_skips,
     user_errors,
     write_output,
 )
-from funnelcli.errors import UsageError
+from funnelcli.errors import UsageError, print_warning
 
 if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
     from decimal import Decimal
     from fractions import Fraction
 
     from funnelcli.loading import LoadedFunnel
+    from funnelcli.plan import Plan
+    from funnelcli.results import ExportReport
 
 
 def plan(
@@ -140,7 +144,7 @@ def plan(
     Example: funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --deal-value 24k --confidence 90%
     """
     with user_errors():
-        from funnelcli.loading import resolve_funnel, resolve_funnel_for_export
+        from funnelcli.loading import resolve_funnel
         from funnelcli.plan import make_plan
 
         if not target:
@@ -188,6 +192,7 @@ def plan(
             parse_option("--date-format", date_format, check_date_format)
         if history:
             from funnelcli.readers.export import ReadOptions
+            from funnelcli.reporting import resolve_funnel_for_export
 
             # Its rates come from the export: with no funnel file, so do its stages.
             loaded = resolve_funnel_for_export(
@@ -219,7 +224,9 @@ def plan(
             raise UsageError("--decimal goes with --rates-from or --credit-pipeline")
         context = None
         if history:
-            result, context = _plan_from_history(
+            from funnelcli.planning import plan_from_export
+
+            result, context = plan_from_export(
                 loaded,
                 history,
                 target_amount,
@@ -230,7 +237,8 @@ def plan(
                 cost=cost,
                 pacing=pacing,
                 today=today,
-                quiet=quiet,
+                on_read=lambda read: _tell_read(read, loaded, quiet, date_format),
+                warn=lambda line: print_warning(line, quiet),
                 decimal=separator,
                 date_format=date_format,
             )
@@ -253,7 +261,7 @@ def plan(
         _alert_if_too_late(result)
 
 
-def _alert_if_too_late(result: Any) -> None:
+def _alert_if_too_late(result: "Plan") -> None:
     """Too late for the deadline: the output is written, then exit 1 as a fired alert does,
     so that a cron job or a script can tell a plan that cannot be met from one that can."""
     if result.pacing is None or result.pacing.feasible:
@@ -311,83 +319,10 @@ def _parse_amount_or_zero(text: str) -> "Decimal":
     return amount
 
 
-def _plan_from_history(
-    loaded: "LoadedFunnel",
-    export: str,
-    target: "Decimal",
-    *,
-    credit: bool,
-    deal_value: "Decimal | None",
-    booked: "Decimal | None",
-    confidence: "Fraction | None",
-    cost: "Decimal | None",
-    pacing: Any,
-    today: dt.date,
-    quiet: bool,
-    decimal: str | None = None,
-    date_format: str | None = None,
-) -> tuple[Any, Any]:
-    """A plan with the export's measured rates, crediting its open deals when asked."""
-    from decimal import Decimal
-
-    from funnelcli.commands.report import report_notes, report_skips
-    from funnelcli.history_plan import (
-        few_resolved_note,
-        measured_funnel,
-        plan_from_history,
-        stage_rates,
-    )
-    from funnelcli.plan import covered_plan, make_plan
-    from funnelcli.readers.export import ReadOptions, report_export
-    from funnelcli.render.plan_view import PlanContext
-
-    options = ReadOptions(date_format=date_format, decimal=decimal)
-    read = report_export(export, loaded.funnel, as_of=today, options=options)
-    # What the export could not say is said as in 'funnel report': rows skipped, lost
-    # deals without a stage (then no rate can be measured: report.py).
+def _tell_read(
+    read: "ExportReport", loaded: "LoadedFunnel", quiet: bool, date_format: str | None
+) -> None:
+    """What the export could not say, as 'funnel report' says it: rows skipped, lost deals
+    without a stage (then no rate can be measured: report.py)."""
     report_skips(read, loaded, quiet=quiet, as_errors=False, date_format=date_format)
     report_notes(read, quiet)
-    report = read.report
-    # With no funnel file the stages are the export's own: say what ordered them.
-    origin = (
-        (f"No funnel file: stages and order from {loaded.funnel.evidence}.",)
-        if loaded.funnel.evidence is not None
-        else ()
-    )
-    rates, _ = stage_rates(loaded.funnel, report)
-    # A rate resting on a handful of deals: said on stderr and in the plan's notes.
-    few = tuple(few_resolved_note(rate) for rate in rates if rate.few)
-    if not credit:
-        measured, notes = measured_funnel(loaded.funnel, report, deal_value=deal_value)
-        plan = make_plan(measured, target, confidence=confidence, cost_per_lead=cost, pacing=pacing)
-        _warn_few(few, read.table.source, quiet)
-        return plan, PlanContext(rates_from=export, notes=(*origin, *notes, *few), rates=rates)
-    history = plan_from_history(
-        loaded.funnel,
-        report,
-        target,
-        deal_value=deal_value,
-        booked=booked or Decimal(0),
-        confidence=confidence,
-        cost_per_lead=cost,
-        pacing=pacing,
-    )
-    # Covered: the plan is for the gap, as when there is one: no revenue, no deals.
-    plan = history.plan or covered_plan(history.funnel, Decimal(0), history.credit.deal_value)
-    context = PlanContext(
-        rates_from=export,
-        notes=(*origin, *history.notes, *few),
-        credit=history.credit,
-        credit_from=export,
-        rates=rates,
-    )
-    _warn_few(few, read.table.source, quiet)
-    return plan, context
-
-
-def _warn_few(notes: tuple[str, ...], source: str, quiet: bool) -> None:
-    """Rates resting on few deals, on stderr too, once the plan is made."""
-    from funnelcli.errors import print_warning
-
-    for note in notes:
-        print_warning(f"{source}: {note}", quiet)

@@ -1,7 +1,7 @@
 """``funnel report``: stage counts, conversion, cycle time and the bottleneck of an export.
 
-Also the lines on stderr about what an export could not say (skipped rows, notes), which
-``funnel plan --rates-from`` prints too.
+The options parsed (the alert options too), one call to the report use case
+(reporting.py), what the read could not say on stderr, the output rendered, the exit code.
 """
 
 # No `from __future__ import annotations`: typer reads report's signature (see cli.py).
@@ -9,7 +9,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -30,20 +30,22 @@ from funnelcli.commands.common import (
     parse_date,
     parse_option,
     print_warnings,
+    report_notes,
+    report_skips,
     user_errors,
     write_output,
 )
-from funnelcli.errors import (
-    EXIT_ALERT,
-    UsageError,
-    one_line,
-    print_error,
-    print_warning,
-    shown,
-)
+from funnelcli.errors import EXIT_ALERT, UsageError, one_line, print_warning, shown
 
 if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
+    from collections.abc import Sequence
+    from fractions import Fraction
+
+    from rich.progress import Progress, TaskID
+
+    from funnelcli.alerts import AlertResult, AlertRules
     from funnelcli.loading import LoadedFunnel
+    from funnelcli.results import ExportReport, SliceRequest
 
 
 def report(
@@ -206,9 +208,9 @@ def report(
     Example: funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml
     """
     with user_errors():
-        from funnelcli.loading import resolve_funnel_for_export
-        from funnelcli.readers.export import ReadOptions, report_export
+        from funnelcli.readers.export import ReadOptions
         from funnelcli.readers.sources import refuse_one_stream_twice
+        from funnelcli.reporting import ReportRequest, resolve_funnel_for_export, run_report
 
         refuse_one_stream_twice(export, history)
         chosen_format = choose_format(output_format, output)
@@ -237,6 +239,7 @@ def report(
             date_format=date_format,
             decimal=decimal_separator(decimal),
         )
+        # The funnel first: its file's warnings come before any complaint about the options.
         loaded = resolve_funnel_for_export(
             funnel, export, options, history, pipeline=pipeline, refuse_mixed=True
         )
@@ -254,45 +257,35 @@ def report(
             raise UsageError(
                 "--compare-to needs --history: a deals export alone cannot say where deals stood on a past date"
             )
-        timelines = _read_history(history, loaded, options, quiet, strict) if history else None
-        with _progress_display(quiet) as progress:
-            result = report_export(
-                export,
-                loaded.funnel,
-                as_of=day,
-                options=options,
-                stale_days=stale_days,
-                request=request,
-                progress=progress,
-                history=timelines,
-            )
-        if timelines is not None:
-            result = _with_history(
-                result, timelines, then, export, loaded, options, stale_days, request, quiet
-            )
-        if strict and result.account.skipped_total:
-            raise UsageError(_strict_line(result, export))
+        run = ReportRequest(
+            export,
+            loaded,
+            day,
+            options,
+            request,
+            stale_days=stale_days,
+            history=history,
+            compare_to=then,
+            rules=cli_rules,
+            strict=strict,
+        )
+        result = run_report(
+            run,
+            warn=lambda line: print_warning(line, quiet),
+            progress=lambda: _progress_display(quiet),
+        )
         report_skips(result, loaded, quiet=quiet, as_errors=False, date_format=options.date_format)
         if result.account.skipped_total and not result.account.used:
             raise UsageError(_nothing_used_line(result, loaded))
         report_notes(result, quiet)
-        result = _with_alerts(result, loaded, cli_rules, stale_days, quiet)
+        if result.alerts is not None:
+            _tell_alerts(result.alerts, quiet)
         source = loaded.funnel.source
         snapshot = None
         if save_snapshot:
-            # Saved once the output is written (an --output file: before it replaces the
-            # previous one): an output that fails saves no snapshot, and a snapshot that
-            # cannot be saved leaves no output file.
-            import functools
+            from funnelcli.reporting import snapshot_saver
 
-            from funnelcli.render.json_report import report_to_dict
-            from funnelcli.snapshots import check_snapshot_target
-            from funnelcli.snapshots import save_snapshot as save
-
-            check_snapshot_target(save_snapshot)  # a wrong file fails before any output
-            snapshot = functools.partial(
-                save, save_snapshot, report_to_dict(result, source, export)
-            )
+            snapshot = snapshot_saver(save_snapshot, result, source, export)
         from funnelcli.render.formats import REPORT_FORMATS
 
         writer = REPORT_FORMATS[chosen_format]
@@ -318,7 +311,7 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[int, int], None] | None
     import time
 
     started = time.monotonic()
-    shown: list[Any] = []
+    shown: list[tuple[Progress, TaskID]] = []
 
     def update(done: int, expected: int) -> None:
         if not shown:
@@ -341,38 +334,14 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[int, int], None] | None
             shown[0][0].stop()
 
 
-def _skip_examples(examples: list[tuple[int, str]], *, worded: bool = False) -> str:
-    """The first skipped rows of a reason, as the skip warnings show them; ``worded``:
-    the examples quote their cells themselves (readers/deals.py, WORDED_EXAMPLES)."""
-    return ", ".join(
-        f"row {row} {value}" if worded else f"row {row} '{value}'" if value else f"row {row}"
-        for row, value in examples
-    )
-
-
-def _strict_line(result: Any, export: str) -> str:
-    """--strict: every skip in one line, the reasons with their first row."""
-    from funnelcli.readers.deals import SKIP_REASONS
-
-    account = result.account
-    reasons = "; ".join(
-        f"{SKIP_REASONS.get(reason, reason)} {count:,} (first: row {account.examples[reason][0][0]})"
-        for reason, count in account.skipped.most_common()
-    )
-    return (
-        f"{export}: --strict: {account.skipped_total:,} of {account.read:,} rows skipped: {reasons}; "
-        "fix them or run without --strict"
-    )
-
-
-def _nothing_used_line(result: Any, loaded: "LoadedFunnel") -> str:
+def _nothing_used_line(result: "ExportReport", loaded: "LoadedFunnel") -> str:
     """Every row read was skipped: a report of zeros would be read as a real one.
 
     The fix named depends on why: labels the funnel does not know (the usual first-run
     case, an export whose pipeline is not the funnel's) are fixed by a funnel written
     from the export; anything else by the reasons the warnings above give.
     """
-    from funnelcli.readers.deals import SKIP_REASONS
+    from funnelcli.results import SKIP_REASONS
 
     account = result.account
     source = result.table.source
@@ -394,7 +363,7 @@ def _nothing_used_line(result: Any, loaded: "LoadedFunnel") -> str:
     return f"{line}; the warnings above give the first rows of each reason"
 
 
-def _check_rule_stages(rules: Any, loaded: "LoadedFunnel") -> None:
+def _check_rule_stages(rules: "AlertRules", loaded: "LoadedFunnel") -> None:
     """--fail-below must name a stage that converts (not the won stage), as the user typed it."""
     from funnelcli.definition import label_key
 
@@ -411,100 +380,17 @@ def _check_rule_stages(rules: Any, loaded: "LoadedFunnel") -> None:
             )
 
 
-def _read_history(
-    path: str, loaded: "LoadedFunnel", options: Any, quiet: bool, strict: bool
-) -> Any:
-    """Read --history; its skipped rows are reported like the export's (errors with --strict)."""
-    from funnelcli.readers.history import HISTORY_SKIP_REASONS, read_history
-
-    found = read_history(
-        path,
-        loaded.funnel,
-        encoding=options.encoding,
-        date_format=options.date_format,
-        columns_override=dict(loaded.funnel.history_columns) or None,
-    )
-    account = found.account
-    where = loaded.funnel.file_label
-    for reason, count in account.skipped.most_common():
-        examples = _skip_examples(account.examples[reason])
-        line = f"{path}: {count:,} history row{'s' if count > 1 else ''} skipped, {HISTORY_SKIP_REASONS.get(reason, reason)}: {examples}"
-        if reason == "unknown_stage_label":
-            line += f"; add the labels to a stage's aliases: in {where}"
-        if strict:
-            raise UsageError(line + "; --strict refuses skipped rows")
-        print_warning(line, quiet)
-    return found
+def _tell_alerts(outcome: "AlertResult", quiet: bool) -> None:
+    """The alerts that could not be judged (warnings), then those that fired, on stderr."""
+    for note in outcome.not_judged:
+        print_warning(note, quiet)
+    for alert in outcome.fired:
+        sys.stderr.write(f"alert: {one_line(alert.message)}\n")
 
 
-def _with_history(
-    result: Any,
-    timelines: Any,
-    then: dt.date | None,
-    export: str,
-    loaded: "LoadedFunnel",
-    options: Any,
-    stale_days: int | None,
-    request: Any,
-    quiet: bool,
-) -> Any:
-    """Attach what the history held (and the report as of --compare-to); say what did not join."""
-    import dataclasses
+# --- the alert options --------------------------------------------------------------------
 
-    from funnelcli.readers.export import HistorySummary, report_export
-
-    compare = None
-    if then is not None:
-        compare = report_export(
-            export,
-            loaded.funnel,
-            as_of=then,
-            options=options,
-            stale_days=stale_days,
-            request=request,
-            history=timelines,
-        )
-    rows, deals = timelines.unmatched()
-    if rows:
-        history_rows = "history row" if rows == 1 else "history rows"
-        match = "matches" if rows == 1 else "match"
-        left = "it is" if rows == 1 else "they are"
-        deal_word = "deal" if deals == 1 else "deals"
-        print_warning(
-            f"{timelines.source}: {rows:,} {history_rows} ({deals:,} {deal_word}) {match} no deal in "
-            f"{export}; {left} left out",
-            quiet,
-        )
-    shared = timelines.account.shared_name_deals
-    if shared:
-        every = timelines.account.shared_names
-        names = ", ".join(shown(name) for name in every[:SHARED_NAMES_SHOWN])
-        more = ", ..." if len(every) > SHARED_NAMES_SHOWN else ""
-        held = timelines.account.shared_name_rows
-        rows_held = (
-            f" ({held:,} row{'s' if held != 1 else ''} of {timelines.source})" if held else ""
-        )
-        print_warning(
-            f"{export}: {shared:,} deals share a name with another deal ({names}{more}): their "
-            f"stage history{rows_held} is not used; add a deal id column to both files",
-            quiet,
-        )
-    # The deals that share a name were just said: the rest have no history of their own.
-    without = max(result.account.without_history - shared, 0)
-    if without:
-        other = "other " if shared else ""
-        has = "deal has no history" if without == 1 else "deals have no history"
-        their = "its stage dates come" if without == 1 else "their stage dates come"
-        print_warning(
-            f"{export}: {without:,} {other}{has} in {timelines.source}; {their} from the export "
-            "alone",
-            quiet,
-        )
-    summary = HistorySummary(timelines.source, timelines.dialect, timelines.account)
-    return dataclasses.replace(result, history=summary, compare=compare)
-
-
-SHARED_NAMES_SHOWN = 3
+FAIL_BELOW_FORM = "STAGE=RATE like Demo=35% or Demo=0.35"
 
 
 def _cli_rules(
@@ -513,39 +399,76 @@ def _cli_rules(
     max_stale: int | None,
     min_win_rate: str | None,
     max_skipped: str | None,
-) -> Any:
-    from funnelcli.alerts import rules_from_cli
-
+) -> "AlertRules":
     try:
         return rules_from_cli(fail_below, fail_on_bottleneck, max_stale, min_win_rate, max_skipped)
     except ValueError as error:
         raise UsageError(str(error)) from None
 
 
-def _with_alerts(
-    result: Any, loaded: "LoadedFunnel", cli_rules: Any, stale_days: int | None, quiet: bool
-) -> Any:
-    """Evaluate the file's alerts: and the command line's; fired alerts go to stderr too."""
-    import dataclasses
+def parse_fail_below(text: str) -> tuple[str, "Fraction"]:
+    """``"Demo=35%"`` -> ``("Demo", Fraction(7, 20))``. Raises ValueError naming the form."""
+    from funnelcli.values import check_rate, parse_rate
 
-    from funnelcli.alerts import AlertRules, evaluate
-
-    rules = (loaded.alerts or AlertRules()).merged_with(cli_rules)
-    if rules.empty:
-        return result
-    stale_checked = stale_days is not None or any(
-        stage.days is not None for stage in loaded.funnel.stages
-    )
+    # The rate never holds "=", so the last one splits even a stage name that has one.
+    stage, equals, rate_text = text.rpartition("=")
+    stage = stage.strip()
+    if not equals or not stage or not rate_text.strip():
+        raise ValueError(f"expected {FAIL_BELOW_FORM}, got '{shown(text)}'")
     try:
-        rows = (result.account.read, result.account.skipped_total)
-        outcome = evaluate(rules, result.report, stale_checked=stale_checked, rows=rows)
+        rate = parse_rate(rate_text)
+        check_rate(rate, rate_text.strip())
     except ValueError as error:
-        raise UsageError(str(error)) from None
-    for note in outcome.not_judged:
-        print_warning(note, quiet)
-    for alert in outcome.fired:
-        sys.stderr.write(f"alert: {one_line(alert.message)}\n")
-    return dataclasses.replace(result, alerts=outcome)
+        raise ValueError(f"{shown(stage)}: {error}") from None
+    return stage, rate
+
+
+def rules_from_cli(
+    fail_below: "Sequence[str]",
+    fail_on_bottleneck: bool,
+    max_stale: int | None,
+    min_win_rate: str | None,
+    max_skipped: str | None = None,
+) -> "AlertRules":
+    """Rules from the report command's options. Raises ValueError starting with the option."""
+    from funnelcli.alerts import AlertRules
+    from funnelcli.definition import label_key
+
+    thresholds: dict[str, Fraction] = {}
+    written: dict[str, str] = {}  # label key -> the --fail-below text that set it
+    for text in fail_below:
+        try:
+            stage, rate = parse_fail_below(text)
+        except ValueError as error:
+            raise ValueError(f"--fail-below: {error}") from None
+        key = label_key(stage)
+        if key in written:
+            raise ValueError(
+                f"--fail-below: stage '{shown(stage)}' is given twice ({shown(written[key])} "
+                f"and {shown(text)}); give each stage once"
+            )
+        written[key] = text
+        thresholds[stage] = rate
+    if max_stale is not None and max_stale < 0:
+        raise ValueError(f"--max-stale: must be 0 or more, got {max_stale}")
+    win_rate = _rate_option(min_win_rate, "--min-win-rate")
+    skipped_share = _rate_option(max_skipped, "--max-skipped")
+    return AlertRules(thresholds, fail_on_bottleneck, max_stale, win_rate, skipped_share)
+
+
+def _rate_option(text: str | None, option: str) -> "Fraction | None":
+    """A rate option's value (None when not given), checked as the YAML's rates are; its
+    problem raised at once, starting with the option."""
+    from funnelcli.values import check_rate, parse_rate
+
+    if text is None:
+        return None
+    try:
+        rate = parse_rate(text)
+        check_rate(rate, text)
+    except ValueError as error:
+        raise ValueError(f"{option}: {error}") from None
+    return rate
 
 
 def _slice_request(
@@ -556,10 +479,10 @@ def _slice_request(
     where: list[str],
     cohort: str | None,
     max_segments: int | None = None,
-) -> Any:
+) -> "SliceRequest":
     import dataclasses
 
-    from funnelcli.readers.export import SliceRequest
+    from funnelcli.results import SliceRequest
 
     if cohort is not None and cohort not in ("month", "quarter"):
         raise UsageError(f"--cohort: '{cohort}' is not a period; use month or quarter")
@@ -583,83 +506,3 @@ def _slice_request(
     if by is None:
         raise UsageError("--max-segments applies to --by; name the column, like --by owner")
     return dataclasses.replace(request, max_segments=max_segments)
-
-
-def report_skips(
-    result: Any,
-    loaded: "LoadedFunnel",
-    *,
-    quiet: bool,
-    as_errors: bool,
-    date_format: str | None = None,
-) -> None:
-    """One line per skip reason on stderr: count, first rows and values, and the fix
-    (``date_format``: the --date-format given, which the fix for unreadable dates names)."""
-    from funnelcli.readers.deals import SKIP_REASONS, WORDED_EXAMPLES
-
-    account = result.account
-    source = result.table.source
-    where = loaded.funnel.file_label
-    for reason, count in account.skipped.most_common():
-        examples = _skip_examples(account.examples[reason], worded=reason in WORDED_EXAMPLES)
-        line = f"{source}: {count:,} row{'s' if count > 1 else ''} skipped, {SKIP_REASONS[reason]}: {examples}"
-        if reason == "unknown_stage_label":
-            labels = ", ".join(
-                f"'{shown(label)}' ({n:,})" for label, n in account.unknown_labels.most_common(5)
-            )
-            if loaded.funnel.evidence is not None:
-                # A funnel built from the export: the evidence says they are no stage.
-                line += (
-                    f"; labels {labels}: not stages of the funnel built from "
-                    f"{loaded.funnel.evidence}; to count them, write the funnel with "
-                    f"`funnel init --from {source}` and add them to a stage's aliases."
-                )
-            else:
-                line += f"; labels {labels}: add them to a stage's aliases: in {where}"
-        elif reason == "unreadable_date" and date_format is None:
-            line += "; pass --date-format if the dates are in one format"
-        elif reason == "unreadable_date":
-            line += f"; check that --date-format {date_format} is how these cells write dates"
-        (print_error if as_errors else lambda text: print_warning(text, quiet))(line)
-
-
-def report_notes(result: Any, quiet: bool) -> None:
-    report = result.report
-    source = result.table.source
-    if result.table.encoding_note:
-        print_warning(result.table.encoding_note, quiet)
-    for note in result.table.notes:
-        print_warning(note, quiet)
-    if report.negative_durations:
-        count = report.negative_durations
-        durations = "duration is" if count == 1 else "durations are"
-        print_warning(
-            f"{source}: {count:,} {durations} negative (a date before the one it follows, first at row "
-            f"{report.negative_first_row}); counted, and left out of the medians",
-            quiet,
-        )
-    if len(report.money) > 1:
-        codes = ", ".join(figures.currency for figures in report.money)
-        print_warning(
-            f"{source}: amounts in {codes} are not summed together; add fx: rates to the funnel file "
-            "to convert them into one currency",
-            quiet,
-        )
-    if result.mixed_pipelines:
-        listed = ", ".join(
-            f"{name} ({count:,})" for name, count in result.account.pipelines.most_common(5)
-        )
-        print_warning(
-            f"{source}: the export holds several pipelines ({listed}) and they are reported together; "
-            "pass --pipeline NAME for one, or --by pipeline to compare them",
-            quiet,
-        )
-    if report.lost_unknown_stage:
-        count = report.lost_unknown_stage
-        deals = (
-            "lost deal does not say at which stage it was"
-            if count == 1
-            else "lost deals do not say at which stage they were"
-        )
-        they = "it counts" if count == 1 else "they count"
-        print_warning(f"{source}: {count:,} {deals} lost; {they} as lost at the first stage", quiet)

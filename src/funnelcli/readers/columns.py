@@ -152,21 +152,6 @@ PROBABILITY_HEADERS = frozenset(
 )
 """Headers of a probability column: Salesforce and Zoho, Pipedrive, HubSpot."""
 
-FIELD_DESCRIPTIONS = {
-    "id": "deal id",
-    "name": "deal name",
-    "stage": "stage",
-    "status": "status (won/lost/open)",
-    "won_flag": "won flag (true/false)",
-    "closed_flag": "closed flag (true/false)",
-    "amount": "amount",
-    "currency": "currency",
-    "created": "created date",
-    "closed": "close date",
-    "owner": "owner",
-    "pipeline": "pipeline",
-}
-
 _ENTERED = re.compile(
     r"""^date\s+entered\s*["'“”‘’](?P<stage>.+?)\s*\((?P<pipeline>[^()]*)\)\s*["'“”‘’]\s*$""",
     re.IGNORECASE,

@@ -1,7 +1,7 @@
 """Rows of an export -> :class:`~funnelcli.report.Deal` records, with every row accounted for.
 
 rows read = rows used + rows skipped, and each skip has a reason (the keys of
-:data:`SKIP_REASONS`) with the first few row numbers and values as examples.
+:data:`funnelcli.results.SKIP_REASONS`) with the first few row numbers and values as examples.
 
 Outcome: a status column (Pipedrive ``Won``/``Lost``/``Open``), or Salesforce/HubSpot
 ``Won``/``Closed`` flags, decide it when present; the stage column then says how far the
@@ -44,18 +44,6 @@ _FIELDS_READ = (
     "pipeline",
 )
 
-SKIP_REASONS = {
-    "unknown_stage_label": "unknown stage label",
-    "missing_stage": "missing stage",
-    "unreadable_amount": "unreadable amount",
-    "unreadable_date": "unreadable date",
-    "unknown_status": "unknown status",
-    "status_conflict": "status and stage disagree",
-    "deleted": "deleted deal",
-    "repeated_header": "repeated header row",
-    "duplicate": "same deal id and content as an earlier row",
-    "conflicting_duplicate": "same deal id as an earlier row, other cells (the earlier row is used)",
-}
 EXAMPLES_PER_REASON = 3
 WORDED_EXAMPLES = frozenset({"unreadable_amount", "unreadable_date"})
 """Reasons whose examples quote the cell themselves and say after it why it was not read:
@@ -233,14 +221,6 @@ class Slicing:
     @property
     def filters_dates(self) -> bool:
         return self.since is not None or self.until is not None
-
-
-FILTER_REASONS = {
-    "where": "not matching --where/--pipeline",
-    "date_range": "created outside --since/--until",
-    "no_created_date": "no created date to filter on",
-    "created_after_as_of": "created after --as-of (the funnel as it stood)",
-}
 
 
 class TimelineSource(Protocol):

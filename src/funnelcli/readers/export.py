@@ -7,23 +7,15 @@ This is the one place that drives a whole read; ``report``, ``inspect`` and
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import multiprocessing
-import os
-import signal
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 
-from funnelcli.alerts import AlertResult
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel, label_key
-from funnelcli.errors import ExportError, WorkerLost, shown
+from funnelcli.errors import ExportError, shown
 from funnelcli.readers.columns import (
     FIELDS,
     ColumnMap,
@@ -49,27 +41,29 @@ from funnelcli.readers.deals import (
     needs_full_amount_scan,
     needs_full_date_scan,
 )
-from funnelcli.readers.history import HistoryAccount
 from funnelcli.readers.lane import lane_for, read_share
-from funnelcli.readers.sources import check_unchanged, file_state, local_path
-from funnelcli.readers.tabular.byte_ranges import CsvRange, data_range, read_csv_range, split_rows
+from funnelcli.readers.parallel import (
+    PROGRESS_EVERY,
+    RowProgress,
+    WorkerJob,
+    counted_rows,
+    expected_rows,
+    read_deals,
+    read_in_parallel,
+    worker_count,
+)
+from funnelcli.readers.sources import check_unchanged, file_state
+from funnelcli.readers.tabular.byte_ranges import data_range, split_rows
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
 from funnelcli.report import (
-    DEFAULT_MAX_SEGMENTS,
-    FoldedSegments,
-    Report,
-    SegmentFigures,
-    SlicedBuilder,
     StageProbabilities,
     finish,
     finish_segments,
     finish_slices,
     new_sliced_builder,
 )
-
-PARALLEL_MIN_BYTES = 4 * 1024 * 1024
-"""CSV exports at least this large are shared between two processes (forking costs ~20 ms)."""
+from funnelcli.results import ExportReport, SliceRequest, TableInfo
 
 
 @dataclass(frozen=True)
@@ -86,71 +80,6 @@ class ReadOptions:
 def with_funnel_names(options: ReadOptions, funnel: Funnel) -> ReadOptions:
     """``options`` with the headers ``funnel``'s ``columns:`` names, for the header search."""
     return dataclasses.replace(options, header_names=named_headers(funnel))
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """What the reader found, for ``inspect`` and the row accounting line."""
-
-    source: str
-    kind: str
-    header_row: int
-    title_rows: int
-    encoding: str | None
-    delimiter: str | None
-    sheet: str | None
-    stats: ReadStats
-    encoding_note: str | None = None  # a CSV read with mixed encodings says how
-    notes: tuple[str, ...] = ()  # XLSX: the sheet read, formulas without a value
-
-
-@dataclass(frozen=True)
-class HistorySummary:
-    """A --history file as the outputs describe it: its rows and how its deals joined."""
-
-    source: str
-    dialect: str
-    account: HistoryAccount
-
-
-@dataclass(frozen=True)
-class SliceRequest:
-    """Filters and groupings as the user named them (columns by header or field name)."""
-
-    by: str | None = None
-    cohort: str | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-    where: tuple[tuple[str, str], ...] = ()
-    pipeline: str | None = None
-    max_segments: int = DEFAULT_MAX_SEGMENTS  # --by: the rest are folded into one row; 0: all
-
-
-@dataclass(frozen=True)
-class ExportReport:
-    report: Report
-    account: RowAccount
-    columns: ColumnMap
-    table: TableInfo
-    date_orders: dict[int, DayOrder | None]
-    request: SliceRequest = SliceRequest()
-    segments: tuple[SegmentFigures, ...] | None = None
-    segment_header: str | None = None
-    segments_folded: FoldedSegments | None = None  # --by: the segments beyond max_segments
-    cohorts: tuple[SegmentFigures, ...] | None = None
-    alerts: AlertResult | None = None  # set by the command line after the read
-    history: HistorySummary | None = None  # with --history: what the history file held
-    compare: ExportReport | None = None  # with --compare-to: the report as of that date
-    funnel_evidence: str | None = None  # a funnel built from the export: what ordered it
-
-    @property
-    def mixed_pipelines(self) -> bool:
-        """Several pipelines counted together, with neither --pipeline nor --by pipeline."""
-        if self.request.pipeline is not None or len(self.account.pipelines) < 2:
-            return False
-        pipeline = self.columns.get("pipeline")
-        by = find_column(self.request.by, self.columns) if self.request.by else None
-        return by is None or by != pipeline
 
 
 def find_column(name: str, columns: ColumnMap) -> int | None:
@@ -330,7 +259,8 @@ def report_export(
 
     ``progress(rows_done, rows_expected)`` is called every few thousand rows when given;
     ``rows_expected`` is estimated from the file's size and its first rows, and
-    ``rows_done`` too while another process reads a share (see :func:`_reporting`).
+    ``rows_done`` too while another process reads a share (see
+    :func:`~funnelcli.readers.parallel.counted_rows`).
 
     With ``history`` (a stage-history file), every deal gets its timeline and is rebuilt
     as it stood on ``as_of``; the read then stays in one process (the history is not
@@ -395,7 +325,7 @@ def _report_export(
         own = data_range(table)  # all the data rows; up to the first share's, below
         lane = None if settle_repeats else lane_for(reader, own)
         workers = (
-            _worker_count(path, table, lane is not None)
+            worker_count(path, table, lane is not None)
             if history is None and not settle_repeats
             else 1
         )
@@ -414,7 +344,7 @@ def _report_export(
             # The compiled lane reads this process's rows again from the first one, by
             # bytes: what the header and sample reads counted is counted afresh.
             table.stats = ReadStats()
-            shown = _Shown(progress, _expected_rows(path, table), parts)
+            shown = RowProgress(progress, expected_rows(path, table), parts)
             read_own = functools.partial(
                 read_share,
                 own,
@@ -428,12 +358,12 @@ def _report_export(
             )
         else:
             if progress is not None:
-                shown = _Shown(progress, _expected_rows(path, table), parts)
-                rows = _reporting(rows, shown, table)
-            read_own = functools.partial(_read_deals, reader, builder, rows)
+                shown = RowProgress(progress, expected_rows(path, table), parts)
+                rows = counted_rows(rows, shown, table)
+            read_own = functools.partial(read_deals, reader, builder, rows)
         if shares:
-            job = _Part(funnel, columns, slicing, dates, as_of, stale_days, decimal_comma)
-            _read_shared(table, job, shares, builder, read_own, reader.account)
+            job = WorkerJob(funnel, columns, slicing, dates, as_of, stale_days, decimal_comma)
+            read_in_parallel(table, job, shares, builder, read_own, reader.account)
         else:
             read_own()
         account = reader.account
@@ -466,7 +396,18 @@ def _report_export(
         if request.cohort
         else None,
         funnel_evidence=funnel.evidence,
+        mixed_pipelines=_mixed_pipelines(request, account, columns, slicing),
     )
+
+
+def _mixed_pipelines(
+    request: SliceRequest, account: RowAccount, columns: ColumnMap, slicing: Slicing
+) -> bool:
+    """Several pipelines counted together, with neither --pipeline nor --by pipeline."""
+    if request.pipeline is not None or len(account.pipelines) < 2:
+        return False
+    by = slicing.segment_column  # the --by column, found as find_column finds it
+    return by is None or by != columns.get("pipeline")
 
 
 def _stage_probabilities(
@@ -515,276 +456,3 @@ def _check_pipeline_found(request: SliceRequest, account: RowAccount, source: st
         raise ExportError(
             f"{source}: --pipeline {request.pipeline}: no such pipeline; the pipelines are: {listed}"
         )
-
-
-def _read_deals(
-    reader: DealReader, builder: SlicedBuilder, rows: Iterator[tuple[int, tuple[Cell, ...]]]
-) -> bool:
-    """Read the rows in Python; True when they overran their share (Table.overran)."""
-    if reader.history is None:
-        for batch in reader.deal_rows(rows):
-            builder.add_rows(batch)
-    else:
-        for deal in reader.deals(rows):
-            builder.add(deal)
-    return reader.table.overran
-
-
-PROGRESS_EVERY = 8192
-
-
-class _Shown:
-    """Progress, told the rows of this process's share so far. With ``parts`` processes,
-    each reading about as many bytes, the others are about as far along theirs: the count
-    is shown ``parts`` times. Once this share reads on past its end (:attr:`Table.overran`),
-    its count is the whole read's."""
-
-    def __init__(
-        self, progress: Callable[[int, int], None] | None, expected: int, parts: int
-    ) -> None:
-        self.progress, self.expected, self.parts = progress, expected, parts
-        self.shown = 0  # never backwards: a read on past the share counts its rows once
-
-    def rows(self, count: int, overran: bool) -> None:
-        if self.progress is not None:
-            self.shown = max(self.shown, count if overran else count * self.parts)
-            self.progress(self.shown, self.expected)
-
-
-def _reporting(
-    rows: Iterator[tuple[int, tuple[Cell, ...]]], shown: _Shown, table: Table
-) -> Iterator[tuple[int, tuple[Cell, ...]]]:
-    """Pass rows on, telling ``shown`` how far along the file is every so often."""
-    for count, row in enumerate(rows, 1):
-        if count % PROGRESS_EVERY == 0:
-            shown.rows(count, table.overran)
-        yield row
-
-
-def _expected_rows(path: str, table: Table) -> int:
-    """Rows in a CSV, estimated from its size and the length of its first lines; 0 if unknown."""
-    if table.kind != "csv":
-        return 0
-    try:
-        readable = local_path(path)
-        size = os.path.getsize(readable)
-        with open(readable, "rb") as stream:
-            head = stream.read(1 << 20)
-    except OSError:
-        return 0
-    lines = head.count(b"\n")
-    return max(0, int(size * lines / len(head)) - table.header_row) if lines else 0
-
-
-_HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait while a worker is forked and put on the list of workers.
-
-    One that interrupted the parent between the fork and the list would leave a worker
-    no one ends; held, it arrives just after, and the list's cleanup ends them all.
-    """
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _quiet_worker(parent: int, inherited: Sequence[Connection]) -> None:
-    """A worker ends silently with its parent, which reports an interrupt once.
-
-    It dies with the parent however the parent ends (SIGKILL, the OOM killer): left
-    running, it would hold cron's stdout and stderr open, and `| mail` would wait for
-    ever. It closes the read ends of the workers' pipes it inherited, its own among them,
-    so that a send to a parent that is gone fails instead of blocking; and it points
-    stdout and stderr at the null device: errors travel through its pipe, and a worker
-    has nothing else to say.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(parent)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_SIGNALS)  # held by the parent's fork
-    for end in inherited:
-        end.close()
-    null = os.open(os.devnull, os.O_WRONLY)
-    for descriptor in (1, 2):
-        with contextlib.suppress(OSError):
-            os.dup2(null, descriptor)
-    os.close(null)
-
-
-_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
-_PARENT_DEATH_SIGNAL = sys.platform.startswith("linux")
-"""Whether the kernel can kill a worker when its parent ends (tests also try without)."""
-
-
-def _die_with(parent: int) -> None:
-    """Be killed when ``parent`` ends: Linux does it (prctl); elsewhere, a thread watches."""
-    if _PARENT_DEATH_SIGNAL:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
-            if os.getppid() != parent:  # it ended before prctl: nothing would signal
-                os._exit(1)
-            return
-    import threading
-
-    watched = multiprocessing.parent_process()
-    if watched is None or os.getppid() != parent:
-        os._exit(1)
-
-    def watch() -> None:
-        # The parent's end of this pipe closes when it ends, however it ends.
-        multiprocessing.connection.wait([watched.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _worker_count(path: str, table: Table, compiled: bool = False) -> int:
-    """Two processes for a large CSV on a machine that can fork; one otherwise, and one
-    when the compiled lane reads the rows: it reads a million rows faster alone than the
-    two processes do once the parent has scanned for the split (0.60 s against 0.64 s on
-    the 1M-row benchmark export, 2 cores), and smaller files gain nothing either.
-
-    FUNNEL_WORKERS=1 forces one process, FUNNEL_WORKERS=2 (or more) as many for a CSV of
-    any size (tests compare both ways); :func:`split_rows` may still find fewer shares.
-    """
-    wanted = os.environ.get("FUNNEL_WORKERS")
-    if wanted is not None:
-        return max(1, int(wanted)) if wanted.isdigit() else 1
-    if compiled or table.kind != "csv" or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    try:
-        size = os.path.getsize(local_path(path))
-    except OSError:
-        return 1
-    return min(2, os.cpu_count() or 1) if size >= PARALLEL_MIN_BYTES else 1
-
-
-def _read_shared(
-    table: Table,
-    job: _Part,
-    shares: list[CsvRange],
-    builder: SlicedBuilder,
-    read_own: Callable[[], bool],
-    account: RowAccount,
-) -> None:
-    """Read this process's share of the rows while forked processes read the others; merge
-    theirs in the file's order, so the first error in the file is the one raised.
-
-    A share whose rows overran its end (a record straddled the split) has read the rest
-    of the file itself: the shares after it are dropped, and their errors too. A worker
-    that dies without a result (killed, or out of memory) is an error, never a wait: each
-    sends its result down its own pipe, whose end the parent sees close when it dies.
-    """
-    context = multiprocessing.get_context("fork")
-    workers: list[tuple[BaseProcess, Connection, CsvRange]] = []
-    parent = os.getpid()
-    try:
-        for share in shares:
-            receiving, sending = context.Pipe(duplex=False)
-            # The read ends a worker inherits, which it closes (see _quiet_worker).
-            inherited = [*(pipe for _, pipe, _ in workers), receiving]
-            started = context.Process(
-                target=_run_share, args=(job, share, sending, parent, inherited), daemon=True
-            )
-            with _signals_held():
-                started.start()
-                workers.append((started, receiving, share))
-            # Closed here before the next fork, so that only its worker holds the sending
-            # end: when that worker dies, receiving sees the end of the pipe.
-            sending.close()
-        overran = read_own()  # this process's share, into builder and account
-        for worker, receiving, share in workers:
-            if overran:
-                break
-            try:
-                outcome, result = receiving.recv()
-            except EOFError:
-                worker.join()
-                raise WorkerLost(_lost_worker(table.source, share, worker.exitcode)) from None
-            if outcome == "failed":
-                raise result
-            part_builder, part_account, part_stats, overran = result
-            builder.merge(part_builder)
-            account.merge(part_account)
-            table.stats.merge(part_stats)
-    finally:
-        for process, pipe, _ in workers:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-            pipe.close()
-
-
-def _run_share(
-    job: _Part, share: CsvRange, sending: Connection, parent: int, inherited: list[Connection]
-) -> None:
-    """A forked worker: read the share, send back ("done", result) or ("failed", error)."""
-    _quiet_worker(parent, inherited)
-    outcome: tuple[str, object]
-    try:
-        outcome = ("done", job.run(share))
-    except BaseException as error:  # the parent raises it, in the file's order
-        outcome = ("failed", error)
-    try:
-        sending.send(outcome)
-    except OSError:
-        pass  # the parent is gone: nothing to tell
-    except Exception as error:  # an error that does not pickle: say what it was
-        with contextlib.suppress(OSError):
-            sending.send(("failed", RuntimeError(f"{type(outcome[1]).__name__}: {error}")))
-    sending.close()
-    # A forked child ends here, without the parent's exit handlers or a flush of the
-    # parent's buffered output it inherited (which would print it twice).
-    os._exit(0)
-
-
-def _lost_worker(source: str, share: CsvRange, exitcode: int | None) -> str:
-    how = (
-        f"killed by signal {-exitcode}" + (" (SIGKILL: out of memory?)" if -exitcode == 9 else "")
-        if exitcode is not None and exitcode < 0
-        else f"exit code {exitcode}"
-    )
-    return (
-        f"{source}: the process reading the rows from line {share.lines_before + 1} ended "
-        f"without a result ({how}); run the report again, or with FUNNEL_WORKERS=1 to read "
-        "the file in one process"
-    )
-
-
-@dataclass(frozen=True)
-class _Part:
-    """What a forked process needs to turn a share of a CSV file's rows into deals."""
-
-    funnel: Funnel
-    columns: ColumnMap
-    slicing: Slicing
-    dates: DateColumns
-    as_of: dt.date
-    stale_days: int | None
-    decimal_comma: bool = False
-
-    def run(self, share: CsvRange) -> tuple[SlicedBuilder, RowAccount, ReadStats, bool]:
-        builder = new_sliced_builder(self.funnel, self.as_of, self.stale_days)
-        with read_csv_range(share) as table:
-            reader = DealReader(
-                table,
-                self.funnel,
-                self.columns,
-                self.dates,
-                self.slicing,
-                decimal_comma=self.decimal_comma,
-            )
-            reader.defer_repeats = True  # settled by one process reading the whole file
-            lane = lane_for(reader, share)
-            if lane is not None:
-                overran = read_share(share, lane, reader, builder, table.stats, keep_ids=True)
-            else:
-                overran = _read_deals(reader, builder, table.rows)
-        return builder, reader.account, table.stats, overran

@@ -54,7 +54,7 @@ HubSpot API, Zoho's list), ties keep the reverse of the file order, so two moves
 one day without a time still come out in the order they happened.
 
 Accounting: rows read = rows used + rows skipped, each skip with a reason
-(:data:`HISTORY_SKIP_REASONS`) and the first rows as examples. After the join,
+(:data:`funnelcli.results.HISTORY_SKIP_REASONS`) and the first rows as examples. After the join,
 :meth:`HistoryIndex.unmatched` counts the rows and deals no deal of the export asked
 for, which the report must show: a history for deals the export lacks is never dropped
 in silence.
@@ -147,13 +147,6 @@ HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
 ``opportunity_id`` and ``OpportunityId``, ``Created Date`` matches ``CreatedDate``, and
 so on: headers are compared by :func:`~funnelcli.readers.columns.header_key`."""
 
-HISTORY_SKIP_REASONS = {
-    "missing_deal": "no deal id or name",
-    "missing_stage": "missing stage",
-    "unknown_stage_label": "unknown stage label",
-    "missing_date": "missing change date",
-    "unreadable_date": "unreadable date",
-}
 SKIP_HINTS = {
     "unknown_stage_label": "add it to a stage's aliases: (or to lost:) in the funnel file",
 }

@@ -28,13 +28,8 @@ from funnelcli.readers.evidence import (
     probability_value,
     row_currency,
 )
-from funnelcli.readers.export import (
-    ReadOptions,
-    TableInfo,
-    open_export,
-    table_info,
-    with_funnel_names,
-)
+from funnelcli.readers.export import ReadOptions, open_export, table_info, with_funnel_names
+from funnelcli.results import TableInfo
 
 
 @dataclass

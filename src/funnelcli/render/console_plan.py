@@ -7,11 +7,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.console import FunnelChart
 from funnelcli.render.html import to_html
 from funnelcli.render.plan_view import (
-    PlanContext,
     context_lines,
     detail_lines,
     stage_rows,

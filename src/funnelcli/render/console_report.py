@@ -10,7 +10,6 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.console import FunnelChart
 from funnelcli.render.html import to_html
 from funnelcli.render.report_view import (
@@ -37,6 +36,7 @@ from funnelcli.render.report_view import (
     time_in_stage_rows,
 )
 from funnelcli.report import Report, SegmentFigures
+from funnelcli.results import ExportReport
 
 
 def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.plan_view import (
-    PlanContext,
     context_lines,
     detail_lines,
     stage_rows,

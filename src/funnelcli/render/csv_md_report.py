@@ -10,7 +10,6 @@ import csv
 import io
 from collections.abc import Sequence
 
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import markdown_text, neutralise_cells
 from funnelcli.render.report_view import (
@@ -36,6 +35,7 @@ from funnelcli.render.report_view import (
     stale_rows,
     time_in_stage_rows,
 )
+from funnelcli.results import ExportReport
 
 CSV_COLUMNS = (
     "stage",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.cells import cell_len
 
 from funnelcli.definition import Funnel, label_key
 from funnelcli.inference import InferredFunnel
-from funnelcli.readers.columns import FIELD_DESCRIPTIONS
-from funnelcli.readers.history import HISTORY_SKIP_REASONS, HistoryIndex
-from funnelcli.readers.inspect import Inspection
 from funnelcli.render.starter import yaml_scalar
+from funnelcli.results import FIELD_DESCRIPTIONS, HISTORY_SKIP_REASONS
 from funnelcli.vocabulary import outcome_word
+
+if TYPE_CHECKING:  # types only: a renderer works from results, never from a reader
+    from funnelcli.readers.history import HistoryIndex
+    from funnelcli.readers.inspect import Inspection
 
 
 def _pad(text: str, width: int) -> str:

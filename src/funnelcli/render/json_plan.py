@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.numbers import money, rate
-from funnelcli.render.plan_view import PlanContext
 
 if TYPE_CHECKING:
     from funnelcli.history_plan import StageRate

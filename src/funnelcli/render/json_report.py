@@ -13,10 +13,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.numbers import rate
 from funnelcli.render.report_view import skipped_share
 from funnelcli.report import MIN_SEGMENT_DEALS, Bottleneck, Report, SegmentFigures
+from funnelcli.results import ExportReport
 
 if TYPE_CHECKING:
     from funnelcli.alerts import AlertResult

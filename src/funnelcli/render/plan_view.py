@@ -7,25 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from fractions import Fraction
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.values import format_money, format_rate, short_money
 
 if TYPE_CHECKING:  # only for the annotation: plain plans need not import the report's code
-    from funnelcli.history_plan import PipelineCredit, StageRate
-
-
-class PlanContext(NamedTuple):
-    """Where a plan's rates came from, and the open pipeline it credits (plan from history).
-
-    A named tuple, not a dataclass, for start-up: see loading.LoadedFunnel."""
-
-    rates_from: str | None = None
-    notes: tuple[str, ...] = ()
-    credit: PipelineCredit | None = None
-    credit_from: str | None = None
-    rates: tuple[StageRate, ...] = ()  # each rate from the export and what it rests on
+    from funnelcli.history_plan import StageRate
 
 
 def _as_is(text: str) -> str:

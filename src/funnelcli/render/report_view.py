@@ -12,8 +12,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
-from funnelcli.readers.deals import FILTER_REASONS, SKIP_REASONS
-from funnelcli.readers.export import ExportReport
 from funnelcli.report import (
     MIN_SEGMENT_DEALS,
     NOISE_LEVEL,
@@ -24,6 +22,7 @@ from funnelcli.report import (
     Report,
     SegmentFigures,
 )
+from funnelcli.results import FILTER_REASONS, SKIP_REASONS, ExportReport
 from funnelcli.values import format_money, format_rate
 
 STALE_SHOWN = 10

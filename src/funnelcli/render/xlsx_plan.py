@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnelcli.plan import Plan
+from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.json_plan import plan_to_dict
 from funnelcli.render.plan_view import (
-    PlanContext,
     context_lines,
     detail_lines,
     summary_sentence,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnelcli.readers.export import ExportReport
 from funnelcli.render.csv_md_report import CSV_COLUMNS
 from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.report_view import bottleneck_sentence, rows_sentence, skipped_warning
@@ -27,6 +26,7 @@ from funnelcli.render.xlsx import (
     to_date,
     workbook_bytes,
 )
+from funnelcli.results import ExportReport
 
 _REPORT_FORMATS = {
     "reached": COUNT,
