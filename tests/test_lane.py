@@ -40,7 +40,7 @@ from funnelcli.readers import export, lane, tabular
 from funnelcli.readers.export import ExportReport, ReadOptions, SliceRequest, report_export
 from funnelcli.readers.tabular import CsvRange, ReadStats, Table, csv_data_row, read_table
 from funnelcli.render.report_files import report_csv, report_json, report_markdown
-from funnelcli.report import ReportBuilder
+from funnelcli.report import ReportBuilder, StaleDeal
 
 from .conftest import DATA, ROOT, require_compiled_lane
 from .processes import run_funnel
@@ -834,13 +834,13 @@ def test_more_stale_deals_than_are_listed_in_shuffled_order(
     count, listed = _expected_stale(path)
     assert (count, len(listed)) == (1500, 1000)
     noted: list[int] = []
-    note = ReportBuilder._note_stale
+    note = ReportBuilder.stale_deal
 
-    def noting(self: ReportBuilder, *args: Any) -> None:
+    def noting(self: ReportBuilder, *args: Any) -> StaleDeal:
         noted.append(1)
-        note(self, *args)
+        return note(self, *args)
 
-    monkeypatch.setattr(ReportBuilder, "_note_stale", noting)
+    monkeypatch.setattr(ReportBuilder, "stale_deal", noting)
     pure = _outcome(path, LANE_FUNNEL, PURE, monkeypatch)
     assert len(noted) == count
     del noted[:]
