@@ -291,7 +291,7 @@ class ReportBuilder:
             self.add_rows((deal_row(deal),))
             return
         self.has_stage_dates = True
-        stage = _stage_in_history(deal, changes)
+        stage = _stage_in_history(deal.stage, changes)
         self.add_rows((deal_row(deal)._replace(stage=stage, entered=None),), stale=False)
         if self.counts_only:
             return
@@ -612,15 +612,13 @@ def open_stage(deal: Deal | DealRow, stage_count: int) -> int | None:
     """The stage an open deal is counted in (its furthest stage f, as ReportBuilder.add
     and add_rows find it); None for a won or lost deal. For readers that tally a column
     per stage."""
-    outcome, stage, entered = deal.outcome, deal.stage, deal.entered
-    changes = _history(deal) if isinstance(deal, Deal) else None
-    if outcome is not Outcome.OPEN:
+    if deal.outcome is not Outcome.OPEN:
         return None
     last = stage_count - 1
+    stage, entered = deal.stage, deal.entered
+    changes = _history(deal) if isinstance(deal, Deal) else None
     if changes is not None:
-        changed_to = max((change for _, change in changes), default=LOST)
-        if changed_to != LOST:
-            stage = max(changed_to, stage if stage is not None else LOST)
+        stage = _stage_in_history(stage, changes)
     elif entered is not None:
         dated = next((i for i in range(last - 1, -1, -1) if entered[i] is not None), -1)
         if dated >= 0 and (stage is None or dated > stage):
@@ -630,14 +628,13 @@ def open_stage(deal: Deal | DealRow, stage_count: int) -> int | None:
     return min(stage, last - 1)
 
 
-def _stage_in_history(deal: Deal, changes: StageChanges) -> int | None:
-    """The furthest stage a deal without a win reached: its stage, or a later stage its
+def _stage_in_history(stage: int | None, changes: StageChanges) -> int | None:
+    """The furthest stage a deal without a win reached: its ``stage``, or a later stage its
     history entered; None when neither says (ReportBuilder.add_rows counts it as unknown)."""
-    furthest = deal.stage
-    changed_to = max((stage for _, stage in changes), default=LOST)
+    changed_to = max((change for _, change in changes), default=LOST)
     if changed_to != LOST:
-        furthest = max(changed_to, furthest if furthest is not None else LOST)
-    return furthest
+        return max(changed_to, stage if stage is not None else LOST)
+    return stage
 
 
 def _history(deal: Deal) -> StageChanges | None:

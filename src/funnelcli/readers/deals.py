@@ -549,7 +549,7 @@ class DealReader:
     def deal_rows(
         self, rows: Iterator[tuple[int, tuple[Cell, ...]]], batch_size: int = ROW_BATCH
     ) -> Iterator[list[DealRow]]:
-        """The deals as :data:`~funnelcli.report.DealRow` tuples, in batches: the fast lane.
+        """The deals as :class:`~funnelcli.report.DealRow` tuples, in batches: the fast lane.
 
         The same deals, in the same order, with the same accounting as :meth:`deals`.
         A row whose cells all take a fast path (a cached stage decision, an empty, plain
