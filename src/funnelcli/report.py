@@ -160,19 +160,21 @@ new_deal_row: Callable[[tuple[object, ...]], DealRow] = functools.partial(tuple.
 
 
 def deal_row(deal: Deal) -> DealRow:
-    return DealRow(
-        deal.row,
-        deal.outcome,
-        deal.stage,
-        deal.id,
-        deal.owner,
-        deal.amount,
-        deal.currency,
-        deal.created,
-        deal.closed,
-        deal.entered,
-        deal.segment,
-        deal.cohort,
+    return new_deal_row(
+        (
+            deal.row,
+            deal.outcome,
+            deal.stage,
+            deal.id,
+            deal.owner,
+            deal.amount,
+            deal.currency,
+            deal.created,
+            deal.closed,
+            deal.entered,
+            deal.segment,
+            deal.cohort,
+        )
     )
 
 
