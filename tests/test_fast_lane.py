@@ -255,18 +255,20 @@ def _deal_rows() -> st.SearchStrategy[DealRow]:
     day = st.one_of(st.none(), st.dates(dt.date(2024, 1, 1), dt.date(2025, 11, 30)))
     return st.builds(
         lambda number, outcome, stage, deal_id, amount, currency, created, closed, entered, seg: (
-            number,
-            outcome,
-            stage,
-            deal_id,
-            "Ann",
-            amount,
-            currency,
-            created,
-            closed,
-            entered,
-            seg,
-            None,
+            DealRow(
+                number,
+                outcome,
+                stage,
+                deal_id,
+                "Ann",
+                amount,
+                currency,
+                created,
+                closed,
+                entered,
+                seg,
+                None,
+            )
         ),
         st.integers(2, 10_000),
         st.sampled_from(list(Outcome)),
@@ -282,20 +284,7 @@ def _deal_rows() -> st.SearchStrategy[DealRow]:
 
 
 def _as_deal(row: DealRow) -> Deal:
-    return Deal(
-        row=row[0],
-        outcome=row[1],
-        stage=row[2],
-        id=row[3],
-        owner=row[4],
-        amount=row[5],
-        currency=row[6],
-        created=row[7],
-        closed=row[8],
-        entered=row[9],
-        segment=row[10],
-        cohort=row[11],
-    )
+    return Deal(**row._asdict())
 
 
 @settings(max_examples=200)

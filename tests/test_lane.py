@@ -45,7 +45,7 @@ from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import ReadStats, Table
 from funnelcli.render.csv_md_report import report_csv, report_markdown
 from funnelcli.render.json_report import report_json
-from funnelcli.report import ReportBuilder
+from funnelcli.report import ReportBuilder, StaleDeal
 from funnelcli.results import ExportReport, SliceRequest
 
 from .conftest import DATA, ROOT, require_compiled_lane
@@ -840,13 +840,13 @@ def test_more_stale_deals_than_are_listed_in_shuffled_order(
     count, listed = _expected_stale(path)
     assert (count, len(listed)) == (1500, 1000)
     noted: list[int] = []
-    note = ReportBuilder._note_stale
+    note = ReportBuilder.stale_deal
 
-    def noting(self: ReportBuilder, *args: Any) -> None:
+    def noting(self: ReportBuilder, *args: Any) -> StaleDeal:
         noted.append(1)
-        note(self, *args)
+        return note(self, *args)
 
-    monkeypatch.setattr(ReportBuilder, "_note_stale", noting)
+    monkeypatch.setattr(ReportBuilder, "stale_deal", noting)
     pure = _outcome(path, LANE_FUNNEL, PURE, monkeypatch)
     assert len(noted) == count
     del noted[:]

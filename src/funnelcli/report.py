@@ -81,7 +81,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import overload
+from typing import NamedTuple, overload
 
 from funnelcli.definition import Funnel
 from funnelcli.stats import quantile, wilson_interval
@@ -129,45 +129,57 @@ class Deal:
 LOST = -1
 """The stage index a timeline uses for a move to a lost label."""
 
-DealRow = tuple[
-    int,  # 0 row
-    Outcome,  # 1 outcome
-    int | None,  # 2 stage
-    str | None,  # 3 id
-    str | None,  # 4 owner
-    Decimal | None,  # 5 amount
-    str | None,  # 6 currency
-    dt.date | None,  # 7 created
-    dt.date | None,  # 8 closed
-    Sequence[dt.date | None] | None,  # 9 entered
-    str | None,  # 10 segment
-    str | None,  # 11 cohort
-]
-"""A deal without a timeline as a plain tuple, the fields of :class:`Deal` in its order
-(but the label): what the reader's fast lane yields and :meth:`ReportBuilder.add_rows`
-takes. A tuple costs a fraction of a dataclass instance, and a million-row export makes
-a million of them."""
+
+class DealRow(NamedTuple):
+    """A deal without a timeline as a named tuple, the fields of :class:`Deal` in its order
+    (but the label): what the reader's fast lane yields and :meth:`ReportBuilder.add_rows`
+    takes. A tuple costs a fraction of a dataclass instance, and a million-row export makes
+    a million of them.
+
+    On the row path it is made with :data:`new_deal_row` and unpacked by position, in this
+    field order (a NamedTuple's own constructor and attribute reads cost more per row);
+    elsewhere, read it by name."""
+
+    row: int
+    outcome: Outcome
+    stage: int | None
+    id: str | None
+    owner: str | None
+    amount: Decimal | None
+    currency: str | None
+    created: dt.date | None
+    closed: dt.date | None
+    entered: Sequence[dt.date | None] | None
+    segment: str | None  # the --by column's value
+    cohort: str | None  # the created period, with --cohort
+
+
+new_deal_row: Callable[[tuple[object, ...]], DealRow] = functools.partial(tuple.__new__, DealRow)
+"""A :class:`DealRow` from a plain tuple of its twelve fields in order, as fast as a tuple:
+``DealRow(...)`` runs a Python ``__new__`` per row (the reader's fast lane makes one per row)."""
 
 
 def deal_row(deal: Deal) -> DealRow:
-    return (
-        deal.row,
-        deal.outcome,
-        deal.stage,
-        deal.id,
-        deal.owner,
-        deal.amount,
-        deal.currency,
-        deal.created,
-        deal.closed,
-        deal.entered,
-        deal.segment,
-        deal.cohort,
+    return new_deal_row(
+        (
+            deal.row,
+            deal.outcome,
+            deal.stage,
+            deal.id,
+            deal.owner,
+            deal.amount,
+            deal.currency,
+            deal.created,
+            deal.closed,
+            deal.entered,
+            deal.segment,
+            deal.cohort,
+        )
     )
 
 
 @dataclass(slots=True)
-class _Money:
+class CurrencyTotals:
     """Sums and won values for one currency (deals carry a code; the reader fills the funnel's in)."""
 
     open_by_stage: list[Decimal]
@@ -179,16 +191,10 @@ class _Money:
     lost_value: Decimal = Decimal(0)
 
     @classmethod
-    def empty(cls, stages: int) -> _Money:
+    def empty(cls, stages: int) -> CurrencyTotals:
         return cls([Decimal(0)] * stages)
 
-    def add_won(self, amount: Decimal, *, keep_value: bool = True) -> None:
-        self.won_total += amount
-        self.won_count += 1
-        if keep_value:  # for the median only
-            self.won_values.append(float(amount))
-
-    def merge(self, other: _Money) -> None:
+    def merge(self, other: CurrencyTotals) -> None:
         self.open_by_stage = [
             a + b for a, b in zip(self.open_by_stage, other.open_by_stage, strict=True)
         ]
@@ -241,7 +247,7 @@ class ReportBuilder:
     negative_durations: int = 0
     negative_first_row: int | None = None  # the first row with one, for the warning
     cycle_days: array[int] = field(default_factory=lambda: array("q"))
-    money: dict[str, _Money] = field(default_factory=dict)  # by currency code
+    money: dict[str, CurrencyTotals] = field(default_factory=dict)  # by currency code
     won_without_amount: int = 0
     open_without_amount: int = 0
     stale: list[tuple[int, tuple[int, ...], int, StaleDeal]] = field(default_factory=list)  # heap
@@ -278,34 +284,37 @@ class ReportBuilder:
         self.moved_back = self.moved_back or [0] * n
 
     def add(self, deal: Deal) -> None:
+        """Add one deal. Its counts, money and cycle time are :meth:`add_rows`'s, the one
+        counting rule: a deal with a history (--history) goes to it with the furthest stage
+        its history reached and no stage dates, and its days in stage, moves back and
+        staleness are read from the history here."""
         changes = _history(deal)
         if changes is None:
             self.add_rows((deal_row(deal),))
             return
         self.has_stage_dates = True
-        furthest = self._furthest_in_history(deal, changes)
-        # Counts, money and cycle as add_rows counts them (it inlines the same rules for
-        # speed: a change to one is a change to both; tests/test_report*.py pin both).
-        self.reached_at[furthest] += 1
-        if deal.outcome is Outcome.WON:
-            self.won += 1
-        elif deal.outcome is Outcome.LOST:
-            self.lost[furthest] += 1
-        else:
-            self.current[furthest] += 1
-        self._add_money(deal, furthest)
+        stage = _stage_in_history(deal.stage, changes)
+        self.add_rows((deal_row(deal)._replace(stage=stage, entered=None),), stale=False)
         if self.counts_only:
             return
-        self._add_cycle(deal)
+        # The furthest stage, as add_rows found it.
+        last = self.stage_count - 1
+        if deal.outcome is Outcome.WON:
+            furthest = last
+        else:
+            furthest = 0 if stage is None else min(stage, last - 1)
         self._add_history(deal, changes, furthest)
         if deal.outcome is Outcome.OPEN:
             self._check_stale(deal, furthest, changes)
 
-    def add_rows(self, rows: Sequence[DealRow]) -> None:
-        """Add deals given as :data:`DealRow` tuples: the same as :meth:`add` on each, faster.
+    def add_rows(self, rows: Sequence[DealRow], *, stale: bool = True) -> None:
+        """Add deals given as :class:`DealRow` tuples: the counting rule (:meth:`add` on one
+        deal comes here too), with its furthest stage, counts, money, cycle time, and the
+        durations and staleness its stage-entered dates give.
 
         The reader's fast lane hands over deals without a timeline this way: one loop with
         everything in locals and no per-deal object, which is most of a large report's time.
+        ``stale=False``: leave staleness to the caller (:meth:`add`, from a history).
         ``tests/test_report.py`` pins its figures by hand; ``tests/test_fast_lane.py`` holds
         batches to deal-by-deal adding, and the reader's fast lane to the general path.
         """
@@ -319,9 +328,22 @@ class ReportBuilder:
         skipped, days_before_loss = self.skipped, self.days_before_loss
         stale_days, as_of = self.stale_days, self.as_of
         won = 0
-        for deal_row in rows:
-            number, outcome, stage, _, _, amount, currency, created, closed, entered = deal_row[:10]
-            # The furthest stage reached (see _furthest).
+        for (
+            number,
+            outcome,
+            stage,
+            deal_id,
+            owner,
+            amount,
+            currency,
+            created,
+            closed,
+            entered,
+            _,
+            _,
+        ) in rows:
+            # The furthest stage reached: a won deal's is the last; else its stage, or a
+            # later one with an entered date.
             if outcome is won_outcome:
                 furthest = last
                 won += 1
@@ -346,7 +368,7 @@ class ReportBuilder:
                 else:
                     current[furthest] += 1
             reached_at[furthest] += 1
-            # Money (see _add_money).
+            # Money: by currency; a won deal's value is kept for the median but in a slice.
             if amount is None:
                 if outcome is won_outcome:
                     self.won_without_amount += 1
@@ -356,7 +378,7 @@ class ReportBuilder:
                 code = currency or default_currency
                 money = money_by_currency.get(code)
                 if money is None:
-                    money = money_by_currency[code] = _Money.empty(last + 1)
+                    money = money_by_currency[code] = CurrencyTotals.empty(last + 1)
                 if outcome is won_outcome:
                     money.won_total += amount
                     money.won_count += 1
@@ -406,7 +428,7 @@ class ReportBuilder:
                         start = entered[furthest]
                         if start is not None and closed >= start:
                             days_before_loss[furthest].append((closed - start).days)
-            if outcome is open_outcome:
+            if outcome is open_outcome and stale:
                 # Stale: open longer than its stage's limit since it entered the stage (or
                 # since it was created, without that date).
                 limit = stale_days[furthest]
@@ -415,49 +437,8 @@ class ReportBuilder:
                     if since is None:
                         since = created
                     if since is not None and (as_of - since).days > limit:
-                        self._note_stale(
-                            furthest, since, deal_row[3], deal_row[4], amount, currency, number
-                        )
+                        self._note_stale(furthest, since, deal_id, owner, amount, currency, number)
         self.won += won
-
-    def _furthest_in_history(self, deal: Deal, changes: StageChanges) -> int:
-        last = self.stage_count - 1
-        if deal.outcome is Outcome.WON:
-            return last
-        furthest = deal.stage
-        changed_to = max((stage for _, stage in changes), default=LOST)
-        if changed_to != LOST:
-            furthest = max(changed_to, furthest if furthest is not None else LOST)
-        if furthest is None:
-            self.lost_unknown_stage += 1
-            return 0
-        return min(furthest, last - 1)
-
-    def _add_money(self, deal: Deal, furthest: int) -> None:
-        if deal.amount is None:
-            if deal.outcome is Outcome.WON:
-                self.won_without_amount += 1
-            elif deal.outcome is Outcome.OPEN:
-                self.open_without_amount += 1
-            return
-        currency = deal.currency or self.default_currency
-        money = self.money.get(currency)
-        if money is None:
-            money = self.money[currency] = _Money.empty(self.stage_count)
-        if deal.outcome is Outcome.WON:
-            money.add_won(deal.amount, keep_value=not self.counts_only)
-        elif deal.outcome is Outcome.LOST:
-            money.lost_value += deal.amount
-        else:
-            money.open_by_stage[furthest] += deal.amount
-
-    def _add_cycle(self, deal: Deal) -> None:
-        if deal.outcome is Outcome.WON and deal.created and deal.closed:
-            days = (deal.closed - deal.created).days
-            if days < 0:
-                self._negative(deal.row)
-            else:
-                self.cycle_days.append(days)
 
     def _add_history(self, deal: Deal, changes: StageChanges, furthest: int) -> None:
         """Days in stage, moves back, skipped stages and days before loss from a history."""
@@ -528,18 +509,52 @@ class ReportBuilder:
         row: int,
     ) -> None:
         """Count a deal open beyond its stage's limit; keep it if among the oldest."""
-        days = (self.as_of - since).days
         self.stale_count += 1
+        self._keep_stale(self.stale_deal(stage, since, deal_id, owner, amount, currency, row))
+
+    def stale_deal(
+        self,
+        stage: int,
+        since: dt.date,
+        deal_id: str | None,
+        owner: str | None,
+        amount: Decimal | None,
+        currency: str | None,
+        row: int,
+    ) -> StaleDeal:
+        """A deal open in ``stage`` since ``since``, as the report lists it: by its id, or
+        its row without one."""
         identifier = deal_id or f"row {row}"
+        days = (self.as_of - since).days
+        return StaleDeal(identifier, owner, self.stage_names[stage], days, amount, currency, row)
+
+    def _keep_stale(self, stale: StaleDeal) -> None:
         # Keep the oldest STALE_KEPT in a min-heap whose top is the one to drop first: the
         # youngest, then the larger id (the final sort is oldest first, then id, then row);
         # the row breaks ties between deals with the same id (an export may repeat one).
-        stale = StaleDeal(identifier, owner, self.stage_names[stage], days, amount, currency, row)
-        entry = (days, _reversed(identifier), -row, stale)
+        self._keep_stale_entry((stale.days, _reversed(stale.id), -stale.row, stale))
+
+    def _keep_stale_entry(self, entry: tuple[int, tuple[int, ...], int, StaleDeal]) -> None:
         if len(self.stale) < STALE_KEPT:
             heapq.heappush(self.stale, entry)
         elif entry[:3] > self.stale[0][:3]:
             heapq.heapreplace(self.stale, entry)
+
+    @classmethod
+    def of_stale(
+        cls, like: ReportBuilder, deals: Iterable[StaleDeal], unlisted: int
+    ) -> ReportBuilder:
+        """An empty builder for ``like``'s funnel and as-of date holding stale deals found
+        elsewhere (the compiled lane, readers/lane.py), and ``unlisted`` more that were
+        counted but cannot be among the oldest: to :meth:`merge` into ``like``."""
+        builder = cls(
+            like.stage_names, like.as_of, like.stale_days, default_currency=like.default_currency
+        )
+        for stale in deals:
+            builder.stale_count += 1
+            builder._keep_stale(stale)
+        builder.stale_count += unlisted
+        return builder
 
     def _negative(self, row: int) -> None:
         self.negative_durations += 1
@@ -555,14 +570,26 @@ class ReportBuilder:
             (self.reached_at, other.reached_at),
             (self.current, other.current),
             (self.lost, other.lost),
+        ):
+            for index, value in enumerate(theirs):
+                mine[index] += value
+        self.won += other.won
+        self.lost_unknown_stage += other.lost_unknown_stage
+        for currency, money in other.money.items():
+            target = self.money.setdefault(currency, CurrencyTotals.empty(self.stage_count))
+            target.merge(money)  # never adopt the other builder's record: it must stay its own
+        self.won_without_amount += other.won_without_amount
+        self.open_without_amount += other.open_without_amount
+        self.has_stage_dates = self.has_stage_dates or other.has_stage_dates
+        if other.counts_only:
+            return  # no durations, cycle times or stale deals (see __post_init__)
+        for mine, theirs in (
             (self.still_in_stage, other.still_in_stage),
             (self.skipped, other.skipped),
             (self.moved_back, other.moved_back),
         ):
             for index, value in enumerate(theirs):
                 mine[index] += value
-        self.won += other.won
-        self.lost_unknown_stage += other.lost_unknown_stage
         for mine_days, their_days in itertools.chain(
             zip(self.days_in_stage, other.days_in_stage, strict=True),
             zip(self.days_before_loss, other.days_before_loss, strict=True),
@@ -572,117 +599,9 @@ class ReportBuilder:
         if other.negative_first_row is not None:
             self._negative_row(other.negative_first_row)
         self.cycle_days.extend(other.cycle_days)
-        for currency, money in other.money.items():
-            target = self.money.setdefault(currency, _Money.empty(self.stage_count))
-            target.merge(money)  # never adopt the other builder's record: it must stay its own
-        self.won_without_amount += other.won_without_amount
-        self.open_without_amount += other.open_without_amount
         self.stale_count += other.stale_count
         for entry in other.stale:
-            if len(self.stale) < STALE_KEPT:
-                heapq.heappush(self.stale, entry)
-            elif entry[:3] > self.stale[0][:3]:
-                heapq.heapreplace(self.stale, entry)
-        self.has_stage_dates = self.has_stage_dates or other.has_stage_dates
-
-    # --- what the compiled lane counted (readers/lane.py, _lane.c) ---------------------
-
-    def add_counted(self, counts: LaneCounts, currencies: Sequence[str]) -> None:
-        """Add the counts the compiled lane kept for deals read after this builder's: as
-        :meth:`merge` adds another builder's. ``currencies`` names its currency slots."""
-        reached, current, lost, won, unknown, won_without, open_without, dated, money = counts
-        for mine, theirs in (
-            (self.reached_at, reached),
-            (self.current, current),
-            (self.lost, lost),
-        ):
-            for index, value in enumerate(theirs):
-                mine[index] += value
-        self.won += won
-        self.lost_unknown_stage += unknown
-        self.won_without_amount += won_without
-        self.open_without_amount += open_without
-        self.has_stage_dates = self.has_stage_dates or dated
-        for slot, won_total, won_count, won_values, lost_value, open_by_stage in money:
-            code = currencies[slot]
-            target = self.money.get(code)
-            if target is None:
-                target = self.money[code] = _Money.empty(self.stage_count)
-            if won_total is not None:
-                target.won_total += _lane_sum(won_total)
-            target.won_count += won_count
-            if won_values:
-                target.won_values.frombytes(won_values)
-            if lost_value is not None:
-                target.lost_value += _lane_sum(lost_value)
-            for index, amount in enumerate(open_by_stage):
-                if amount is not None:
-                    target.open_by_stage[index] += _lane_sum(amount)
-
-    def add_durations(self, durations: LaneDurations) -> None:
-        """Add the day counts the compiled lane kept (the whole report's builder only)."""
-        cycle, in_stage, still, before_loss, skipped, negatives, first_negative = durations
-        self.cycle_days.frombytes(cycle)
-        for index in range(self.stage_count):
-            self.days_in_stage[index].frombytes(in_stage[index])
-            self.days_before_loss[index].frombytes(before_loss[index])
-            self.still_in_stage[index] += still[index]
-            self.skipped[index] += skipped[index]
-        self.negative_durations += negatives
-        if first_negative >= 0:
-            self._negative_row(first_negative)
-
-    def add_stale(self, deal: LaneStale, currencies: Sequence[str]) -> None:
-        """A stale deal the compiled lane found, with its cells as bytes; noted as
-        :meth:`add_rows` notes one (the fast lane's stripping, its Decimal amount)."""
-        stage, since, row, raw_id, raw_name, raw_owner, raw_amount, currency = deal
-        identifier = raw_id.decode().strip() if raw_id is not None else ""
-        if not identifier and raw_name is not None:
-            identifier = raw_name.decode().strip()
-        owner = raw_owner.decode().strip() if raw_owner is not None else ""
-        amount = Decimal(raw_amount.decode().replace(",", "")) if raw_amount is not None else None
-        self._note_stale(
-            stage,
-            dt.date.fromordinal(since),
-            identifier or None,
-            owner or None,
-            amount,
-            currencies[currency],
-            row,
-        )
-
-
-LaneSum = tuple[int, int]
-"""An exact sum from the compiled lane: (coefficient, decimals), the Decimal
-coefficient * 10**-decimals, with the exponent a sum of Decimals of those places has."""
-
-LaneCounts = tuple[
-    list[int],  # reached
-    list[int],  # current
-    list[int],  # lost
-    int,  # won
-    int,  # lost_unknown_stage
-    int,  # won_without_amount
-    int,  # open_without_amount
-    bool,  # has_stage_dates
-    # per currency slot: slot, won_total, won_count, won values (doubles), lost_value,
-    # open_by_stage; a sum is None when nothing was added to it
-    list[tuple[int, LaneSum | None, int, bytes | None, LaneSum | None, list[LaneSum | None]]],
-]
-"""What one builder's worth of deals counted in the compiled lane adds up to."""
-
-LaneDurations = tuple[bytes, list[bytes], list[int], list[bytes], list[int], int, int]
-"""cycle_days, days_in_stage, still_in_stage, days_before_loss (int64s as bytes), skipped,
-negative durations, the first row with one (-1: none)."""
-
-LaneStale = tuple[int, int, int, bytes | None, bytes | None, bytes | None, bytes | None, int]
-"""stage, since (an ordinal day), row, then the id, name, owner and amount cells as bytes
-(None: no such column, or no amount), and the currency slot."""
-
-
-def _lane_sum(total: LaneSum) -> Decimal:
-    coefficient, decimals = total
-    return Decimal(coefficient).scaleb(-decimals)
+            self._keep_stale_entry(entry)
 
 
 StageChange = tuple[dt.date, int]
@@ -695,17 +614,13 @@ def open_stage(deal: Deal | DealRow, stage_count: int) -> int | None:
     """The stage an open deal is counted in (its furthest stage f, as ReportBuilder.add
     and add_rows find it); None for a won or lost deal. For readers that tally a column
     per stage."""
-    if isinstance(deal, Deal):
-        outcome, stage, entered, changes = deal.outcome, deal.stage, deal.entered, _history(deal)
-    else:
-        outcome, stage, entered, changes = deal[1], deal[2], deal[9], None
-    if outcome is not Outcome.OPEN:
+    if deal.outcome is not Outcome.OPEN:
         return None
     last = stage_count - 1
+    stage, entered = deal.stage, deal.entered
+    changes = _history(deal) if isinstance(deal, Deal) else None
     if changes is not None:
-        changed_to = max((change for _, change in changes), default=LOST)
-        if changed_to != LOST:
-            stage = max(changed_to, stage if stage is not None else LOST)
+        stage = _stage_in_history(stage, changes)
     elif entered is not None:
         dated = next((i for i in range(last - 1, -1, -1) if entered[i] is not None), -1)
         if dated >= 0 and (stage is None or dated > stage):
@@ -713,6 +628,15 @@ def open_stage(deal: Deal | DealRow, stage_count: int) -> int | None:
     if stage is None:
         return 0
     return min(stage, last - 1)
+
+
+def _stage_in_history(stage: int | None, changes: StageChanges) -> int | None:
+    """The furthest stage a deal without a win reached: its ``stage``, or a later stage its
+    history entered; None when neither says (ReportBuilder.add_rows counts it as unknown)."""
+    changed_to = max((change for _, change in changes), default=LOST)
+    if changed_to != LOST:
+        return max(changed_to, stage if stage is not None else LOST)
+    return stage
 
 
 def _history(deal: Deal) -> StageChanges | None:
@@ -1373,8 +1297,8 @@ def _counts_only_like(template: ReportBuilder) -> ReportBuilder:
     )
 
 
-_SEGMENT_OF: Callable[[DealRow], str | None] = operator.itemgetter(10)
-_COHORT_OF: Callable[[DealRow], str | None] = operator.itemgetter(11)
+_SEGMENT_OF: Callable[[DealRow], str | None] = operator.attrgetter("segment")
+_COHORT_OF: Callable[[DealRow], str | None] = operator.attrgetter("cohort")
 
 
 def new_sliced_builder(

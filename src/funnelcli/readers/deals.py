@@ -16,7 +16,7 @@ import itertools
 import operator
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import ModuleType
@@ -28,7 +28,7 @@ from funnelcli.errors import ExportError, shown
 from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular.table import Cell, Table
-from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row
+from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row, new_deal_row
 from funnelcli.vocabulary import outcome_word
 
 _FIELDS_READ = (
@@ -139,6 +139,15 @@ class RowAccount:
         examples = self.examples.setdefault(reason, [])
         if len(examples) < EXAMPLES_PER_REASON:
             examples.append((row, shown(value, 160)))
+
+    def count_rows(self, read: int, used: int, pipelines: Mapping[Cell, int]) -> None:
+        """Add rows counted elsewhere (the fast lane's locals, the compiled lane): ``read``
+        rows, ``used`` of them, ``pipelines`` the rows read by pipeline cell as written
+        (named here as :meth:`DealReader.deals` names them, in order of first appearance)."""
+        self.read += read
+        self.used += used
+        for raw, count in pipelines.items():
+            self.pipelines[cell_text(raw) or "(blank)"] += count
 
     def merge(self, other: RowAccount) -> None:
         """Add the counts of the rows that follow these in the file (another process's
@@ -435,7 +444,7 @@ class DealReader:
         for number, cells in rows if rows is not None else self.table.rows:
             account.read += 1
             if pipeline is not None:
-                account.pipelines[_text(cells[pipeline]) or "(blank)"] += 1
+                account.pipelines[cell_text(cells[pipeline]) or "(blank)"] += 1
             if self._skipped_early(number, cells):
                 continue
             deal = self._counted_deal(number, cells)
@@ -449,7 +458,7 @@ class DealReader:
         slicing = self.slicing
         where = slicing.where
         account = self.account
-        if where and not all(_text(cells[index]).casefold() == value for index, value in where):
+        if where and not all(cell_text(cells[index]).casefold() == value for index, value in where):
             account.filtered["where"] += 1
             return None
         try:
@@ -467,7 +476,7 @@ class DealReader:
         if slicing.filters_dates and not self._in_range(deal):
             return None
         if slicing.segment_column is not None:
-            deal.segment = _text(cells[slicing.segment_column]) or "(blank)"
+            deal.segment = cell_text(cells[slicing.segment_column]) or "(blank)"
         if slicing.cohort is not None:
             deal.cohort = cohort_of(deal.created, slicing.cohort)
         account.used += 1
@@ -475,8 +484,8 @@ class DealReader:
 
     def _skipped_early(self, number: int, cells: tuple[Cell, ...]) -> bool:
         """Skip (and account for) a row that repeats the header, or an earlier row."""
-        if _text(cells[0]) == self._header_first and self._repeats_header(cells):
-            self.account.skip("repeated_header", number, _text(cells[0]))
+        if cell_text(cells[0]) == self._header_first and self._repeats_header(cells):
+            self.account.skip("repeated_header", number, cell_text(cells[0]))
             return True
         return self._id_column is not None and self.repeats_earlier_row(number, cells)
 
@@ -489,7 +498,7 @@ class DealReader:
         deal changed) is skipped too, said apart with both rows, since the report cannot
         know which is right (--strict refuses both). Rows without an id are not compared."""
         assert self._id_column is not None
-        deal_id = _text(cells[self._id_column])
+        deal_id = cell_text(cells[self._id_column])
         if not deal_id:
             return False
         if self.defer_repeats and self._hashes_ids:
@@ -514,13 +523,13 @@ class DealReader:
     def _repeats_header(self, cells: tuple[Cell, ...]) -> bool:
         header = self._header
         return len(cells) == len(header) and all(
-            _text(cell) == name for cell, name in zip(cells, header, strict=True)
+            cell_text(cell) == name for cell, name in zip(cells, header, strict=True)
         )
 
     def deal_rows(
         self, rows: Iterator[tuple[int, tuple[Cell, ...]]], batch_size: int = ROW_BATCH
     ) -> Iterator[list[DealRow]]:
-        """The deals as :data:`~funnelcli.report.DealRow` tuples, in batches: the fast lane.
+        """The deals as :class:`~funnelcli.report.DealRow` tuples, in batches: the fast lane.
 
         The same deals, in the same order, with the same accounting as :meth:`deals`.
         A row whose cells all take a fast path (a cached stage decision, an empty, plain
@@ -640,19 +649,21 @@ class DealReader:
                 if segment_index is not None:
                     segment = cells[segment_index].strip() or "(blank)"
                 batch.append(
-                    (
-                        number,
-                        outcome,
-                        stage,
-                        identifier or None,
-                        owner or None,
-                        amount,
-                        currency,
-                        created,
-                        closed,
-                        entered,
-                        segment,
-                        cohort_of(created, cohort) if cohort is not None else None,
+                    new_deal_row(
+                        (
+                            number,
+                            outcome,
+                            stage,
+                            identifier or None,
+                            owner or None,
+                            amount,
+                            currency,
+                            created,
+                            closed,
+                            entered,
+                            segment,
+                            cohort_of(created, cohort) if cohort is not None else None,
+                        )
                     )
                 )
                 used += 1
@@ -661,11 +672,12 @@ class DealReader:
                 if deal is not None:
                     batch.append(deal_row(deal))
             if len(batch) >= batch_size:
-                self._flush_counts(read, used, raw_pipelines)
+                self.account.count_rows(read, used, raw_pipelines)
+                raw_pipelines.clear()
                 read = used = 0
                 yield batch
                 batch = []
-        self._flush_counts(read, used, raw_pipelines)
+        self.account.count_rows(read, used, raw_pipelines)
         if batch:
             yield batch
 
@@ -710,15 +722,6 @@ class DealReader:
         found = self._decide(cells)
         return None if isinstance(found, _Skipped) else found[:2]
 
-    def _flush_counts(self, read: int, used: int, raw_pipelines: dict[Cell, int]) -> None:
-        """Counts the fast lane kept in locals, into the account (pipelines by clean name)."""
-        account = self.account
-        account.read += read
-        account.used += used
-        for raw, count in raw_pipelines.items():  # in order of first appearance
-            account.pipelines[_text(raw) or "(blank)"] += count
-        raw_pipelines.clear()
-
     def _fast_date(self, raw: Cell) -> dt.date | None:
         """An empty cell or a plain ISO date (``2024-08-27[ 14:03[:05]]``); else _NotFast.
 
@@ -754,8 +757,8 @@ class DealReader:
     def _with_history(self, deal: Deal, cells: tuple[Cell, ...]) -> Deal | None:
         """The deal with its timeline, rebuilt as of --as-of; None when created after it."""
         assert self.history is not None
-        deal_id = _text(cells[self._id_column]) if self._id_column is not None else ""
-        name = _text(cells[self._name_column]) if self._name_column is not None else ""
+        deal_id = cell_text(cells[self._id_column]) if self._id_column is not None else ""
+        name = cell_text(cells[self._name_column]) if self._name_column is not None else ""
         deal.timeline = self.history.timeline_for(deal_id or None, name or None)
         if self.rebuild_as_of is not None:
             from funnelcli.report import deal_as_of
@@ -805,10 +808,10 @@ class DealReader:
         closed = self._date(cells, self._closed)
         entered = self._entered_dates(cells) if self._entered else None
         index = self._id_column
-        identifier = _text(cells[index]) if index is not None else ""
+        identifier = cell_text(cells[index]) if index is not None else ""
         if not identifier and self._name_column is not None:
-            identifier = _text(cells[self._name_column])
-        owner = _text(cells[self._owner_column]) if self._owner_column is not None else ""
+            identifier = cell_text(cells[self._name_column])
+        owner = cell_text(cells[self._owner_column]) if self._owner_column is not None else ""
         return Deal(
             row=number,
             outcome=outcome,
@@ -825,7 +828,7 @@ class DealReader:
 
     def _decide(self, cells: tuple[Cell, ...]) -> tuple[Outcome, int | None, str] | _Skipped:
         """Outcome and stage from the stage, status and flag cells (cached: few distinct values)."""
-        label = _text(self._cell(cells, "stage"))
+        label = cell_text(self._cell(cells, "stage"))
         try:
             outcome, stage = self._outcome_and_stage(cells, label)
         except _Skip as skip:
@@ -860,7 +863,7 @@ class DealReader:
 
     def _stated_outcome(self, cells: tuple[Cell, ...]) -> Outcome | None:
         """What a status column or won/closed flags say; None when they say nothing."""
-        status = _text(self._cell(cells, "status"))
+        status = cell_text(self._cell(cells, "status"))
         if status:
             key = label_key(status)
             if key == "deleted":
@@ -895,7 +898,7 @@ class DealReader:
         except ValueError as error:
             raise _Skip("unreadable_amount", f"'{raw}' ({error})") from None
         code = (
-            _text(cells[self._currency_column]).upper() or None
+            cell_text(cells[self._currency_column]).upper() or None
             if self._currency_column is not None
             else None
         )
@@ -998,7 +1001,9 @@ def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:
     return by_stage if any(by_stage) else []
 
 
-def _text(cell: Cell) -> str:
+def cell_text(cell: Cell) -> str:
+    """A cell as text, stripped (a whole number without its ".0"): ids, owners, pipelines
+    and segments as the deals carry them."""
     if cell.__class__ is str:
         return cell.strip()
     if cell is None:
@@ -1013,7 +1018,7 @@ def flag_value(cell: Cell) -> bool | None:
         return None
     if isinstance(cell, bool):
         return cell
-    key = _text(cell).casefold()
+    key = cell_text(cell).casefold()
     if key in _TRUE:
         return True
     if key in _FALSE and key:

@@ -13,7 +13,10 @@ every row it is not sure of:
 
 What it counted merges into the builder in the file's order before each row it gives
 back, so the report is the one the Python lanes give, byte for byte
-(``tests/test_lane.py``). Without a C compiler at install time there is no lane, and
+(``tests/test_lane.py``). Its counts come as the C module's tuples and bytes; they are
+decoded here (:class:`_Merging`) into builders of typed counts, which go in through
+:meth:`ReportBuilder.merge` as another process's share would: the report's core never
+sees the lane's wire format. Without a C compiler at install time there is no lane, and
 every read is Python's; ``FUNNEL_COMPILED=0`` turns the lane off too (README,
 Performance).
 
@@ -27,16 +30,25 @@ depend on the order it is given them (it orders them by days, id and row).
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import os
+from array import array
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from funnelcli.dates import MAX_YEAR, MIN_YEAR
-from funnelcli.readers.deals import DealReader, LaneColumns, RepeatedIds, _text, compiled_module
+from funnelcli.readers.deals import (
+    DealReader,
+    LaneColumns,
+    RepeatedIds,
+    cell_text,
+    compiled_module,
+)
 from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range
 from funnelcli.readers.tabular.csv_rows import csv_data_row
 from funnelcli.readers.tabular.table import ReadStats
-from funnelcli.report import STALE_KEPT, Outcome, SlicedBuilder
+from funnelcli.report import STALE_KEPT, CurrencyTotals, Outcome, ReportBuilder, SlicedBuilder
 
 MERGE_EVERY = 32768
 """Records between merges of what the lane counted: its arrays of days stay small, and each
@@ -127,10 +139,7 @@ def read_share(
         reader.lane_notes_ids = False
     _keep_ids(lane, reader, keep_ids)
     # Last: the file's order does not matter to which stale deals are kept.
-    stale, dropped = lane.take_stale()
-    for deal in stale:
-        builder.overall.add_stale(deal, merging.currencies)
-    builder.overall.stale_count += dropped
+    builder.overall.merge(merging.stale(lane.take_stale()))
     return overran
 
 
@@ -211,7 +220,8 @@ def _index(column: int | None) -> int:
 
 
 class _Merging:
-    """Adds what the lane counted into the builder and the reader's account, naming the
+    """Decodes what the lane counted (the tuples and bytes of ``_lane.c``) into a partial
+    report, merged into the builder, and its rows into the reader's account; names the
     lane's slots (pipelines, currencies, segments) as the Python lanes name them."""
 
     def __init__(self, reader: DealReader, builder: SlicedBuilder) -> None:
@@ -236,18 +246,131 @@ class _Merging:
         self.pipelines += [raw.decode() for raw in new_pipelines]
         self.currencies += [raw.decode() for raw in new_currencies]
         # As deal_rows names a segment: the cell stripped, "(blank)" when empty.
-        self.segments += [_text(raw.decode()) or "(blank)" for raw in new_segments]
+        self.segments += [cell_text(raw.decode()) or "(blank)" for raw in new_segments]
         if not read:
             return
-        self.reader._flush_counts(
-            read,
-            used,
-            {self.pipelines[slot]: count for slot, count in pipelines},
+        self.reader.account.count_rows(
+            read, used, {self.pipelines[slot]: count for slot, count in pipelines}
         )
-        builder = self.builder
         counts, durations = overall
-        builder.overall.add_counted(counts, self.currencies)
-        builder.overall.add_durations(durations)
+        counted = SlicedBuilder(self._builder(counts, durations))
         for slot, child_counts in children:
-            child = builder._child(builder.segments, self.segments[slot])
-            child.add_counted(child_counts, self.currencies)
+            child = self._builder(child_counts, None)
+            segment = self.segments[slot]
+            same = counted.segments.get(segment)  # cells alike once stripped
+            if same is None:
+                counted.segments[segment] = child
+            else:
+                same.merge(child)
+        self.builder.merge(counted)
+
+    def _builder(self, counts: LaneCounts, durations: LaneDurations | None) -> ReportBuilder:
+        """What one builder's worth of deals counted in the lane, as a builder like the
+        whole report's (a slice's, counts only, without ``durations``)."""
+        like = self.builder.overall
+        reached, current, lost, won, unknown, won_without, open_without, dated, money = counts
+        totals: dict[str, CurrencyTotals] = {}
+        for slot, won_total, won_count, won_values, lost_value, open_by_stage in money:
+            decoded = CurrencyTotals(
+                [_decimal(amount) for amount in open_by_stage],
+                won_total=_decimal(won_total),
+                won_count=won_count,
+                won_values=array("d", won_values or b""),
+                lost_value=_decimal(lost_value),
+            )
+            code = self.currencies[slot]
+            if code in totals:
+                totals[code].merge(decoded)
+            else:
+                totals[code] = decoded
+        builder = ReportBuilder(
+            like.stage_names,
+            like.as_of,
+            like.stale_days,
+            reached_at=reached,
+            current=current,
+            lost=lost,
+            won=won,
+            lost_unknown_stage=unknown,
+            money=totals,
+            won_without_amount=won_without,
+            open_without_amount=open_without,
+            has_stage_dates=bool(dated),
+            default_currency=like.default_currency,
+            counts_only=durations is None,
+        )
+        if durations is not None:
+            cycle, in_stage, still, before_loss, skipped, negatives, first_negative = durations
+            builder.cycle_days = array("q", cycle)
+            builder.days_in_stage = [array("q", days) for days in in_stage]
+            builder.still_in_stage = still
+            builder.days_before_loss = [array("q", days) for days in before_loss]
+            builder.skipped = skipped
+            builder.negative_durations = negatives
+            builder.negative_first_row = first_negative if first_negative >= 0 else None
+        return builder
+
+    def stale(self, taken: Any) -> ReportBuilder:
+        """The stale deals the lane kept back, with their cells as bytes, as a builder
+        holding them: noted as :meth:`ReportBuilder.add_rows` notes one (the fast lane's
+        stripping, its Decimal amount). ``taken``: what Lane.take_stale() returns."""
+        kept, dropped = taken
+        like = self.builder.overall
+        deals = []
+        for stage, since, row, raw_id, raw_name, raw_owner, raw_amount, currency in kept:
+            identifier = raw_id.decode().strip() if raw_id is not None else ""
+            if not identifier and raw_name is not None:
+                identifier = raw_name.decode().strip()
+            owner = raw_owner.decode().strip() if raw_owner is not None else ""
+            amount = (
+                Decimal(raw_amount.decode().replace(",", "")) if raw_amount is not None else None
+            )
+            deals.append(
+                like.stale_deal(
+                    stage,
+                    dt.date.fromordinal(since),
+                    identifier or None,
+                    owner or None,
+                    amount,
+                    self.currencies[currency],
+                    row,
+                )
+            )
+        return ReportBuilder.of_stale(like, deals, dropped)
+
+
+LaneSum = tuple[int, int]
+"""An exact sum from the compiled lane: (coefficient, decimals), the Decimal
+coefficient * 10**-decimals, with the exponent a sum of Decimals of those places has."""
+
+LaneCounts = tuple[
+    list[int],  # reached
+    list[int],  # current
+    list[int],  # lost
+    int,  # won
+    int,  # lost_unknown_stage
+    int,  # won_without_amount
+    int,  # open_without_amount
+    bool,  # has_stage_dates
+    # per currency slot: slot, won_total, won_count, won values (doubles), lost_value,
+    # open_by_stage; a sum is None when nothing was added to it
+    list[tuple[int, LaneSum | None, int, bytes | None, LaneSum | None, list[LaneSum | None]]],
+]
+"""What one builder's worth of deals counted in the compiled lane adds up to."""
+
+LaneDurations = tuple[bytes, list[bytes], list[int], list[bytes], list[int], int, int]
+"""cycle_days, days_in_stage, still_in_stage, days_before_loss (int64s as bytes), skipped,
+negative durations, the first row with one (-1: none)."""
+
+LaneStale = tuple[int, int, int, bytes | None, bytes | None, bytes | None, bytes | None, int]
+"""stage, since (an ordinal day), row, then the id, name, owner and amount cells as bytes
+(None: no such column, or no amount), and the currency slot."""
+
+
+def _decimal(total: LaneSum | None) -> Decimal:
+    """A lane's exact sum as a Decimal; nothing added is 0 (which adds nothing: every
+    total starts at ``Decimal(0)``, and its exponent is never above 0)."""
+    if total is None:
+        return Decimal(0)
+    coefficient, decimals = total
+    return Decimal(coefficient).scaleb(-decimals)
