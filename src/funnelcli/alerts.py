@@ -8,7 +8,7 @@ replaces the file's threshold for that stage. :func:`evaluate` checks them again
 does not. A rule whose figure does not exist yet (no deal has left the stage, no deal
 is closed) does not fire; the result says it could not be judged.
 
-Pure: no files, no terminal. The face turns a fired alert into exit code 1.
+Pure: no files, no terminal. The command line turns a fired alert into exit code 1.
 """
 
 from __future__ import annotations

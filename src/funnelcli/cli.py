@@ -1,4 +1,4 @@
-"""The face: the ``funnel`` group, its error lines and exit codes; each command is its own module.
+"""The command line: the ``funnel`` group, its error lines and exit codes; each command is its own module.
 
 Exit codes: 0 success; 1 an alert fired, or a plan is too late for its deadline (the
 output is written); 2 a usage or input error, and `funnel` with no command (its help is

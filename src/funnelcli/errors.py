@@ -2,7 +2,7 @@
 
 Every error a user can cause derives from :class:`FunnelError`. Its message is
 complete on its own: it names the file, the place (YAML key path, or row and
-column), the value, and the fix. The face (``cli.py``, ``commands/``) prints it as one
+column), the value, and the fix. The command line (``cli.py``, ``commands/``) prints it as one
 line with :func:`print_error` and exits with :attr:`FunnelError.exit_code`.
 """
 

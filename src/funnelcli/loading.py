@@ -1,4 +1,4 @@
-"""YAML file -> :class:`~funnelcli.definition.Funnel`: the only file reading below the face.
+"""YAML file -> :class:`~funnelcli.definition.Funnel`: the funnel file reader.
 
 Which funnel a command uses: the path given; else ``./funnel.yaml`` when present;
 else, for a command that reads an export (``report``, ``inspect``, ``plan --rates-from``
