@@ -26,7 +26,8 @@ from funnelcli.alerts import (
 from funnelcli.commands.report import parse_fail_below, rules_from_cli
 from funnelcli.definition import Funnel, build_funnel
 from funnelcli.render.json_report import alerts_to_json
-from funnelcli.report import Deal, Outcome, Report, build_report
+from funnelcli.report import Deal, Outcome
+from funnelcli.report_figures import Report, build_report
 
 F = Fraction
 WON, LOST, OPEN = Outcome.WON, Outcome.LOST, Outcome.OPEN

@@ -16,7 +16,9 @@ from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
 from funnelcli.render.report_view import bottleneck_sentence
-from funnelcli.report import Deal, Report, build_report, finish_slices, new_builder
+from funnelcli.report import Deal, new_builder
+from funnelcli.report_figures import Report, build_report
+from funnelcli.segments import finish_slices
 from tests.conftest import DATA
 from tests.test_report import AS_OF, LOST, OPEN, WON, deal, make_funnel
 

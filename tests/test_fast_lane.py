@@ -25,17 +25,9 @@ from funnelcli.readers.deals import DealReader
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.readers.tabular.table import Cell
 from funnelcli.render.json_report import report_json
-from funnelcli.report import (
-    Deal,
-    DealRow,
-    Outcome,
-    ReportBuilder,
-    SlicedBuilder,
-    deal_row,
-    new_builder,
-    new_sliced_builder,
-)
+from funnelcli.report import Deal, DealRow, Outcome, ReportBuilder, deal_row, new_builder
 from funnelcli.results import SliceRequest
+from funnelcli.segments import SlicedBuilder, new_sliced_builder
 
 from .conftest import DATA
 from .test_export import CASES as TWO_PROCESS_CASES

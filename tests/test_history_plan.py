@@ -24,7 +24,8 @@ from funnelcli.history_plan import (
     plan_with_credit,
 )
 from funnelcli.plan import make_plan, needed_per_stage
-from funnelcli.report import Deal, Outcome, Report, build_report
+from funnelcli.report import Deal, Outcome
+from funnelcli.report_figures import Report, build_report
 
 F = Fraction
 WON, LOST, OPEN = Outcome.WON, Outcome.LOST, Outcome.OPEN

@@ -20,7 +20,17 @@ PACKAGE = ROOT / "src" / "funnelcli"
 FLOORS: dict[int, tuple[str, ...]] = {
     1: ("stats", "errors", "signals"),
     2: ("definition", "values", "money", "dates", "vocabulary"),
-    3: ("plan", "pacing", "report", "inference", "alerts", "history_plan", "results"),
+    3: (
+        "plan",
+        "pacing",
+        "report",
+        "report_figures",
+        "segments",
+        "inference",
+        "alerts",
+        "history_plan",
+        "results",
+    ),
     4: ("readers.*", "render.*", "loading", "snapshots"),
     5: ("reporting", "planning"),
     6: ("cli", "entry", "__main__", "commands.*"),

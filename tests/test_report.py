@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelcli.definition import Funnel, build_funnel
-from funnelcli.report import Deal, Outcome, Report, build_report, finish, new_builder
+from funnelcli.report import Deal, Outcome, new_builder
+from funnelcli.report_figures import Report, build_report, finish
 
 F = Fraction
 WON, LOST, OPEN = Outcome.WON, Outcome.LOST, Outcome.OPEN
@@ -624,7 +625,7 @@ def test_stale_list_keeps_the_oldest_and_counts_all() -> None:
 
 @given(st.lists(st.integers(min_value=-5, max_value=40), max_size=60))
 def test_ascending_reads_as_the_sorted_list(values: list[int]) -> None:
-    from funnelcli.report import _Ascending
+    from funnelcli.report_figures import _Ascending
 
     expected = sorted(values)
     ascending = _Ascending(values)
@@ -639,7 +640,7 @@ def test_ascending_reads_as_the_sorted_list(values: list[int]) -> None:
 
 
 def test_quantiles_from_counts_by_hand() -> None:
-    from funnelcli.report import _Ascending
+    from funnelcli.report_figures import _Ascending
     from funnelcli.stats import quantile
 
     # 1, 2, 2, 2, 9: the median is the third value, 2; p90 sits 0.6 of the way from the

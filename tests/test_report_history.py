@@ -18,16 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelcli.definition import Funnel
-from funnelcli.report import (
-    LOST,
-    Deal,
-    Outcome,
-    Report,
-    build_report,
-    deal_as_of,
-    finish,
-    new_builder,
-)
+from funnelcli.report import LOST, Deal, Outcome, deal_as_of, new_builder
+from funnelcli.report_figures import Report, build_report, finish
 
 from .test_report import AS_OF, dated_deals, day, deal, make_funnel
 

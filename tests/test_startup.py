@@ -51,6 +51,8 @@ NEVER_FOR_PLAN_JSON = (
     "calendar",  # pacing only
     "funnelcli.readers",
     "funnelcli.report",
+    "funnelcli.report_figures",
+    "funnelcli.segments",
     "funnelcli.alerts",
     "funnelcli.snapshots",
     "funnelcli.history_plan",

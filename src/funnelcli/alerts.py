@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from funnelcli.definition import label_key
 from funnelcli.errors import shown
-from funnelcli.report import Report, StageFigures
+from funnelcli.report_figures import Report, StageFigures
 from funnelcli.values import check_rate, describe, format_rate, parse_rate
 
 ALERT_KEYS = ("fail_below", "fail_on_bottleneck", "max_stale", "min_win_rate", "max_skipped")

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING
 from funnelcli.definition import Funnel
 from funnelcli.errors import UsageError
 from funnelcli.plan import Plan, checked_deal_value, cumulative_rates, make_plan
-from funnelcli.report import WIN_FROM_WIN_RATE, MoneyFigures, Report
+from funnelcli.report_figures import WIN_FROM_WIN_RATE, MoneyFigures, Report
 from funnelcli.stats import wilson_interval
 from funnelcli.values import format_money, format_rate
 

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from funnelcli.readers.deals import RowAccount
     from funnelcli.readers.history import HistoryAccount
     from funnelcli.readers.tabular.table import ReadStats
-    from funnelcli.report import FoldedSegments, Report, SegmentFigures
+    from funnelcli.report_figures import Report
+    from funnelcli.segments import FoldedSegments, SegmentFigures
 
 DEFAULT_MAX_SEGMENTS = 50
 """--by shows the segments with the most deals, this many; the rest share one row."""

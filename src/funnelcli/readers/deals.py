@@ -28,7 +28,8 @@ from funnelcli.errors import ExportError, shown
 from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.tabular.table import Cell, Table
-from funnelcli.report import Deal, DealRow, Outcome, cohort_of, deal_row, new_deal_row
+from funnelcli.report import Deal, DealRow, Outcome, deal_row, new_deal_row
+from funnelcli.segments import cohort_of
 from funnelcli.vocabulary import outcome_word
 
 _FIELDS_READ = (

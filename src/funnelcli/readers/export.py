@@ -56,14 +56,9 @@ from funnelcli.readers.sources import check_unchanged, file_state
 from funnelcli.readers.tabular.byte_ranges import data_range, split_rows
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
-from funnelcli.report import (
-    StageProbabilities,
-    finish,
-    finish_segments,
-    finish_slices,
-    new_sliced_builder,
-)
+from funnelcli.report_figures import StageProbabilities, finish
 from funnelcli.results import ExportReport, SliceRequest, TableInfo
+from funnelcli.segments import finish_segments, finish_slices, new_sliced_builder
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ from funnelcli.readers.deals import (
 from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range
 from funnelcli.readers.tabular.csv_rows import csv_data_row
 from funnelcli.readers.tabular.table import ReadStats
-from funnelcli.report import STALE_KEPT, CurrencyTotals, Outcome, ReportBuilder, SlicedBuilder
+from funnelcli.report import STALE_KEPT, CurrencyTotals, Outcome, ReportBuilder
+from funnelcli.segments import SlicedBuilder
 
 MERGE_EVERY = 32768
 """Records between merges of what the lane counted: its arrays of days stay small, and each

@@ -28,7 +28,7 @@ from funnelcli.readers.lane import lane_for, read_share
 from funnelcli.readers.sources import local_path
 from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
-from funnelcli.report import SlicedBuilder, new_sliced_builder
+from funnelcli.segments import SlicedBuilder, new_sliced_builder
 
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 """CSV exports at least this large are shared between two processes (forking costs ~20 ms)."""

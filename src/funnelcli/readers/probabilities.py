@@ -33,7 +33,8 @@ from funnelcli.errors import ExportError, shown
 from funnelcli.readers.columns import ColumnMap, header_key
 from funnelcli.readers.deals import DateColumns, DealReader, Slicing, TimelineSource
 from funnelcli.readers.tabular.table import Cell, Table
-from funnelcli.report import Deal, DealRow, StageProbabilities, open_stage
+from funnelcli.report import Deal, DealRow, open_stage
+from funnelcli.report_figures import StageProbabilities
 
 
 def probability_column(header: tuple[str, ...] | list[str]) -> int | None:

@@ -35,8 +35,9 @@ from funnelcli.render.report_view import (
     stale_rows,
     time_in_stage_rows,
 )
-from funnelcli.report import Report, SegmentFigures
+from funnelcli.report_figures import Report
 from funnelcli.results import ExportReport
+from funnelcli.segments import SegmentFigures
 
 
 def report_renderable(result: ExportReport, funnel_source: str, export: str) -> RenderableType:

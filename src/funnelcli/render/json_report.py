@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from funnelcli.render.numbers import rate
 from funnelcli.render.report_view import skipped_share
-from funnelcli.report import MIN_SEGMENT_DEALS, Bottleneck, Report, SegmentFigures
+from funnelcli.report_figures import Bottleneck, Report
 from funnelcli.results import ExportReport
+from funnelcli.segments import MIN_SEGMENT_DEALS, SegmentFigures
 
 if TYPE_CHECKING:
     from funnelcli.alerts import AlertResult

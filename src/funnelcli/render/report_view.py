@@ -12,17 +12,16 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
-from funnelcli.report import (
-    MIN_SEGMENT_DEALS,
-    NOISE_LEVEL,
+from funnelcli.report import NOISE_LEVEL
+from funnelcli.report_figures import (
     WIN_FROM_MEASURED,
     WIN_FROM_WIN_RATE,
     Bottleneck,
     MoneyFigures,
     Report,
-    SegmentFigures,
 )
 from funnelcli.results import FILTER_REASONS, SKIP_REASONS, ExportReport
+from funnelcli.segments import MIN_SEGMENT_DEALS, SegmentFigures
 from funnelcli.values import format_money, format_rate
 
 STALE_SHOWN = 10

@@ -12,7 +12,7 @@ import yaml
 
 from funnelcli.definition import Funnel
 from funnelcli.inference import InferredFunnel
-from funnelcli.report import Report
+from funnelcli.report_figures import Report
 from funnelcli.values import format_rate
 
 if TYPE_CHECKING:
