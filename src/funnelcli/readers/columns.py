@@ -152,6 +152,15 @@ PROBABILITY_HEADERS = frozenset(
 )
 """Headers of a probability column: Salesforce and Zoho, Pipedrive, HubSpot."""
 
+
+def probability_column(header: Sequence[str]) -> int | None:
+    """The index of the export's probability column, if it has one."""
+    return next(
+        (index for index, name in enumerate(header) if label_key(name) in PROBABILITY_HEADERS),
+        None,
+    )
+
+
 _ENTERED = re.compile(
     r"""^date\s+entered\s*["'“”‘’](?P<stage>.+?)\s*\((?P<pipeline>[^()]*)\)\s*["'“”‘’]\s*$""",
     re.IGNORECASE,

@@ -47,15 +47,15 @@ from funnelcli.inference import (
 )
 from funnelcli.money import parse_money
 from funnelcli.readers.columns import (
-    PROBABILITY_HEADERS,
     ColumnMap,
     EnteredColumn,
-    header_key,
     map_columns,
+    probability_column,
     refine_by_values,
 )
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
 from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
+from funnelcli.readers.probabilities import probability_cell
 from funnelcli.readers.sources import STDIN
 from funnelcli.readers.tabular.table import Cell
 from funnelcli.vocabulary import outcome_word
@@ -66,7 +66,9 @@ class _Label:
     label: str  # as first seen
     rows: int = 0
     outcomes: Counter[str] = dataclasses.field(default_factory=Counter)
-    probabilities: list[float] = dataclasses.field(default_factory=list)
+    # The probability column's cells on its rows: written with a %, and without.
+    percents: list[Fraction] = dataclasses.field(default_factory=list)
+    plain: list[Fraction] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +95,7 @@ def gather_evidence(
         columns = refine_by_values(
             map_columns(table.header, neutral, table.source), [cells for _, cells in sample]
         )
-        keys = [header_key(header) for header in table.header]
-        probability = next((i for i, key in enumerate(keys) if key in PROBABILITY_HEADERS), None)
+        probability = probability_column(table.header)
         stage, pipeline = columns.get("stage"), columns.get("pipeline")
         wanted = pipeline_name.strip().casefold() if pipeline_name is not None else None
         entered = _pipeline_columns(columns, pipeline_name)
@@ -105,7 +106,7 @@ def gather_evidence(
         currencies: Counter[str] = Counter()
         sequences: list[tuple[tuple[int, ...], ...]] = []
         patterns: dict[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]] = {}
-        percent_scale = False
+        above_one = False  # a cell without a % above 1: the column is in percentages
         for _, cells in rows:
             label = cell_text(cells, stage)
             key = label_key(label)
@@ -131,17 +132,18 @@ def gather_evidence(
             if said is not None:
                 found.outcomes[said] += 1
             if probability is not None:
-                raw = cells[probability] if probability < len(cells) else None
-                value = probability_value(raw)
-                if value is not None:
-                    found.probabilities.append(value)
-                    percent_scale = percent_scale or value > 1 or "%" in str(raw)
+                read = _probability(cells[probability] if probability < len(cells) else None)
+                if read is not None:
+                    value, percent = read
+                    (found.percents if percent else found.plain).append(value)
+                    # The column's scale, as readers/probabilities.py reads it.
+                    above_one = above_one or (not percent and value > 1)
         source = table.source
     evidence = ExportEvidence(
         source=source,
         dialect=columns.dialect,
         labels=tuple(
-            _label_evidence(found, percent_scale)
+            _label_evidence(found, above_one)
             for found in sorted(labels.values(), key=lambda found: -found.rows)
         ),
         outcome_column=any(
@@ -256,11 +258,10 @@ def _stated(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
     return None
 
 
-def _label_evidence(found: _Label, percent_scale: bool) -> LabelEvidence:
-    median = None
-    if found.probabilities:
-        value = Fraction(str(statistics.median(found.probabilities)))
-        median = value / 100 if percent_scale else value
+def _label_evidence(found: _Label, above_one: bool) -> LabelEvidence:
+    values = [value / 100 for value in found.percents]
+    values += [value / 100 if above_one else value for value in found.plain]
+    median = statistics.median(values) if values else None
     return LabelEvidence(
         label=found.label,
         rows=found.rows,
@@ -301,16 +302,13 @@ def row_currency(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
     return money.currency if money else None
 
 
-def probability_value(cell: Cell) -> float | None:
-    """A probability cell as written (``90``, ``90%``, ``0.9``); None when it is no number."""
-    if cell is None or cell == "" or isinstance(cell, bool):
-        return None
-    text = str(cell).strip().rstrip("%").strip()
+def _probability(cell: Cell) -> tuple[Fraction, bool] | None:
+    """A probability cell read as the report reads it; a cell that is no probability is
+    evidence of nothing (the report refuses it, with its row, if it ever needs it)."""
     try:
-        value = float(text)
+        return probability_cell(cell)
     except ValueError:
         return None
-    return value if 0 <= value <= 100 else None
 
 
 def funnel_name(export: str) -> str:

@@ -420,7 +420,8 @@ def _stage_probabilities(
     """The export's probability column per stage, for a report whose losses are
     unattributed (report.py); None without such a column. A second pass over the file:
     see readers/probabilities.py for its cost."""
-    from funnelcli.readers.probabilities import probability_column, stage_probabilities
+    from funnelcli.readers.columns import probability_column
+    from funnelcli.readers.probabilities import stage_probabilities
 
     column = probability_column(table.header)
     if column is None:

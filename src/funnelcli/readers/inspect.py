@@ -1,23 +1,19 @@
-"""What the reader finds in an export, for ``funnel inspect`` and ``funnel init --from``.
+"""What the reader finds in an export, for ``funnel inspect``.
 
 One pass over the rows: stage labels with counts and where each maps, statuses,
-currencies, pipelines, each date column's day/month order, and per label the median
-probability (when the export has a probability column) and how complete its rows are,
-which ``init --from`` uses to put the stages in order.
+currencies, pipelines, and each date column's day/month order. (The evidence a funnel
+is inferred from is gathered by ``readers/evidence.py``.)
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, shared_order
 from funnelcli.definition import Funnel, label_key
 from funnelcli.readers.columns import (
-    PROBABILITY_HEADERS,
     ColumnMap,
-    header_key,
     map_columns,
     refine_by_values,
     stage_lookup,
@@ -25,7 +21,6 @@ from funnelcli.readers.columns import (
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows
 from funnelcli.readers.evidence import (
     cell_text,
-    probability_value,
     row_currency,
 )
 from funnelcli.readers.export import ReadOptions, open_export, table_info, with_funnel_names
@@ -36,17 +31,6 @@ from funnelcli.results import TableInfo
 class LabelStats:
     label: str  # as first seen
     count: int = 0
-    filled_cells: int = 0
-    probabilities: list[float] = field(default_factory=list)
-    statuses: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def completeness(self) -> float:
-        return self.filled_cells / self.count if self.count else 0.0
-
-    @property
-    def median_probability(self) -> float | None:
-        return statistics.median(self.probabilities) if self.probabilities else None
 
 
 @dataclass(frozen=True)
@@ -68,7 +52,6 @@ class Inspection:
     currencies: Counter[str]
     pipelines: Counter[str]
     date_orders: tuple[DateColumnOrder, ...]
-    probability_column: str | None
 
 
 def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspection:
@@ -78,8 +61,6 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
         columns = refine_by_values(
             map_columns(table.header, funnel, table.source), [cells for _, cells in sample]
         )
-        keys = [header_key(header) for header in table.header]
-        probability = next((i for i, key in enumerate(keys) if key in PROBABILITY_HEADERS), None)
         date_indexes = sorted(
             {i for i in (columns.get("created"), columns.get("closed")) if i is not None}
             | {column.index for column in columns.entered}
@@ -98,15 +79,9 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
             if stats is None:
                 stats = labels[label_key(label)] = LabelStats(label)
             stats.count += 1
-            stats.filled_cells += sum(1 for cell in cells if cell not in (None, ""))
-            if probability is not None:
-                value = probability_value(cells[probability] if probability < len(cells) else None)
-                if value is not None:
-                    stats.probabilities.append(value)
             status = cell_text(cells, columns.get("status"))
             if status:
                 statuses[status] += 1
-                stats.statuses[status] += 1
             currencies[row_currency(cells, columns) or funnel.currency] += 1
             pipeline = cell_text(cells, columns.get("pipeline"))
             if pipeline:
@@ -130,7 +105,6 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
             )
             for index, seen in evidence.items()
         ),
-        probability_column=columns.headers[probability] if probability is not None else None,
     )
 
 

@@ -30,21 +30,11 @@ from fractions import Fraction
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel
 from funnelcli.errors import ExportError, shown
-from funnelcli.readers.columns import ColumnMap, header_key
+from funnelcli.readers.columns import ColumnMap
 from funnelcli.readers.deals import DateColumns, DealReader, Slicing, TimelineSource
 from funnelcli.readers.tabular.table import Cell, Table
 from funnelcli.report import Deal, DealRow, open_stage
 from funnelcli.report_figures import StageProbabilities
-
-
-def probability_column(header: tuple[str, ...] | list[str]) -> int | None:
-    """The index of the export's probability column, if it has one."""
-    from funnelcli.readers.columns import PROBABILITY_HEADERS
-
-    return next(
-        (index for index, name in enumerate(header) if header_key(name) in PROBABILITY_HEADERS),
-        None,
-    )
 
 
 def stage_probabilities(
@@ -134,8 +124,9 @@ def _tap(
         yield row
 
 
-def _probability(cell: Cell, row: int, header: str, source: str) -> tuple[Fraction, bool] | None:
-    """(value, written with a %) for a probability cell; None when blank."""
+def probability_cell(cell: Cell) -> tuple[Fraction, bool] | None:
+    """(value, written with a %) for a probability cell: ``90``, ``90%``, ``0.9``, ``0,9``;
+    None when blank. Raises ValueError for anything else (not a number, below 0)."""
     if cell is None or cell == "":
         return None
     text = str(cell).strip()
@@ -145,14 +136,21 @@ def _probability(cell: Cell, row: int, header: str, source: str) -> tuple[Fracti
     number = text.rstrip("%").strip()
     if "," in number and "." not in number:
         number = number.replace(",", ".")
-    value: Fraction | None
     try:
         value = Fraction(Decimal(number))
     except (InvalidOperation, ValueError, OverflowError):  # not a number, NaN, infinity
-        value = None
-    if value is None or value < 0:
-        raise ExportError(
-            f"{source}: row {row}: {shown(header, 30)} '{shown(text, 30)}' is not a probability; "
-            "write it like 90, 90% or 0.9, or leave it blank"
-        )
+        raise ValueError(text) from None
+    if value < 0:
+        raise ValueError(text)
     return value, percent
+
+
+def _probability(cell: Cell, row: int, header: str, source: str) -> tuple[Fraction, bool] | None:
+    """:func:`probability_cell`, a cell that is no probability refused with its row."""
+    try:
+        return probability_cell(cell)
+    except ValueError:
+        raise ExportError(
+            f"{source}: row {row}: {shown(header, 30)} '{shown(str(cell).strip(), 30)}' is not a "
+            "probability; write it like 90, 90% or 0.9, or leave it blank"
+        ) from None
