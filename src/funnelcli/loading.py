@@ -44,10 +44,16 @@ def resolve_funnel(path: str | None, cwd: Path | None = None) -> LoadedFunnel:
     """The funnel a command uses (see the module docstring)."""
     if path is not None:
         return load_funnel_file(path)
-    local = (cwd or Path.cwd()) / DEFAULT_FILE_NAME
-    if local.is_file():
+    if has_funnel_file(None, cwd):
+        local = (cwd or Path.cwd()) / DEFAULT_FILE_NAME
         return load_funnel_file(DEFAULT_FILE_NAME if cwd is None else str(local))
     return LoadedFunnel(default_funnel(), [])
+
+
+def has_funnel_file(path: str | None, cwd: Path | None = None) -> bool:
+    """Whether a funnel file is given or ``./funnel.yaml`` is there: else a command that
+    reads an export builds the export's own funnel."""
+    return path is not None or ((cwd or Path.cwd()) / DEFAULT_FILE_NAME).is_file()
 
 
 def load_funnel_file(path: str) -> LoadedFunnel:

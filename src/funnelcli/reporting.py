@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from funnelcli.alerts import AlertRules, evaluate
 from funnelcli.errors import UsageError, shown
-from funnelcli.loading import DEFAULT_FILE_NAME, LoadedFunnel, resolve_funnel
+from funnelcli.loading import LoadedFunnel, has_funnel_file, resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.results import (
     HISTORY_SKIP_REASONS,
@@ -64,7 +64,7 @@ def resolve_funnel_for_export(
     """The funnel a command reading ``export`` uses (see loading.py's docstring); with no
     funnel file, ``pipeline`` and ``refuse_mixed`` go to
     :func:`funnelcli.readers.evidence.export_funnel`."""
-    if path is not None or ((cwd or Path.cwd()) / DEFAULT_FILE_NAME).is_file():
+    if has_funnel_file(path, cwd):
         return resolve_funnel(path, cwd)
     from funnelcli.readers.evidence import export_funnel
 

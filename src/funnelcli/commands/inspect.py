@@ -80,11 +80,9 @@ def _funnel(
     """The funnel file's funnel, or the export's own with what inference found: the labels
     no evidence orders (shown, not refused: inspect is where a user finds out why) and
     those the evidence says are no stage."""
-    from pathlib import Path
+    from funnelcli.loading import LoadedFunnel, has_funnel_file, resolve_funnel
 
-    from funnelcli.loading import DEFAULT_FILE_NAME, LoadedFunnel, resolve_funnel
-
-    if path is not None or Path(DEFAULT_FILE_NAME).is_file():
+    if has_funnel_file(path):
         return resolve_funnel(path), None
     from funnelcli.readers.evidence import funnel_of, gather_evidence, infer_or_refuse
 

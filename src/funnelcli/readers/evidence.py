@@ -54,6 +54,7 @@ from funnelcli.readers.columns import (
     refine_by_values,
 )
 from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
+from funnelcli.readers.deals import cell_text as deal_cell_text
 from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
 from funnelcli.readers.probabilities import probability_cell
 from funnelcli.readers.sources import STDIN
@@ -285,8 +286,8 @@ def _cell(cells: tuple[Cell, ...], index: int | None) -> Cell:
 
 
 def cell_text(cells: tuple[Cell, ...], index: int | None) -> str:
-    cell = _cell(cells, index)
-    return "" if cell is None else str(cell).strip()
+    """The cell at ``index`` as the deals reader reads text (deals.cell_text)."""
+    return deal_cell_text(_cell(cells, index))
 
 
 def row_currency(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
