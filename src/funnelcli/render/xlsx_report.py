@@ -136,7 +136,7 @@ def report_xlsx(result: ExportReport, funnel_source: str, export: str) -> bytes:
             workbook,
             "Time in stage",
             [column for _, column in TIME_COLUMNS],
-            [[stage[key] for key, _ in TIME_COLUMNS] for stage in data["stages"][:-1]],
+            [[stage[key] for key, _ in TIME_COLUMNS] for stage in data["stages"]],
         )
     add_table(workbook, "Stale deals", STALE_COLUMNS, [_stale_row(deal) for deal in data["stale"]])
     if data["segments"] is not None:
