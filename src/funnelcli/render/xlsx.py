@@ -194,10 +194,14 @@ def _summary_row(sheet: Any, label: str, item: object) -> None:
 
 
 def _wrapped_lines(text: str, width: int) -> int:
-    """How many lines a wrapped cell of ``width`` characters takes (words kept whole)."""
+    """How many lines a wrapped cell of ``width`` characters takes (words kept whole).
+
+    A column's width counts digits; text averages narrower, about 1.1 characters per digit
+    in the default font, so a line holds a little more than ``width`` characters."""
+    per_line = int(width * 1.1)
     lines, used = 1, 0
     for word in text.split():
-        if used and used + 1 + len(word) > width:
+        if used and used + 1 + len(word) > per_line:
             lines, used = lines + 1, len(word)
         else:
             used += (1 if used else 0) + len(word)
