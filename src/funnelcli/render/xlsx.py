@@ -60,10 +60,12 @@ FIXED_TIME = dt.datetime(1980, 1, 1)
 MAX_CELL_TEXT = 32_767
 """Excel's limit on a cell's characters; a longer value makes Excel "repair" the file."""
 
-SUMMARY_LABEL_WIDTH = 30
+SUMMARY_LABEL_WIDTH = 24
+SUMMARY_LABEL_MAX_WIDTH = 41
 SUMMARY_VALUE_WIDTH = 42
-"""The Summary's two columns, in characters: narrow enough that the chart beside them (from
-column D) shows whole in a 1280x800 window at 100% zoom, wide enough for a figure."""
+"""The Summary's two columns, in characters: the labels' as wide as the longest (within
+these bounds), the values' fixed, so that the chart beside them (from column D) still
+shows whole in a 1280x800 window at 100% zoom."""
 
 CHART_ANCHOR = "D2"
 CHART_WIDTH_CM = 14.0
@@ -160,7 +162,10 @@ def add_summary(workbook: Any, title: str, funnel: str, rows: Sequence[Sequence[
     sheet.freeze_panes = "A2"
     for label, item in rows:
         _summary_row(sheet, str(label), item)
-    sheet.column_dimensions["A"].width = SUMMARY_LABEL_WIDTH
+    longest = max((len(str(label)) for label, _ in rows), default=0)
+    sheet.column_dimensions["A"].width = min(
+        SUMMARY_LABEL_MAX_WIDTH, max(SUMMARY_LABEL_WIDTH, longest + 1)
+    )
     sheet.column_dimensions["B"].width = SUMMARY_VALUE_WIDTH
     sheet.column_dimensions["C"].width = 2
     sheet.sheet_view.showGridLines = False

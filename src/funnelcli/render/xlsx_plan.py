@@ -121,7 +121,14 @@ def _summary_rows(
     """The headline figures first: target, deals and leads needed (at the confidence),
     budget, pacing and lever; then the others, the plan's sentences last."""
     currency = data["currency"]
-    rows: list[list[object]] = [
+    credit = data["pipeline_credit"]
+    rows: list[list[object]] = []
+    if credit is not None:  # the target the new leads serve is what the pipeline leaves
+        rows += [
+            [f"Full target revenue ({currency})", Formatted(credit["target_revenue"], money)],
+            [f"Booked ({currency})", Formatted(credit["booked"], money)],
+        ]
+    rows += [
         [f"Target revenue ({currency})", Formatted(data["target_revenue"], money)],
         ["Won deals needed", Formatted(data["deals_needed"], COUNT)],
         ["Leads needed", Formatted(data["leads_needed"], COUNT)],
@@ -143,7 +150,8 @@ def _summary_rows(
                 ]
             )
     if plan.pacing:
-        rows.append(["Pacing", Sentence(pacing_sentence(plan))])
+        late = not plan.pacing.feasible  # the plan's alert: red, as the terminal says it
+        rows.append(["Pacing", Sentence(pacing_sentence(plan), warning=late)])
     if data["lever"]:
         rows.append(["Lever to pull first", data["lever"]])
     rows.append(["Plan", Sentence(summary_sentence(plan, context))])
@@ -193,8 +201,6 @@ def _credit_rows(data: dict[str, Any], money: str) -> list[list[object]]:
     currency = data["currency"]
     return [
         ["Pipeline credit from", file_name(credit["export"])],
-        [f"Full target revenue ({currency})", Formatted(credit["target_revenue"], money)],
-        [f"Booked ({currency})", Formatted(credit["booked"], money)],
         [f"Remaining target ({currency})", Formatted(credit["remaining_target"], money)],
         ["Deals needed for the remaining target", Formatted(credit["deals_needed"], COUNT)],
         ["Open deals", Formatted(credit["open_deals"], COUNT)],
