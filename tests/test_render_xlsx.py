@@ -29,6 +29,8 @@ import openpyxl
 import pytest
 import yaml
 
+from funnelcli.render.xlsx import money_format
+
 from .conftest import DATA, ROOT
 from .processes import group_members, run_funnel, started
 from .tools import require_program
@@ -505,3 +507,58 @@ def test_no_path_of_this_machine_in_the_workbook(made: dict[str, Made], name: st
             text = archive.read(entry).decode("utf-8")
             for folder in folders:
                 assert folder not in text, (entry, folder)
+
+
+# --- money in the funnel's currency ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("currency", "expected"),
+    [
+        ("USD", '"$"#,##0.00'),
+        ("EUR", '"€"#,##0.00'),
+        ("GBP", '"£"#,##0.00'),
+        ("SEK", '#,##0.00 "SEK"'),
+        (None, "#,##0.00"),
+        # Not a currency code: nothing of it goes into the format (a quote would break it).
+        ('U"S', "#,##0.00"),
+        ("usd", "#,##0.00"),
+    ],
+)
+def test_money_format(currency: str | None, expected: str) -> None:
+    assert money_format(currency) == expected
+
+
+def test_each_currency_of_a_mixed_export_in_its_own_format(tmp_path: Path) -> None:
+    export = str(DATA / "exports" / "pipedrive_multicurrency.csv")
+    args = ("report", export, "--as-of", "2026-12-01")
+    path = tmp_path / "mixed.xlsx"
+    assert run_funnel(*args, "--output", str(path)).returncode == 0
+    data = json.loads(run_funnel(*args, "--format", "json").stdout)
+    assert data["currency"] is None  # no fx: rates, so no figure sums EUR and USD
+    cells = figures(openpyxl.load_workbook(path))
+    for code, symbol in (("EUR", "€"), ("USD", "$")):
+        money = f'"{symbol}"#,##0.00'
+        by_currency = data["by_currency"][code]
+        assert_figures(
+            cells,
+            {
+                f"Won value ({code})": (by_currency["won_value"], money),
+                f"Open value ({code})": (by_currency["open_value"], money),
+                f"Weighted open value ({code})": (by_currency["weighted_open_value"], money),
+            },
+        )
+    assert "Won value" not in " ".join(label for label in cells if "(" not in label)
+
+
+def test_a_late_plan_says_so_in_red_and_has_no_schedule(tmp_path: Path) -> None:
+    args = ("plan", B2B, "--target", "1.2M", "--as-of", "2027-03-01", "--by", "2027-03-31")
+    path = tmp_path / "late.xlsx"
+    assert run_funnel(*args, "--output", str(path)).returncode == 1  # too late: the alert
+    data = json.loads(run_funnel(*args, "--format", "json").stdout)
+    assert data["pacing"]["feasible"] is False
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Summary", "Stages", "Sensitivity"]
+    pacing = figures(workbook)["Pacing"]
+    assert pacing.value.startswith(f"Too late for {data['pacing']['deadline']}")
+    assert pacing.font.b and pacing.font.color.rgb == "00C00000"
