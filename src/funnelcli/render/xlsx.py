@@ -33,6 +33,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -325,7 +326,9 @@ def add_funnel_chart(summary: Any, source: Any, column: int, stage_count: int, s
     chart.legend = None
     data = Reference(source, min_col=column, min_row=1, max_row=stage_count + 1)
     chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(source, min_col=1, min_row=2, max_row=stage_count + 1))
+    # The stage names are text: a string reference (set_categories would make a numeric one).
+    names = Reference(source, min_col=1, min_row=2, max_row=stage_count + 1)
+    chart.series[0].cat = AxDataSource(strRef=StrRef(f=str(names)))
     chart.x_axis.scaling.orientation = "maxMin"  # the funnel's top stage first
     # openpyxl 3.1 leaves the axes' delete flag unset, which Excel reads as "hidden". The
     # count axis is hidden on purpose: each bar carries its count as a label.

@@ -99,7 +99,7 @@ COMPARE_COLUMNS = (
     Column("Reached change", CHANGE),
     Column("Resolved then", PERCENT),
     Column("Resolved now", PERCENT),
-    Column("Resolved change", POINTS),
+    Column("Resolved change (points)", POINTS),
     Column("Median days then", DAYS),
     Column("Median days now", DAYS),
     Column("Median days change", DAYS_CHANGE),
