@@ -71,8 +71,9 @@ shows whole in a 1280x800 window at 100% zoom."""
 CHART_ANCHOR = "D2"
 CHART_WIDTH_CM = 14.0
 CHART_HEIGHT_CM = 8.5
-"""The funnel chart beside the headline: about 530 x 320 pixels, right of ~520 pixels of
-labels and values, so it ends near 1,060 pixels across and 340 down."""
+"""The funnel chart beside the headline: about 530 x 320 pixels, right of 380 to 610
+pixels of labels and values (and the row numbers), so it ends before 1,170 pixels across
+and near 340 down: inside a 1280x800 window (tests/test_render_xlsx.py checks it)."""
 
 CHART_LAST_COLUMN = "L"
 CHART_ROWS = 20
@@ -215,27 +216,14 @@ def _wrapped_lines(text: str, width: int) -> int:
 
 
 def add_table(
-    workbook: Any,
-    name: str,
-    columns: Sequence[Column],
-    rows: Iterable[Sequence[object]],
-    notes: Sequence[tuple[str, str]] = (),
-    sections: Sequence[tuple[Sequence[Column], Sequence[Sequence[object]]]] = (),
+    workbook: Any, name: str, columns: Sequence[Column], rows: Iterable[Sequence[object]]
 ) -> Any:
-    """A sheet: a bold frozen header, one row per item, then free-text notes below, then
-    each section (a table of its own, with a bold header) after a blank row. Columns are as
-    wide as their widest cell; a wide table prints landscape, one page wide."""
+    """A sheet: a bold frozen header, one row per item. Columns are as wide as their widest
+    cell; a wide table also freezes its first column and prints landscape, one page wide."""
     sheet = workbook.create_sheet(name)
     sheet.freeze_panes = "B2" if len(columns) > WIDE_SHEET_COLUMNS else "A2"
     widths: list[int] = []
     _rows_with_header(sheet, columns, rows, widths)
-    if notes:
-        sheet.append([])
-        for label, text in notes:
-            sheet.append([_cell_value(label), _cell_value(text)])
-    for section_columns, section_rows in sections:
-        sheet.append([])
-        _rows_with_header(sheet, section_columns, section_rows, widths)
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = min(
             _MAX_WIDTH, max(_MIN_WIDTH, width + 2)
@@ -345,10 +333,6 @@ def add_funnel_chart(summary: Any, source: Any, column: int, stage_count: int, s
     # The print area takes in the chart: from A1 to the column and row past its corner.
     last_row = max(summary.max_row, CHART_ROWS)
     summary.print_area = f"A1:{CHART_LAST_COLUMN}{last_row}"
-
-
-def column_title(key: str) -> str:
-    return key.replace("_", " ").capitalize()
 
 
 def to_date(text: str | None) -> dt.date | None:
