@@ -324,8 +324,9 @@ def add_funnel_chart(summary: Any, source: Any, column: int, stage_count: int, s
     chart.y_axis.delete = True
     chart.y_axis.majorGridlines = None
     chart.gapWidth = 40
+    # Each bar's count as its label, in the Stages cells' own format (#,##0).
     chart.series[0].dLbls = DataLabelList(
-        showVal=True, showSerName=False, showCatName=False, showLegendKey=False, numFmt=COUNT
+        showVal=True, showSerName=False, showCatName=False, showLegendKey=False
     )
     chart.height = CHART_HEIGHT_CM
     chart.width = CHART_WIDTH_CM
