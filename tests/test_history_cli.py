@@ -694,13 +694,13 @@ def test_days_in_stage_in_xlsx(tmp_path: Path) -> None:
     result = salesforce("--as-of", LAST_DAY, "--output", str(target))
     assert result.exit_code == 0, result.stderr
     workbook = openpyxl.load_workbook(target)
-    sheet = workbook["Stages"]
+    sheet = workbook["Time in stage"]
     rows = list(sheet.iter_rows(values_only=True))
     header = list(rows[0])
     titles = {
-        "median_days_in_stage": "Median days in stage",
-        "p75_days_in_stage": "P75 days in stage",
-        "p90_days_in_stage": "P90 days in stage",
+        "median_days_in_stage": "Median days",
+        "p75_days_in_stage": "P75 days",
+        "p90_days_in_stage": "P90 days",
         "still_in_stage": "Still in stage",
     }
     assert [row[header.index("Stage")] for row in rows[1:]] == column(data, "name")

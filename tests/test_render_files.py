@@ -29,7 +29,7 @@ from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.console_plan import plan_renderable
 from funnelcli.render.console_report import report_renderable
 from funnelcli.render.csv_md_plan import plan_csv
-from funnelcli.render.csv_md_report import CSV_COLUMNS, report_csv
+from funnelcli.render.csv_md_report import report_csv
 from funnelcli.render.html import to_html
 from funnelcli.render.json_plan import plan_to_dict
 from funnelcli.render.json_report import report_to_dict
@@ -128,17 +128,25 @@ def sheet_numbers(workbook: Any) -> set[object]:
 
 
 def assert_every_sheet_framed(workbook: Any) -> None:
+    assert workbook.sheetnames[0] == "Summary"
+    assert workbook.active.title == "Summary"
     for sheet in workbook:
-        assert sheet.freeze_panes == "A2", sheet.title
+        # The header row frozen (and, on a wide table, the stage names' column too).
+        assert sheet.freeze_panes in ("A2", "B2"), sheet.title
         assert all(cell.font.b for cell in sheet[1]), sheet.title
         assert sheet.column_dimensions["A"].width >= 8, sheet.title
+        assert sheet.print_title_rows == "$1:$1", sheet.title
 
 
 def assert_funnel_chart(sheet: Any, column: str, stage_count: int) -> None:
+    """The Summary's chart, of a column of the Stages sheet, beside the two figure columns."""
+    assert sheet.title == "Summary"
     assert len(sheet._charts) == 1
     chart = sheet._charts[0]
     assert chart.tagname == "barChart"
     assert chart.type == "bar"
+    # Anchored at D2 (openpyxl counts from 0): right of the label and value columns.
+    assert (chart.anchor._from.col, chart.anchor._from.row) == (3, 1)
     series = chart.series[0]
     assert series.val.numRef.f == f"'Stages'!${column}$2:${column}${stage_count + 1}"
     categories = series.cat.numRef or series.cat.strRef
@@ -180,9 +188,9 @@ def test_neutralise_cells_leaves_numbers_alone() -> None:
 
 def test_plan_workbook_sheets_and_frames(plan: Plan, tmp_path: Path) -> None:
     workbook = load(plan_xlsx(plan, "built-in default"), tmp_path, "plan.xlsx")
-    assert workbook.sheetnames == ["Summary", "Stages", "Pacing", "Sensitivity"]
+    assert workbook.sheetnames == ["Summary", "Stages", "Schedule", "Sensitivity"]
     assert_every_sheet_framed(workbook)
-    assert_funnel_chart(workbook["Stages"], "B", len(plan.stages))
+    assert_funnel_chart(workbook["Summary"], "B", len(plan.stages))
 
 
 def test_plan_workbook_without_pacing(tmp_path: Path) -> None:
@@ -210,7 +218,7 @@ def test_plan_workbook_figures_match_the_json(plan: Plan, tmp_path: Path) -> Non
         ]
     )
     pacing = data["pacing"]
-    assert body(workbook["Pacing"]) == excel_rows(
+    assert body(workbook["Schedule"]) == excel_rows(
         [[row["period"], row["start"], row["end"], row["leads"]] for row in pacing["schedule"]]
     )
     assert body(workbook["Sensitivity"]) == excel_rows(
@@ -227,13 +235,14 @@ def test_plan_workbook_figures_match_the_json(plan: Plan, tmp_path: Path) -> Non
         ]
     )
     budget = data["budget"]
-    assert summary(workbook["Summary"]) == excel_figures(
+    assert workbook["Summary"]["B1"].value == data["funnel"]
+    figures = summary(workbook["Summary"])
+    assert {label: figures[label] for label in PLAN_FIGURES} == excel_figures(
         {
-            "Funnel": data["funnel"],
             "Funnel file": "built-in default",
             "Target revenue (USD)": data["target_revenue"],
             "Average deal value (USD)": data["average_deal_value"],
-            "Deals needed": data["deals_needed"],
+            "Won deals needed": data["deals_needed"],
             "Leads needed": data["leads_needed"],
             "Confidence": confidence["level"],
             "Leads needed at confidence": confidence["leads_needed"],
@@ -254,6 +263,15 @@ def test_plan_workbook_figures_match_the_json(plan: Plan, tmp_path: Path) -> Non
     assert sheet_numbers(workbook) <= numbers_in(data)
 
 
+PLAN_FIGURES = (
+    *("Funnel file", "Target revenue (USD)", "Average deal value (USD)", "Won deals needed"),
+    *("Leads needed", "Confidence", "Leads needed at confidence", "Cost per lead (USD)"),
+    *("Lead budget (USD)", "Cost per won deal (USD)", "Lead budget at confidence (USD)"),
+    *("Deadline", "As of", "Cycle days", "Leads enter from", "Last lead entry"),
+    *("Window days", "Leads per month", "Lever to pull first"),
+)
+
+
 def test_plan_workbook_number_formats(plan: Plan, tmp_path: Path) -> None:
     workbook = load(plan_xlsx(plan, "built-in default"), tmp_path, "plan.xlsx")
     stages = workbook["Stages"]
@@ -266,9 +284,10 @@ def test_plan_workbook_number_formats(plan: Plan, tmp_path: Path) -> None:
         "yyyy-mm-dd",
     ]
     figures = {row[0].value: row[1].number_format for row in workbook["Summary"].iter_rows()}
-    assert figures["Target revenue (USD)"] == "#,##0.00"
+    assert figures["Target revenue (USD)"] == '"$"#,##0.00'
     assert figures["Confidence"] == "0.0%"
-    assert figures["Deals needed"] == "#,##0"
+    assert figures["Won deals needed"] == "#,##0"
+    assert workbook["Sensitivity"]["F2"].number_format == '"$"#,##0.00'
 
 
 def test_plan_workbook_is_deterministic(plan: Plan) -> None:
@@ -285,11 +304,22 @@ def test_plan_workbook_is_deterministic(plan: Plan) -> None:
 
 def test_report_workbook_sheets_and_frames(small: ExportReport, tmp_path: Path) -> None:
     workbook = load(report_xlsx(small, SMALL_FUNNEL, SMALL), tmp_path, "report.xlsx")
-    assert workbook.sheetnames == ["Summary", "Stages", "Stale deals"]
+    # small.csv dates no stage: no Time in stage sheet.
+    assert workbook.sheetnames == ["Summary", "Stages", "Stale deals", "Rows"]
     assert_every_sheet_framed(workbook)
-    assert_funnel_chart(workbook["Stages"], "B", len(small.report.stages))
+    assert_funnel_chart(workbook["Summary"], "B", len(small.report.stages))
     assert [cell.value for cell in workbook["Stages"][1]] == [
-        key.replace("_", " ").capitalize() for key in CSV_COLUMNS
+        "Stage",
+        "Reached",
+        "Open",
+        "Lost",
+        "Conversion to next",
+        "Resolved conversion",
+        "Planned conversion",
+        "Cumulative conversion",
+        "Open value",
+        "Median days in stage",
+        "Win probability",
     ]
 
 
@@ -297,10 +327,7 @@ def test_report_workbook_figures_match_the_json(small: ExportReport, tmp_path: P
     data = report_to_dict(small, SMALL_FUNNEL, SMALL)
     workbook = load(report_xlsx(small, SMALL_FUNNEL, SMALL), tmp_path, "report.xlsx")
     assert body(workbook["Stages"]) == excel_rows(
-        [
-            [stage["name"] if key == "stage" else stage[key] for key in CSV_COLUMNS]
-            for stage in data["stages"]
-        ]
+        [[stage[key] for key in REPORT_STAGE_KEYS] for stage in data["stages"]]
     )
     assert len(data["stale"]) == 3
     assert body(workbook["Stale deals"]) == excel_rows(
@@ -316,11 +343,12 @@ def test_report_workbook_figures_match_the_json(small: ExportReport, tmp_path: P
             for deal in data["stale"]
         ]
     )
-    assert summary(workbook["Summary"]) == excel_figures(
+    assert workbook["Summary"]["B1"].value == data["funnel"]
+    figures = summary(workbook["Summary"])
+    assert {label: figures[label] for label in REPORT_FIGURES} == excel_figures(
         {
-            "Funnel": data["funnel"],
-            "Funnel file": SMALL_FUNNEL,
-            "Export": SMALL,
+            "Funnel file": "small.yaml",
+            "Export": "small.csv",
             "As of": "2025-06-30",
             "Won": data["won"]["count"],
             "Lost": data["lost"]["count"],
@@ -343,7 +371,23 @@ def test_report_workbook_figures_match_the_json(small: ExportReport, tmp_path: P
             "Rows skipped": data["rows"]["skipped"],
         }
     )
-    assert sheet_numbers(workbook) <= numbers_in(data)
+    # Every number is one of the JSON's, or the count of alerts fired (none here).
+    assert sheet_numbers(workbook) <= numbers_in(data) | {0}
+
+
+REPORT_STAGE_KEYS = (
+    *("name", "reached", "current", "lost", "conversion_to_next", "resolved_conversion"),
+    *("planned_conversion", "cumulative_conversion", "open_value", "median_days_in_stage"),
+    "win_probability",
+)
+REPORT_FIGURES = (
+    *("Funnel file", "Export", "As of", "Won", "Lost", "Lost at an unknown stage", "Open"),
+    *("Open without an amount", "Win rate", "Won value (USD)", "Lost value (USD)"),
+    *("Average won value (USD)", "Median won value (USD)", "Open value (USD)"),
+    *("Weighted open value (USD)", "Open deals weighted by", "Median cycle days (won)"),
+    *("P90 cycle days (won)", "Sales velocity per day (USD)", "Rows read", "Rows used"),
+    "Rows skipped",
+)
 
 
 def test_report_workbook_notes_and_formats(small: ExportReport, tmp_path: Path) -> None:
@@ -353,15 +397,17 @@ def test_report_workbook_notes_and_formats(small: ExportReport, tmp_path: Path) 
     assert notes["Bottleneck"].startswith("None can be found. 3 lost deals have no stage")
     assert notes["Rows"] == "Rows: 13 read = 13 used + 0 skipped."
     stages = workbook["Stages"]
-    formats = {key: cell.number_format for key, cell in zip(CSV_COLUMNS, stages[2], strict=True)}
+    formats = {
+        key: cell.number_format for key, cell in zip(REPORT_STAGE_KEYS, stages[2], strict=True)
+    }
     assert formats["reached"] == "#,##0"
     # resolved_conversion is empty for small.csv (its lost deals carry no stage): the
     # percent format is checked on conversion_to_next.
     assert formats["conversion_to_next"] == "0.0%"
-    assert formats["open_value"] == "#,##0.00"
+    assert formats["open_value"] == '"$"#,##0.00'
     assert [cell.number_format for cell in workbook["Stale deals"][2]][3:5] == [
         "#,##0",
-        "#,##0.00",
+        '"$"#,##0.00',
     ]
 
 
@@ -436,7 +482,7 @@ def test_report_workbook_neutralises_crm_text(injected: ExportReport, tmp_path: 
         ["'@SUM(A1)", "'+1", "'=Lead"],
     ]
     assert stale[0][4] == -500
-    assert summary(workbook["Summary"])["Funnel"] == "'=Injected funnel"
+    assert workbook["Summary"]["B1"].value == "'=Injected funnel"
     for sheet in workbook:
         for row in sheet.iter_rows():
             for cell in row:
@@ -445,8 +491,8 @@ def test_report_workbook_neutralises_crm_text(injected: ExportReport, tmp_path: 
                     assert not cell.value.startswith(FORMULA_STARTS), cell.value
     demo = workbook["Stages"][3]
     assert demo[0].value == "'-Demo"
-    assert demo[CSV_COLUMNS.index("open_value")].value == -500
-    assert demo[CSV_COLUMNS.index("open_value")].data_type == "n"
+    assert demo[REPORT_STAGE_KEYS.index("open_value")].value == -500
+    assert demo[REPORT_STAGE_KEYS.index("open_value")].data_type == "n"
 
 
 def test_plan_workbook_neutralises_funnel_text(tmp_path: Path) -> None:

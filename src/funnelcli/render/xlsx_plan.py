@@ -1,7 +1,9 @@
-"""A plan as an Excel workbook: Summary, Stages (with a chart), Pacing, Sensitivity.
+"""A plan as an Excel workbook.
 
-Every figure is taken from :func:`plan_to_dict`, so the workbook never disagrees with
-``--format json``; the sentences are the plan view's.
+Sheets: Summary (headline figures, the chart of the counts needed, then the other figures
+and the plan's sentences), Stages, Schedule (the leads to add per month or week, with a
+deadline) and Sensitivity. Every figure is taken from :func:`plan_to_dict`, so the workbook
+never disagrees with ``--format json``; the sentences are the plan view's.
 """
 
 from __future__ import annotations
@@ -13,19 +15,24 @@ from funnelcli.render.json_plan import plan_to_dict
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
+    pacing_sentence,
     summary_sentence,
 )
 from funnelcli.render.xlsx import (
     COUNT,
     DATE,
-    MONEY,
     PERCENT,
     RATIO,
+    SECTION,
     TENTHS,
     Column,
     Formatted,
+    Sentence,
     add_funnel_chart,
+    add_summary,
     add_table,
+    file_name,
+    money_format,
     new_workbook,
     to_date,
     workbook_bytes,
@@ -39,7 +46,7 @@ PLAN_STAGE_COLUMNS = (
     Column("Needed at confidence", COUNT),
     Column("Enter by", DATE),
 )
-PACING_COLUMNS = (
+SCHEDULE_COLUMNS = (
     Column("Period"),
     Column("Start", DATE),
     Column("End", DATE),
@@ -51,25 +58,51 @@ SENSITIVITY_COLUMNS = (
     Column("Raised rate", PERCENT),
     Column("Leads needed", COUNT),
     Column("Leads saved", COUNT),
-    Column("Budget saved", MONEY),
+    Column("Budget saved"),  # in the plan's currency: set per workbook
 )
 
 
 def plan_xlsx(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> bytes:
-    """Sheets Summary (with where the rates came from and the pipeline credit), Stages
-    (with a chart of the counts needed), and Pacing and Sensitivity when the plan has them."""
+    """The plan's workbook, opening on its Summary (see the module's docstring)."""
     data = plan_to_dict(plan, funnel_source, context)
+    money = money_format(data["currency"])
     workbook = new_workbook(f"Plan: {data['funnel']}")
-    lines = [*(context_lines(plan, context) if context else []), *detail_lines(plan)]
-    notes = [("Plan", summary_sentence(plan, context)), *(("", line) for line in lines)]
-    add_table(workbook, "Summary", (Column("Figure"), Column("Value")), _plan_summary(data), notes)
+    stages = add_table(workbook, "Stages", PLAN_STAGE_COLUMNS, _stage_rows(data))
+    summary = add_summary(
+        workbook, "Plan", data["funnel"], _summary_rows(plan, context, data, money)
+    )
+    add_funnel_chart(summary, stages, 2, len(data["stages"]), "Needed")
+    pacing = data["pacing"]
+    if pacing and pacing["schedule"]:
+        schedule = [
+            [row["period"], to_date(row["start"]), to_date(row["end"]), row["leads"]]
+            for row in pacing["schedule"]
+        ]
+        add_table(workbook, "Schedule", SCHEDULE_COLUMNS, schedule)
+    if data["sensitivity"]:
+        sensitivity = [
+            [
+                row["stage"],
+                row["current_rate"],
+                row["raised_rate"],
+                row["leads_needed"],
+                row["leads_saved"],
+                Formatted(row["budget_saved"], money),
+            ]
+            for row in data["sensitivity"]
+        ]
+        add_table(workbook, "Sensitivity", SENSITIVITY_COLUMNS, sensitivity)
+    return workbook_bytes(workbook)
+
+
+def _stage_rows(data: dict[str, Any]) -> list[list[object]]:
     confidence = data["confidence"]
     at_confidence = (
         [stage["needed"] for stage in confidence["stages"]]
         if confidence
         else [None] * len(data["stages"])
     )
-    stage_rows = [
+    return [
         [
             stage["name"],
             stage["needed"],
@@ -80,40 +113,24 @@ def plan_xlsx(plan: Plan, funnel_source: str, context: PlanContext | None = None
         ]
         for stage, needed in zip(data["stages"], at_confidence, strict=True)
     ]
-    stages = add_table(workbook, "Stages", PLAN_STAGE_COLUMNS, stage_rows)
-    add_funnel_chart(stages, 2, len(stage_rows), "Needed")
-    pacing = data["pacing"]
-    if pacing and pacing["schedule"]:
-        schedule = [
-            [row["period"], to_date(row["start"]), to_date(row["end"]), row["leads"]]
-            for row in pacing["schedule"]
-        ]
-        add_table(workbook, "Pacing", PACING_COLUMNS, schedule)
-    if data["sensitivity"]:
-        sensitivity = [
-            [
-                row["stage"],
-                row["current_rate"],
-                row["raised_rate"],
-                row["leads_needed"],
-                row["leads_saved"],
-                row["budget_saved"],
-            ]
-            for row in data["sensitivity"]
-        ]
-        add_table(workbook, "Sensitivity", SENSITIVITY_COLUMNS, sensitivity)
-    return workbook_bytes(workbook)
 
 
-def _plan_summary(data: dict[str, Any]) -> list[list[object]]:
+def _summary_rows(
+    plan: Plan, context: PlanContext | None, data: dict[str, Any], money: str
+) -> list[list[object]]:
+    """The headline figures first: target, deals and leads needed (at the confidence),
+    budget, pacing and lever; then the others, the plan's sentences last."""
     currency = data["currency"]
-    rows: list[list[object]] = [
-        ["Funnel", data["funnel"]],
-        ["Funnel file", data["funnel_source"]],
-        *_context_rows(data),
-        [f"Target revenue ({currency})", Formatted(data["target_revenue"], MONEY)],
-        [f"Average deal value ({currency})", Formatted(data["average_deal_value"], MONEY)],
-        ["Deals needed", Formatted(data["deals_needed"], COUNT)],
+    credit = data["pipeline_credit"]
+    rows: list[list[object]] = []
+    if credit is not None:  # the target the new leads serve is what the pipeline leaves
+        rows += [
+            [f"Full target revenue ({currency})", Formatted(credit["target_revenue"], money)],
+            [f"Booked ({currency})", Formatted(credit["booked"], money)],
+        ]
+    rows += [
+        [f"Target revenue ({currency})", Formatted(data["target_revenue"], money)],
+        ["Won deals needed", Formatted(data["deals_needed"], COUNT)],
         ["Leads needed", Formatted(data["leads_needed"], COUNT)],
     ]
     confidence = data["confidence"]
@@ -124,48 +141,67 @@ def _plan_summary(data: dict[str, Any]) -> list[list[object]]:
         ]
     budget = data["budget"]
     if budget:
-        rows += [
-            [f"Cost per lead ({currency})", Formatted(budget["cost_per_lead"], MONEY)],
-            [f"Lead budget ({currency})", Formatted(budget["lead_budget"], MONEY)],
-            [f"Cost per won deal ({currency})", Formatted(budget["cost_per_won_deal"], MONEY)],
-        ]
+        rows.append([f"Lead budget ({currency})", Formatted(budget["lead_budget"], money)])
         if budget["lead_budget_at_confidence"] is not None:
             rows.append(
                 [
                     f"Lead budget at confidence ({currency})",
-                    Formatted(budget["lead_budget_at_confidence"], MONEY),
+                    Formatted(budget["lead_budget_at_confidence"], money),
                 ]
             )
+    if plan.pacing:
+        late = not plan.pacing.feasible  # the plan's alert: red, as the terminal says it
+        rows.append(["Pacing", Sentence(pacing_sentence(plan), warning=late)])
+    if data["lever"]:
+        rows.append(["Lever to pull first", data["lever"]])
+    rows.append(["Plan", Sentence(summary_sentence(plan, context))])
+    if plan.pacing:
+        rows.append(["As of", Formatted(to_date(data["pacing"]["as_of"]), DATE)])
+    rows.append(["Funnel file", file_name(data["funnel_source"])])
+    if data["rates_from"]:
+        rows.append(["Rates from", file_name(data["rates_from"])])
+    rows += [
+        ["More figures", SECTION],
+        *_more_figures(data, money),
+        *_credit_rows(data, money),
+        *_sentences(plan, context),
+    ]
+    return rows
+
+
+def _more_figures(data: dict[str, Any], money: str) -> list[list[object]]:
+    currency = data["currency"]
+    rows: list[list[object]] = [
+        [f"Average deal value ({currency})", Formatted(data["average_deal_value"], money)],
+    ]
+    budget = data["budget"]
+    if budget:
+        rows += [
+            [f"Cost per lead ({currency})", Formatted(budget["cost_per_lead"], money)],
+            [f"Cost per won deal ({currency})", Formatted(budget["cost_per_won_deal"], money)],
+        ]
     pacing = data["pacing"]
     if pacing:
         rows += [
             ["Deadline", Formatted(to_date(pacing["deadline"]), DATE)],
-            ["As of", Formatted(to_date(pacing["as_of"]), DATE)],
             ["Cycle days", Formatted(pacing["cycle_days"], COUNT)],
             ["Leads enter from", Formatted(to_date(pacing["window_start"]), DATE)],
             ["Last lead entry", Formatted(to_date(pacing["last_lead_entry"]), DATE)],
             ["Window days", Formatted(pacing["window_days"], COUNT)],
             [f"Leads per {pacing['per']}", Formatted(pacing["leads_per_period"], COUNT)],
         ]
-    if data["lever"]:
-        rows.append(["Lever to pull first", data["lever"]])
     return rows
 
 
-def _context_rows(data: dict[str, Any]) -> list[list[object]]:
-    """Where the rates came from and, with --credit-pipeline, what the open deals bring."""
-    rows: list[list[object]] = []
-    if data["rates_from"]:
-        rows.append(["Rates from", data["rates_from"]])
+def _credit_rows(data: dict[str, Any], money: str) -> list[list[object]]:
+    """With --credit-pipeline: what the open deals of the export bring."""
     credit = data["pipeline_credit"]
     if credit is None:
-        return rows
+        return []
     currency = data["currency"]
-    rows += [
-        ["Pipeline credit from", credit["export"]],
-        [f"Full target revenue ({currency})", Formatted(credit["target_revenue"], MONEY)],
-        [f"Booked ({currency})", Formatted(credit["booked"], MONEY)],
-        [f"Remaining target ({currency})", Formatted(credit["remaining_target"], MONEY)],
+    return [
+        ["Pipeline credit from", file_name(credit["export"])],
+        [f"Remaining target ({currency})", Formatted(credit["remaining_target"], money)],
         ["Deals needed for the remaining target", Formatted(credit["deals_needed"], COUNT)],
         ["Open deals", Formatted(credit["open_deals"], COUNT)],
         [
@@ -174,13 +210,28 @@ def _context_rows(data: dict[str, Any]) -> list[list[object]]:
         ],
         [
             f"Revenue expected from the pipeline ({currency})",
-            Formatted(credit["expected_revenue_from_pipeline"], MONEY),
+            Formatted(credit["expected_revenue_from_pipeline"], money),
         ],
         ["Gap deals", Formatted(credit["gap_deals"], COUNT)],
-        [f"Gap revenue ({currency})", Formatted(credit["gap_revenue"], MONEY)],
-        [f"Open value ({currency})", Formatted(credit["open_value"], MONEY)],
+        [f"Gap revenue ({currency})", Formatted(credit["gap_revenue"], money)],
+        [f"Open value ({currency})", Formatted(credit["open_value"], money)],
         ["Pipeline coverage", Formatted(credit["coverage"], RATIO)],
         ["Win rate", Formatted(credit["win_rate"], PERCENT)],
         ["Coverage needed", Formatted(credit["coverage_needed"], RATIO)],
     ]
-    return rows
+
+
+def _sentences(plan: Plan, context: PlanContext | None) -> list[list[object]]:
+    """Where the rates came from, the credit, budget and lever, as the terminal says them;
+    files by name only."""
+    named = None
+    if context is not None:
+        named = context._replace(
+            rates_from=file_name(context.rates_from), credit_from=file_name(context.credit_from)
+        )
+    shown = pacing_sentence(plan) if plan.pacing else None  # in the headline already
+    lines = [
+        *(context_lines(plan, named) if named else []),
+        *(line for line in detail_lines(plan) if line != shown),
+    ]
+    return [["Notes" if index == 0 else "", Sentence(line)] for index, line in enumerate(lines)]
