@@ -136,9 +136,9 @@ def open_page(browser: Any) -> Iterator[Any]:
         visit = Visit()
         page.on(
             "console",
-            lambda message: visit.console_errors.append(message.text)
-            if message.type == "error"
-            else None,
+            lambda message: (
+                visit.console_errors.append(message.text) if message.type == "error" else None
+            ),
         )
         page.on("pageerror", lambda error: visit.page_errors.append(str(error)))
         page.on("request", lambda request: visit.requests.append(request.url))

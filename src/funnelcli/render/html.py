@@ -92,6 +92,8 @@ class Chart(NamedTuple):
     label_x: float = 0  # funnel: where names end, figures start and notes centre
     figure_x: float = 0
     note_x: float = 0
+    top_y: float = 0  # columns: the height of the tallest, with its figure as the scale
+    top_label: str = ""
 
 
 class Section(NamedTuple):

@@ -65,7 +65,7 @@ def funnel_chart(
     )
 
 
-_PLOT_LEFT, _PLOT_RIGHT = 16, WIDTH - 16
+_PLOT_LEFT, _PLOT_RIGHT = 48, WIDTH - 32  # room for the first and last labels
 _PLOT_TOP, _BASELINE = 24, 176  # figures sit above the bars, labels below the baseline
 _COLUMNS_HEIGHT = 204
 _MAX_COLUMN = 64
@@ -88,4 +88,16 @@ def column_chart(
         top = round(_BASELINE - height, 2)
         bar = Bar(label, f"{value:,}", round(x, 2), top, round(width, 2), round(height, 2))
         bars.append(bar._replace(labelled=index % every == 0, figured=every == 1))
-    return Chart(title, description, WIDTH, _COLUMNS_HEIGHT, tuple(bars), "columns", _BASELINE)
+    # Too many columns to print each figure: a line at the tallest one says the scale.
+    scale = "" if every == 1 else f"{largest:,}"
+    return Chart(
+        title,
+        description,
+        WIDTH,
+        _COLUMNS_HEIGHT,
+        tuple(bars),
+        "columns",
+        _BASELINE,
+        top_y=_PLOT_TOP,
+        top_label=scale,
+    )
