@@ -49,8 +49,18 @@ PLAN = (
     *("--confidence", "90%", "--as-of", "2026-12-01", "--by", "2027-03-31"),
     *("--cost-per-lead", "45"),
 )
+SKIPPED = (
+    *("report", str(DATA / "fit" / "one_of_four_skipped.csv")),
+    *("--funnel", str(DATA / "fit" / "hubspot_ids.yaml"), "--as-of", "2026-12-01"),
+)
+CREDIT = (
+    *("plan", "--target", "900k", "--as-of", "2026-12-01"),
+    *("--credit-pipeline", str(ROOT / "examples" / "hubspot_deals.csv")),
+)
 RUNS = {
     "report": REPORT,
+    "skipped": SKIPPED,
+    "credit": CREDIT,
     "sliced": SLICED,
     "hubspot": HUBSPOT,
     "injection": INJECTION,
@@ -305,6 +315,40 @@ def test_report_without_funnel_file_says_where_its_stages_came_from(
     assert "`funnel init --from hubspot_deals.csv` writes them to a file to edit." in text
     facts = dom.flat_text()
     assert "Funnel built from hubspot_deals.csv" in facts
+
+
+def test_a_report_missing_a_tenth_of_its_rows_says_so_first(
+    pages: dict[str, tuple[str, dict[str, Any]]],
+) -> None:
+    """1 of the 4 rows read skipped: 25%, above the tenth that is shown at the top."""
+    html, data = pages["skipped"]
+    assert (data["rows"]["read"], data["rows"]["skipped"]) == (4, 1)
+    dom = Dom(html)
+    warning = (
+        "Warning: 25% of the rows read (1 of 4) were skipped: the figures below leave them "
+        "out. The reasons are at the end and on stderr."
+    )
+    text = dom.flat_text()
+    assert warning in text
+    assert text.index(warning) < text.index("Bottleneck:")
+    assert "Rows: 4 read = 3 used + 1 skipped (unknown stage label 1)." in text
+
+
+def test_a_plan_crediting_the_pipeline_names_the_export_alone(
+    pages: dict[str, tuple[str, dict[str, Any]]],
+) -> None:
+    html, data = pages["credit"]
+    credit = data["pipeline_credit"]
+    text = Dom(html).flat_text()
+    assert "Pipeline credit from hubspot_deals.csv: remaining target" in text
+    assert f"{credit['open_deals']:,} open deals are expected to win" in text
+    dom = Dom(html)
+    assert "Funnel built from hubspot_deals.csv" in text
+    assert dom.card("Target").figure == "$900k"
+    assert credit["target_revenue"] == 900_000
+    assert count(dom.card("Won deals needed").figure) == credit["deals_needed"]
+    assert count(dom.card("New leads needed").figure) == data["leads_needed"]
+    assert dom.card("New leads needed").detail == f"for {credit['gap_deals']:,} more won deals"
 
 
 # --- the plan -----------------------------------------------------------------------------

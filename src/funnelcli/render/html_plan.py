@@ -34,7 +34,8 @@ def plan_html(plan: Plan, funnel_source: str, context: PlanContext | None = None
 
 
 def plan_page(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> Page:
-    facts = [("Funnel", file_name(funnel_source))]
+    export = context.credit_from or context.rates_from if context is not None else None
+    facts = [("Funnel", file_name(funnel_source, export))]
     if plan.pacing is not None:
         facts.append(("As of", plan.pacing.as_of.isoformat()))
         facts.append(("Deadline", plan.pacing.deadline.isoformat()))
@@ -54,7 +55,7 @@ def plan_page(plan: Plan, funnel_source: str, context: PlanContext | None = None
 
 def plan_sections(plan: Plan, context: PlanContext | None = None) -> tuple[Section, ...]:
     sections = [
-        Section("cards", "Key figures", card_rows(_cards(plan))),
+        Section("cards", "Key figures", card_rows(_cards(plan, context))),
         Section("chart", "What the target needs at each stage", _funnel(plan)),
         Section("table", "Stages", _stage_table(plan)),
     ]
@@ -70,17 +71,32 @@ def plan_sections(plan: Plan, context: PlanContext | None = None) -> tuple[Secti
     return tuple(sections)
 
 
-def _cards(plan: Plan) -> tuple[Card, ...]:
+def _cards(plan: Plan, context: PlanContext | None = None) -> tuple[Card, ...]:
     currency = plan.currency
-    cards = [
-        Card(
-            "Target",
-            short_money(plan.target_revenue, currency),
-            f"at {format_money(plan.average_deal_value, currency)} per deal",
-        ),
-        Card("Won deals needed", f"{plan.deals_needed:,}"),
-        Card("Leads needed", f"{plan.leads_needed:,}", "at these rates"),
-    ]
+    per_deal = f"at {format_money(plan.average_deal_value, currency)} per deal"
+    credit = context.credit if context is not None else None
+    if credit is None:
+        cards = [
+            Card("Target", short_money(plan.target_revenue, currency), per_deal),
+            Card("Won deals needed", f"{plan.deals_needed:,}"),
+            Card("Leads needed", f"{plan.leads_needed:,}", "at these rates"),
+        ]
+    else:  # the plan is for the gap the open pipeline leaves: the target is the whole
+        booked = f"{short_money(credit.booked, currency)} booked" if credit.booked else ""
+        expected = f"{float(credit.expected_from_pipeline):,.1f}"
+        cards = [
+            Card("Target", short_money(credit.target_revenue, currency), booked or per_deal),
+            Card(
+                "Won deals needed",
+                f"{credit.deals_needed:,}",
+                f"the open pipeline is expected to win {expected}",
+            ),
+            Card(
+                "New leads needed",
+                f"{plan.leads_needed:,}",
+                f"for {credit.gap_deals:,} more won {'deal' if credit.gap_deals == 1 else 'deals'}",
+            ),
+        ]
     if plan.confidence is not None:
         level = format_rate(plan.confidence.level)
         cards.append(Card(f"Leads at {level} confidence", f"{plan.confidence.leads_needed:,}"))
