@@ -200,21 +200,39 @@ def card_rows(cards: Sequence[Card], most: int = CARDS_PER_ROW) -> tuple[tuple[C
     return tuple(tuple(cards[start : start + size]) for start in range(0, len(cards), size or 1))
 
 
+_DETAIL_STARTS = (" (", ", ", " per ")
+"""Where a key figure's value stops and its context starts: ``$0 (weighted $0)``,
+``median 57, p90 106``, ``$54,640.75 per day``."""
+
+
 def cards_from(figures: Sequence[tuple[str, str]]) -> tuple[Card, ...]:
     """Cards from the (label, value) pairs every format shows, in the same words.
 
-    A value's parenthesis becomes the card's detail line (``$0 (weighted $0)``: ``$0``
-    over ``weighted $0``); a pair without a label (a note) joins the card before it."""
+    The value up to its first parenthesis, comma or "per" is the card's figure, the rest
+    its detail line (``$0 (weighted $0)``: ``$0`` over ``weighted $0``); a pair without
+    a label (a note) joins the card before it."""
     cards: list[Card] = []
     for label, value in figures:
         if not label and cards:
             last = cards[-1]
             cards[-1] = last._replace(detail="; ".join(filter(None, (last.detail, value))))
             continue
-        figure, _, detail = value.partition(" (")
-        if detail.endswith(")"):
-            detail = detail[:-1]
-        else:
-            figure, detail = value, ""
-        cards.append(Card(label, figure, detail))
+        cards.append(Card(label, *_split_figure(value)))
     return tuple(cards)
+
+
+def _split_figure(value: str) -> tuple[str, str]:
+    starts = [(value.find(start), start) for start in _DETAIL_STARTS if start in value]
+    if not starts:
+        return value, ""
+    index, start = min(starts)
+    figure, detail = value[:index], value[index:]
+    if start == " (":
+        if not detail.endswith(")"):
+            return value, ""
+        detail = detail[2:-1]
+    elif start == ", ":
+        detail = detail[2:]
+    else:
+        detail = detail[1:]
+    return figure, detail
