@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from funnelcli.cli import app
-from funnelcli.render.html import Card, card_rows, cards_from, file_name, generated_at
+from funnelcli.render.html import Card, card_rows, cards_from, file_name, generated_at, short
 from funnelcli.render.svg import funnel_chart
 
 from .conftest import DATA, ROOT
@@ -588,6 +588,32 @@ def test_cards_from_key_figures() -> None:
         Card("Won", "12"),
         Card("Open value", "$10", "weighted $4, by win rate, 40%; 2 open deals have no amount"),
     )
+
+
+def test_chart_labels_are_cut_by_their_width() -> None:
+    assert short("Proposal") == "Proposal"
+    assert short("x" * 22) == "x" * 22
+    assert short("x" * 23) == "x" * 21 + "…"
+    assert short("潜在客户" * 3) == "潜在客户" * 2 + "潜在…"  # 10 wide characters, 20 cells, then …
+
+
+def test_the_package_ships_every_template() -> None:
+    """Each file of templates/html/ matches a package-data glob of pyproject.toml."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["funnelcli"]
+    package = ROOT / "src" / "funnelcli"
+    templates = [
+        p.relative_to(package).as_posix()
+        for p in (package / "templates" / "html").rglob("*")
+        if p.is_file()
+    ]
+    assert templates
+    assert [
+        name for name in templates if not any(fnmatch.fnmatch(name, glob) for glob in globs)
+    ] == []
 
 
 def test_card_rows_are_even() -> None:

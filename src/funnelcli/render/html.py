@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from pathlib import PurePath
@@ -142,12 +143,22 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-LABEL_CHARS = 22
-"""A name longer than this is cut with "…" in a chart (the table beside it has it whole)."""
+LABEL_CELLS = 22
+"""A name wider than this many cells (a CJK character takes two) is cut with "…" in a chart;
+the table beside it has it whole, and the bar's tooltip too."""
 
 
-def short(label: str, limit: int = LABEL_CHARS) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def short(label: str, limit: int = LABEL_CELLS) -> str:
+    """``label`` cut to ``limit`` cells, with "…" as the last one when it was cut."""
+    widths = [2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in label]
+    if sum(widths) <= limit:
+        return label
+    used = 0
+    for index, width in enumerate(widths):
+        if used + width > limit - 1:
+            return label[:index] + "…"
+        used += width
+    return label
 
 
 def render_page(page: Page) -> str:
