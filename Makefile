@@ -15,7 +15,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --no-input
 # its tests fail, rather than skip, if it did not build.
 REQUIRE_COMPILED := $(shell command -v cc >/dev/null 2>&1 && echo 1 || echo 0)
 
-.PHONY: demo test test-latest lint format lock bench bench-plan bench-report clean fuzz
+.PHONY: demo test test-latest lint format lock bench bench-plan bench-report clean fuzz screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,8 @@ demo: $(STAMP)
 	$(BIN)/funnel report examples/hubspot_deals.csv --as-of 2026-12-01
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests benchmarks fuzz
-	$(BIN)/ruff format --check src tests benchmarks fuzz
+	$(BIN)/ruff check src tests benchmarks fuzz docs
+	$(BIN)/ruff format --check src tests benchmarks fuzz docs
 	$(BIN)/mypy
 
 test: lint
@@ -52,8 +52,8 @@ test-latest:
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
 	$(LATEST)/bin/python -m pip install --quiet --upgrade -e '.[test,bench]'
 	$(LATEST)/bin/python -m pip list --format=freeze > $(LATEST)/versions.txt
-	$(LATEST)/bin/ruff check src tests benchmarks fuzz
-	$(LATEST)/bin/ruff format --check src tests benchmarks fuzz
+	$(LATEST)/bin/ruff check src tests benchmarks fuzz docs
+	$(LATEST)/bin/ruff format --check src tests benchmarks fuzz docs
 	$(LATEST)/bin/mypy
 	FUNNEL_REQUIRE_COMPILED=$(REQUIRE_COMPILED) $(LATEST)/bin/pytest -p no:cacheprovider
 
@@ -66,8 +66,8 @@ lock:
 	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml requirements/build.in -c requirements/test.lock $(LOCK_FLAGS) -o requirements/runtime.lock
 
 format: $(TEST_STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks fuzz
-	$(BIN)/ruff format src tests benchmarks fuzz
+	$(BIN)/ruff check --fix src tests benchmarks fuzz docs
+	$(BIN)/ruff format src tests benchmarks fuzz docs
 
 clean:
 	rm -rf $(VENV) $(LATEST) $(LOCK_TOOLS) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache src/funnelcli/*.so
@@ -85,3 +85,8 @@ bench: $(TEST_STAMP)
 # Each reader's fuzz target for 300 s under hypothesis; crashes land in fuzz/crashes/.
 fuzz: $(TEST_STAMP)
 	$(BIN)/python -m fuzz.run --seconds 300
+
+# The README's pictures of the HTML report and plan (docs/report.png, docs/plan.png), taken
+# by the system's Chromium through playwright at 1280 pixels wide.
+screenshots: $(TEST_STAMP)
+	$(BIN)/python docs/screenshots.py

@@ -19,7 +19,6 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from funnelcli.cli import app
 from funnelcli.definition import label_key
 
 from .conftest import DATA
+from .html_dom import Dom
 
 FOLDER = DATA / "languages"
 EXPORT = FOLDER / "deals.csv"
@@ -291,28 +291,6 @@ def produced(tmp_path_factory: pytest.TempPathFactory) -> Produced:
     return Produced(files)
 
 
-class Page(HTMLParser):
-    """The visible text of the page (inside <code>), with character references unescaped."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.code = ""
-        self._in_code = False
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._in_code = self._in_code or tag == "code"
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "code":
-            self._in_code = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_code:
-            self.code += data
-
-
 def markdown_table(text: str, first_header: str) -> list[list[str]]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
@@ -380,21 +358,14 @@ def test_xlsx_round_trip(produced: Produced) -> None:
 
 
 def test_html_round_trip(produced: Produced) -> None:
-    text = Page(produced.text("html")).code
-    lines = text.splitlines()
-    assert f"Funnel report: {FUNNEL_NAME}" in text
-    for name, reached in zip(STAGES, REACHED, strict=True):
-        row = stage_row(lines, name)
-        assert row.split()[len(name.split())] == str(reached), row
+    dom = Dom(produced.text("html"))
+    assert dom.title == f"Funnel report: {FUNNEL_NAME}"
+    stages = dom.table("Stages")
+    assert [row[0].text for row in stages.rows] == STAGES
+    assert [int(row[1].text) for row in stages.rows] == REACHED
     json_stale = json.loads(produced.text("json"))["stale"]
-    stages = {deal["id"]: deal["stage"] for deal in json_stale}
-    owners = owner_by_id()
-    shown = []
-    for line in lines:
-        if re.match(r"D\d\d ", line):
-            deal_id = line[:3]
-            assert owners[deal_id] in line and stages[deal_id] in line, line
-            shown.append((deal_id, owners[deal_id], stages[deal_id]))
+    stale = dom.table("Stale deals")
+    shown = [(row[0].text, row[1].text, row[2].text) for row in stale.rows]
     check_stale(shown, json_stale)
 
 
@@ -414,7 +385,7 @@ def test_no_format_writes_decomposed_text(produced: Produced, output_format: str
     elif output_format == "json":
         text = json.dumps(json.loads(produced.text("json")), ensure_ascii=False)
     elif output_format == "html":
-        text = Page(produced.text("html")).code
+        text = Dom(produced.text("html")).text
     else:
         text = produced.text(output_format)
     assert unicodedata.is_normalized("NFC", text)

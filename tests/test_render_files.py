@@ -14,7 +14,6 @@ import io
 import zipfile
 from decimal import Decimal
 from fractions import Fraction
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,10 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.pacing import PacingRequest
 from funnelcli.plan import Plan, make_plan
 from funnelcli.readers.export import ReadOptions, report_export
-from funnelcli.render.console_plan import plan_renderable
-from funnelcli.render.console_report import report_renderable
 from funnelcli.render.csv_md_plan import plan_csv
 from funnelcli.render.csv_md_report import report_csv
-from funnelcli.render.html import to_html
+from funnelcli.render.html_plan import plan_html
+from funnelcli.render.html_report import report_html
 from funnelcli.render.json_plan import plan_to_dict
 from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import neutralise, neutralise_cells
@@ -39,6 +37,7 @@ from funnelcli.render.xlsx_report import report_xlsx
 from funnelcli.results import ExportReport
 
 from .conftest import DATA
+from .html_dom import Dom
 
 SMALL = str(DATA / "cli_report" / "small.csv")
 SMALL_FUNNEL = str(DATA / "cli_report" / "small.yaml")
@@ -516,42 +515,16 @@ def test_workbook_replaces_control_characters(tmp_path: Path) -> None:
 # --- HTML ---------------------------------------------------------------------------------
 
 
-class Page(HTMLParser):
-    """The tags, the title and the visible text of a page."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.title = ""
-        self.text = ""
-        self._in_title = False
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self._in_title = tag == "title"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += data
-        else:
-            self.text += data
-
-
 def test_plan_html_is_one_page_with_title_and_stages(plan: Plan) -> None:
-    html = to_html(plan_renderable(plan, "built-in default"), "Plan: B2B {SaaS} & co")
-    page = Page(html)
+    html = plan_html(plan._replace(funnel="B2B {SaaS} & co"), "built-in default")
+    page = Dom(html)
     assert page.title == "Plan: B2B {SaaS} & co"
     assert "<title>Plan: B2B {SaaS} &amp; co</title>" in html
     for stage in plan.stages:
         assert stage.name in page.text
-    assert {"link", "script", "img"}.isdisjoint(page.tags)
-    assert "http" not in html  # no external assets
-    assert "color: #008080" in html  # the funnel chart keeps its colour
+    assert {"link", "script", "img"}.isdisjoint(page.tags())
+    assert "http:" not in html.replace("http://www.w3.org/2000/svg", "")  # no external assets
+    assert "svg" in page.tags()  # the funnel drawn, not only listed
 
 
 def test_report_html_escapes_crm_text(tmp_path: Path) -> None:
@@ -560,18 +533,19 @@ def test_report_html_escapes_crm_text(tmp_path: Path) -> None:
         "id,stage,amount,created,owner\n"
         "D1,Lead,10,2025-01-01,<script>alert(1)</script>\n"
         "D2,Lead,10,2025-01-01,[link=javascript:alert(2)]x[/link]\n"
-        "D3,Demo,10,2025-01-01,[/]\n"
+        "D3,Demo,10,2025-01-01,A\x1b[2Jna\n"
     )
     funnel = load_funnel_file(SMALL_FUNNEL).funnel
     result = report_export(str(export), funnel, as_of=AS_OF, options=ReadOptions())
-    html = to_html(report_renderable(result, SMALL_FUNNEL, "export.csv"), "Report")
-    page = Page(html)
-    assert "script" not in page.tags
-    assert "a" not in page.tags
+    html = report_html(result, SMALL_FUNNEL, str(export))
+    page = Dom(html)
+    assert "script" not in page.tags()
+    assert "a" not in page.tags()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)</script>" in page.text
     assert "[link=javascript:alert(2)]x[/link]" in page.text
-    assert "[/]" in page.text
+    assert "A[2Jna" in page.text  # the escape character dropped, as on a terminal
+    assert "\x1b" not in html
     for stage in ("Lead", "Demo", "Proposal", "Won"):
         assert stage in page.text

@@ -62,7 +62,12 @@ NEVER_FOR_PLAN_JSON = (
     "funnelcli.render.console_plan",
     "funnelcli.render.console_report",
     "funnelcli.render.neutralise",  # --format csv only
+    "jinja2",  # --format html only
+    "markupsafe",
     "funnelcli.render.html",
+    "funnelcli.render.html_plan",
+    "funnelcli.render.html_report",
+    "funnelcli.render.svg",
     "funnelcli.render.xlsx",
     "funnelcli.render.xlsx_plan",
     "funnelcli.render.xlsx_report",
@@ -114,6 +119,15 @@ def test_plan_json_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["leads_needed"] > 0
     assert _imported(modules, NEVER_FOR_PLAN_JSON) == []
     assert "funnelcli.commands.plan" in modules  # the check above would pass if it never ran
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "html"])
+def test_only_the_html_page_imports_jinja2(tmp_path: Path, output_format: str) -> None:
+    export = str(Path(__file__).parent.parent / "examples" / "hubspot_deals.csv")
+    done, modules = _run(["report", export, "--format", output_format], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("jinja2" in modules) == (output_format == "html")
+    assert ("funnelcli.render.html" in modules) == (output_format == "html")
 
 
 def test_help_builds_no_command(tmp_path: Path) -> None:

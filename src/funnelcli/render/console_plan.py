@@ -9,7 +9,6 @@ from rich.text import Text
 
 from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.console import FunnelChart
-from funnelcli.render.html import to_html
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
@@ -98,8 +97,3 @@ def _sensitivity_table(plan: Plan) -> Table:
             style=style,
         )
     return table
-
-
-def plan_html(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
-    """The plan as the terminal shows it, as one HTML page."""
-    return to_html(plan_renderable(plan, funnel_source, context), f"Plan: {plan.funnel}")

@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 
 from funnelcli.render.console import FunnelChart
-from funnelcli.render.html import to_html
 from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
     STALE_COLUMNS,
@@ -228,9 +227,3 @@ def _stale_table(report: Report) -> Table:
     for row in stale_rows(report):
         table.add_row(*row)
     return table
-
-
-def report_html(result: ExportReport, funnel_source: str, export: str) -> str:
-    """The report as the terminal shows it, as one HTML page."""
-    title = f"Funnel report: {result.report.funnel}"
-    return to_html(report_renderable(result, funnel_source, export), title)

@@ -36,7 +36,7 @@ REPORT_FORMATS = {
     "csv": Writer("text", "csv_md_report", "report_csv"),
     "markdown": Writer("text", "csv_md_report", "report_markdown"),
     "xlsx": Writer("bytes", "xlsx_report", "report_xlsx"),
-    "html": Writer("text", "console_report", "report_html"),
+    "html": Writer("text", "html_report", "report_html"),
 }
 """Writers of a report: each takes (ExportReport, funnel source, export name)."""
 
@@ -46,7 +46,7 @@ PLAN_FORMATS = {
     "csv": Writer("text", "csv_md_plan", "plan_csv"),
     "markdown": Writer("text", "csv_md_plan", "plan_markdown"),
     "xlsx": Writer("bytes", "xlsx_plan", "plan_xlsx"),
-    "html": Writer("text", "console_plan", "plan_html"),
+    "html": Writer("text", "html_plan", "plan_html"),
 }
 """Writers of a plan: each takes (Plan, funnel source, PlanContext or None)."""
 
