@@ -150,8 +150,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
+from funnelcli.render.report_view import TIME_COLUMNS
 
 from .conftest import DATA, THEIRS, line_matching
+from .fixed_width import read_tables
 
 CASES = DATA / "history_cli_cases"
 SF_DEALS = str(CASES / "salesforce_deals.csv")
@@ -614,17 +616,20 @@ def _check_time_rows(rows: dict[str, list[str]], data: dict[str, Any]) -> None:
 
 
 def _plain_time_rows(text: str) -> dict[str, list[str]]:
-    """The rows under the rule below the "Time in stage (days)" title, to the blank line."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Time in stage (days)"))
-    rule = next(i for i in range(start, len(lines)) if lines[i].startswith("─"))
+    """The rows of the "Time in stage (days)" table, and of its continuation when the 80
+    columns leave some over, joined by stage in the order of TIME_COLUMNS."""
+    tables = [table for table in read_tables(text) if table.title in TIME_TITLES]
+    assert tables, text
     rows: dict[str, list[str]] = {}
-    for line in lines[rule + 1 :]:
-        if not line.strip():
-            break
-        name, *cells = line.split()
-        rows[name] = cells
+    for name in tables[0].column("Stage"):
+        cells: dict[str, str] = {}
+        for table in tables:
+            cells |= table.row(name)
+        rows[name] = [cells[header] for header in TIME_COLUMNS[1:]]
     return rows
+
+
+TIME_TITLES = ("Time in stage (days)", "Time in stage (days; continued)")
 
 
 def salesforce_time_json() -> dict[str, Any]:
