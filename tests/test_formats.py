@@ -332,14 +332,14 @@ def test_plan_markdown_matches_the_json(produced: dict[str, Produced]) -> None:
     confidence = data["confidence"]
     assert len(rows) == len(data["stages"])
     for row, stage, confident in zip(rows, data["stages"], confidence["stages"], strict=True):
-        name, needed, to_next, to_won, at_confidence, enter_by = row
+        name, needed, at_confidence, to_next, to_won, enter_by = row  # the terminal's order
         assert name == stage["name"]
         assert count(needed) == stage["needed"]
         assert same_percent(to_next, stage["conversion_to_next"]), row
         assert same_percent(to_won, stage["cumulative_to_won"]), row
         assert count(at_confidence) == confident["needed"]
         assert enter_by == stage["enter_by"]
-    assert f"Needed at {confidence['level']:.0%} confidence" in text
+    assert f"| Stage | Needed | At {confidence['level']:.0%} | To next |" in text
     assert f"you need {data['deals_needed']:,} won deals" in text
     assert f"{confidence['leads_needed']:,} leads." in text
     pacing = data["pacing"]
@@ -630,13 +630,13 @@ def test_report_markdown_matches_the_json(produced: dict[str, Produced], name: s
         assert same_number(row[9], stage["median_days_in_stage"]), row
     assert f"- Won: {data['won']['count']:,}\n" in text
     assert f"- Open: {data['open']['count']:,}\n" in text
-    assert ("**By sales_agent**" in text) == (name == "sliced")
-    assert ("**Cohorts by created quarter**" in text) == (name == "sliced")
-    assert ("**Alerts:**" in text) == bool(data["alerts"])
+    assert ("### By sales_agent\n" in text) == (name == "sliced")
+    assert ("### Cohorts by created quarter\n" in text) == (name == "sliced")
+    assert ("### Alerts\n" in text) == bool(data["alerts"])
     if name == "report":
         return
     for alert in data["alerts"]:
-        assert f"**Alerts:**\n\n- {alert['message']}\n" in text
+        assert f"### Alerts\n\n- {alert['message']}\n" in text
     for first, slices, key in (
         ("Segment", data["segments"], "segment"),
         ("Cohort", data["cohorts"], "cohort"),

@@ -662,7 +662,7 @@ def test_days_in_stage_in_markdown() -> None:
     result = salesforce("--as-of", LAST_DAY, "--format", "markdown")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    start = lines.index("**Time in stage (days)**")
+    start = lines.index("### Time in stage (days)")
     header = lines[start + 2]
     assert header == (
         "| Stage | Median | p75 | p90 | Still in | Days before loss | Skipped | Moved back |"
@@ -878,7 +878,8 @@ def test_rates_from_says_where_the_rates_came_from() -> None:
         "To book $100k at $12,000 per deal you need 9 won deals, which takes 15 leads at "
         "these rates.",
         "",
-        f"- Rates and deal value measured from {DEALS} (resolved conversion, average won value).",
+        # A forwarded output names the export by its file name, not its path.
+        "- Rates and deal value measured from deals.csv (resolved conversion, average won value).",
         r"- Lead to Demo: 62.5% \(5 of 8 resolved deals moved on; 90% interval 34.8% to 83.9%\).",
         r"- Demo to Won: 100% \(3 of 3 resolved deals moved on; 90% interval 52.6% to 100%\).",
         *[f"- {note}".replace("(", r"\(").replace(")", r"\)") for note in FEW_NOTES],
