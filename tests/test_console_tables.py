@@ -14,14 +14,16 @@ Workshops export with its stage history compared with June; and the README's pla
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from typing import Any
 
 import pytest
 from rich.cells import cell_len
+from rich.console import Console
 
-from funnelcli.render.console import split_columns, table_width
+from funnelcli.render.console import Column, FittedTable, split_columns, table_width
 from funnelcli.render.report_view import COMPARE_COLUMNS, STAGE_COLUMNS, TIME_COLUMNS
 
 from .conftest import DATA, ROOT
@@ -166,6 +168,32 @@ def test_split_columns_moves_what_does_not_fit_and_drops_nothing() -> None:
     assert split_columns(widths, 30, give_up=[[1, 2]]) == [[3, 4], [1, 2]]
     # So narrow that one figure a table: each still in a table of its own.
     assert split_columns(widths, 12) == [[1], [2], [3], [4]]
+
+
+def test_a_long_name_wraps_whole_and_no_figure_moves_out_of_its_row() -> None:
+    """At 30 cells a 24-cell name takes at most 10 and wraps at its spaces; the figures
+    (7 + 8 wide, two cells apart: 10 + 7 + 8 + 4 = 29) stay whole, on the name's first line."""
+    table = FittedTable(
+        [Column("Stage", "left", folds=True), Column("Reached"), Column("Resolved")],
+        [["Decision Maker Bought-In", "1,234", "63.2%"], ["Won", "9", "–"]],
+        continued="Stages (continued)",
+    )
+    console = Console(width=30, file=io.StringIO(), no_color=True)
+    with console.capture() as captured:
+        console.print(table)
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    assert lines == [
+        "Stage       Reached  Resolved",
+        "─────────────────────────────",
+        "Decision      1,234     63.2%",
+        "Maker",
+        "Bought-In",
+        "Won               9         –",
+    ]
+    parts = read_tables(captured.get())
+    assert [part.rows for part in parts] == [
+        [["Decision Maker Bought-In", "1,234", "63.2%"], ["Won", "9", "–"]]
+    ]
 
 
 # --- the report ----------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def _widest_word(text: str) -> int:
 def natural_widths(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> list[int]:
     """Each column as wide as its widest cell or header: nothing wraps."""
     return [
-        max(cell_len(column.header), *(_width(row[index]) for row in rows))
+        max([cell_len(column.header), *(_width(row[index]) for row in rows)])
         for index, column in enumerate(columns)
     ]
 
@@ -141,7 +141,7 @@ def compact_widths(
         if column.folds:
             widths[index] = min(widths[index], max(cell_len(column.header), max_width // 3))
     wrapped = {
-        index: max(_widest_word(column.header), *(_width(row[index]) for row in rows))
+        index: max([_widest_word(column.header), *(_width(row[index]) for row in rows)])
         for index, column in enumerate(columns)
         if column.wrap_header
     }
