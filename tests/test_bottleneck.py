@@ -318,12 +318,13 @@ def test_fail_on_bottleneck_fires_only_beyond_noise() -> None:
 
 
 def test_without_rates_the_table_has_no_plan_column_and_names_the_leak() -> None:
-    # Markdown: the Planned column goes; the sentence is the leak one (see leak_report).
+    # Markdown: the Plan column goes; the sentence is the leak one (see leak_report).
     lines = run_report("leak.csv", "four_stages_no_rates.yaml", "-f", "markdown").stdout
-    assert lines.splitlines()[4:7] == [
-        "| Stage | Reached | Open | Lost | To next | Resolved | Cumulative | Open value "
-        "| Median days |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    assert lines.splitlines()[4:9] == [
+        "### Stages",
+        "",
+        "| Stage | Reached | Open | Lost | To next | Resolved | Cum. | Open value | Days |",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
         # reached 47, lost 30; to next 17/47 = 36.2%; cumulative 100%.
         "| Lead | 47 | 0 | 30 | 36.2% | 36.2% | 100% | $0 | – |",
     ]
@@ -344,11 +345,12 @@ def test_without_rates_the_table_has_no_plan_column_and_names_the_leak() -> None
 def test_without_rates_the_terminal_table_has_no_plan_column(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column, Plan last
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column in one table
 
     def header(export: str, funnel: str) -> list[str]:
         lines = run_report(export, funnel).stdout.splitlines()
         return next(line for line in lines if line.startswith("Stage")).split()
 
-    assert header("thirty_of_a_hundred.csv", "lead_demo_45.yaml")[-1] == "Plan"
+    planned = header("thirty_of_a_hundred.csv", "lead_demo_45.yaml")
+    assert planned[planned.index("Resolved") + 1] == "Plan"  # beside the rate it plans
     assert "Plan" not in header("leak.csv", "four_stages_no_rates.yaml")

@@ -485,8 +485,8 @@ def test_shared_name_lines_count_refused_and_unmatched_apart(tmp_path: Path) -> 
     assert data["deals_without_history"] == 3  # the two Acme deals and Initech
     arguments = [str(export), "--funnel", ZOHO_FUNNEL, "--history", str(history)]
     done = funnel("report", *arguments, "--as-of", "2024-10-31", "--format", "markdown", "-q")
-    assert (
-        f"History: {history} (Zoho): 11 rows read, 11 used, 0 skipped; 3 deals, 1 not in the "
+    assert (  # the history file by its name: Markdown is forwarded
+        "History: history.csv (Zoho): 11 rows read, 11 used, 0 skipped; 3 deals, 1 not in the "
         "export (2 rows); 4 rows under a name deals of the export share, unused; 3 deals of "
         "the export without history."
     ) in done.stdout

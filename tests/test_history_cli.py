@@ -148,8 +148,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
+from funnelcli.render.report_view import TIME_COLUMNS
 
 from .conftest import DATA, THEIRS, line_matching
+from .fixed_width import read_tables
 from .html_dom import Dom
 
 CASES = DATA / "history_cli_cases"
@@ -613,17 +615,20 @@ def _check_time_rows(rows: dict[str, list[str]], data: dict[str, Any]) -> None:
 
 
 def _plain_time_rows(text: str) -> dict[str, list[str]]:
-    """The rows under the rule below the "Time in stage (days)" title, to the blank line."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Time in stage (days)"))
-    rule = next(i for i in range(start, len(lines)) if lines[i].startswith("─"))
+    """The rows of the "Time in stage (days)" table, and of its continuation when the 80
+    columns leave some over, joined by stage in the order of TIME_COLUMNS."""
+    tables = [table for table in read_tables(text) if table.title in TIME_TITLES]
+    assert tables, text
     rows: dict[str, list[str]] = {}
-    for line in lines[rule + 1 :]:
-        if not line.strip():
-            break
-        name, *cells = line.split()
-        rows[name] = cells
+    for name in tables[0].column("Stage"):
+        cells: dict[str, str] = {}
+        for table in tables:
+            cells |= table.row(name)
+        rows[name] = [cells[header] for header in TIME_COLUMNS[1:]]
     return rows
+
+
+TIME_TITLES = ("Time in stage (days)", "Time in stage (days; continued)")
 
 
 def salesforce_time_json() -> dict[str, Any]:
@@ -656,7 +661,7 @@ def test_days_in_stage_in_markdown() -> None:
     result = salesforce("--as-of", LAST_DAY, "--format", "markdown")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    start = lines.index("**Time in stage (days)**")
+    start = lines.index("### Time in stage (days)")
     header = lines[start + 2]
     assert header == (
         "| Stage | Median | p75 | p90 | Still in | Days before loss | Skipped | Moved back |"
@@ -873,7 +878,8 @@ def test_rates_from_says_where_the_rates_came_from() -> None:
         "To book $100k at $12,000 per deal you need 9 won deals, which takes 15 leads at "
         "these rates.",
         "",
-        f"- Rates and deal value measured from {DEALS} (resolved conversion, average won value).",
+        # A forwarded output names the export by its file name, not its path.
+        "- Rates and deal value measured from deals.csv (resolved conversion, average won value).",
         r"- Lead to Demo: 62.5% \(5 of 8 resolved deals moved on; 90% interval 34.8% to 83.9%\).",
         r"- Demo to Won: 100% \(3 of 3 resolved deals moved on; 90% interval 52.6% to 100%\).",
         *[f"- {note}".replace("(", r"\(").replace(")", r"\)") for note in FEW_NOTES],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -378,26 +379,26 @@ def dollars(amount: float) -> str:
 
 
 def markdown_table_from_json(data: dict[str, Any]) -> list[str]:
-    header = ["Stage", "Needed", "Conversion to next", "Cumulative to won"]
+    """The stage table under its heading, in the terminal's columns and order."""
     confidence = data["confidence"]
+    header = ["Stage", "Needed"]
     if confidence:
-        header.append(f"Needed at {percent(confidence['level'], 1)} confidence")
+        header.append(f"At {percent(confidence['level'], 1)}")
+    header += ["To next", "To won"]
     if data["pacing"]:
         header.append("Enter by")
     lines = [
+        "### Stages",
+        "",
         "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+        "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|",
     ]
     for index, stage in enumerate(data["stages"]):
         rate = stage["conversion_to_next"]
-        cells = [
-            stage["name"],
-            f"{stage['needed']:,}",
-            "" if rate is None else percent(rate, 1),
-            percent(stage["cumulative_to_won"], 2),
-        ]
+        cells = [stage["name"], f"{stage['needed']:,}"]
         if confidence:
             cells.append(f"{confidence['stages'][index]['needed']:,}")
+        cells += ["" if rate is None else percent(rate, 1), percent(stage["cumulative_to_won"], 2)]
         if data["pacing"]:
             cells.append(stage["enter_by"] or "")
         lines.append("| " + " | ".join(cells) + " |")
@@ -431,16 +432,18 @@ def test_markdown_plain_heading_summary_and_table() -> None:
         "at these rates.",
         "",
     ]
-    assert lines[4:11] == [
-        "| Stage | Needed | Conversion to next | Cumulative to won |",
-        "|---|---:|---:|---:|",
+    assert lines[4:13] == [
+        "### Stages",
+        "",
+        "| Stage | Needed | To next | To won |",
+        "|:---|---:|---:|---:|",
         "| Lead | 3,334 | 25% | 1.5% |",
         "| MQL | 834 | 40% | 6% |",
         "| SQL | 334 | 50% | 15% |",
         "| Opportunity | 167 | 30% | 30% |",
         "| Won | 50 |  | 100% |",
     ]
-    assert lines[-2:] == ["", f"Funnel: {FUNNEL}"]
+    assert lines[-2:] == ["", f"Funnel: {Path(FUNNEL).name}"]  # its name, not its path
 
 
 def test_markdown_plain_detail_lines_match_the_json() -> None:
@@ -521,9 +524,10 @@ def test_markdown_credit_lines_match_the_json() -> None:
         f"{credit['expected_deals_from_pipeline']:.1f}, so {credit['gap_deals']} more must come "
         f"from {data['leads_needed']} new leads at these rates.",
         "",
-        f"- Rates and deal value measured from {data['rates_from']} (resolved conversion, "
-        "average won value).",
-        f"- Pipeline credit from {credit['export']}: remaining target "
+        # Forwarded, the export goes by its file name.
+        f"- Rates and deal value measured from {Path(data['rates_from']).name} (resolved "
+        "conversion, average won value).",
+        f"- Pipeline credit from {Path(credit['export']).name}: remaining target "
         f"{dollars(credit['remaining_target'])} = {credit['deals_needed']} deals; "
         f"{credit['open_deals']} open deals are expected to win "
         f"{credit['expected_deals_from_pipeline']:.1f} (about "

@@ -261,11 +261,11 @@ def test_markdown_stage_table() -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     start = lines.index(
-        "| Stage | Reached | Open | Lost | To next | Resolved | Planned | Cumulative "
-        "| Open value | Median days |"
+        "| Stage | Reached | Open | Lost | To next | Resolved | Plan | Cum. | Open value | Days |"
     )
+    assert lines[start - 2 : start] == ["### Stages", ""]
     assert lines[start + 1 : start + 7] == [
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         "| Lead | 13 | 2 | 3 | 61.5% | – | 80% | 100% | $5,000 | – |",
         "| Demo | 8 | 2 | 0 | 75% | – | 60% | 61.5% | $13,000 | – |",
         "| Proposal | 6 | 2 | 0 | 66.7% | – | 50% | 46.2% | $28,000 | – |",
@@ -294,10 +294,10 @@ def test_markdown_bottleneck_sentence() -> None:
 def test_markdown_stale_table_and_rows_line() -> None:
     result = run_small("--format", "markdown")
     lines = result.stdout.splitlines()
-    start = lines.index("**Stale deals:** 3 (oldest first)")
+    start = lines.index("### Stale deals: 3")  # all three shown, the oldest first
     assert lines[start + 2 : start + 7] == [
         "| Deal | Owner | Stage | Days | Value |",
-        "|---|---|---|---:|---:|",
+        "|:---|:---|:---|---:|---:|",
         "| D13 | Ana | Proposal | 80 | $18,000 |",
         "| D10 | Ana | Demo | 60 | $6,000 |",
         "| D09 | Cleo | Lead | 46 | $2,000 |",

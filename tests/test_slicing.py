@@ -192,7 +192,7 @@ def test_by_region_in_json_csv_and_markdown() -> None:
     assert len(lines) == 1 + 4 * 4
     assert "AMER,Qualified,3," in "\n".join(lines)
     markdown = run(*base, "-f", "markdown").stdout
-    assert "**By Region**" in markdown
+    assert "### By Region" in markdown
     assert "| AMER | 3 |" in markdown
 
 

@@ -160,13 +160,15 @@ def test_markdown_report_shows_crm_text_literally(hostile: Path) -> None:
     assert code == 0
     lines = stdout.splitlines()
     assert lines[0] == f"## Funnel report: {SCRIPT_MD}"
-    assert lines[2] == "deals \\[x\\]\\(javascript:y\\) &lt;b&gt;.csv, as of 2026-03-01."
+    assert lines[2] == (
+        "deals \\[x\\]\\(javascript:y\\) &lt;b&gt;.csv, as of 2026-03-01; funnel funnel.yaml."
+    )
     assert f"| {LINK_MD} | 2 | 1 | 0 | 50% | 100% | 50% | 66.7% | $2,000 | – |" in lines
     # Stale deals (59 days in a 10-day stage): the deal id, owner and stage as text.
     assert f"| {SCRIPT_MD} | {IMG_MD} | Qualified | 59 | $1,000 |" in lines
     assert f"| {LINK_MD} | {PIPED_MD} | {LINK_MD} | 59 | $2,000 |" in lines
     # --by values, and the stage names heading the segment columns.
-    assert f"| Segment | Deals | Win rate | Qualified | {LINK_MD} | Bottleneck |" in lines
+    assert f"| Segment | Deals | Win | Qualified | {LINK_MD} | Bottleneck |" in lines
     assert f"| {TERMINAL_MD} | 1 | 100% | 100%* | 100%* | – |" in lines
     assert f"| {IMG_MD} | 1 | – | – | – | – |" in lines
     assert f"| {PIPED_MD} | 1 | – | 100%* | – | – |" in lines
@@ -174,7 +176,7 @@ def test_markdown_report_shows_crm_text_literally(hostile: Path) -> None:
     for tag in ("<script", "<img", "<a ", "<code", "<b>"):
         assert tag not in page
     # Each segment row stays one row of six cells, the pipe in "a|b" included.
-    body = page.split("<th>Bottleneck</th>")[1]
+    body = page.split(">Bottleneck</th>")[1]
     rows = body.split("<tr>")[1:]
     assert [row.count("<td") for row in rows] == [6, 6, 6]
     assert "\x1b" not in stdout and "\x9b" not in stdout and "\u202e" not in stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -282,7 +283,12 @@ def render(
     protected: tuple[str, ...],
     then: Callable[[], object] | None = None,
 ) -> None:
-    """A Rich renderable to the terminal, or as plain text (100 columns) to --output."""
+    """A Rich renderable to the terminal, or as plain text to --output.
+
+    Width: on stdout, Rich's rule: ``COLUMNS`` when set, else the width of the terminal
+    the command runs in (any of stdin, stdout, stderr), else 80; so a pipe or a cron job
+    with ``COLUMNS=80`` gets the 80-column layout. To a file: ``COLUMNS`` when set, else
+    :data:`FILE_COLUMNS` (README: Output formats)."""
     from funnelcli.render.console import Printable, make_console
 
     renderable = Printable(renderable)  # no control character from a CRM value reaches a screen
@@ -298,9 +304,24 @@ def render(
 
     buffer = StringIO()
     Console(
-        file=buffer, width=100, no_color=True, highlight=False, markup=False, emoji=False
+        file=buffer,
+        width=_file_columns(),
+        no_color=True,
+        highlight=False,
+        markup=False,
+        emoji=False,
     ).print(renderable)
     emit(buffer.getvalue(), output, protected, then)
+
+
+FILE_COLUMNS = 100
+"""The width of a table written to a file (--output FILE.txt) when COLUMNS is not set."""
+
+
+def _file_columns() -> int:
+    """``COLUMNS`` when it is a positive whole number (as Rich reads it), else 100."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else FILE_COLUMNS
 
 
 FORMAT_NAMES = ("table", "json", "csv", "markdown", "xlsx", "html")

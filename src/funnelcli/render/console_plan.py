@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from funnelcli.plan import Plan, PlanContext
-from funnelcli.render.console import FunnelChart
+from funnelcli.render.console import Column, FittedTable, FunnelChart
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
@@ -24,23 +22,11 @@ def plan_renderable(
     title = Text(f"Plan: {plan.funnel}", style="bold")
     if plan.funnel_is_default:
         title.append("  (write your own with 'funnel init')", style="dim")
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("Stage")
-    table.add_column("Needed", justify="right")
-    confidence = plan.confidence
-    if confidence:
-        table.add_column(f"At {format_rate(confidence.level)}", justify="right")
-    table.add_column("To next", justify="right")
-    table.add_column("To won", justify="right")
-    if plan.pacing:
-        table.add_column("Enter by", justify="right")
-    for row in stage_rows(plan):
-        table.add_row(*row.values())  # in the order of the columns added above
     parts: list[RenderableType] = [
         title,
         Text(summary_sentence(plan, context)),
         Text(""),
-        table,
+        _stage_table(plan),
         Text(""),
         FunnelChart([stage.name for stage in plan.stages], [stage.needed for stage in plan.stages]),
         Text(""),
@@ -56,44 +42,58 @@ def plan_renderable(
     return Group(*parts)
 
 
-def _schedule_table(plan: Plan) -> Table:
+def _stage_table(plan: Plan) -> FittedTable:
+    """Leads needed per stage (and at the confidence level), the rates, the enter-by dates."""
+    headers = ["Stage", "Needed"]
+    if plan.confidence:
+        headers.append(f"At {format_rate(plan.confidence.level)}")
+    headers += ["To next", "To won"]
+    if plan.pacing:
+        headers.append("Enter by")
+    # stage_rows gives the cells in the order of these headers.
+    rows = [list(row.values()) for row in stage_rows(plan)]
+    columns = [Column("Stage", "left", folds=True), *(Column(name) for name in headers[1:])]
+    return FittedTable(columns, rows, continued="Stages (continued)")
+
+
+def _schedule_table(plan: Plan) -> FittedTable:
     assert plan.pacing is not None
-    table = Table(
-        title=f"Leads to add per {plan.pacing.per}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
-    table.add_column(plan.pacing.per.capitalize())
-    table.add_column("From")
-    table.add_column("To")
-    table.add_column("Leads", justify="right")
-    for row in plan.pacing.schedule:
-        table.add_row(row.label, row.start.isoformat(), row.end.isoformat(), f"{row.leads:,}")
-    return table
+    title = f"Leads to add per {plan.pacing.per}"
+    columns = [
+        Column(plan.pacing.per.capitalize(), "left", folds=True),
+        Column("From", "left"),
+        Column("To", "left"),
+        Column("Leads"),
+    ]
+    rows = [
+        [row.label, row.start.isoformat(), row.end.isoformat(), f"{row.leads:,}"]
+        for row in plan.pacing.schedule
+    ]
+    return FittedTable(columns, rows, title=title, continued=f"{title} (continued)")
 
 
-def _sensitivity_table(plan: Plan) -> Table:
-    table = Table(
-        title="If one rate rose 5 points",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
-    table.add_column("Stage")
-    table.add_column("Rate", justify="right")
-    table.add_column("Leads needed", justify="right")
-    table.add_column("Saved", justify="right")
+def _sensitivity_table(plan: Plan) -> FittedTable:
+    title = "If one rate rose 5 points"
+    columns = [
+        Column("Stage", "left", folds=True),
+        Column("Rate"),
+        Column("Leads needed"),
+        Column("Saved"),
+    ]
     lever = plan.lever
-    for row in plan.sensitivity:
-        style = "bold green" if lever is not None and row.stage == lever.stage else None
-        table.add_row(
+    rows = [
+        [
             row.stage,
             f"{format_rate(row.current_rate)} -> {format_rate(row.raised_rate)}",
             f"{row.leads_needed:,}",
             f"{row.leads_saved:,}",
-            style=style,
-        )
-    return table
+        ]
+        for row in plan.sensitivity
+    ]
+    styles = [
+        "bold green" if lever is not None and row.stage == lever.stage else None
+        for row in plan.sensitivity
+    ]
+    return FittedTable(
+        columns, rows, title=title, continued=f"{title} (continued)", row_styles=styles
+    )

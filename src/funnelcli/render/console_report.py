@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich import box
-from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from funnelcli.render.console import FunnelChart
+from funnelcli.render.console import Column, FittedTable, FunnelChart
 from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
+    STAGE_COLUMNS,
     STALE_COLUMNS,
     STALE_SHOWN,
     TIME_COLUMNS,
@@ -45,20 +45,10 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     subtitle = Text(
         f"{export}, as of {report.as_of.isoformat()}; funnel {funnel_source}", style="dim"
     )
-    rows: list[dict[str, str | Text]] = [
-        {
-            **row.cells,
-            "Resolved": Text(row.cells["Resolved"], style="red" if row.below_plan else ""),
-        }
-        for row in stage_rows(report)
-    ]
-    # A funnel without planned rates (inferred from the export, or report-only) has no
-    # Plan column: a column of dashes would only suggest a plan that is missing.
-    shown = [c for c in STAGE_COLUMN_PRIORITY if report.has_plan or c != "Plan"]
-    table = _FittingTable(rows, shown)
+    table = _stage_table(report)
     figures = Table.grid(padding=(0, 2))
-    figures.add_column(style="bold")
-    figures.add_column()
+    figures.add_column(style="bold", overflow="fold")
+    figures.add_column(overflow="fold")
     for label, value in key_figures(report):
         figures.add_row(label, value)
     parts: list[RenderableType] = [title, subtitle]
@@ -88,12 +78,22 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     if shows_time_in_stage(report):
         parts += [
             Text(""),
-            _plain_table("Time in stage (days)", TIME_COLUMNS, time_in_stage_rows(report)),
+            _plain_table(
+                "Time in stage (days)",
+                TIME_COLUMNS,
+                time_in_stage_rows(report),
+                continued="Time in stage (days; continued)",
+            ),
         ]
     if result.compare is not None:
         parts += [
             Text(""),
-            _plain_table(compare_title(result), COMPARE_COLUMNS, compare_rows(result)),
+            _plain_table(
+                compare_title(result),
+                COMPARE_COLUMNS,
+                compare_rows(result),
+                give_up=_IN_PAIRS,
+            ),
         ]
     if report.stale:
         parts += [Text(""), _stale_table(report)]
@@ -114,100 +114,92 @@ def report_renderable(result: ExportReport, funnel_source: str, export: str) -> 
     return Group(*parts)
 
 
-def _plain_table(title: str, header: Sequence[str], rows: list[list[str]]) -> Table:
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
+def _plain_table(
+    title: str,
+    header: Sequence[str],
+    rows: list[list[str]],
+    continued: str | None = None,
+    give_up: Sequence[Sequence[int]] = (),
+) -> FittedTable:
+    """A table of figures per stage (or per row label): names left, figures right; a
+    header of several words wraps before a column moves to the continuation."""
+    columns = [
+        Column(header[0], "left", folds=True),
+        *(Column(name, wrap_header=True) for name in header[1:]),
+    ]
+    return FittedTable(
+        columns, rows, title=title, continued=continued or f"{title} (continued)", give_up=give_up
     )
-    for index, column in enumerate(header):
-        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    return table
 
 
-def _slices_table(result: ExportReport, rows: Sequence[SegmentFigures], cohorts: bool) -> Table:
+def _slices_table(
+    result: ExportReport, rows: Sequence[SegmentFigures], cohorts: bool
+) -> FittedTable:
+    """Segments (or cohorts) side by side: deals, win rate, each stage's resolved rate and
+    the bottleneck. With many stages, the last stages' columns continue below."""
     stages = result.report.stages
-    table = Table(
-        title=segment_title(result, cohorts),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
-    )
-    table.add_column("Cohort" if cohorts else "Segment", overflow="fold")
-    table.add_column("Deals", justify="right", no_wrap=True)
-    table.add_column("Win", justify="right", no_wrap=True)
-    for stage in stages[:-1]:
-        table.add_column(stage.name, justify="right", overflow="fold")
-    table.add_column("Bottleneck", overflow="fold")
+    stage_names = [stage.name for stage in stages[:-1]]
+    columns = [
+        Column("Cohort" if cohorts else "Segment", "left", folds=True),
+        Column("Deals"),
+        Column("Win"),
+        *(Column(name, wrap_header=True) for name in stage_names),
+        Column("Bottleneck", "left", folds=True),
+    ]
     folded = None if cohorts else result.segments_folded
+    table_rows: list[list[str | Text]] = []
     for row in (*rows, folded.figures) if folded else rows:
         name = row.name + (" (immature)" if cohorts and row.immature else "")
         cells = [
             Text(cell, style="bold red" if cell.endswith("!") else "")
             for cell in segment_cells(row, len(stages))
         ]
-        table.add_row(name, f"{row.deals:,}", percent(row.win_rate), *cells, row.bottleneck or "–")
-    return table
-
-
-STAGE_COLUMN_PRIORITY = (
-    "Stage",
-    "Reached",
-    "Open",
-    "Lost",
-    "To next",
-    "Resolved",
-    "Cum.",
-    "Open value",
-    "Days",
-    "Plan",
-)
-"""Columns of the report's stage table, most important first: narrow terminals drop from the end."""
-
-
-_GAP = 2  # between two columns: a cell's right padding and the box's blank separator
-
-
-class _FittingTable:
-    """A table that drops its least important columns until it fits the terminal's width."""
-
-    def __init__(self, rows: list[dict[str, str | Text]], priority: Sequence[str]) -> None:
-        self.rows = rows
-        self.priority = priority
-
-    def _width(self, column: str) -> int:
-        cells = [column, *(str(row[column]) for row in self.rows)]
-        return max(cell_len(cell) for cell in cells)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        columns = list(self.priority)
-        while (
-            len(columns) > 2
-            and sum(self._width(c) for c in columns) + _GAP * (len(columns) - 1) > options.max_width
-        ):
-            columns.pop()
-        table = Table(
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            header_style="bold",
-            pad_edge=False,
-            padding=(0, 1, 0, 0),
+        table_rows.append(
+            [name, f"{row.deals:,}", percent(row.win_rate), *cells, row.bottleneck or "–"]
         )
-        for column in columns:
-            first = column == columns[0]
-            table.add_column(
-                column, justify="left" if first else "right", no_wrap=not first, overflow="fold"
-            )
-        for row in self.rows:
-            table.add_row(*(row[column] for column in columns))
-        yield table
+    title = segment_title(result, cohorts)
+    return FittedTable(
+        columns,
+        table_rows,
+        title=title,
+        continued=f"{title} (continued)",
+        give_up=[[index] for index in range(len(stage_names) + 2, 2, -1)],
+    )
+
+
+STAGE_GIVEN_UP_FIRST = (
+    "Days",
+    "Open value",
+    "Cum.",
+    "Lost",
+    "Open",
+    "To next",
+    "Reached",
+    "Plan",
+    "Resolved",
+)
+"""The stage table's columns in the order they move to "Stages (continued)" on a narrow
+terminal: Plan stays beside Resolved, the figure it is compared with, to the last."""
+
+
+def _stage_table(report: Report) -> FittedTable:
+    """The stage table in the order of :data:`STAGE_COLUMNS`; Resolved red below plan."""
+    # A funnel without planned rates (inferred from the export, or report-only) has no
+    # Plan column: a column of dashes would only suggest a plan that is missing.
+    shown = [column for column in STAGE_COLUMNS if report.has_plan or column != "Plan"]
+    rows: list[list[str | Text]] = []
+    for row in stage_rows(report):
+        cells: dict[str, str | Text] = {**row.cells}
+        cells["Resolved"] = Text(row.cells["Resolved"], style="red" if row.below_plan else "")
+        rows.append([cells[column] for column in shown])
+    columns = [Column(shown[0], "left", folds=True), *(Column(name) for name in shown[1:])]
+    give_up = [[shown.index(name)] for name in STAGE_GIVEN_UP_FIRST if name in shown]
+    return FittedTable(columns, rows, continued="Stages (continued)", give_up=give_up)
+
+
+_IN_PAIRS = ((5, 6), (3, 4), (1, 2))
+"""The compare table's figures (then -> now) and their changes move to a continuation
+together, days first: a change beside its figure, never alone."""
 
 
 def _stale_table(report: Report) -> Table:
@@ -219,10 +211,10 @@ def _stale_table(report: Report) -> Table:
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
     )
-    for column in STALE_COLUMNS:  # the figures, Days and Value, on the right
+    for column in STALE_COLUMNS:  # the figures, Days and Value, on the right, never wrapped
         if column in ("Days", "Value"):
-            table.add_column(column, justify="right")
-        else:
+            table.add_column(column, justify="right", no_wrap=True)
+        else:  # names: on a narrow terminal they wrap, one deal per row still
             table.add_column(column, overflow="fold")
     for row in stale_rows(report):
         table.add_row(*row)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from funnelcli.plan import Plan, PlanContext
-from funnelcli.render.neutralise import markdown_text, neutralise_cells
+from funnelcli.render.neutralise import forwarded_name, markdown_text, neutralise_cells
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
@@ -50,24 +51,80 @@ def plan_csv(plan: Plan, funnel_source: str = "", context: PlanContext | None = 
 
 
 def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> str:
-    lines = [f"## Plan: {markdown_text(plan.funnel)}", "", summary_sentence(plan, context), ""]
+    """The plan as the terminal shows it, in Markdown for a chat, an issue or a mail: the
+    stage table, the sentences, the schedule and the sensitivity table.
+
+    Files go by their name, never their path; names from the funnel file are escaped
+    (:func:`markdown_text`), so they can neither break a table nor become markup."""
+    title = f"## Plan: {_md(plan.funnel)}"
+    if plan.funnel_is_default:
+        title += " (write your own with `funnel init`)"
+    lines = [title, "", summary_sentence(plan, context), ""]
     if context is not None:
-        lines += [f"- {line}" for line in context_lines(plan, context, markdown_text)] + [""]
-    confidence = plan.confidence
-    header = ["Stage", "Needed", "Conversion to next", "Cumulative to won"]
-    if confidence:
-        header.append(f"Needed at {format_rate(confidence.level)} confidence")
+        lines += [f"- {line}" for line in context_lines(plan, _named(context), _md)] + [""]
+    lines += ["### Stages", "", *_table(_stage_header(plan), _stage_cells(plan)), ""]
+    lines += [f"- {line}" for line in detail_lines(plan, _md)]
+    if plan.pacing and plan.pacing.schedule:
+        lines += ["", f"### Leads to add per {plan.pacing.per}", ""]
+        header = [plan.pacing.per.capitalize(), "From", "To", "Leads"]
+        rows = [
+            [row.label, row.start.isoformat(), row.end.isoformat(), f"{row.leads:,}"]
+            for row in plan.pacing.schedule
+        ]
+        lines += _table(header, rows, text_columns=3)
+    if plan.sensitivity:
+        lines += ["", "### If one rate rose 5 points", ""]
+        rows = [
+            [
+                _md(row.stage),
+                f"{format_rate(row.current_rate)} -> {format_rate(row.raised_rate)}",
+                f"{row.leads_needed:,}",
+                f"{row.leads_saved:,}",
+            ]
+            for row in plan.sensitivity
+        ]
+        lines += _table(["Stage", "Rate", "Leads needed", "Saved"], rows)
+    lines += ["", f"Funnel: {_md(forwarded_name(funnel_source))}", ""]
+    return "\n".join(lines)
+
+
+_STAGE_ORDER = ("Stage", "Needed", "At confidence", "To next", "To won", "Enter by")
+"""The stage table's cells (plan_view.stage_rows) in the terminal's order."""
+
+
+def _stage_header(plan: Plan) -> list[str]:
+    header = ["Stage", "Needed"]
+    if plan.confidence:
+        header.append(f"At {format_rate(plan.confidence.level)}")
+    header += ["To next", "To won"]
     if plan.pacing:
         header.append("Enter by")
-    lines += [
+    return header
+
+
+def _stage_cells(plan: Plan) -> list[list[str]]:
+    return [[row[key] for key in _STAGE_ORDER if key in row] for row in stage_rows(plan, _md)]
+
+
+def _named(context: PlanContext) -> PlanContext:
+    """The context with its exports by file name, as a forwarded plan names them."""
+    return context._replace(
+        rates_from=context.rates_from and forwarded_name(context.rates_from),
+        credit_from=context.credit_from and forwarded_name(context.credit_from),
+    )
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, text_columns: int = 1
+) -> list[str]:
+    """A pipe table: the first ``text_columns`` left-aligned, the figures right-aligned."""
+    aligns = [":---" if index < text_columns else "---:" for index in range(len(header))]
+    return [
         "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+        "|" + "|".join(aligns) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
     ]
-    # The confidence count after the rates here (the terminal shows it after Needed).
-    order = ("Stage", "Needed", "To next", "To won", "At confidence", "Enter by")
-    for row in stage_rows(plan, markdown_text):
-        lines.append("| " + " | ".join(row[key] for key in order if key in row) + " |")
-    lines.append("")
-    lines += [f"- {line}" for line in detail_lines(plan, markdown_text)]
-    lines += ["", f"Funnel: {markdown_text(funnel_source)}", ""]
-    return "\n".join(lines)
+
+
+_md = markdown_text
+"""Names from a funnel file or the command line, in a Markdown line or cell."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 
 from funnelcli.render.json_report import report_to_dict
-from funnelcli.render.neutralise import markdown_text, neutralise_cells
+from funnelcli.render.neutralise import forwarded_name, markdown_text, neutralise_cells
 from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
     STAGE_COLUMNS,
     STALE_COLUMNS,
+    STALE_SHOWN,
     TIME_COLUMNS,
     bottleneck_sentence,
     compare_rows,
@@ -35,6 +37,7 @@ from funnelcli.render.report_view import (
     stale_rows,
     time_in_stage_rows,
 )
+from funnelcli.report_figures import Report
 from funnelcli.results import ExportReport
 
 CSV_COLUMNS = (
@@ -115,29 +118,96 @@ def _blank(value: object) -> object:
     return "" if value is None else value
 
 
+def report_markdown(result: ExportReport, funnel_source: str, export: str) -> str:
+    """The report as the terminal shows it, in Markdown for a chat, an issue or a mail.
+
+    Every table of the terminal is a pipe table (names left, figures right-aligned) under
+    a ``###`` heading; the sentences are paragraphs. Files go by their name, never their
+    path; text from the CRM or the funnel file is escaped (:func:`markdown_text`), so it
+    can neither break a table nor become a link, markup or HTML.
+    """
+    report = result.report
+    export_name = forwarded_name(export)
+    lines = [
+        f"## Funnel report: {_md(report.funnel)}",
+        "",
+        f"{_md(export_name)}, as of {report.as_of.isoformat()}; "
+        f"funnel {_md(forwarded_name(funnel_source))}.",
+        "",
+    ]
+    provenance = provenance_sentence(result, export_name, _md)
+    if provenance:
+        lines += [provenance, ""]
+    warning = skipped_warning(result)
+    if warning:
+        lines += [f"**Warning:** {warning}", ""]
+    # The terminal's columns in the terminal's order, "Plan" only with a plan.
+    shown = [column for column in STAGE_COLUMNS if report.has_plan or column != "Plan"]
+    rows = [[row.cells[column] for column in shown] for row in stage_rows(report, _md)]
+    lines += ["### Stages", "", *_table(shown, rows), ""]
+    lines += ["### Key figures", ""]
+    lines += [
+        f"- {label}: {value}" if label else f"- {value}"
+        for label, value in key_figures(report, _md)
+    ]
+    lines += ["", f"**Bottleneck:** {bottleneck_sentence(report, _md)}"]
+    if result.alerts and result.alerts.fired:
+        lines += ["", "### Alerts", ""]
+        lines += [f"- {_md(alert.message)}" for alert in result.alerts.fired]
+    if shows_time_in_stage(report):
+        rows = [[_md(row[0]), *row[1:]] for row in time_in_stage_rows(report)]
+        lines += ["", "### Time in stage (days)", "", *_table(TIME_COLUMNS, rows)]
+    if result.compare is not None:
+        rows = [[_md(row[0]), *row[1:]] for row in compare_rows(result)]
+        lines += ["", f"### {compare_title(result)}", "", *_table(COMPARE_COLUMNS, rows)]
+    if report.stale:
+        lines += ["", f"### {_stale_title(report)}", ""]
+        lines += _table(STALE_COLUMNS, stale_rows(report, _md), text_columns=3)
+    lines += _segments_markdown(result)
+    sentence = _history_sentence(result)
+    if sentence:
+        lines += ["", sentence]
+    lines += ["", rows_sentence(result), ""]
+    return "\n".join(lines)
+
+
+def _history_sentence(result: ExportReport) -> str | None:
+    """What --history held, the history file by its name."""
+    if result.history is None:
+        return None
+    history = replace(result.history, source=forwarded_name(result.history.source))
+    return history_sentence(replace(result, history=history), _md)
+
+
+def _stale_title(report: Report) -> str:
+    """``Stale deals: 1,376 (the 10 oldest shown)``, as the terminal titles its table."""
+    shown = min(report.stale_count, STALE_SHOWN, len(report.stale))
+    more = report.stale_count > shown
+    return f"Stale deals: {report.stale_count:,}" + (f" (the {shown} oldest shown)" if more else "")
+
+
 def _segments_markdown(result: ExportReport) -> list[str]:
+    """The --by segments and --cohort cohorts side by side, one table each."""
     lines: list[str] = []
-    stage_names = [stage.name for stage in result.report.stages[:-1]]
-    for rows, cohorts in ((result.segments, False), (result.cohorts, True)):
-        if rows is None:
+    stage_count = len(result.report.stages)
+    stage_names = [_md(stage.name) for stage in result.report.stages[:-1]]
+    for slices, cohorts in ((result.segments, False), (result.cohorts, True)):
+        if slices is None:
             continue
-        first = "Cohort" if cohorts else "Segment"
-        lines += ["", f"**{segment_title(result, cohorts, markdown_text)}**", ""]
-        lines.append(
-            f"| {first} | Deals | Win rate | "
-            + " | ".join(_md(name) for name in stage_names)
-            + " | Bottleneck |"
-        )
-        lines.append("|---|---:|---:|" + "---:|" * len(stage_names) + "---|")
+        header = ["Cohort" if cohorts else "Segment", "Deals", "Win", *stage_names, "Bottleneck"]
         folded = None if cohorts else result.segments_folded
-        for row in (*rows, folded.figures) if folded else rows:
-            name = _md(row.name) + (" (immature)" if cohorts and row.immature else "")
-            cells = segment_cells(row, len(result.report.stages))
-            lines.append(
-                f"| {name} | {row.deals:,} | {percent(row.win_rate)} | "
-                + " | ".join(cells)
-                + f" | {_md(row.bottleneck or '–')} |"
-            )
+        rows = [
+            [
+                _md(row.name) + (" (immature)" if cohorts and row.immature else ""),
+                f"{row.deals:,}",
+                percent(row.win_rate),
+                *segment_cells(row, stage_count),
+                _md(row.bottleneck or "–"),
+            ]
+            for row in ((*slices, folded.figures) if folded else slices)
+        ]
+        lines += ["", f"### {segment_title(result, cohorts, _md)}", ""]
+        lines += _table(header, rows, last_is_text=True)
         lines += ["", slices_footnote(result.report)]
         sentence = None if cohorts else folded_sentence(result)
         if sentence:
@@ -145,68 +215,23 @@ def _segments_markdown(result: ExportReport) -> list[str]:
     return lines
 
 
-def report_markdown(result: ExportReport, funnel_source: str, export: str) -> str:
-    report = result.report
-    lines = [
-        f"## Funnel report: {_md(report.funnel)}",
-        "",
-        f"{_md(export)}, as of {report.as_of.isoformat()}.",
-        "",
+def _table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    text_columns: int = 1,
+    last_is_text: bool = False,
+) -> list[str]:
+    """A pipe table: the first ``text_columns`` (names) and, with ``last_is_text``, the
+    last column left-aligned; the figures between right-aligned. Cells come escaped."""
+    aligns = [":---" if index < text_columns else "---:" for index in range(len(header))]
+    if last_is_text:
+        aligns[-1] = ":---"
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(aligns) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
     ]
-    provenance = provenance_sentence(result, export, _md)
-    if provenance:
-        lines += [provenance, ""]
-    warning = skipped_warning(result)
-    if warning:
-        lines += [f"**Warning:** {warning}", ""]
-    planned = report.has_plan  # no Planned column for a funnel without planned rates
-    lines += [
-        "| Stage | Reached | Open | Lost | To next | Resolved | "
-        + ("Planned | " if planned else "")
-        + "Cumulative | Open value | Median days |",
-        "|---|" + "---:|" * (9 if planned else 8),
-    ]
-    # The terminal's columns in the terminal's order, "Plan" only with a plan.
-    shown = [column for column in STAGE_COLUMNS if planned or column != "Plan"]
-    for row in stage_rows(report, _md):
-        lines.append("| " + " | ".join(row.cells[column] for column in shown) + " |")
-    lines += ["", f"**Bottleneck:** {bottleneck_sentence(report, _md)}", ""]
-    if result.alerts and result.alerts.fired:
-        lines += ["**Alerts:**", ""]
-        lines += [f"- {_md(alert.message)}" for alert in result.alerts.fired]
-        lines.append("")
-    lines += [f"- {label}: {value}" for label, value in key_figures(report, _md)]
-    if report.stale:
-        lines += ["", f"**Stale deals:** {report.stale_count:,} (oldest first)", ""]
-        lines += ["| " + " | ".join(STALE_COLUMNS) + " |", "|---|---|---|---:|---:|"]
-        lines += ["| " + " | ".join(row) + " |" for row in stale_rows(report, _md)]
-    if shows_time_in_stage(report):
-        lines += [
-            "",
-            "**Time in stage (days)**",
-            "",
-            _md_table(TIME_COLUMNS, time_in_stage_rows(report)),
-        ]
-    if result.compare is not None:
-        lines += [
-            "",
-            f"**{compare_title(result)}**",
-            "",
-            _md_table(COMPARE_COLUMNS, compare_rows(result)),
-        ]
-    lines += _segments_markdown(result)
-    sentence = history_sentence(result, _md)
-    if sentence:
-        lines += ["", sentence]
-    lines += ["", rows_sentence(result), ""]
-    return "\n".join(lines)
-
-
-def _md_table(header: Sequence[str], rows: list[list[str]]) -> str:
-    """A table whose first column names a stage; the other cells are our own figures."""
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
-    lines += ["| " + " | ".join([_md(row[0]), *row[1:]]) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 _md = markdown_text

@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 class Writer(NamedTuple):
     """A format's writer: what it makes, and the module and function that make it.
 
-    ``renderable`` is a Rich renderable for the terminal (plain text at 100 columns to a
+    ``renderable`` is a Rich renderable for the terminal (plain text, COLUMNS or 100 wide, to a
     file), ``text`` a str and ``bytes`` a binary file. A named tuple, not a dataclass, for
     start-up (see loading.LoadedFunnel)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import PurePath
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 """What makes a spreadsheet read a cell as a formula (``@`` is Lotus syntax Excel still runs)."""
@@ -85,3 +86,22 @@ def markdown_text(text: str) -> str:
     entities; line breaks become spaces, so a value stays in its row.
     """
     return _EMPHASIS_UNDERSCORE.sub(r"\\_", printable(text).translate(_MARKDOWN_SPECIAL))
+
+
+# --- file names in an output that is forwarded ---------------------------------------------
+
+_BUILT_FROM = "built from "
+"""How a funnel built from an export names its source (readers/evidence.py)."""
+
+
+def forwarded_name(source: str) -> str:
+    """A file as an output mailed or pasted elsewhere names it: its name, not its path.
+
+    ``/home/ann/exports/deals.csv`` says where the file sits on one machine, which is no
+    business of the reader's; ``deals.csv`` is what they know it by. A funnel built from
+    an export keeps its wording (``built from deals.csv``); a label that is no path (the
+    ``built-in default``) is as it was.
+    """
+    if source.startswith(_BUILT_FROM):
+        return _BUILT_FROM + forwarded_name(source.removeprefix(_BUILT_FROM))
+    return PurePath(source).name or source
