@@ -241,6 +241,9 @@ def test_a_signal_python_swallows_is_raised_again_not_lost(
         [], python=("-c", script), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     ) as process:
         stdout, stderr = process.communicate(timeout=25)
-    # Stopped mid-sleep, nothing was printed; a run that ended first printed its output.
-    printed = b"" if sleep else b"finished\n"
-    assert (process.returncode, stdout, stderr.decode()) == (code, printed, line)
+    # Stopped mid-sleep, nothing was printed. With no sleep the signal is raised again 5 ms
+    # after it was swallowed: the run may print first or not (a loaded machine is slow to
+    # reach the print); either way it stops with the signal's line and code.
+    printed = (b"",) if sleep else (b"", b"finished\n")
+    assert (process.returncode, stderr.decode()) == (code, line)
+    assert stdout in printed
