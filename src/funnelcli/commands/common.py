@@ -15,6 +15,7 @@ import typer
 from funnelcli.errors import (
     DefinitionError,
     FunnelError,
+    InvalidValue,
     UsageError,
     print_error,
     print_warning,
@@ -29,6 +30,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+OPTIONS = {
+    "target": "--target",
+    "deal_value": "--deal-value",
+    "booked": "--booked",
+    "confidence": "--confidence",
+    "deadline": "--by or --period",
+}
+"""The core's name for a value (an :class:`InvalidValue`'s field) -> the option that gives it.
+
+The core names no option (see :mod:`funnelcli.errors`): its errors reach stderr worded
+with these, ``--target must be above 0, got 0``. A field not here is named as the core
+names it."""
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the project's errors into their lines on stderr and their exit codes."""
@@ -39,10 +54,17 @@ def user_errors() -> Iterator[None]:
             print_warning(warning, quiet=False)
         # A definition's problems are one line each; any other error is one line, even when
         # a value it quotes holds a line break (print_error escapes it).
-        lines = error.problems if isinstance(error, DefinitionError) else [str(error)]
+        lines = error.problems if isinstance(error, DefinitionError) else [_worded(error)]
         for line in [line for line in lines if line] or [type(error).__doc__ or "error"]:
             print_error(line)
         raise typer.Exit(error.exit_code) from None
+
+
+def _worded(error: FunnelError) -> str:
+    """The error's line; a value the core refused is named by its option (:data:`OPTIONS`)."""
+    if isinstance(error, InvalidValue):
+        return error.worded(OPTIONS.get(error.field))
+    return str(error)
 
 
 def parse_option(option: str, text: str, parser: Callable[[str], T]) -> T:
