@@ -26,6 +26,7 @@ name options directly: they are written for the command line.
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from collections.abc import Sequence
 
@@ -215,9 +216,6 @@ def stdout_failed(error: OSError) -> FunnelError:
     print an "Exception ignored" traceback after the one line (Python's docs on SIGPIPE
     advise this redirection).
     """
-    import errno
-    import os
-
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())

@@ -156,7 +156,7 @@ def make_plan(
     cumulative = cumulative_rates(rates)
     confidence_plan: ConfidencePlan | None = None
     if confidence is not None:
-        from funnelcli.stats import smallest_trials
+        from funnelcli.stats import smallest_trials  # lazy: --confidence only (start-up)
 
         _check_confidence_plannable(deals_needed, cumulative, funnel)
         confidence_plan = ConfidencePlan(

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from io import StringIO
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -20,6 +21,7 @@ from funnelcli.errors import (
     print_error,
     print_warning,
     shown,
+    stdout_failed,
 )
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ def parse_date(text: str) -> dt.date:
 
 
 def _why_not_a_date(value: str) -> str:
-    import calendar
+    import calendar  # lazy: `funnel plan --format json` imports no calendar (test_startup)
 
     year, month, day = (int(part) for part in value.split("-"))
     if not 1 <= month <= 12:
@@ -291,8 +293,6 @@ def _to_stdout(data: str | bytes, then: Callable[[], object] | None) -> None:
             remaining = remaining[sys.stdout.buffer.write(remaining) :]
         sys.stdout.buffer.flush()
     except OSError as error:
-        from funnelcli.errors import stdout_failed
-
         raise stdout_failed(error) from None
     if then is not None:
         then()
@@ -320,8 +320,6 @@ def render(
             console.print(renderable)
         _to_stdout(captured.get(), then)
         return
-    from io import StringIO
-
     from rich.console import Console
 
     buffer = StringIO()
