@@ -16,10 +16,11 @@ a caller with no options, names the field.
 
 Advice that names what the user can type ("pass --deal-value (like --deal-value 24k)",
 "pacing (--by or --period)") is the command line's wording: the sentence has a place for
-the option and the command line fills it in from its table. So a core function that two
-commands call (``make_plan``: ``funnel plan`` with or without ``--rates-from``) never
-names a flag one of them lacks; a command whose option for a field differs would give
-``user_errors`` its own table. Edge modules (readers, snapshots) and the use cases may
+the option and the command line fills it in from its table. So a core function called
+from several places (``checked_deal_value``: ``funnel plan`` from a funnel file, from
+``--rates-from``, from ``--credit-pipeline``) never names a flag one of its callers
+lacks; a command whose option for a field differed would give ``user_errors`` its own
+table. Edge modules (readers, snapshots) and the use cases may
 name options directly: they are written for the command line.
 """
 
