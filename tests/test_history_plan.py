@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from funnelcli.definition import Funnel, build_funnel
-from funnelcli.errors import UsageError
+from funnelcli.errors import InvalidValue, MissingValue, UsageError
 from funnelcli.history_plan import (
     credit_pipeline,
     measured_funnel,
@@ -296,11 +296,15 @@ def test_a_stage_without_resolved_deals_keeps_its_planned_rate() -> None:
 def test_no_won_deals_and_no_deal_value_is_a_usage_error() -> None:
     planned = make_funnel(("50%", "40%"), THREE_STAGES, deal_value=None)
     report = build_report(unresolved_deals(), planned, AS_OF)
-    with pytest.raises(UsageError) as caught:
+    with pytest.raises(MissingValue) as caught:
         measured_funnel(planned, report)
+    assert (caught.value.field, caught.value.detail) == (
+        "deal_value",
+        "the export has no won deals",
+    )
     assert str(caught.value) == (
         "cannot measure a deal value: the export has no won deals; "
-        "pass --deal-value (like --deal-value 24k) or set average_deal_value: in test.yaml"
+        "give deal_value (like 24k) or set average_deal_value: in test.yaml"
     )
 
 
@@ -395,13 +399,17 @@ def test_amounts_in_another_currency_are_not_the_funnels() -> None:
 
 
 def test_a_target_of_zero_is_a_usage_error(main_report: Report) -> None:
-    with pytest.raises(UsageError, match=r"^--target must be above 0, got 0$"):
+    with pytest.raises(InvalidValue) as caught:
         credit_pipeline(make_funnel(), main_report, Decimal(0))
+    assert (caught.value.field, caught.value.value) == ("target", Decimal(0))
+    assert str(caught.value) == "target must be above 0, got 0"
 
 
 def test_negative_booked_revenue_is_a_usage_error(main_report: Report) -> None:
-    with pytest.raises(UsageError, match=r"^--booked must be 0 or more, got -1$"):
+    with pytest.raises(InvalidValue) as caught:
         credit_pipeline(make_funnel(), main_report, Decimal(100), booked=Decimal(-1))
+    assert (caught.value.field, caught.value.value) == ("booked", Decimal(-1))
+    assert str(caught.value) == "booked must be 0 or more, got -1"
 
 
 def test_a_report_for_other_stages_is_a_bug() -> None:

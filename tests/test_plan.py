@@ -17,7 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelcli.definition import Funnel, Stage
-from funnelcli.errors import UsageError
+from funnelcli.errors import (
+    InvalidValue,
+    MissingStageDays,
+    MissingValue,
+    NotComputable,
+    UsageError,
+)
 from funnelcli.pacing import PacingRequest, parse_period
 from funnelcli.plan import cumulative_rates, make_plan, needed_per_stage
 
@@ -54,6 +60,14 @@ def usage_message(funnel: Funnel, target: Decimal = TARGET, **options: object) -
     with pytest.raises(UsageError) as caught:
         make_plan(funnel, target, **options)  # type: ignore[arg-type]
     return str(caught.value)
+
+
+def refusal(funnel: Funnel, target: Decimal = TARGET, **options: object) -> InvalidValue:
+    """The value make_plan refuses; the core names it by its field, never by an option."""
+    with pytest.raises(InvalidValue) as caught:
+        make_plan(funnel, target, **options)  # type: ignore[arg-type]
+    assert "--" not in str(caught.value)
+    return caught.value
 
 
 # --- the counts -----------------------------------------------------------------------------
@@ -344,7 +358,14 @@ def test_pacing_without_days() -> None:
     stages = tuple(dataclasses.replace(stage, days=None) for stage in readme_funnel().stages)
     stages = (stages[0], dataclasses.replace(stages[1], days=F(7)), *stages[2:])
     request = PacingRequest(deadline=dt.date(2027, 3, 31), as_of=dt.date(2026, 12, 1))
-    assert usage_message(readme_funnel(stages=stages), pacing=request) == (
+    refused = refusal(readme_funnel(stages=stages), pacing=request)
+    assert isinstance(refused, MissingStageDays)
+    assert (refused.field, refused.stages) == ("deadline", ("Lead", "SQL", "Opportunity"))
+    assert str(refused) == (
+        "readme.yaml: pacing needs days: on every stage but the last; "
+        "missing on Lead, SQL, Opportunity"
+    )
+    assert refused.worded("--by or --period") == (
         "readme.yaml: pacing (--by or --period) needs days: on every stage but the last; "
         "missing on Lead, SQL, Opportunity"
     )
@@ -354,8 +375,8 @@ def test_pacing_without_days_on_the_default_names_funnel_yaml() -> None:
     stages = tuple(dataclasses.replace(stage, days=None) for stage in readme_funnel().stages)
     request = PacingRequest(deadline=dt.date(2027, 3, 31), as_of=dt.date(2026, 12, 1))
     funnel = readme_funnel(stages=stages, is_default=True)
-    assert usage_message(funnel, pacing=request) == (
-        "funnel.yaml: pacing (--by or --period) needs days: on every stage but the last; "
+    assert str(refusal(funnel, pacing=request)) == (
+        "funnel.yaml: pacing needs days: on every stage but the last; "
         "missing on Lead, MQL, SQL, Opportunity"
     )
 
@@ -411,7 +432,18 @@ def test_no_lever_when_nothing_saves() -> None:
 
 
 def test_a_missing_deal_value() -> None:
-    assert usage_message(readme_funnel(average_deal_value=None)) == (
+    refused = refusal(readme_funnel(average_deal_value=None))
+    assert isinstance(refused, MissingValue)
+    assert (refused.field, refused.value, refused.file_key) == (
+        "deal_value",
+        None,
+        "average_deal_value",
+    )
+    assert str(refused) == (
+        "no average deal value: give deal_value (like 24k) "
+        "or set average_deal_value: in readme.yaml"
+    )
+    assert refused.worded("--deal-value") == (
         "no average deal value: pass --deal-value (like --deal-value 24k) "
         "or set average_deal_value: in readme.yaml"
     )
@@ -419,19 +451,40 @@ def test_a_missing_deal_value() -> None:
 
 def test_a_missing_deal_value_on_the_default_names_funnel_yaml() -> None:
     funnel = readme_funnel(average_deal_value=None, is_default=True)
-    assert usage_message(funnel) == (
-        "no average deal value: pass --deal-value (like --deal-value 24k) "
-        "or set average_deal_value: in funnel.yaml"
-    )
+    assert str(refusal(funnel)).endswith("or set average_deal_value: in funnel.yaml")
 
 
 def test_a_target_of_zero() -> None:
-    assert usage_message(readme_funnel(), Decimal(0)) == "--target must be above 0, got 0"
+    refused = refusal(readme_funnel(), Decimal(0))
+    assert (type(refused), refused.field, refused.value) == (InvalidValue, "target", Decimal(0))
+    assert str(refused) == "target must be above 0, got 0"
+    assert refused.worded("--target") == "--target must be above 0, got 0"
 
 
 def test_a_negative_deal_value() -> None:
-    assert usage_message(readme_funnel(), deal_value=Decimal(-5)) == (
-        "--deal-value must be above 0, got -5"
+    refused = refusal(readme_funnel(), deal_value=Decimal(-5))
+    assert (type(refused), refused.field, refused.value) == (
+        InvalidValue,
+        "deal_value",
+        Decimal(-5),
+    )
+    assert str(refused) == "deal_value must be above 0, got -5"
+
+
+def test_a_confidence_plan_too_large_to_compute() -> None:
+    # 10,000,001 deals of 1 each: one more than the confidence plan is made for.
+    refused = refusal(
+        readme_funnel(average_deal_value=Decimal(1)), Decimal(10_000_001), confidence=F(9, 10)
+    )
+    assert isinstance(refused, NotComputable)
+    assert refused.field == "confidence"
+    assert str(refused) == (
+        "confidence: 10,000,001 won deals is more than the 10,000,000 it plans for; "
+        "at this size the plan without confidence is already within 0.1%"
+    )
+    assert refused.worded("--confidence") == (
+        "--confidence: 10,000,001 won deals is more than the 10,000,000 it plans for; "
+        "at this size the plan without --confidence is already within 0.1%"
     )
 
 

@@ -13,6 +13,7 @@ Pure: no files, no terminal. The command line turns a fired alert into exit code
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -133,8 +134,6 @@ def _unknown_keys(data: Mapping[object, object], problem: _Problem) -> None:
     for key in data:
         if key in ALERT_KEYS:
             continue
-        import difflib  # only when a key is unknown: it costs start-up time
-
         nearest = difflib.get_close_matches(str(key), ALERT_KEYS, n=1, cutoff=0.6)
         hint = (
             f"did you mean '{nearest[0]}'?" if nearest else f"known keys: {', '.join(ALERT_KEYS)}"

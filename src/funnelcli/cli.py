@@ -12,9 +12,12 @@ only the command that runs is imported and built, see :class:`_LazyGroup`.
 
 # No `from __future__ import annotations` here, nor in the command modules: typer reads the
 # signatures at start-up, and string annotations would cost it an eval per parameter.
+import copy
 import errno
+import importlib
 import os
 import sys
+import traceback
 from collections.abc import Iterator, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -78,8 +81,6 @@ class _Command(TyperCommand):
 
 def _build_command(name: str, markup_mode: MarkupMode) -> _click.Command:
     """Import ``funnelcli.commands.NAME`` and turn its function into a click command."""
-    import importlib
-
     module = importlib.import_module(f"funnelcli.commands.{name}")
     info = CommandInfo(name=name, cls=_Command, callback=getattr(module, name))
     return get_command_from_info(
@@ -141,9 +142,7 @@ class _LazyGroup(TyperGroup):
         if markup_mode is None or not _rich_help(markup_mode):
             _click.Command.format_help(self, ctx, formatter)
             return
-        import copy
-
-        from typer import rich_utils
+        from typer import rich_utils  # lazy: rich and markdown-it, for help on a terminal only
 
         # The panels read each command's help: give them the summaries, not built commands.
         listing = copy.copy(self)
@@ -265,8 +264,6 @@ def _out_of_memory(args: Sequence[str] | None) -> int:
 
 def _report_bug(bug: Exception) -> int:
     """A real bug: say so in one line first, then the traceback."""
-    import traceback
-
     print_error(
         f"internal error (a bug in funnel {__version__}): {type(bug).__name__}: {bug}; "
         "please report it with the command line; details follow"

@@ -70,7 +70,7 @@ def main() -> None:
         sys.unraisablehook = _redeliver
         if sys.stdout is None or sys.stderr is None:
             _stand_in_for_closed_streams()
-        from funnelcli.cli import run
+        from funnelcli.cli import run  # lazy, as every import here: signals first (module doc)
 
         run()
         _stop_for(_pending)

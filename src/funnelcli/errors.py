@@ -4,11 +4,30 @@ Every error a user can cause derives from :class:`FunnelError`. Its message is
 complete on its own: it names the file, the place (YAML key path, or row and
 column), the value, and the fix. The command line (``cli.py``, ``commands/``) prints it as one
 line with :func:`print_error` and exits with :attr:`FunnelError.exit_code`.
+
+The core (plan, pacing, history_plan) takes plain values, not options, so it names a bad
+value by its own name for it, the *field* (``target``, ``deal_value``, ``booked``,
+``confidence``, ``deadline``), never by an option: :class:`InvalidValue` and its kinds.
+Each kind writes its line with :meth:`InvalidValue.worded`, given the name to call the
+value by; the command line gives the option, from its one table of field -> option
+(``commands/common.py``, ``OPTIONS``), so ``InvalidValue("target", 0, "must be above 0")``
+reaches stderr as ``error: --target must be above 0, got 0``. ``str()`` of the error, for
+a caller with no options, names the field.
+
+Advice that names what the user can type ("pass --deal-value (like --deal-value 24k)",
+"pacing (--by or --period)") is the command line's wording: the sentence has a place for
+the option and the command line fills it in from its table. So a core function called
+from several places (``checked_deal_value``: ``funnel plan`` from a funnel file, from
+``--rates-from``, from ``--credit-pipeline``) never names a flag one of its callers
+lacks; a command whose option for a field differed would give ``user_errors`` its own
+table. Edge modules (readers, snapshots) and the use cases may
+name options directly: they are written for the command line.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
 from collections.abc import Sequence
 
@@ -88,6 +107,88 @@ class DefinitionError(FunnelError):
         super().__init__("\n".join(self.problems))
 
 
+class InvalidValue(FunnelError):
+    """A value the core cannot use: ``value``, named ``field`` by the core, and why.
+
+    A FunnelError (exit 2): a caller that does not word it still gets one line naming the
+    field. The command line words it with its option (:meth:`worded`, see the module doc).
+    """
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field = field  # the core's name for the value: "target", "deal_value", ...
+        self.value = value
+        self.reason = reason  # what the value must be, naming no option: "must be above 0"
+        super().__init__(self.worded(None))
+
+    def worded(self, option: str | None) -> str:
+        """The one line, the value called ``option`` (the command line's name), else its field."""
+        return f"{option or self.field} {self.reason}, got {self.value}"
+
+
+class MissingValue(InvalidValue):
+    """A value given nowhere: not by the caller, not in the funnel file, not measurable.
+
+    ``problem`` says what is missing ("no average deal value"), ``detail`` why, when it
+    was looked for ("the export has no won deals"); the fix is to give it, like
+    ``example``, or to set ``file_key`` in the funnel file ``file_label``.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        problem: str,
+        *,
+        example: str,
+        file_key: str,
+        file_label: str,
+        detail: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.detail = detail
+        self.example = example
+        self.file_key = file_key
+        self.file_label = file_label
+        super().__init__(field, None, problem)
+
+    def worded(self, option: str | None) -> str:
+        head = f"{self.problem}: {self.detail};" if self.detail else f"{self.problem}:"
+        give = (
+            f"pass {option} (like {option} {self.example})"
+            if option
+            else f"give {self.field} (like {self.example})"
+        )
+        return f"{head} {give} or set {self.file_key}: in {self.file_label}"
+
+
+class NotComputable(InvalidValue):
+    """A value asked for (``field``) whose figures cannot be computed for these inputs.
+
+    ``fix`` may name the value again as ``{name}``: it is put where the command line's
+    option goes ("the plan without --confidence").
+    """
+
+    def __init__(self, field: str, reason: str, fix: str) -> None:
+        self.fix = fix
+        super().__init__(field, None, reason)
+
+    def worded(self, option: str | None) -> str:
+        name = option or self.field
+        return f"{name}: {self.reason}; {self.fix.replace('{name}', name)}"
+
+
+class MissingStageDays(InvalidValue):
+    """Pacing to a deadline (``field``) needs ``days:`` on these stages of the funnel file."""
+
+    def __init__(self, field: str, file_label: str, stages: Sequence[str]) -> None:
+        self.file_label = file_label
+        self.stages = tuple(stages)
+        super().__init__(field, None, "needs days: on every stage but the last")
+
+    def worded(self, option: str | None) -> str:
+        pacing = f"pacing ({option})" if option else "pacing"
+        return f"{self.file_label}: {pacing} {self.reason}; missing on {', '.join(self.stages)}"
+
+
 class OutputError(FunnelError):
     """An output file cannot be written."""
 
@@ -116,9 +217,6 @@ def stdout_failed(error: OSError) -> FunnelError:
     print an "Exception ignored" traceback after the one line (Python's docs on SIGPIPE
     advise this redirection).
     """
-    import errno
-    import os
-
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())

@@ -63,8 +63,14 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from funnelcli.definition import Funnel
-from funnelcli.errors import UsageError
-from funnelcli.plan import Plan, checked_deal_value, cumulative_rates, make_plan
+from funnelcli.errors import InvalidValue, MissingValue, UsageError
+from funnelcli.plan import (
+    DEAL_VALUE_EXAMPLE,
+    Plan,
+    checked_deal_value,
+    cumulative_rates,
+    make_plan,
+)
 from funnelcli.report_figures import WIN_FROM_WIN_RATE, MoneyFigures, Report
 from funnelcli.stats import wilson_interval
 from funnelcli.values import format_money, format_rate
@@ -173,7 +179,7 @@ def credit_pipeline(
     _check_stages(funnel, report)
     value = _deal_value(funnel, target, deal_value)
     if booked < 0:
-        raise UsageError(f"--booked must be 0 or more, got {booked}")
+        raise InvalidValue("booked", booked, "must be 0 or more")
     win_from = tuple(cumulative_rates(_stage_rates(funnel, report, [])))
     remaining = max(Decimal(0), target - booked)
     deals_needed = math.ceil(Fraction(remaining) / Fraction(value))
@@ -418,9 +424,13 @@ def _measured_deal_value(funnel: Funnel, report: Report, notes: list[str]) -> De
         return _to_cents(money.average_won_value)
     reason = _why_no_average(funnel, report)
     if funnel.average_deal_value is None:
-        raise UsageError(
-            f"cannot measure a deal value: {reason}; pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {funnel.file_label}"
+        raise MissingValue(
+            "deal_value",
+            "cannot measure a deal value",
+            detail=reason,
+            example=DEAL_VALUE_EXAMPLE,
+            file_key="average_deal_value",
+            file_label=funnel.file_label,
         )
     shown = format_money(funnel.average_deal_value, funnel.currency)
     notes.append(f"{reason}; the funnel's average_deal_value {shown} stands in")

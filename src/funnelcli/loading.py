@@ -83,7 +83,7 @@ def _alerts(data: object, path: str) -> tuple[AlertRules | None, list[str]]:
     """
     if not isinstance(data, Mapping) or data.get("alerts") is None:
         return None, []
-    from funnelcli.alerts import rules_from_yaml
+    from funnelcli.alerts import rules_from_yaml  # lazy: a plan's start-up needs no alerts
 
     return rules_from_yaml(data["alerts"], path)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from funnelcli.definition import Funnel
-from funnelcli.errors import UsageError
+from funnelcli.errors import MissingStageDays, UsageError
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,7 @@ def _days_from(funnel: Funnel, index: int) -> int:
 def _require_days(funnel: Funnel) -> None:
     missing = [stage.name for stage in funnel.stages[:-1] if stage.days is None]
     if missing:
-        raise UsageError(
-            f"{funnel.file_label}: pacing (--by or --period) needs days: on every stage but the last; "
-            f"missing on {', '.join(missing)}"
-        )
+        raise MissingStageDays("deadline", funnel.file_label, missing)
 
 
 def enter_by_dates(funnel: Funnel, deadline: dt.date) -> list[dt.date]:

@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, NamedTuple
 
 from funnelcli.definition import Funnel
-from funnelcli.errors import UsageError
+from funnelcli.errors import InvalidValue, MissingValue, NotComputable, UsageError
 
 if TYPE_CHECKING:  # pacing is imported only when a plan is paced (--by, --period)
     from funnelcli.history_plan import PipelineCredit, StageRate
@@ -142,7 +142,8 @@ def make_plan(
     cost_per_lead: Decimal | None = None,
     pacing: "PacingRequest | None" = None,
 ) -> Plan:
-    """The whole plan for a target; raises :class:`UsageError` for values it cannot plan with."""
+    """The whole plan for a target; raises :class:`InvalidValue` (or :class:`UsageError`, for
+    a funnel without rates) for values it cannot plan with."""
     value = checked_deal_value(funnel, target, deal_value)
     if not funnel.has_rates:
         raise UsageError(
@@ -155,7 +156,7 @@ def make_plan(
     cumulative = cumulative_rates(rates)
     confidence_plan: ConfidencePlan | None = None
     if confidence is not None:
-        from funnelcli.stats import smallest_trials
+        from funnelcli.stats import smallest_trials  # lazy: --confidence only (start-up)
 
         _check_confidence_plannable(deals_needed, cumulative, funnel)
         confidence_plan = ConfidencePlan(
@@ -209,30 +210,40 @@ def _check_confidence_plannable(
     deals_needed: int, cumulative: list[Fraction], funnel: Funnel
 ) -> None:
     if deals_needed > MAX_CONFIDENCE_DEALS:
-        raise UsageError(
-            f"--confidence: {deals_needed:,} won deals is more than the {MAX_CONFIDENCE_DEALS:,} it "
-            "plans for; at this size the plan without --confidence is already within 0.1%"
+        raise NotComputable(
+            "confidence",
+            f"{deals_needed:,} won deals is more than the {MAX_CONFIDENCE_DEALS:,} it plans for",
+            "at this size the plan without {name} is already within 0.1%",
         )
     for stage, probability in zip(funnel.stages, cumulative, strict=True):
         if float(probability) == 0.0:
-            raise UsageError(
-                f"--confidence: the chance of winning from {stage.name} ({float(probability):.1e}) "
-                "is too small to compute; check the rates"
+            raise NotComputable(
+                "confidence",
+                f"the chance of winning from {stage.name} ({float(probability):.1e}) "
+                "is too small to compute",
+                "check the rates",
             )
 
 
+DEAL_VALUE_EXAMPLE = "24k"
+"""How a deal value is written, in the fix for a missing one."""
+
+
 def checked_deal_value(funnel: Funnel, target: Decimal, deal_value: Decimal | None) -> Decimal:
-    """The deal value to plan with (--deal-value, else the file's), with the target checked."""
+    """The deal value to plan with (the caller's, else the file's), with the target checked."""
     value = deal_value if deal_value is not None else funnel.average_deal_value
     if value is None:
-        raise UsageError(
-            "no average deal value: pass --deal-value (like --deal-value 24k) "
-            f"or set average_deal_value: in {funnel.file_label}"
+        raise MissingValue(
+            "deal_value",
+            "no average deal value",
+            example=DEAL_VALUE_EXAMPLE,
+            file_key="average_deal_value",
+            file_label=funnel.file_label,
         )
     if target <= 0:
-        raise UsageError(f"--target must be above 0, got {target}")
+        raise InvalidValue("target", target, "must be above 0")
     if value <= 0:
-        raise UsageError(f"--deal-value must be above 0, got {value}")
+        raise InvalidValue("deal_value", value, "must be above 0")
     return value
 
 

@@ -66,7 +66,7 @@ def resolve_funnel_for_export(
     :func:`funnelcli.readers.evidence.export_funnel`."""
     if has_funnel_file(path, cwd):
         return resolve_funnel(path, cwd)
-    from funnelcli.readers.evidence import export_funnel
+    from funnelcli.readers.evidence import export_funnel  # lazy: no funnel file only; inference
 
     return LoadedFunnel(
         export_funnel(export, options, history, pipeline=pipeline, refuse_mixed=refuse_mixed),

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from io import StringIO
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -15,10 +16,12 @@ import typer
 from funnelcli.errors import (
     DefinitionError,
     FunnelError,
+    InvalidValue,
     UsageError,
     print_error,
     print_warning,
     shown,
+    stdout_failed,
 )
 
 if TYPE_CHECKING:
@@ -27,6 +30,20 @@ if TYPE_CHECKING:
     from funnelcli.results import ExportReport
 
 T = TypeVar("T")
+
+
+OPTIONS = {
+    "target": "--target",
+    "deal_value": "--deal-value",
+    "booked": "--booked",
+    "confidence": "--confidence",
+    "deadline": "--by or --period",
+}
+"""The core's name for a value (an :class:`InvalidValue`'s field) -> the option that gives it.
+
+The core names no option (see :mod:`funnelcli.errors`): its errors reach stderr worded
+with these, ``--target must be above 0, got 0``. A field not here is named as the core
+names it."""
 
 
 @contextmanager
@@ -39,10 +56,17 @@ def user_errors() -> Iterator[None]:
             print_warning(warning, quiet=False)
         # A definition's problems are one line each; any other error is one line, even when
         # a value it quotes holds a line break (print_error escapes it).
-        lines = error.problems if isinstance(error, DefinitionError) else [str(error)]
+        lines = error.problems if isinstance(error, DefinitionError) else [_worded(error)]
         for line in [line for line in lines if line] or [type(error).__doc__ or "error"]:
             print_error(line)
         raise typer.Exit(error.exit_code) from None
+
+
+def _worded(error: FunnelError) -> str:
+    """The error's line; a value the core refused is named by its option (:data:`OPTIONS`)."""
+    if isinstance(error, InvalidValue):
+        return error.worded(OPTIONS.get(error.field))
+    return str(error)
 
 
 def parse_option(option: str, text: str, parser: Callable[[str], T]) -> T:
@@ -74,7 +98,7 @@ def parse_date(text: str) -> dt.date:
 
 
 def _why_not_a_date(value: str) -> str:
-    import calendar
+    import calendar  # lazy: `funnel plan --format json` imports no calendar (test_startup)
 
     year, month, day = (int(part) for part in value.split("-"))
     if not 1 <= month <= 12:
@@ -269,8 +293,6 @@ def _to_stdout(data: str | bytes, then: Callable[[], object] | None) -> None:
             remaining = remaining[sys.stdout.buffer.write(remaining) :]
         sys.stdout.buffer.flush()
     except OSError as error:
-        from funnelcli.errors import stdout_failed
-
         raise stdout_failed(error) from None
     if then is not None:
         then()
@@ -298,8 +320,6 @@ def render(
             console.print(renderable)
         _to_stdout(captured.get(), then)
         return
-    from io import StringIO
-
     from rich.console import Console
 
     buffer = StringIO()

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from funnelcli.commands.common import complete_from
+from funnelcli.commands.common import complete_from, user_errors
 from funnelcli.errors import UsageError
 
 SHELLS = ("bash", "zsh", "fish")
@@ -35,15 +35,13 @@ def completion(
 
     Example: funnel completion bash
     """
-    from funnelcli.commands.common import user_errors
-
     with user_errors():
         chosen = shell.strip().lower()
         if chosen not in SHELLS:
             raise UsageError(
                 f"completion: '{shell}' is not a shell funnel completes; use bash, zsh or fish"
             )
-        from typer._completion_shared import get_completion_script
+        from typer._completion_shared import get_completion_script  # lazy: this command only
 
         # The group answers _FUNNEL_COMPLETE=complete_<shell> (cli.py, _main_shell_completion).
         script = get_completion_script(prog_name="funnel", complete_var=COMPLETE_VAR, shell=chosen)

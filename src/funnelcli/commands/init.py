@@ -17,7 +17,7 @@ from funnelcli.commands.common import (
     parse_option,
     user_errors,
 )
-from funnelcli.errors import UsageError
+from funnelcli.errors import UsageError, print_warning
 
 if TYPE_CHECKING:
     from funnelcli.readers.export import ReadOptions
@@ -60,6 +60,7 @@ def init(
         target = Path(path)
         if target.exists() and not force:
             raise UsageError(f"{path}: already exists; pass --force to overwrite it")
+        # lazy, here and below: `funnel init --help` imports the command alone (test_startup)
         from funnelcli.render.output import atomic_write
 
         if history and not from_export:
@@ -98,7 +99,6 @@ def init(
 
 def _starter_from_export(export: str, options: "ReadOptions", history: str | None) -> str:
     """The funnel the no-file report uses, with the rates measured on the export."""
-    from funnelcli.errors import print_warning
     from funnelcli.readers.evidence import (
         funnel_name,
         funnel_of,

@@ -45,6 +45,7 @@ def inspect(
     Example: funnel inspect deals.csv --funnel funnel.yaml
     """
     with user_errors():
+        # lazy, here and below: `funnel inspect --help` imports no reader (test_startup)
         from funnelcli.readers.export import ReadOptions
         from funnelcli.readers.inspect import inspect_export
         from funnelcli.readers.sources import refuse_one_stream_twice

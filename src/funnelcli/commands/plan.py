@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: typer reads plan's signature (see cli.py).
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,7 +28,7 @@ from funnelcli.commands.common import (
     user_errors,
     write_output,
 )
-from funnelcli.errors import UsageError, print_warning
+from funnelcli.errors import EXIT_ALERT, UsageError, print_warning
 
 if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
     from decimal import Decimal
@@ -144,6 +145,8 @@ def plan(
     Example: funnel plan sample_funnels/b2b_saas.yaml --target 1.2M --deal-value 24k --confidence 90%
     """
     with user_errors():
+        # lazy, here and below: `funnel plan --help` imports no funnel, value or reader code,
+        # `plan --format json` only what it uses (tests/test_startup.py)
         from funnelcli.loading import resolve_funnel
         from funnelcli.plan import make_plan
 
@@ -266,9 +269,6 @@ def _alert_if_too_late(result: "Plan") -> None:
     so that a cron job or a script can tell a plan that cannot be met from one that can."""
     if result.pacing is None or result.pacing.feasible:
         return
-    import sys
-
-    from funnelcli.errors import EXIT_ALERT
     from funnelcli.render.plan_view import pacing_sentence
 
     sys.stderr.write(f"alert: {pacing_sentence(result).rstrip('.')}\n")

@@ -7,6 +7,7 @@ The options parsed (the alert options too), one call to the report use case
 # No `from __future__ import annotations`: typer reads report's signature (see cli.py).
 import datetime as dt
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -208,6 +209,7 @@ def report(
     Example: funnel report examples/maven_pipeline.csv --funnel sample_funnels/maven_crm.yaml
     """
     with user_errors():
+        # lazy, here and below: `funnel report --help` imports no reader (test_startup)
         from funnelcli.readers.export import ReadOptions
         from funnelcli.readers.sources import refuse_one_stream_twice
         from funnelcli.reporting import ReportRequest, resolve_funnel_for_export, run_report
@@ -308,8 +310,6 @@ def _progress_display(quiet: bool) -> Iterator[Callable[[int, int], None] | None
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    import time
-
     started = time.monotonic()
     shown: list[tuple[Progress, TaskID]] = []
 

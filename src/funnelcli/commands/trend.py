@@ -61,6 +61,7 @@ def trend(
     Example: funnel trend history.db --last 12
     """
     with user_errors():
+        # lazy: `funnel trend --help` imports neither renderers nor sqlite3 (test_startup)
         from funnelcli.render.formats import TREND_FORMATS
         from funnelcli.snapshots import load_trend
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from funnelcli.commands.common import QuietOption, print_warnings, user_errors
+from funnelcli.errors import one_line
 
 if TYPE_CHECKING:  # what a run needs is imported in the functions: --help needs none of it
     from funnelcli.loading import LoadedFunnel
@@ -23,7 +24,7 @@ def validate(
     Example: funnel validate sample_funnels/b2b_saas.yaml
     """
     with user_errors():
-        from funnelcli.errors import one_line
+        # lazy, here and below: `funnel validate --help` loads no funnel code (test_startup)
         from funnelcli.loading import load_funnel_file
 
         loaded = load_funnel_file(funnel)

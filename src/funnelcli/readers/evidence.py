@@ -274,7 +274,7 @@ def _label_evidence(found: _Label, above_one: bool) -> LabelEvidence:
 
 
 def _history(path: str, neutral: Funnel, options: ReadOptions) -> tuple[tuple[str, ...], ...]:
-    from funnelcli.readers.history import label_sequences
+    from funnelcli.readers.history import label_sequences  # lazy: --history only, a big module
 
     return label_sequences(
         path, neutral, encoding=options.encoding, date_format=options.date_format

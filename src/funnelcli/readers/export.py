@@ -23,6 +23,7 @@ from funnelcli.readers.columns import (
     header_score,
     map_columns,
     named_headers,
+    probability_column,
     refine_by_values,
 )
 from funnelcli.readers.deals import (
@@ -52,6 +53,7 @@ from funnelcli.readers.parallel import (
     read_in_parallel,
     worker_count,
 )
+from funnelcli.readers.probabilities import stage_probabilities
 from funnelcli.readers.sources import check_unchanged, file_state
 from funnelcli.readers.tabular.byte_ranges import data_range, split_rows
 from funnelcli.readers.tabular.read import read_table
@@ -420,9 +422,6 @@ def _stage_probabilities(
     """The export's probability column per stage, for a report whose losses are
     unattributed (report.py); None without such a column. A second pass over the file:
     see readers/probabilities.py for its cost."""
-    from funnelcli.readers.columns import probability_column
-    from funnelcli.readers.probabilities import stage_probabilities
-
     column = probability_column(table.header)
     if column is None:
         return None

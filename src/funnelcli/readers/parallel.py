@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -141,15 +142,13 @@ _PARENT_DEATH_SIGNAL = sys.platform.startswith("linux")
 def _die_with(parent: int) -> None:
     """Be killed when ``parent`` ends: Linux does it (prctl); elsewhere, a thread watches."""
     if _PARENT_DEATH_SIGNAL:
-        import ctypes
+        import ctypes  # lazy: in a worker process only
 
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
             if os.getppid() != parent:  # it ended before prctl: nothing would signal
                 os._exit(1)
             return
-    import threading
-
     watched = multiprocessing.parent_process()
     if watched is None or os.getppid() != parent:
         os._exit(1)

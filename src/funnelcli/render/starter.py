@@ -6,17 +6,14 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import yaml
 
 from funnelcli.definition import Funnel
+from funnelcli.history_plan import FEW_RESOLVED, StageRate, interval_text, stage_rates
 from funnelcli.inference import InferredFunnel
 from funnelcli.report_figures import Report
 from funnelcli.values import format_rate
-
-if TYPE_CHECKING:
-    from funnelcli.history_plan import StageRate
 
 
 def yaml_scalar(text: str) -> str:
@@ -36,8 +33,6 @@ def measured_rates(funnel: Funnel, report: Report) -> tuple[StageRate, ...] | st
     for stage in report.stages[:-1]:
         if stage.resolved_conversion is None:
             return f"no deal has left '{stage.name}' yet"
-    from funnelcli.history_plan import stage_rates
-
     return stage_rates(funnel, report)[0]
 
 
@@ -102,8 +97,6 @@ def starter_yaml(
 
 
 def _rate_line(measured: StageRate) -> str:
-    from funnelcli.history_plan import FEW_RESOLVED, interval_text
-
     counts = f"{measured.moved_on or 0:,} of {measured.resolved or 0:,} resolved deals moved on"
     few = f"; under {FEW_RESOLVED} deals: uncertain" if measured.few else ""
     if measured.rate < Fraction(1, 1000):

@@ -160,7 +160,7 @@ def _compiled_scan() -> _Compiled | None:
     if os.environ.get("FUNNEL_COMPILED") == "0":
         return None
     try:
-        from funnelcli._xlsx_scan import scan, string_lengths
+        from funnelcli._xlsx_scan import scan, string_lengths  # lazy: compiled, may be absent
     except ImportError:  # built without a C compiler: the Python scan does the same
         return None
     return _Compiled(scan, string_lengths)
