@@ -124,9 +124,12 @@ def test_a_measured_deal_value_of_zero(tmp_path: Path) -> None:
     export = ERRORS / "won_for_nothing.csv"
     done = run_funnel("plan", "--rates-from", str(export), "--target", "1M", cwd=tmp_path)
     assert done.returncode == 2
-    # Both won deals are worth 0: their average, 0, is the deal value refused.
-    assert done.stderr == (
-        LOST_WITHOUT_STAGE.format(name=export) + "error: --deal-value must be above 0, got 0\n"
+    # Both won deals are worth 0: an average of 0 measures no deal value, and the line says
+    # so, rather than refusing a --deal-value of 0 the user never typed.
+    assert done.stderr == LOST_WITHOUT_STAGE.format(name=export) + (
+        "error: cannot measure a deal value: the export's 2 won deals are worth $0 on "
+        "average; pass --deal-value (like --deal-value 24k) or set average_deal_value: in "
+        "funnel.yaml\n"
     )
 
 

@@ -421,8 +421,15 @@ def _stage_rates(funnel: Funnel, report: Report, notes: list[str]) -> list[Fract
 def _measured_deal_value(funnel: Funnel, report: Report, notes: list[str]) -> Decimal:
     money = _money_in(funnel.currency, report)
     if money is not None and money.average_won_value is not None:
-        return _to_cents(money.average_won_value)
-    reason = _why_no_average(funnel, report)
+        measured = _to_cents(money.average_won_value)
+        if measured > 0:
+            return measured
+        # Won deals with no worth (amounts of 0) measure nothing to plan with: the same
+        # as no amount, not a deal value the user gave and must raise.
+        shown = format_money(measured, funnel.currency or money.currency)
+        reason = f"the export's {report.won:,} won deals are worth {shown} on average"
+    else:
+        reason = _why_no_average(funnel, report)
     if funnel.average_deal_value is None:
         raise MissingValue(
             "deal_value",
