@@ -12,7 +12,7 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.json_report import report_json
 
-from .conftest import DATA, ROOT
+from ..conftest import DATA, ROOT
 
 EXPORTS = DATA / "exports"
 CASES = [

@@ -39,8 +39,8 @@ from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import NumberedRow, ReadStats, Table
 from funnelcli.render.json_report import report_json
 
-from .conftest import DATA
-from .processes import run
+from ..conftest import DATA
+from ..processes import run
 
 PARALLEL = DATA / "parallel"
 HUBSPOT = DATA / "exports" / "hubspot_funnel.yaml"

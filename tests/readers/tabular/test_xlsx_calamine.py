@@ -32,12 +32,13 @@ from funnelcli.readers.tabular import xlsx
 from funnelcli.readers.tabular.header import NO_HEADER
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Table
-from tests.test_tabular import chart_workbook, salesforce_formatted_workbook
 
-from .processes import run
+from ...conftest import DATA, ROOT
+from ...processes import run
+from .test_read_table import chart_workbook, salesforce_formatted_workbook
 
-EXPORTS = Path(__file__).parent / "data" / "exports"
-SRC = Path(__file__).parent.parent / "src"
+EXPORTS = DATA / "exports"
+SRC = ROOT / "src"
 
 Build = Callable[[Path], None]
 

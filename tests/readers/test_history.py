@@ -28,7 +28,7 @@ from funnelcli.readers.history import (
 )
 from funnelcli.report import LOST
 
-from .conftest import DATA, THEIRS, line_matching
+from ..conftest import DATA, THEIRS, line_matching
 
 HISTORY = DATA / "history"
 D = dt.date

@@ -21,8 +21,8 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.readers.columns import header_key, header_score, named_headers
 from funnelcli.readers.tabular.read import read_table
 
-from .conftest import DATA
-from .processes import run_funnel
+from ..conftest import DATA
+from ..processes import run_funnel
 
 TRIAL = DATA / "reading_trial"
 CZECH_HEADER = (

@@ -48,8 +48,8 @@ from funnelcli.render.json_report import report_json
 from funnelcli.report import ReportBuilder, StaleDeal
 from funnelcli.results import ExportReport, SliceRequest
 
-from .conftest import DATA, ROOT, require_compiled_lane
-from .processes import run_funnel
+from ..conftest import DATA, ROOT, require_compiled_lane
+from ..processes import run_funnel
 
 AS_OF = dt.date(2025, 11, 30)
 LANE = DATA / "lane"

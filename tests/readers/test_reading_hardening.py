@@ -27,8 +27,8 @@ from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.xlsx import XLSX_MAX_INFLATED, XLSX_MAX_RATIO, XLSX_RATIO_FLOOR
 from funnelcli.render.json_report import report_json
 
-from .conftest import line_matching
-from .processes import run
+from ..conftest import line_matching
+from ..processes import run
 
 MEMORY_LIMIT = 512 * 1024 * 1024
 MiB = 1024 * 1024

@@ -23,11 +23,12 @@ from funnelcli.readers.tabular.csv_rows import FIELD_SIZE_LIMIT
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, Table
 
-from .conftest import THEIRS, line_matching
-from .processes import run
+from ... import conftest
+from ...conftest import ROOT, THEIRS, line_matching
+from ...processes import run
 
-DATA = Path(__file__).parent / "data" / "tabular"
-SRC = Path(__file__).parent.parent / "src"
+DATA = conftest.DATA / "tabular"
+SRC = ROOT / "src"
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.results import ExportReport
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 EXPORT = ROOT / "examples" / "maven_pipeline.csv"
 FUNNEL = ROOT / "sample_funnels" / "maven_crm.yaml"

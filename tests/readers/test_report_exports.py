@@ -30,7 +30,6 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 import yaml
@@ -40,7 +39,9 @@ from funnelcli.definition import Funnel, build_funnel
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.results import ExportReport
 
-DATA = Path(__file__).parent / "data" / "exports"
+from .. import conftest
+
+DATA = conftest.DATA / "exports"
 
 F = Fraction
 D = Decimal

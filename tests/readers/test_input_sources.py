@@ -23,10 +23,11 @@ import pytest
 from funnelcli.errors import ExportError
 from funnelcli.readers import sources
 
-from .processes import poll, started
-from .processes import run as run_process
+from .. import conftest
+from ..processes import poll, started
+from ..processes import run as run_process
 
-DATA = Path(__file__).parent / "data" / "input_sources"
+DATA = conftest.DATA / "input_sources"
 FUNNEL = str(DATA / "funnel.yaml")
 DEALS = DATA / "deals.csv"
 TIMEOUT = 60.0

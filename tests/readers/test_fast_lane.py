@@ -29,7 +29,7 @@ from funnelcli.report import Deal, DealRow, Outcome, ReportBuilder, deal_row, ne
 from funnelcli.results import SliceRequest
 from funnelcli.segments import SlicedBuilder, new_sliced_builder
 
-from .conftest import DATA
+from ..conftest import DATA
 from .test_export import CASES as TWO_PROCESS_CASES
 
 EXPORTS = DATA / "exports"
