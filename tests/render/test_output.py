@@ -12,8 +12,8 @@ from funnelcli.errors import OutputError, UsageError
 from funnelcli.render import output
 from funnelcli.render.output import atomic_write, choose_format
 
-from .conftest import ROOT
-from .processes import FUNNEL, TIMEOUT, run, started
+from ..conftest import ROOT
+from ..processes import FUNNEL, TIMEOUT, run, started
 
 
 @pytest.mark.parametrize(

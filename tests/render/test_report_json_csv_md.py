@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
 
-from .conftest import DATA
+from ..conftest import DATA
 
 SMALL = str(DATA / "cli_report" / "small.csv")
 SMALL_FUNNEL = str(DATA / "cli_report" / "small.yaml")

@@ -26,9 +26,9 @@ from rich.console import Console
 from funnelcli.render.console import Column, FittedTable, split_columns, table_width
 from funnelcli.render.report_view import COMPARE_COLUMNS, STAGE_COLUMNS, TIME_COLUMNS
 
-from .conftest import DATA, ROOT
-from .fixed_width import TextTable, read_tables
-from .processes import run_funnel
+from ..conftest import DATA, ROOT
+from ..fixed_width import TextTable, read_tables
+from ..processes import run_funnel
 
 CRM = DATA / "crm"
 WIDTHS = (80, 60)

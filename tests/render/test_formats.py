@@ -18,7 +18,7 @@ from funnelcli.render.formats import PLAN_FORMATS, REPORT_FORMATS, TREND_FORMATS
 from funnelcli.render.output import FORMATS
 from funnelcli.snapshots import Change, Trend, TrendRow
 
-from .conftest import DATA
+from ..conftest import DATA
 
 TABLES = {"report": REPORT_FORMATS, "plan": PLAN_FORMATS, "trend": TREND_FORMATS}
 ENTRIES = [

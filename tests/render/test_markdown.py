@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from funnelcli.cli import app
 from funnelcli.render.neutralise import markdown_text
 
-from .conftest import DATA, ROOT
+from ..conftest import DATA, ROOT
 
 MAVEN = str(ROOT / "examples" / "maven_pipeline.csv")  # absolute: the output names files
 MAVEN_FUNNEL = str(ROOT / "sample_funnels" / "maven_crm.yaml")

@@ -22,9 +22,9 @@ from funnelcli.cli import app
 from funnelcli.render.html import Card, card_rows, cards_from, file_name, generated_at, short
 from funnelcli.render.svg import funnel_chart
 
-from .conftest import DATA, ROOT
-from .html_dom import Dom, Table
-from .processes import run as run_process
+from ..conftest import DATA, ROOT
+from ..html_dom import Dom, Table
+from ..processes import run as run_process
 
 MAVEN = ("report", str(ROOT / "examples" / "maven_pipeline.csv"))
 MAVEN_ARGS = (*MAVEN, "--funnel", str(ROOT / "sample_funnels" / "maven_crm.yaml"))

@@ -36,8 +36,8 @@ from funnelcli.render.xlsx_plan import plan_xlsx
 from funnelcli.render.xlsx_report import report_xlsx
 from funnelcli.results import ExportReport
 
-from .conftest import DATA
-from .html_dom import Dom
+from ..conftest import DATA
+from ..html_dom import Dom
 
 SMALL = str(DATA / "cli_report" / "small.csv")
 SMALL_FUNNEL = str(DATA / "cli_report" / "small.yaml")

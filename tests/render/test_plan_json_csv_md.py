@@ -23,7 +23,7 @@ from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
 
-from .conftest import DATA
+from ..conftest import DATA
 
 FUNNEL = str(DATA / "cli" / "readme_funnel.yaml")
 HISTORY_FUNNEL = str(DATA / "history_cli" / "funnel.yaml")

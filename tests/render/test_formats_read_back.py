@@ -33,9 +33,9 @@ from typer.testing import CliRunner, Result
 from funnelcli.cli import app
 from funnelcli.render.csv_md_report import CSV_COLUMNS
 
-from .conftest import DATA, ROOT
-from .fixed_width import read_tables
-from .html_dom import Dom
+from ..conftest import DATA, ROOT
+from ..fixed_width import read_tables
+from ..html_dom import Dom
 
 PLAN_FUNNEL = str(DATA / "cli" / "readme_funnel.yaml")
 MAVEN = str(ROOT / "examples" / "maven_pipeline.csv")

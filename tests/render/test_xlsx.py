@@ -31,9 +31,9 @@ import yaml
 
 from funnelcli.render.xlsx import money_format
 
-from .conftest import DATA, ROOT
-from .processes import group_members, run_funnel, started
-from .tools import require_program
+from ..conftest import DATA, ROOT
+from ..processes import group_members, run_funnel, started
+from ..tools import require_program
 
 FORWARD = DATA / "forward"
 CASES = DATA / "history_cli_cases"
