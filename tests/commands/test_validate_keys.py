@@ -10,8 +10,8 @@ import pytest
 from funnelcli.definition import HISTORY_COLUMN_FIELDS
 from funnelcli.readers.history import HistoryColumns
 
-from .conftest import DATA
-from .processes import run_funnel
+from ..conftest import DATA
+from ..processes import run_funnel
 
 CASES = DATA / "validate_keys"
 EXPORT = str(DATA / "crm" / "hubspot_custom.csv")

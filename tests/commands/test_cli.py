@@ -12,8 +12,8 @@ from typer.testing import CliRunner, Result
 from funnelcli import __version__
 from funnelcli.cli import app
 
-from .conftest import DATA, THEIRS, line_matching
-from .processes import run_funnel
+from ..conftest import DATA, THEIRS, line_matching
+from ..processes import run_funnel
 
 FUNNEL = str(DATA / "cli" / "readme_funnel.yaml")
 runner = CliRunner()

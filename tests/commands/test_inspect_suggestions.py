@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import DATA
-from .processes import run_funnel
+from ..conftest import DATA
+from ..processes import run_funnel
 
 CASE = DATA / "inspect_suggestions"
 

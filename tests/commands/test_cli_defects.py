@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA, ROOT
-from .processes import run
+from ..conftest import DATA, ROOT
+from ..processes import run
 
 TIMEOUT = 120
 

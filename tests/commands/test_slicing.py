@@ -16,7 +16,7 @@ from funnelcli.loading import load_funnel_file
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.results import SliceRequest
 
-from .conftest import DATA, ROOT
+from ..conftest import DATA, ROOT
 
 MAVEN = str(ROOT / "examples" / "maven_pipeline.csv")
 MAVEN_FUNNEL = str(ROOT / "sample_funnels" / "maven_crm.yaml")

@@ -150,9 +150,9 @@ from typer.testing import CliRunner, Result
 from funnelcli.cli import app
 from funnelcli.render.report_view import TIME_COLUMNS
 
-from .conftest import DATA, THEIRS, line_matching
-from .fixed_width import read_tables
-from .html_dom import Dom
+from ..conftest import DATA, THEIRS, line_matching
+from ..fixed_width import read_tables
+from ..html_dom import Dom
 
 CASES = DATA / "history_cli_cases"
 SF_DEALS = str(CASES / "salesforce_deals.csv")

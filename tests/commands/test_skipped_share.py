@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
-from .processes import run_funnel
+from ..conftest import ROOT
+from ..processes import run_funnel
 
 EXPORT = "tests/data/fit/one_of_four_skipped.csv"
 FUNNEL = "tests/data/fit/hubspot_ids.yaml"

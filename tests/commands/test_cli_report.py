@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
 
-from .conftest import DATA, ROOT, THEIRS, line_matching
+from ..conftest import DATA, ROOT, THEIRS, line_matching
 
 HERE = DATA / "cli_report"
 SMALL = str(HERE / "small.csv")

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import DATA
-from .processes import run_funnel
+from ..conftest import DATA
+from ..processes import run_funnel
 
 CRM = DATA / "crm"
 AS_OF = "2026-12-01"
