@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from funnelcli.cli import app
 
-from .conftest import DATA, ROOT
-from .tools import require_program
+from ..conftest import DATA, ROOT
+from ..tools import require_program
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from benchmarks.generate import FUNNEL_YAML, write_export
 
-from .conftest import MAVEN
-from .processes import poll, started_funnel, wait_until_open
+from ..conftest import MAVEN
+from ..processes import poll, started_funnel, wait_until_open
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

@@ -42,9 +42,10 @@ from pathlib import Path
 
 import pytest
 
-from .processes import kill_group
+from ..conftest import DATA
+from ..processes import kill_group
 
-BAD = Path(__file__).parent / "data" / "bad"
+BAD = DATA / "bad"
 TIMEOUT = 60.0
 HANG_TIMEOUT = 10.0  # cases that hang today: a fixed tool answers them in well under a second
 MEMORY_LIMIT = 512 * 1024 * 1024

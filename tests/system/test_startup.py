@@ -21,8 +21,8 @@ import pytest
 
 from funnelcli.cli import COMMANDS
 
-from .conftest import THEIRS, line_matching
-from .processes import TIMEOUT, run, started
+from ..conftest import ROOT, THEIRS, line_matching
+from ..processes import TIMEOUT, run, started
 
 # Runs the console script's function, `funnelcli.entry:main`, with the given arguments, then
 # writes the names of the imported modules to the file named by FUNNEL_TEST_MODULES.
@@ -123,7 +123,7 @@ def test_plan_json_imports_only_what_it_uses(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("output_format", ["table", "json", "html"])
 def test_only_the_html_page_imports_jinja2(tmp_path: Path, output_format: str) -> None:
-    export = str(Path(__file__).parent.parent / "examples" / "hubspot_deals.csv")
+    export = str(ROOT / "examples" / "hubspot_deals.csv")
     done, modules = _run(["report", export, "--format", output_format], tmp_path)
     assert done.returncode == 0, done.stderr
     assert ("jinja2" in modules) == (output_format == "html")

@@ -22,10 +22,10 @@ from fuzz.targets import TARGETS, fuzz_csv, fuzz_xlsx, fuzz_xlsx_sheet, fuzz_yam
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import ROOT
-from .processes import run
+from ..conftest import DATA, ROOT
+from ..processes import run
 
-CRASHES = Path(__file__).parent / "data" / "fuzz_crashes"
+CRASHES = DATA / "fuzz_crashes"
 MEMORY_LIMIT = 2 * 1024 * 1024 * 1024  # bytes of address space for one replay
 
 KNOWN_CRASHES: dict[str, str] = {}

@@ -31,8 +31,8 @@ from typer.testing import CliRunner, Result
 from funnelcli.cli import app
 from funnelcli.definition import label_key
 
-from .conftest import DATA
-from .html_dom import Dom
+from ..conftest import DATA
+from ..html_dom import Dom
 
 FOLDER = DATA / "languages"
 EXPORT = FOLDER / "deals.csv"

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from .conftest import MAVEN, ROOT
-from .processes import run_funnel
+from ..conftest import MAVEN, ROOT
+from ..processes import run_funnel
 
 
 def funnel(*args: str) -> subprocess.CompletedProcess[str]:

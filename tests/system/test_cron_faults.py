@@ -21,8 +21,8 @@ from typing import IO, Any
 import pytest
 from benchmarks.generate import FUNNEL_YAML, write_export
 
-from .conftest import MAVEN, ROOT
-from .processes import group_members, kill_group, poll, started_funnel, wait_until_open
+from ..conftest import MAVEN, ROOT
+from ..processes import group_members, kill_group, poll, started_funnel, wait_until_open
 
 MAVEN_ROWS = 8800
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from funnelcli.cli import app
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 _BLOCK = re.compile(r"<!-- readme-test -->\n```console\n(.*?)```", re.DOTALL)
 _PROMPT = "$ funnel "
