@@ -141,7 +141,7 @@ def test_small_bottleneck() -> None:
     # impact = (reached - current) x (planned - actual) x P(win from Demo) x average won
     #        = (13 - 2) x (4/5 - 8/11) x 1 x 11,250 = 11 x 4/55 x 11,250 = 9,000.
     # 80% lies inside the 90% Wilson interval of 8/11, [0.4795, 0.8853] (worked out in
-    # tests/test_report_files.py): within sampling noise, so it is listed, not named.
+    # tests/render/test_report_json_csv_md.py): within sampling noise, so it is listed, not named.
     # P(win from Demo) = 6/6 x 4/4 = 1; expected wins lost = 3 x 1.
     assert data["bottleneck_by"] == "revenue"
     assert data["bottlenecks"] == []

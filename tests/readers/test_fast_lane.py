@@ -35,7 +35,7 @@ from .test_export import CASES as TWO_PROCESS_CASES
 EXPORTS = DATA / "exports"
 AS_OF = dt.date(2025, 11, 30)
 CASES = [
-    *TWO_PROCESS_CASES,  # every export of tests/test_export.py, and:
+    *TWO_PROCESS_CASES,  # every export of tests/readers/test_export.py, and:
     (EXPORTS / "salesforce_formatted.xlsx", EXPORTS / "salesforce_funnel.yaml"),
     (EXPORTS / "pipedrive_multicurrency.csv", EXPORTS / "pipedrive_fx_funnel.yaml"),
     (DATA / "cli_report" / "hubspot_like.csv", DATA / "cli_report" / "hubspot_like.yaml"),

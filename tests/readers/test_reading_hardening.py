@@ -365,7 +365,7 @@ def test_a_utf8_file_with_one_cp1252_row_reads_both_right_and_says_so(in_tmp: Pa
         "are not UTF-8 as cp1252 (E9 as 'é') and the rest as UTF-8; "
         "pass --encoding utf-8 or --encoding cp1252 to choose"
     )
-    # What the command line prints must satisfy tests/test_bad_inputs.py's case.
+    # What the command line prints must satisfy tests/system/test_bad_inputs.py's case.
     pattern = r"warning: stray_cp1252\.csv: .*row 3.*--encoding.*"
     assert re.fullmatch(pattern, f"warning: {table.encoding_note}".replace("stray", "stray_cp1252"))
 

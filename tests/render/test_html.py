@@ -649,7 +649,8 @@ def test_dom_reads_a_table() -> None:
 
 
 def test_jinja2_is_the_html_writers_alone() -> None:
-    """Only the HTML writers import Jinja2 (start-up of the other formats: test_startup)."""
+    """Only the HTML writers import Jinja2 (start-up of the other formats:
+    tests/system/test_startup.py)."""
     sources = (ROOT / "src" / "funnelcli").rglob("*.py")
     importing = sorted(
         path.relative_to(ROOT / "src").as_posix()

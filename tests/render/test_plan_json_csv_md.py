@@ -1,11 +1,12 @@
 """The plan's JSON contract (every key, every type), its CSV and its Markdown.
 
 Three commands are pinned: a plain plan of tests/data/cli/readme_funnel.yaml (its figures
-are worked out by hand in test_cli.py), the same with --confidence and a deadline, and a
-plan that credits the open pipeline of tests/data/history_cli/deals.csv (worked out by
-hand in test_history_cli.py). A key added, removed or retyped must be a deliberate change
-to this file (and to the README's "JSON output"). The CSV and the Markdown are checked
-against the JSON of the same command, so the three formats cannot drift apart.
+are worked out by hand in tests/commands/test_cli.py), the same with --confidence and a
+deadline, and a plan that credits the open pipeline of tests/data/history_cli/deals.csv
+(worked out by hand in tests/commands/test_history_cli.py). A key added, removed or
+retyped must be a deliberate change to this file (and to the README's "JSON output"). The
+CSV and the Markdown are checked against the JSON of the same command, so the three
+formats cannot drift apart.
 
 Money and counts follow render/numbers.py: a whole amount is an int, any other a float.
 """
@@ -124,7 +125,8 @@ PACING = {
 PACING_PERIOD = {"period": str, "start": str, "end": str, "leads": int}
 
 # With --credit-pipeline deals.csv (history_cli/funnel.yaml has no cost_per_lead: no budget).
-# The gap plan of 5 deals saves no lead by raising a rate (test_history_cli.py): no lever.
+# The gap plan of 5 deals saves no lead by raising a rate
+# (tests/commands/test_history_cli.py): no lever.
 CREDIT_TOP_LEVEL = {
     **TOP_LEVEL,
     "budget": NoneType,
@@ -134,8 +136,9 @@ CREDIT_TOP_LEVEL = {
     "rates": list,
 }
 CREDIT_SENSITIVITY = {**SENSITIVITY, "budget_saved": NoneType}
-# Figures for --target 100k (worked out in test_history_cli.py): money all whole; expected
-# wins 4.5, coverage 0.4 and win rate 0.5 are not; coverage needed 1 / (1/2) = 2 is whole.
+# Figures for --target 100k (worked out in tests/commands/test_history_cli.py): money all
+# whole; expected wins 4.5, coverage 0.4 and win rate 0.5 are not; coverage needed
+# 1 / (1/2) = 2 is whole.
 PIPELINE_CREDIT = {
     "export": str,
     "target_revenue": int,
@@ -245,7 +248,7 @@ def test_pacing_keys_and_types() -> None:
     assert types_of(pacing) == PACING
     assert pacing["feasible"] is True
     assert pacing["per"] == "month"
-    # Dec, Jan and the first days of Feb (test_cli.py works out the window).
+    # Dec, Jan and the first days of Feb (tests/commands/test_cli.py works out the window).
     assert len(pacing["schedule"]) == 3
     for row in pacing["schedule"]:
         assert types_of(row) == PACING_PERIOD, row["period"]
@@ -339,7 +342,7 @@ def test_csv_matches_the_json(args: tuple[str, ...]) -> None:
 
 
 def test_csv_plain_rows_word_for_word() -> None:
-    # test_cli.py: needed 3334 / 834 / 334 / 167 / 50; rates 25/40/50/30%;
+    # tests/commands/test_cli.py: needed 3334 / 834 / 334 / 167 / 50; rates 25/40/50/30%;
     # cumulative .25*.4*.5*.3 = .015, .06, .15, .3, 1.
     result = run(*PLAIN, "--format", "csv")
     assert result.stdout.splitlines() == [
@@ -421,7 +424,7 @@ def test_markdown_stage_table_matches_the_json(args: tuple[str, ...]) -> None:
 
 
 def test_markdown_plain_heading_summary_and_table() -> None:
-    # 1.2M / 24,000 = 50 deals, 3,334 leads (test_cli.py).
+    # 1.2M / 24,000 = 50 deals, 3,334 leads (tests/commands/test_cli.py).
     data = as_json(*PLAIN)
     lines = markdown_lines(*PLAIN)
     assert lines[:4] == [
@@ -537,7 +540,7 @@ def test_markdown_credit_lines_match_the_json() -> None:
         f"{percent(credit['win_rate'], 1)} win rate you need {credit['coverage_needed']:.2f}x.",
         "",
     ]
-    # By hand (test_history_cli.py): 9 deals, 4.5 expected, gap 5, 8 leads, $32,500,
+    # By hand (tests/commands/test_history_cli.py): 9 deals, 4.5 expected, gap 5, 8 leads, $32,500,
     # coverage 40,000 / 100,000 = 0.40x, win rate 3 / 6 = 50%, needed 1 / 0.5 = 2.00x.
     assert lines[2] == (
         "To book $100k at $12,000 per deal you need 9 won deals; the open pipeline is expected "

@@ -1,7 +1,7 @@
 """The report's JSON contract (every key, every type), its CSV and its Markdown.
 
-The input is tests/data/cli_report/small.csv with small.yaml; test_cli_report.py works
-out its figures by hand. Here the shape is pinned: a key added, removed or retyped must
+The input is tests/data/cli_report/small.csv with small.yaml; tests/commands/test_cli_report.py
+works out its figures by hand. Here the shape is pinned: a key added, removed or retyped must
 be a deliberate change to this file (and to the README's "JSON output").
 """
 

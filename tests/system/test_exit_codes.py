@@ -66,7 +66,7 @@ def test_a_report_that_can_use_no_row_is_an_error_naming_the_labels_and_the_fix(
     """Pipedrive's default stages against a funnel file of other stages: a table of zeros
     with exit 0 would read as a real, empty pipeline; it is exit 2 and one line after the
     warnings. (With no funnel file the report builds the export's own funnel instead:
-    tests/test_own_funnel.py.)"""
+    tests/commands/test_own_funnel.py.)"""
     export = "tests/data/fit/pipedrive_default_stages.csv"
     done = funnel("report", export, "--format", "json", "--funnel", "sample_funnels/b2b_saas.yaml")
     assert (done.returncode, done.stdout) == (2, "")

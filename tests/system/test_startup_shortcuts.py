@@ -1,4 +1,4 @@
-"""What start-up's shortcuts must leave unchanged (tests/test_startup.py pins the imports).
+"""What start-up's shortcuts must leave unchanged (tests/system/test_startup.py pins the imports).
 
 `funnel plan --format json` normalises only non-ASCII labels and makes its records as
 named tuples, not dataclasses. Each shortcut is checked here against the plain way it

@@ -143,7 +143,7 @@ def in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-# --- the workbooks of tests/test_tabular.py ----------------------------------
+# --- the workbooks of tests/readers/tabular/test_read_table.py ----------------------------------
 
 
 def missing_rows_and_times(path: Path) -> None:
