@@ -12,7 +12,7 @@ with the funnel in FUNNEL_YAML:
 - reached per stage for each `Deal owner`.
 
 `from_tool_report` turns `funnel report --by "Deal owner" --format json` into the same
-shape, so the three can be compared key by key (benchmarks/run.py, tests/test_benchmarks.py).
+shape, so the three can be compared key by key (benchmarks/run.py, tests/system/test_benchmarks.py).
 duckdb and pandas are the `bench` extra: each is imported only by the function using it.
 """
 

@@ -9,7 +9,7 @@ check them after:
     python -m benchmarks.same_output save before.json
     python -m benchmarks.same_output check before.json    # lists every run that differs
 
-(The README's examples are checked by tests/test_readme.py, on every `make test`.)
+(The README's examples are checked by tests/system/test_readme.py, on every `make test`.)
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Each target is run over ``st.binary()`` and over a structured strategy (fuzz/str
 in turn, half the time each. A crash is shrunk, printed with its traceback, and saved as
 ``fuzz/crashes/<target>-<sha1>.bin`` (the input) and ``.txt`` (the traceback); the run
 goes on to look for others, and exits 1 if it found any. To keep a crash as a regression
-test, copy the .bin to tests/data/fuzz_crashes/ (tests/test_fuzz_targets.py replays it).
+test, copy the .bin to tests/data/fuzz_crashes/ (tests/system/test_fuzz_targets.py replays it).
 """
 
 from __future__ import annotations

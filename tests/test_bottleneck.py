@@ -19,8 +19,9 @@ from funnelcli.render.report_view import bottleneck_sentence
 from funnelcli.report import Deal, new_builder
 from funnelcli.report_figures import Report, build_report
 from funnelcli.segments import finish_slices
-from tests.conftest import DATA
-from tests.test_report import AS_OF, LOST, OPEN, WON, deal, make_funnel
+
+from .conftest import DATA
+from .test_report import AS_OF, LOST, OPEN, WON, deal, make_funnel
 
 F = Fraction
 LEAD_DEMO_WON = ("Lead", "Demo", "Won")

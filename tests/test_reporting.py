@@ -1,9 +1,9 @@
 """The report use case (reporting.py) called as the command calls it, without the command.
 
 Inputs: the Salesforce pair of tests/data/history_cli_cases/ and an export of
-tests/data/history_cli/ (tests/test_history_cli.py counts their figures by hand). The use case
-prints nothing: what a step warns of reaches ``warn``, in order; the alerts are judged,
-and left for the command to say.
+tests/data/history_cli/ (tests/commands/test_history_cli.py counts their figures by hand).
+The use case prints nothing: what a step warns of reaches ``warn``, in order; the alerts
+are judged, and left for the command to say.
 """
 
 from __future__ import annotations

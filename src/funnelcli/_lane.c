@@ -9,7 +9,7 @@
  * about the bytes themselves (an odd quote, a NUL, bytes that are not UTF-8, a huge
  * record) ends its part of the read (a "give-up"), so Python reads on from there with
  * its own csv module and says what is wrong. readers/lane.py drives it and merges what
- * it counted into the builder; tests/test_lane.py holds every report it gives to the
+ * it counted into the builder; tests/readers/test_lane.py holds every report it gives to the
  * pure-Python one, byte for byte.
  *
  * Nothing here decides anything the Python code does not: the rules are the Python

@@ -313,7 +313,7 @@ class ReportBuilder:
         The reader's fast lane hands over deals without a timeline this way: one loop with
         everything in locals and no per-deal object, which is most of a large report's time.
         ``stale=False``: leave staleness to the caller (:meth:`add`, from a history).
-        ``tests/test_report.py`` pins its figures by hand; ``tests/test_fast_lane.py`` holds
+        ``tests/test_report.py`` pins its figures by hand; ``tests/readers/test_fast_lane.py`` holds
         batches to deal-by-deal adding, and the reader's fast lane to the general path.
         """
         last = self.stage_count - 1

@@ -368,7 +368,7 @@ FormatOption = Annotated[
         metavar="FORMAT",
         autocompletion=complete_from(FORMAT_NAMES),
         # The list is render.output.FORMATS, written out: importing it would slow --help
-        # (tests/test_cli_defects.py holds them equal).
+        # (tests/commands/test_cli_defects.py holds them equal).
         help="table, json, csv, markdown, xlsx or html. Default: table, or what --output's "
         "extension names (.json, .csv, .md, .xlsx, .html).",
         show_default=False,

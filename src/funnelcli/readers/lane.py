@@ -13,7 +13,7 @@ every row it is not sure of:
 
 What it counted merges into the builder in the file's order before each row it gives
 back, so the report is the one the Python lanes give, byte for byte
-(``tests/test_lane.py``). Its counts come as the C module's tuples and bytes; they are
+(``tests/readers/test_lane.py``). Its counts come as the C module's tuples and bytes; they are
 decoded here (:class:`_Merging`) into builders of typed counts, which go in through
 :meth:`ReportBuilder.merge` as another process's share would: the report's core never
 sees the lane's wire format. Without a C compiler at install time there is no lane, and

@@ -2,7 +2,7 @@
 
 A writer is named by module and function and imported only when its format is asked for:
 ``funnel plan --format json`` loads neither Rich nor openpyxl nor the report's code
-(tests/test_startup.py holds it to that). The commands look their format up here and hand
+(tests/system/test_startup.py holds it to that). The commands look their format up here and hand
 what the writer made to one output step (``commands.common.write_output``), which prints
 a renderable, writes text, or writes bytes by what the entry says it makes.
 """

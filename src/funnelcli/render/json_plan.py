@@ -1,7 +1,7 @@
 """A plan as JSON: the contract.
 
 The JSON keys are a contract, documented in the README and pinned by
-``tests/test_plan_files.py``; bump ``schema_version`` when one changes meaning.
+``tests/render/test_plan_json_csv_md.py``; bump ``schema_version`` when one changes meaning.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A report as JSON: the contract.
 
-JSON keys are a contract (README, "JSON output"); ``tests/test_report_files.py`` pins them.
+JSON keys are a contract (README, "JSON output"); ``tests/render/test_report_json_csv_md.py`` pins them.
 Money in the report is a JSON number rounded to cents; rates are decimals; a figure that
 cannot be computed is null. When an export mixes currencies without ``fx:`` rates, the
 top-level money figures are null and ``by_currency`` holds them per currency.

@@ -73,7 +73,7 @@ CHART_WIDTH_CM = 14.0
 CHART_HEIGHT_CM = 8.5
 """The funnel chart beside the headline: about 530 x 320 pixels, right of 380 to 610
 pixels of labels and values (and the row numbers), so it ends before 1,170 pixels across
-and near 340 down: inside a 1280x800 window (tests/test_render_xlsx.py checks it)."""
+and near 340 down: inside a 1280x800 window (tests/render/test_xlsx.py checks it)."""
 
 CHART_LAST_COLUMN = "L"
 CHART_ROWS = 20

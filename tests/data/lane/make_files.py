@@ -1,4 +1,4 @@
-"""Write the CSV exports of tests/test_lane.py: deals with the bytes the compiled lane
+"""Write the CSV exports of tests/readers/test_lane.py: deals with the bytes the compiled lane
 (src/funnelcli/_lane.c) must split as the csv module does, hand to Python, or give up on.
 
 Every file has the header below on line 1 and deal ``i`` (``D-i``) on line ``i + 2``,

@@ -1,4 +1,4 @@
-"""Write the CSV exports of tests/test_parallel_read.py: HubSpot-like deals, 120 or so rows
+"""Write the CSV exports of tests/readers/test_parallel_read.py: HubSpot-like deals, 120 or so rows
 each, with what matters placed where a split between processes lands.
 
 A split aims at ``size * k // parts`` bytes into the file and takes the first line break

@@ -284,7 +284,7 @@ def csv_data_row(
     """What :func:`csv_data_rows` makes of one record, for a reader of records it split
     itself (readers/lane.py): the row fitted to ``width``, or None for a blank or footer
     row, counted in ``stats``. ``fit``: a record read ahead to find the header, which
-    csv_data_rows fits with data_row (its footer test is wider than the hot loop's). csv_data_rows inlines the same steps in its hot loop; tests/test_lane.py holds the
+    csv_data_rows fits with data_row (its footer test is wider than the hot loop's). csv_data_rows inlines the same steps in its hot loop; tests/readers/test_lane.py holds the
     two to the same rows.
     """
     if fit:

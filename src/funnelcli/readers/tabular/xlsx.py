@@ -68,7 +68,7 @@ USE_CALAMINE = True
 
 calamine parses in Rust, about ten times faster, but holds the whole sheet in memory
 (about 90 MB per 100,000 rows of 13 columns) where openpyxl streams. Both paths give the
-same header, rows and counts (tests/test_xlsx_calamine.py holds them to it) except where
+same header, rows and counts (tests/readers/tabular/test_xlsx_calamine.py holds them to it) except where
 calamine cannot see what openpyxl sees: an error cell (``#N/A``) is empty, spaces around
 text not marked ``xml:space="preserve"`` are dropped, rows below the last value that
 only carry formatting are not counted as blank, and a date before 1900 (which Excel

@@ -1,0 +1,1 @@
+"""Tests of funnelcli.readers.tabular: CSV and XLSX files into a header and rows."""
