@@ -27,7 +27,7 @@ from funnelcli.errors import (
 
 from .conftest import DATA, ROOT
 from .processes import run_funnel
-from .test_layers import FLOORS
+from .system.test_layers import FLOORS
 
 ERRORS = DATA / "errors"
 
