@@ -46,6 +46,8 @@ from funnelcli.inference import (
     infer_funnel,
 )
 from funnelcli.money import parse_money
+from funnelcli.readers.cell_formats import DATE_SAMPLE_ROWS, first_rows, flag_value
+from funnelcli.readers.cell_formats import cell_text as deal_cell_text
 from funnelcli.readers.columns import (
     ColumnMap,
     EnteredColumn,
@@ -53,8 +55,6 @@ from funnelcli.readers.columns import (
     probability_column,
     refine_by_values,
 )
-from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
-from funnelcli.readers.deals import cell_text as deal_cell_text
 from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
 from funnelcli.readers.probabilities import probability_cell
 from funnelcli.readers.sources import STDIN
@@ -286,7 +286,7 @@ def _cell(cells: tuple[Cell, ...], index: int | None) -> Cell:
 
 
 def cell_text(cells: tuple[Cell, ...], index: int | None) -> str:
-    """The cell at ``index`` as the deals reader reads text (deals.cell_text)."""
+    """The cell at ``index`` as the deals reader reads text (cell_formats.cell_text)."""
     return deal_cell_text(_cell(cells, index))
 
 

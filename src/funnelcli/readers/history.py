@@ -85,14 +85,14 @@ from typing import Any, TypeVar
 from funnelcli.dates import DayOrder, parse_date
 from funnelcli.definition import HISTORY_COLUMN_FIELDS, Funnel, label_key
 from funnelcli.errors import DefinitionError, ExportError, shown
-from funnelcli.readers.columns import header_key, stage_lookup
-from funnelcli.readers.deals import (
+from funnelcli.readers.cell_formats import (
     DATE_SAMPLE_ROWS,
-    EXAMPLES_PER_REASON,
     first_rows,
     infer_date_orders,
     needs_full_date_scan,
 )
+from funnelcli.readers.columns import header_key, stage_lookup
+from funnelcli.readers.row_account import RowTally
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
 from funnelcli.report import LOST
@@ -191,13 +191,9 @@ class HistoryColumns:
 
 
 @dataclass
-class HistoryAccount:
+class HistoryAccount(RowTally):
     """What happened to every data row of a history file, and to its deals after the join."""
 
-    read: int = 0
-    used: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     unknown_labels: Counter[str] = field(default_factory=Counter)  # by the first spelling
     unchanged: int = 0  # rows used that repeat the deal's stage (an amount edit): no event
     deals: int = 0
@@ -211,18 +207,11 @@ class HistoryAccount:
     _spellings: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
-    def skipped_total(self) -> int:
-        return sum(self.skipped.values())
-
-    @property
     def events(self) -> int:
         return self.used - self.unchanged
 
     def skip(self, reason: str, row: int, value: str) -> None:
-        self.skipped[reason] += 1
-        examples = self.examples.setdefault(reason, [])
-        if len(examples) < EXAMPLES_PER_REASON:
-            examples.append((row, shown(value, 160)))
+        super().skip(reason, row, value)
         if reason == "unknown_stage_label":
             # Labels alike but for case and punctuation are one label: one alias fixes them.
             spelling = self._spellings.setdefault(label_key(value), value)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, shared_order
 from funnelcli.definition import Funnel, label_key
+from funnelcli.readers.cell_formats import DATE_SAMPLE_ROWS, first_rows
 from funnelcli.readers.columns import (
     ColumnMap,
     map_columns,
     refine_by_values,
     stage_lookup,
 )
-from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows
 from funnelcli.readers.evidence import (
     cell_text,
     row_currency,
