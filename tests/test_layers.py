@@ -30,6 +30,7 @@ FLOORS: dict[int, tuple[str, ...]] = {
         "alerts",
         "history_plan",
         "results",
+        "trend",
     ),
     4: ("readers.*", "render.*", "loading", "snapshots"),
     5: ("reporting", "planning"),
