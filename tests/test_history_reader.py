@@ -21,11 +21,11 @@ from funnelcli.errors import DefinitionError, ExportError
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.deals import TimelineSource
 from funnelcli.readers.history import (
-    HistoryColumns,
     HistoryIndex,
     deal_id_key,
     read_history,
 )
+from funnelcli.readers.history_columns import HistoryColumns
 from funnelcli.report import LOST
 
 from .conftest import DATA, THEIRS, line_matching
