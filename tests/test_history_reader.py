@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funnelcli.deal_records import LOST
 from funnelcli.definition import Funnel, Stage
 from funnelcli.errors import DefinitionError, ExportError
 from funnelcli.loading import load_funnel_file
@@ -26,7 +27,6 @@ from funnelcli.readers.history import (
     read_history,
 )
 from funnelcli.readers.history_columns import HistoryColumns
-from funnelcli.report import LOST
 
 from .conftest import DATA, THEIRS, line_matching
 

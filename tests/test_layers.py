@@ -24,6 +24,7 @@ FLOORS: dict[int, tuple[str, ...]] = {
         "plan",
         "pacing",
         "report",
+        "deal_records",
         "report_figures",
         "segments",
         "inference",

@@ -1,4 +1,4 @@
-"""Rows of an export -> :class:`~funnelcli.report.Deal` records, with every row accounted for.
+"""Rows of an export -> :class:`~funnelcli.deal_records.Deal` records, with every row accounted for.
 
 rows read = rows used + rows skipped, and each skip has a reason (the keys of
 :data:`funnelcli.results.SKIP_REASONS`) with the first few row numbers and values as examples
@@ -21,13 +21,13 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from funnelcli.dates import parse_date
+from funnelcli.deal_records import Deal, DealRow, Outcome, deal_row, new_deal_row
 from funnelcli.definition import COLUMN_FIELDS, Funnel, label_key
 from funnelcli.money import MAX_AMOUNT, parse_money
 from funnelcli.readers.cell_formats import DateColumns, cell_text, flag_value
 from funnelcli.readers.columns import ColumnMap, stage_lookup
 from funnelcli.readers.row_account import ID_BATCH, RepeatedIds, RowAccount, compiled_module
 from funnelcli.readers.tabular.table import Cell, Table
-from funnelcli.report import Deal, DealRow, Outcome, deal_row, new_deal_row
 from funnelcli.segments import cohort_of
 from funnelcli.vocabulary import outcome_word
 
@@ -127,7 +127,7 @@ class DealReader:
         decimal_comma: bool = False,
     ) -> None:
         """``history`` joins each deal to its stage history; with ``rebuild_as_of`` too,
-        each deal is rebuilt as it stood on that day (report.deal_as_of). ``decimal_comma``:
+        each deal is rebuilt as it stood on that day (deal_records.deal_as_of). ``decimal_comma``:
         the amount column writes decimal commas (see :func:`infer_decimal_comma`)."""
         self.table = table
         self.decimal_comma = decimal_comma
@@ -263,7 +263,7 @@ class DealReader:
     def deal_rows(
         self, rows: Iterator[tuple[int, tuple[Cell, ...]]], batch_size: int = ROW_BATCH
     ) -> Iterator[list[DealRow]]:
-        """The deals as :class:`~funnelcli.report.DealRow` tuples, in batches: the fast lane.
+        """The deals as :class:`~funnelcli.deal_records.DealRow` tuples, in batches: the fast lane.
 
         The same deals, in the same order, with the same accounting as :meth:`deals`.
         A row whose cells all take a fast path (a cached stage decision, an empty, plain
@@ -495,7 +495,7 @@ class DealReader:
         name = cell_text(cells[self._name_column]) if self._name_column is not None else ""
         deal.timeline = self.history.timeline_for(deal_id or None, name or None)
         if self.rebuild_as_of is not None:
-            from funnelcli.report import deal_as_of
+            from funnelcli.deal_records import deal_as_of
 
             rebuilt = deal_as_of(deal, self.rebuild_as_of)
             if rebuilt is None:

@@ -2,7 +2,7 @@
 
 A stage history is a LONG table: one row per stage change, naming the deal (by id, by
 name, or both), the stage, and the day of the change. Each used row becomes one event
-``(date, stage index)``, with :data:`~funnelcli.report.LOST` for a lost label; a deal's
+``(date, stage index)``, with :data:`~funnelcli.deal_records.LOST` for a lost label; a deal's
 events are sorted by time and the repeats of the stage it was already in are dropped.
 
 Shapes read (columns are recognised by their headers, ignoring case and punctuation, as
@@ -83,6 +83,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from funnelcli.dates import DayOrder, parse_date
+from funnelcli.deal_records import LOST
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import shown
 from funnelcli.readers.cell_formats import (
@@ -101,7 +102,6 @@ from funnelcli.readers.history_columns import (
 from funnelcli.readers.row_account import RowTally
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
-from funnelcli.report import LOST
 
 SKIP_HINTS = {
     "unknown_stage_label": "add it to a stage's aliases: (or to lost:) in the funnel file",
