@@ -148,6 +148,12 @@ def cell_text(cell: Cell) -> str:
     return str(cell).strip()
 
 
+def text_at(cells: Sequence[Cell], index: int | None) -> str:
+    """The cell at ``index`` as text (:func:`cell_text`); empty without the column, or in
+    a row too short to hold it."""
+    return cell_text(cells[index]) if index is not None and index < len(cells) else ""
+
+
 def flag_value(cell: Cell) -> bool | None:
     if cell is None:
         return None

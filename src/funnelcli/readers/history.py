@@ -88,9 +88,11 @@ from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import shown
 from funnelcli.readers.cell_formats import (
     DATE_SAMPLE_ROWS,
+    cell_text,
     first_rows,
     infer_date_orders,
     needs_full_date_scan,
+    text_at,
 )
 from funnelcli.readers.columns import stage_lookup
 from funnelcli.readers.history_columns import (
@@ -221,10 +223,10 @@ class HistoryIndex:
         deals: dict[str, set[str]] = {}
         written: dict[str, str] = {}
         for number, cells in enumerate(rows):
-            deal_id = _cell_text(cells, id_column)
+            deal_id = text_at(cells, id_column)
             if deal_id and joined_by_id:
                 continue  # joined by its id: its name does not matter
-            name = _cell_text(cells, name_column)
+            name = text_at(cells, name_column)
             key = name_key(name)
             if not key or key not in self.by_name:
                 continue
@@ -263,10 +265,6 @@ class HistoryIndex:
         self.account.unmatched_rows, self.account.unmatched_deals = rows, deals
         self.account.shared_name_rows = shared_rows
         return rows, deals
-
-
-def _cell_text(cells: Sequence[Cell], column: int | None) -> str:
-    return _text(cells[column]) if column is not None and column < len(cells) else ""
 
 
 def deal_id_key(deal_id: str) -> str:
@@ -403,7 +401,7 @@ class _Builder:
         self.account.read += 1
         try:
             key, name = self._deal(cells)
-            stage = self._stage(_text(cells[self.columns.stage]))
+            stage = self._stage(cell_text(cells[self.columns.stage]))
             day, second = self._date(cells[self.columns.changed])
         except _Skip as skip:
             self.account.skip(skip.reason, number, skip.value)
@@ -418,10 +416,10 @@ class _Builder:
     def _deal(self, cells: tuple[Cell, ...]) -> tuple[str, str]:
         """(the deal's key, its name key or ''): by id when the file has ids, else by name."""
         id_column, name_column = self.columns.deal_id, self.columns.deal_name
-        name = name_key(_text(cells[name_column])) if name_column is not None else ""
-        key = deal_id_key(_text(cells[id_column])) if id_column is not None else name
+        name = name_key(cell_text(cells[name_column])) if name_column is not None else ""
+        key = deal_id_key(cell_text(cells[id_column])) if id_column is not None else name
         if not key:
-            found = (_text(cells[self.columns.stage]), _text(cells[self.columns.changed]))
+            found = (cell_text(cells[self.columns.stage]), cell_text(cells[self.columns.changed]))
             raise _Skip("missing_deal", ", ".join(value for value in found if value))
         return key, name
 
@@ -541,13 +539,3 @@ def _second_of_day(raw: Cell) -> int:
         hours = int(hour) % 12 + (12 if meridiem in ("P", "p") else 0) if meridiem else int(hour)
         return hours * 3600 + int(minute) * 60 + int(second or 0)
     return -1
-
-
-def _text(cell: Cell) -> str:
-    if isinstance(cell, str):
-        return cell.strip()
-    if cell is None:
-        return ""
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell).strip()
