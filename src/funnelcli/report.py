@@ -363,7 +363,11 @@ class ReportBuilder:
                     if since is None:
                         since = created
                     if since is not None and (as_of - since).days > limit:
-                        self._note_stale(furthest, since, deal_id, owner, amount, currency, number)
+                        self._note_stale(
+                            self.stale_deal(
+                                furthest, since, deal_id, owner, amount, currency, number
+                            )
+                        )
         self.won += won
 
     def _add_history(self, deal: Deal, changes: StageChanges, furthest: int) -> None:
@@ -421,22 +425,15 @@ class ReportBuilder:
         limit = self.stale_days[stage]
         if limit is not None and since is not None and (self.as_of - since).days > limit:
             self._note_stale(
-                stage, since, deal.id, deal.owner, deal.amount, deal.currency, deal.row
+                self.stale_deal(
+                    stage, since, deal.id, deal.owner, deal.amount, deal.currency, deal.row
+                )
             )
 
-    def _note_stale(
-        self,
-        stage: int,
-        since: dt.date,
-        deal_id: str | None,
-        owner: str | None,
-        amount: Decimal | None,
-        currency: str | None,
-        row: int,
-    ) -> None:
+    def _note_stale(self, stale: StaleDeal) -> None:
         """Count a deal open beyond its stage's limit; keep it if among the oldest."""
         self.stale_count += 1
-        self._keep_stale(self.stale_deal(stage, since, deal_id, owner, amount, currency, row))
+        self._keep_stale(stale)
 
     def stale_deal(
         self,
