@@ -24,9 +24,9 @@ from funnelcli.alerts import (
     rules_from_yaml,
 )
 from funnelcli.commands.report import parse_fail_below, rules_from_cli
+from funnelcli.deal_records import Deal, Outcome
 from funnelcli.definition import Funnel, build_funnel
 from funnelcli.render.json_report import alerts_to_json
-from funnelcli.report import Deal, Outcome
 from funnelcli.report_figures import Report, build_report
 
 F = Fraction

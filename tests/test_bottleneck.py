@@ -15,8 +15,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from funnelcli.cli import app
+from funnelcli.deal_records import Deal
 from funnelcli.render.report_view import bottleneck_sentence
-from funnelcli.report import Deal, new_builder
+from funnelcli.report import new_builder
 from funnelcli.report_figures import Report, build_report
 from funnelcli.segments import finish_slices
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from funnelcli.deal_records import Deal, Outcome
 from funnelcli.definition import Funnel, build_funnel
 from funnelcli.errors import InvalidValue, MissingValue, UsageError
 from funnelcli.history_plan import (
@@ -24,7 +25,6 @@ from funnelcli.history_plan import (
     plan_with_credit,
 )
 from funnelcli.plan import make_plan, needed_per_stage
-from funnelcli.report import Deal, Outcome
 from funnelcli.report_figures import Report, build_report
 
 F = Fraction

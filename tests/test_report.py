@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funnelcli.deal_records import Deal, Outcome
 from funnelcli.definition import Funnel, build_funnel
-from funnelcli.report import Deal, Outcome, new_builder
+from funnelcli.report import new_builder
 from funnelcli.report_figures import Report, build_report, finish
 
 F = Fraction

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funnelcli.deal_records import LOST, Deal, Outcome, deal_as_of
 from funnelcli.definition import Funnel
-from funnelcli.report import LOST, Deal, Outcome, deal_as_of, new_builder
+from funnelcli.report import new_builder
 from funnelcli.report_figures import Report, build_report, finish
 
 from .test_report import AS_OF, dated_deals, day, deal, make_funnel

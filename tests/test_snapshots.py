@@ -27,6 +27,7 @@ from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.trend import trend_csv, trend_json, trend_text
 from funnelcli.results import SliceRequest
 from funnelcli.snapshots import SnapshotError, load_trend, save_snapshot
+from funnelcli.trend import Trend
 
 from .conftest import ROOT, THEIRS, line_matching
 from .processes import run
@@ -584,7 +585,7 @@ def test_a_file_another_program_is_writing(monkeypatch: pytest.MonkeyPatch) -> N
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _three_weeks() -> snapshots.Trend:
+def _three_weeks() -> Trend:
     for report in (WEEK_1, WEEK_2, WEEK_3):
         save_snapshot(DB, report)
     return load_trend(DB)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from funnelcli.alerts import AlertRules, evaluate
+from funnelcli.deal_records import Deal, Outcome, deal_row, open_stage
 from funnelcli.history_plan import stage_rates
 from funnelcli.loading import resolve_funnel
 from funnelcli.readers.export import ReadOptions, report_export
-from funnelcli.report import Deal, Outcome, deal_row, open_stage
 from funnelcli.report_figures import Report, build_report
 from funnelcli.stats import wilson_interval
 

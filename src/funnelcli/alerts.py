@@ -280,18 +280,12 @@ def _judge_fail_below(
             f"{stage.name} resolved conversion not judged against {format_rate(threshold)}: {why}"
         )
         return
-    if actual >= threshold:
-        return
-    shown_actual, shown_threshold = _distinct_rates(actual, threshold)
-    fired.append(
-        Alert(
-            rule="fail_below",
-            stage=stage.name,
-            threshold=float(threshold),
-            actual=float(actual),
-            message=f"{stage.name} resolved conversion {shown_actual} is below {shown_threshold}",
+    if actual < threshold:
+        fired.append(
+            _rate_below(
+                "fail_below", stage.name, f"{stage.name} resolved conversion", actual, threshold
+            )
         )
-    )
 
 
 def _judge_bottlenecks(report: Report, fired: list[Alert], not_judged: list[str]) -> None:
@@ -359,18 +353,8 @@ def _judge_win_rate(
             f"win rate not judged against {format_rate(min_win_rate)}: no deal is closed yet"
         )
         return
-    if win_rate >= min_win_rate:
-        return
-    shown_actual, shown_threshold = _distinct_rates(win_rate, min_win_rate)
-    fired.append(
-        Alert(
-            rule="min_win_rate",
-            stage=None,
-            threshold=float(min_win_rate),
-            actual=float(win_rate),
-            message=f"win rate {shown_actual} is below {shown_threshold}",
-        )
-    )
+    if win_rate < min_win_rate:
+        fired.append(_rate_below("min_win_rate", None, "win rate", win_rate, min_win_rate))
 
 
 def _judge_skipped(
@@ -397,6 +381,20 @@ def _judge_skipped(
                 f"more than the {shown_threshold} allowed"
             ),
         )
+    )
+
+
+def _rate_below(
+    rule: str, stage: str | None, what: str, actual: Fraction, threshold: Fraction
+) -> Alert:
+    """The alert of a rate below its threshold: "<what> 34.96% is below 35%"."""
+    shown_actual, shown_threshold = _distinct_rates(actual, threshold)
+    return Alert(
+        rule=rule,
+        stage=stage,
+        threshold=float(threshold),
+        actual=float(actual),
+        message=f"{what} {shown_actual} is below {shown_threshold}",
     )
 
 

@@ -16,8 +16,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import overload
 
+from funnelcli.deal_records import Deal
 from funnelcli.definition import Funnel
-from funnelcli.report import NOISE_LEVEL, Deal, ReportBuilder, StaleDeal, new_builder
+from funnelcli.report import NOISE_LEVEL, ReportBuilder, StaleDeal, new_builder
 from funnelcli.stats import quantile, wilson_interval
 
 # --- results ------------------------------------------------------------------------------

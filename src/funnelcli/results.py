@@ -9,7 +9,7 @@ start-up for less than these dataclasses cost (about 8 ms for the four, measured
 busy machine: 0.4 ms or more each).
 
 Pure: no files, no terminal. Some fields hold objects a reader made and filled while it
-read (the :class:`~funnelcli.readers.deals.RowAccount` of the rows, the
+read (the :class:`~funnelcli.readers.row_account.RowAccount` of the rows, the
 :class:`~funnelcli.readers.columns.ColumnMap` found, the file's
 :class:`~funnelcli.readers.tabular.table.ReadStats`, the history's
 :class:`~funnelcli.readers.history.HistoryAccount`): they are named here for the type
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from funnelcli.alerts import AlertResult
     from funnelcli.dates import DayOrder
     from funnelcli.readers.columns import ColumnMap
-    from funnelcli.readers.deals import RowAccount
     from funnelcli.readers.history import HistoryAccount
+    from funnelcli.readers.row_account import RowAccount
     from funnelcli.readers.tabular.table import ReadStats
     from funnelcli.report_figures import Report
     from funnelcli.segments import FoldedSegments, SegmentFigures
@@ -148,7 +148,7 @@ class ExportReport:
 
 def skip_examples(examples: list[tuple[int, str]], *, worded: bool = False) -> str:
     """The first skipped rows of a reason, as the skip warnings show them; ``worded``:
-    the examples quote their cells themselves (readers/deals.py, WORDED_EXAMPLES)."""
+    the examples quote their cells themselves (readers/row_account.py, WORDED_EXAMPLES)."""
     return ", ".join(
         f"row {row} {value}" if worded else f"row {row} '{value}'" if value else f"row {row}"
         for row, value in examples

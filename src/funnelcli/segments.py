@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from funnelcli.deal_records import Deal, DealRow
 from funnelcli.definition import Funnel
-from funnelcli.report import Deal, DealRow, ReportBuilder, new_builder
+from funnelcli.report import ReportBuilder, new_builder
 from funnelcli.report_figures import Report, StageFigures, finish
 
 # --- segments and cohorts -------------------------------------------------------------------

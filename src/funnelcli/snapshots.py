@@ -1,7 +1,8 @@
 """Report snapshots in an SQLite file, and the trend they draw: the history edge.
 
 ``funnel report deals.csv --save-snapshot history.db`` appends the report's key figures
-to ``history.db``; ``funnel trend history.db`` reads them back as a :class:`Trend`.
+to ``history.db``; ``funnel trend history.db`` reads them back as a
+:class:`~funnelcli.trend.Trend` (trend.py draws it from the rows read here).
 
 The file holds two tables, ``snapshots`` (one row per saved report) and
 ``snapshot_stages`` (one row per stage of it), and ``PRAGMA user_version`` says which
@@ -23,7 +24,6 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from funnelcli.errors import (
     UsageError,
     shown,
 )
+from funnelcli.trend import StoredSnapshot, Trend, TrendRow, build_trend
 
 DB_SCHEMA_VERSION = 1
 """The tables' layout, kept in ``PRAGMA user_version``; bump it when a column changes."""
@@ -154,111 +155,6 @@ def _snapshot_from_report(report: Mapping[str, Any]) -> _Snapshot:
 
 def _real(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-# --- the trend ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrendRow:
-    """One snapshot: ``conversions`` lines up with :attr:`Trend.stages` (None: stage absent)."""
-
-    snapshot_id: int
-    taken_at: str
-    as_of: dt.date
-    win_rate: float | None
-    won: int
-    open: int
-    conversions: tuple[float | None, ...]
-
-
-@dataclass(frozen=True)
-class Change:
-    """A rate in the first row and in the last, and the move in percentage points.
-
-    ``points`` is None when either end is unknown: a stage the first snapshot lacked
-    has no change to show, even if a later snapshot has it.
-    """
-
-    name: str
-    first: float | None
-    last: float | None
-    points: float | None
-
-
-@dataclass(frozen=True)
-class Trend:
-    """Snapshots of one funnel, oldest first (by as_of, then by the order saved).
-
-    ``stages`` are the stages of the latest snapshot that convert to a next one: the
-    final (won) stage has nothing left to convert, so it has no column.
-    """
-
-    source: str
-    funnel: str
-    stages: tuple[str, ...]
-    rows: tuple[TrendRow, ...]
-    changes: tuple[Change, ...]  # one per stage, in the order of ``stages``
-    win_rate_change: Change
-
-
-@dataclass(frozen=True)
-class _StoredRow:
-    snapshot_id: int
-    taken_at: str
-    as_of: dt.date
-    win_rate: float | None
-    won: int
-    open: int
-    stages: tuple[tuple[str, float | None], ...]  # (name, resolved conversion) by position
-
-
-def _build_trend(source: str, funnel: str, stored: Sequence[_StoredRow]) -> Trend:
-    latest = stored[-1].stages
-    names = tuple(name for name, _ in latest[:-1])
-    rows = tuple(
-        TrendRow(
-            row.snapshot_id,
-            row.taken_at,
-            row.as_of,
-            row.win_rate,
-            row.won,
-            row.open,
-            _aligned(row.stages, names),
-        )
-        for row in stored
-    )
-    first, last = rows[0], rows[-1]
-    changes = tuple(
-        _change(name, first.conversions[index], last.conversions[index])
-        for index, name in enumerate(names)
-    )
-    return Trend(
-        source,
-        funnel,
-        names,
-        rows,
-        changes,
-        _change("win rate", first.win_rate, last.win_rate),
-    )
-
-
-def _aligned(
-    stages: Sequence[tuple[str, float | None]], names: Sequence[str]
-) -> tuple[float | None, ...]:
-    """Stages matched by name, so a stage added or renamed later lines up with its column."""
-    by_name: dict[str, float | None] = {}
-    for name, rate in stages:
-        by_name.setdefault(name, rate)
-    return tuple(by_name.get(name) for name in names)
-
-
-def _change(name: str, first: float | None, last: float | None) -> Change:
-    if first is None or last is None:
-        return Change(name, first, last, None)
-    # Through the decimals the rates were written as: 0.6 - 0.5 is 10 points, not 9.999...
-    points = (Decimal(repr(last)) - Decimal(repr(first))) * 100
-    return Change(name, first, last, float(points))
 
 
 # --- saving -------------------------------------------------------------------------------
@@ -491,7 +387,7 @@ def load_trend(db_path: str, funnel: str | None = None, last: int | None = None)
         _schema_state(db, db_path, READ_FIX, reading=True)
         name = _choose_funnel(_funnel_counts(db), funnel, db_path)
         stored = _stored_rows(db, name, last)
-    return _build_trend(db_path, name, stored)
+    return build_trend(db_path, name, stored)
 
 
 def _check_read_path(path: str) -> None:
@@ -534,7 +430,7 @@ def _choose_funnel(counts: Mapping[str, int], wanted: str | None, path: str) -> 
     )
 
 
-def _stored_rows(db: sqlite3.Connection, funnel: str, last: int | None) -> list[_StoredRow]:
+def _stored_rows(db: sqlite3.Connection, funnel: str, last: int | None) -> list[StoredSnapshot]:
     # The newest ``last`` first (-1: no limit), turned back into oldest first.
     heads = db.execute(
         "SELECT id, taken_at, as_of, win_rate, won, open FROM snapshots WHERE funnel = ? "
@@ -544,13 +440,16 @@ def _stored_rows(db: sqlite3.Connection, funnel: str, last: int | None) -> list[
     heads.reverse()
     stages = _stages_by_snapshot(db, funnel, [int(head[0]) for head in heads])
     return [
-        _StoredRow(
-            snapshot_id=int(snapshot_id),
-            taken_at=str(taken_at),
-            as_of=dt.date.fromisoformat(as_of),
-            win_rate=win_rate,
-            won=int(won),
-            open=int(open_count),
+        StoredSnapshot(
+            TrendRow(
+                snapshot_id=int(snapshot_id),
+                taken_at=str(taken_at),
+                as_of=dt.date.fromisoformat(as_of),
+                win_rate=win_rate,
+                won=int(won),
+                open=int(open_count),
+                conversions=(),
+            ),
             stages=tuple(stages.get(int(snapshot_id), ())),
         )
         for snapshot_id, taken_at, as_of, win_rate, won, open_count in heads

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from funnelcli.definition import HISTORY_COLUMN_FIELDS
-from funnelcli.readers.history import HistoryColumns
+from funnelcli.readers.history_columns import HistoryColumns
 
 from ..conftest import DATA
 from ..processes import run_funnel

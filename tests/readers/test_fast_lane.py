@@ -19,13 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from funnelcli.deal_records import Deal, DealRow, Outcome, deal_row
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.deals import DealReader
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.readers.tabular.table import Cell
 from funnelcli.render.json_report import report_json
-from funnelcli.report import Deal, DealRow, Outcome, ReportBuilder, deal_row, new_builder
+from funnelcli.report import ReportBuilder, new_builder
 from funnelcli.results import SliceRequest
 from funnelcli.segments import SlicedBuilder, new_sliced_builder
 

@@ -16,17 +16,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funnelcli.deal_records import LOST
 from funnelcli.definition import Funnel, Stage
 from funnelcli.errors import DefinitionError, ExportError
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers.deals import TimelineSource
 from funnelcli.readers.history import (
-    HistoryColumns,
     HistoryIndex,
     deal_id_key,
     read_history,
 )
-from funnelcli.report import LOST
+from funnelcli.readers.history_columns import HistoryColumns
 
 from ..conftest import DATA, THEIRS, line_matching
 

@@ -30,8 +30,8 @@ from funnelcli.definition import Funnel, default_funnel
 from funnelcli.errors import ExportError
 from funnelcli.loading import load_funnel_file
 from funnelcli.readers import export
-from funnelcli.readers.deals import RowAccount
 from funnelcli.readers.export import ReadOptions, report_export
+from funnelcli.readers.row_account import RowAccount
 from funnelcli.readers.tabular import byte_ranges, csv_rows, header
 from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range, split_rows
 from funnelcli.readers.tabular.csv_rows import FIELD_SIZE_LIMIT

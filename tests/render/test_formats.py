@@ -16,7 +16,7 @@ from funnelcli.plan import make_plan
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.render.formats import PLAN_FORMATS, REPORT_FORMATS, TREND_FORMATS, Writer
 from funnelcli.render.output import FORMATS
-from funnelcli.snapshots import Change, Trend, TrendRow
+from funnelcli.trend import Change, Trend, TrendRow
 
 from ..conftest import DATA
 

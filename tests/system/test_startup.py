@@ -51,10 +51,12 @@ NEVER_FOR_PLAN_JSON = (
     "calendar",  # pacing only
     "funnelcli.readers",
     "funnelcli.report",
+    "funnelcli.deal_records",
     "funnelcli.report_figures",
     "funnelcli.segments",
     "funnelcli.alerts",
     "funnelcli.snapshots",
+    "funnelcli.trend",
     "funnelcli.history_plan",
     "funnelcli.pacing",  # --by or --period only
     "funnelcli.stats",  # --confidence only

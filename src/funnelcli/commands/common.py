@@ -126,7 +126,7 @@ def report_skips(
 ) -> None:
     """One line per skip reason on stderr: count, first rows and values, and the fix
     (``date_format``: the --date-format given, which the fix for unreadable dates names)."""
-    from funnelcli.readers.deals import WORDED_EXAMPLES
+    from funnelcli.readers.row_account import WORDED_EXAMPLES
     from funnelcli.results import SKIP_REASONS, skip_examples
 
     account = result.account

@@ -146,7 +146,7 @@ def plan(
     """
     with user_errors():
         # lazy, here and below: `funnel plan --help` imports no funnel, value or reader code,
-        # `plan --format json` only what it uses (tests/test_startup.py)
+        # `plan --format json` only what it uses (tests/system/test_startup.py)
         from funnelcli.loading import resolve_funnel
         from funnelcli.plan import make_plan
 

@@ -1,7 +1,8 @@
-"""Rows of an export -> :class:`~funnelcli.report.Deal` records, with every row accounted for.
+"""Rows of an export -> :class:`~funnelcli.deal_records.Deal` records, with every row accounted for.
 
 rows read = rows used + rows skipped, and each skip has a reason (the keys of
-:data:`funnelcli.results.SKIP_REASONS`) with the first few row numbers and values as examples.
+:data:`funnelcli.results.SKIP_REASONS`) with the first few row numbers and values as examples
+(the accounting is readers/row_account.py; how the cells are written, readers/cell_formats.py).
 
 Outcome: a status column (Pipedrive ``Won``/``Lost``/``Open``), or Salesforce/HubSpot
 ``Won``/``Closed`` flags, decide it when present; the stage column then says how far the
@@ -12,182 +13,28 @@ won, a ``lost:`` label means lost, any other stage means open.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import operator
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
-from funnelcli.dates import DateOrderEvidence, DayOrder, parse_date, shared_order, slash_formats
-from funnelcli.definition import Funnel, label_key
-from funnelcli.errors import ExportError, shown
-from funnelcli.money import MAX_AMOUNT, DecimalEvidence, parse_money
+from funnelcli.dates import parse_date
+from funnelcli.deal_records import Deal, DealRow, Outcome, deal_row, new_deal_row
+from funnelcli.definition import COLUMN_FIELDS, Funnel, label_key
+from funnelcli.money import MAX_AMOUNT, parse_money
+from funnelcli.readers.cell_formats import DateColumns, cell_text, flag_value
 from funnelcli.readers.columns import ColumnMap, stage_lookup
+from funnelcli.readers.row_account import ID_BATCH, RepeatedIds, RowAccount, compiled_module
 from funnelcli.readers.tabular.table import Cell, Table
-from funnelcli.report import Deal, DealRow, Outcome, deal_row, new_deal_row
 from funnelcli.segments import cohort_of
 from funnelcli.vocabulary import outcome_word
 
-_FIELDS_READ = (
-    "id",
-    "name",
-    "stage",
-    "status",
-    "won_flag",
-    "closed_flag",
-    "amount",
-    "currency",
-    "owner",
-    "pipeline",
-)
+_FIELDS_READ = tuple(name for name in COLUMN_FIELDS if name not in ("created", "closed"))
+"""The columns read as text (the dates are read by column: cell_formats.date_columns)."""
 
-EXAMPLES_PER_REASON = 3
-WORDED_EXAMPLES = frozenset({"unreadable_amount", "unreadable_date"})
-"""Reasons whose examples quote the cell themselves and say after it why it was not read:
-``'8/1/24 14:03' in 'Create Date' (does not match --date-format %m/%d/%Y)``."""
-DATE_SAMPLE_ROWS = 2000
-"""Rows looked at before deciding whether the whole file must be scanned for date order."""
-
-_TRUE = frozenset({"true", "1", "yes", "y", "x", "won", "wahr", "vrai", "sí", "si", "ja"})
-_FALSE = frozenset({"false", "0", "no", "n", "", "falsch", "faux", "nein", "nej"})
 _STATUS = {"won": Outcome.WON, "lost": Outcome.LOST, "open": Outcome.OPEN}
-
-
-ID_BATCH = 8192
-"""Ids noted between two hashings of them (RowAccount.id_batch): under a MB of text."""
-
-
-def compiled_module() -> ModuleType | None:
-    """The compiled module (``funnelcli._lane``), or None when it is not built.
-
-    Its lane reads common CSV rows (readers/lane.py); its hashes of deal ids are what a
-    read that defers repeats keeps instead of the ids (RowAccount.id_hashes). Without a C
-    compiler, the Python lanes read everything and ids are kept whole.
-    """
-    try:
-        import funnelcli._lane as _lane
-    except ImportError:
-        return None
-    return _lane
-
-
-class RepeatedIds(Exception):
-    """A deal id may have come again in a read that cannot settle it alone (the compiled
-    lane, one of several processes, or any read that notes ids as hashes): the export is
-    read again by one Python process, which keeps the ids whole and settles each repeat
-    (see :meth:`DealReader.repeats_earlier_row`)."""
-
-
-@dataclass
-class RowAccount:
-    """What happened to every data row read."""
-
-    read: int = 0
-    used: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
-    filtered: Counter[str] = field(default_factory=Counter)  # rows left out by a filter, by filter
-    without_history: int = 0  # deals used that a --history file says nothing about
-    pipelines: Counter[str] = field(default_factory=Counter)  # rows read, by pipeline
-    unknown_labels: Counter[str] = field(default_factory=Counter)  # by spelling of the first row
-    _spellings: dict[str, tuple[int, str]] = field(
-        default_factory=dict
-    )  # label key -> (row, label)
-    ids: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False, compare=False)
-    """Deal id -> (its first row, a hash of that row's cells): the exact record of a read
-    that settles repeats (or defers them without the compiled module)."""
-    id_hashes: bytearray = field(default_factory=bytearray, repr=False, compare=False)
-    """The ids of a read that defers repeats, as the compiled module's 64-bit hashes (8
-    bytes an id, in no order): two equal ones are taken for a repeat (:meth:`check_ids`),
-    which one Python read then settles exactly."""
-    id_batch: list[str] = field(default_factory=list, repr=False, compare=False)
-    """Ids noted since the last :meth:`flush_ids`, hashed by the thousands."""
-
-    def flush_ids(self) -> None:
-        """Hash the ids of :attr:`id_batch` into :attr:`id_hashes`."""
-        if self.id_batch:
-            module = compiled_module()
-            assert module is not None  # ids are batched with the compiled module alone
-            module.hash_ids(self.id_batch, self.id_hashes)
-            self.id_batch = []
-
-    def check_ids(self) -> None:
-        """Raise :class:`RepeatedIds` when two ids noted as hashes may be one (their hashes
-        are equal); the hashes are then forgotten."""
-        self.flush_ids()
-        if self.id_hashes:
-            module = compiled_module()
-            assert module is not None
-            distinct = module.distinct_ids(self.id_hashes)
-            self.id_hashes = bytearray()
-            if not distinct:
-                raise RepeatedIds
-
-    @property
-    def skipped_total(self) -> int:
-        return sum(self.skipped.values())
-
-    @property
-    def filtered_total(self) -> int:
-        return sum(self.filtered.values())
-
-    def skip(self, reason: str, row: int, value: str) -> None:
-        self.skipped[reason] += 1
-        examples = self.examples.setdefault(reason, [])
-        if len(examples) < EXAMPLES_PER_REASON:
-            examples.append((row, shown(value, 160)))
-
-    def count_rows(self, read: int, used: int, pipelines: Mapping[Cell, int]) -> None:
-        """Add rows counted elsewhere (the fast lane's locals, the compiled lane): ``read``
-        rows, ``used`` of them, ``pipelines`` the rows read by pipeline cell as written
-        (named here as :meth:`DealReader.deals` names them, in order of first appearance)."""
-        self.read += read
-        self.used += used
-        for raw, count in pipelines.items():
-            self.pipelines[cell_text(raw) or "(blank)"] += count
-
-    def merge(self, other: RowAccount) -> None:
-        """Add the counts of the rows that follow these in the file (another process's
-        share); a deal id in both shares raises :class:`RepeatedIds`."""
-        if self.id_batch or self.id_hashes or other.id_batch or other.id_hashes:
-            # Hashes (the compiled module is built, so no share kept ids whole): compared
-            # by check_ids when all are in.
-            self.flush_ids()
-            other.flush_ids()
-            self.id_hashes += other.id_hashes
-        elif other.ids:
-            if not self.ids.keys().isdisjoint(other.ids):
-                raise RepeatedIds
-            self.ids.update(other.ids)
-        self.read += other.read
-        self.used += other.used
-        self.skipped.update(other.skipped)
-        self.filtered.update(other.filtered)
-        self.without_history += other.without_history
-        self.pipelines.update(other.pipelines)
-        for reason, examples in other.examples.items():
-            # The first rows of the file, whichever part read them.
-            merged = sorted(self.examples.get(reason, []) + examples)
-            self.examples[reason] = merged[:EXAMPLES_PER_REASON]
-        for key, (row, label) in other._spellings.items():
-            self._count_label(key, row, label, other.unknown_labels[label])
-
-    def unknown_label(self, row: int, label: str) -> None:
-        """Labels alike but for case and punctuation are one label: one alias fixes them all."""
-        self._count_label(label_key(label), row, label, 1)
-
-    def _count_label(self, key: str, row: int, label: str, count: int) -> None:
-        known = self._spellings.get(key)
-        if known is None or row < known[0]:
-            if known is not None:
-                self.unknown_labels[label] = self.unknown_labels.pop(known[1])
-            self._spellings[key] = (row, label)
-        self.unknown_labels[self._spellings[key][1]] += count
-
 
 _DECISION_CACHE_SIZE = 10_000
 ROW_BATCH = 2048
@@ -248,120 +95,6 @@ class TimelineSource(Protocol):
     ) -> None: ...
 
 
-@dataclass(frozen=True)
-class DateColumns:
-    """The date columns of an export and the day/month order each uses."""
-
-    orders: dict[int, DayOrder | None]
-    date_format: str | None
-
-
-def date_columns(columns: ColumnMap) -> list[int]:
-    indexes = [columns.get(name) for name in ("created", "closed")]
-    indexes += [column.index for column in columns.entered if column.stage is not None]
-    return sorted({index for index in indexes if index is not None})
-
-
-def needs_full_date_scan(rows: Sequence[Sequence[Cell]], indexes: list[int]) -> bool:
-    """True when the sample holds slash dates whose order the sample alone cannot settle."""
-    for index in indexes:
-        evidence = DateOrderEvidence()
-        for row in rows:
-            if index < len(row):
-                evidence.observe(row[index])
-        if evidence.slash_count:
-            return True
-    return False
-
-
-def infer_date_orders(
-    rows: Iterator[Sequence[Cell]], indexes: list[int], headers: Sequence[str], source: str
-) -> dict[int, DayOrder | None]:
-    """Observe every value of each date column; a mixed column is an error, and so is an
-    undecided one unless the export's other date columns agree on an order (one export,
-    one locale: see dates.py, :func:`~funnelcli.dates.shared_order`)."""
-    evidence = {index: DateOrderEvidence() for index in indexes}
-    for row in rows:
-        for index, seen in evidence.items():
-            if index < len(row):
-                seen.observe(row[index])
-    shared = shared_order(evidence.values())
-    orders: dict[int, DayOrder | None] = {}
-    for index, seen in evidence.items():
-        header = headers[index]
-        if seen.conflict is not None:
-            month_first, day_first = seen.conflict
-            raise ExportError(
-                f"{source}: column '{header}' mixes month-first ({month_first}) and day-first "
-                f"({day_first}) dates; pass --date-format, like --date-format %d/%m/%Y"
-            )
-        if seen.needs_order and shared is None:
-            example = seen.first_ambiguous or ""
-            day_first, month_first = slash_formats(example)
-            raise ExportError(
-                f"{source}: column '{header}': dates like {example} could be day or "
-                f"month first and no value decides; pass --date-format {day_first} or "
-                f"{month_first}"
-            )
-        orders[index] = shared if seen.needs_order else seen.order
-    return orders
-
-
-def needs_full_amount_scan(rows: Sequence[Sequence[Cell]], index: int | None) -> bool:
-    """True when the sample's amounts leave the column's decimal separator open (see
-    :attr:`~funnelcli.money.DecimalEvidence.needs_full_scan`)."""
-    if index is None:
-        return False
-    return _decimal_evidence(rows, index).needs_full_scan
-
-
-def _decimal_evidence(rows: Iterable[Sequence[Cell]], index: int) -> DecimalEvidence:
-    """What the amount cells of ``rows`` (column ``index``) show of their separators."""
-    evidence = DecimalEvidence()
-    for row in rows:
-        if index < len(row):
-            evidence.observe(row[index])
-    return evidence
-
-
-def infer_decimal_comma(
-    rows: Iterator[Sequence[Cell]], index: int, headers: Sequence[str], source: str
-) -> bool:
-    """Whether the amount column writes decimal commas, from every one of its cells; a
-    column showing both a decimal comma and a decimal point is an error (see money.py,
-    "Decimal commas, per column"). Made before any amount is summed, so every process
-    and lane reads the column one way."""
-    evidence = _decimal_evidence(rows, index)
-    if evidence.conflict is not None:
-        comma, point, either = evidence.conflict
-        raise ExportError(
-            f"{source}: column '{headers[index]}' mixes decimal commas ({shown(comma, 30)}) "
-            f"and decimal points ({shown(point, 30)}), so {shown(either, 30)} could be read "
-            "either way; re-export the amounts with one decimal separator"
-        )
-    if evidence.ambiguous is not None:
-        raise ExportError(_ambiguous_amounts(source, headers[index], evidence.ambiguous))
-    return evidence.decimal_comma
-
-
-def _ambiguous_amounts(source: str, header: str, cell: str) -> str:
-    """The refusal of a column of 2.500s alone: both readings of the cell, and the fix."""
-    try:
-        as_comma, as_point = parse_money(cell, decimal_comma=True), parse_money(cell)
-    except ValueError:
-        as_comma = as_point = None
-    readings = (
-        f"{as_comma.amount.normalize():f} (dots group thousands) or "
-        f"{as_point.amount.normalize():f} (a decimal point)"
-        if as_comma is not None and as_point is not None
-        else "dots grouping thousands or a decimal point"
-    )
-    return (
-        f"{source}: column '{shown(header, 30)}': amounts like {shown(cell, 30)} could be "
-        f"{readings}, and no amount decides; pass --decimal comma or --decimal point"
-    )
-
-
 class LaneColumns(NamedTuple):
     """Column indexes (None: no such column) for the compiled lane: see lane_columns."""
 
@@ -394,7 +127,7 @@ class DealReader:
         decimal_comma: bool = False,
     ) -> None:
         """``history`` joins each deal to its stage history; with ``rebuild_as_of`` too,
-        each deal is rebuilt as it stood on that day (report.deal_as_of). ``decimal_comma``:
+        each deal is rebuilt as it stood on that day (deal_records.deal_as_of). ``decimal_comma``:
         the amount column writes decimal commas (see :func:`infer_decimal_comma`)."""
         self.table = table
         self.decimal_comma = decimal_comma
@@ -530,7 +263,7 @@ class DealReader:
     def deal_rows(
         self, rows: Iterator[tuple[int, tuple[Cell, ...]]], batch_size: int = ROW_BATCH
     ) -> Iterator[list[DealRow]]:
-        """The deals as :class:`~funnelcli.report.DealRow` tuples, in batches: the fast lane.
+        """The deals as :class:`~funnelcli.deal_records.DealRow` tuples, in batches: the fast lane.
 
         The same deals, in the same order, with the same accounting as :meth:`deals`.
         A row whose cells all take a fast path (a cached stage decision, an empty, plain
@@ -762,7 +495,7 @@ class DealReader:
         name = cell_text(cells[self._name_column]) if self._name_column is not None else ""
         deal.timeline = self.history.timeline_for(deal_id or None, name or None)
         if self.rebuild_as_of is not None:
-            from funnelcli.report import deal_as_of
+            from funnelcli.deal_records import deal_as_of
 
             rebuilt = deal_as_of(deal, self.rebuild_as_of)
             if rebuilt is None:
@@ -1000,36 +733,3 @@ def _entered_by_stage(columns: ColumnMap, stage_count: int) -> list[list[int]]:
         if column.stage is not None:
             by_stage[column.stage].append(column.index)
     return by_stage if any(by_stage) else []
-
-
-def cell_text(cell: Cell) -> str:
-    """A cell as text, stripped (a whole number without its ".0"): ids, owners, pipelines
-    and segments as the deals carry them."""
-    if cell.__class__ is str:
-        return cell.strip()
-    if cell is None:
-        return ""
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell).strip()
-
-
-def flag_value(cell: Cell) -> bool | None:
-    if cell is None:
-        return None
-    if isinstance(cell, bool):
-        return cell
-    key = cell_text(cell).casefold()
-    if key in _TRUE:
-        return True
-    if key in _FALSE and key:
-        return False
-    return None
-
-
-def first_rows(
-    table: Table, count: int
-) -> tuple[list[tuple[int, tuple[Cell, ...]]], Iterator[tuple[int, tuple[Cell, ...]]]]:
-    """Peek at the first rows without losing them: (the rows, an iterator over all rows)."""
-    head = list(itertools.islice(table.rows, count))
-    return head, itertools.chain(head, table.rows)

@@ -46,6 +46,7 @@ from funnelcli.inference import (
     infer_funnel,
 )
 from funnelcli.money import parse_money
+from funnelcli.readers.cell_formats import DATE_SAMPLE_ROWS, first_rows, flag_value, text_at
 from funnelcli.readers.columns import (
     ColumnMap,
     EnteredColumn,
@@ -53,8 +54,6 @@ from funnelcli.readers.columns import (
     probability_column,
     refine_by_values,
 )
-from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows, flag_value
-from funnelcli.readers.deals import cell_text as deal_cell_text
 from funnelcli.readers.export import ReadOptions, open_export, require_stage_column
 from funnelcli.readers.probabilities import probability_cell
 from funnelcli.readers.sources import STDIN
@@ -109,9 +108,9 @@ def gather_evidence(
         patterns: dict[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]] = {}
         above_one = False  # a cell without a % above 1: the column is in percentages
         for _, cells in rows:
-            label = cell_text(cells, stage)
+            label = text_at(cells, stage)
             key = label_key(label)
-            if pipeline is not None and (name := cell_text(cells, pipeline)):
+            if pipeline is not None and (name := text_at(cells, pipeline)):
                 pipelines[name] += 1
                 if wanted is not None and name.casefold() != wanted:
                     continue  # --pipeline: another pipeline's deal
@@ -245,7 +244,7 @@ def _seconds(time: re.Match[str]) -> int:
 
 def _stated(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
     """What a status column or won/closed flags say of a row: won, lost, open or None."""
-    status = cell_text(cells, columns.get("status"))
+    status = text_at(cells, columns.get("status"))
     if status:
         return outcome_word(status)
     won = flag_value(_cell(cells, columns.get("won_flag")))
@@ -285,14 +284,9 @@ def _cell(cells: tuple[Cell, ...], index: int | None) -> Cell:
     return cells[index] if index is not None and index < len(cells) else None
 
 
-def cell_text(cells: tuple[Cell, ...], index: int | None) -> str:
-    """The cell at ``index`` as the deals reader reads text (deals.cell_text)."""
-    return deal_cell_text(_cell(cells, index))
-
-
 def row_currency(cells: tuple[Cell, ...], columns: ColumnMap) -> str | None:
     """The row's currency: its currency column, else a code or sign in its amount."""
-    code = cell_text(cells, columns.get("currency")).upper()
+    code = text_at(cells, columns.get("currency")).upper()
     if code:
         return code
     raw = _cell(cells, columns.get("amount"))

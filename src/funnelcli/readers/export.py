@@ -2,7 +2,7 @@
 
 This is the one place that drives a whole read; ``report``, ``inspect`` and
 ``init --from`` call it. Every row the table yields is accounted for in the
-:class:`~funnelcli.readers.deals.RowAccount`.
+:class:`~funnelcli.readers.row_account.RowAccount`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,16 @@ from dataclasses import dataclass
 from funnelcli.dates import DayOrder
 from funnelcli.definition import Funnel, label_key
 from funnelcli.errors import ExportError, shown
+from funnelcli.readers.cell_formats import (
+    DATE_SAMPLE_ROWS,
+    DateColumns,
+    date_columns,
+    first_rows,
+    infer_date_orders,
+    infer_decimal_comma,
+    needs_full_amount_scan,
+    needs_full_date_scan,
+)
 from funnelcli.readers.columns import (
     FIELDS,
     ColumnMap,
@@ -26,22 +36,7 @@ from funnelcli.readers.columns import (
     probability_column,
     refine_by_values,
 )
-from funnelcli.readers.deals import (
-    DATE_SAMPLE_ROWS,
-    DateColumns,
-    DealReader,
-    RepeatedIds,
-    RowAccount,
-    Slicing,
-    TimelineSource,
-    compiled_module,
-    date_columns,
-    first_rows,
-    infer_date_orders,
-    infer_decimal_comma,
-    needs_full_amount_scan,
-    needs_full_date_scan,
-)
+from funnelcli.readers.deals import DealReader, Slicing, TimelineSource
 from funnelcli.readers.lane import lane_for, read_share
 from funnelcli.readers.parallel import (
     PROGRESS_EVERY,
@@ -54,6 +49,7 @@ from funnelcli.readers.parallel import (
     worker_count,
 )
 from funnelcli.readers.probabilities import stage_probabilities
+from funnelcli.readers.row_account import RepeatedIds, RowAccount, compiled_module
 from funnelcli.readers.sources import check_unchanged, file_state
 from funnelcli.readers.tabular.byte_ranges import data_range, split_rows
 from funnelcli.readers.tabular.read import read_table

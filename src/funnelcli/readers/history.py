@@ -2,11 +2,11 @@
 
 A stage history is a LONG table: one row per stage change, naming the deal (by id, by
 name, or both), the stage, and the day of the change. Each used row becomes one event
-``(date, stage index)``, with :data:`~funnelcli.report.LOST` for a lost label; a deal's
+``(date, stage index)``, with :data:`~funnelcli.deal_records.LOST` for a lost label; a deal's
 events are sorted by time and the repeats of the stage it was already in are dropped.
 
 Shapes read (columns are recognised by their headers, ignoring case and punctuation, as
-in ``columns.py``; the funnel file's ``history_columns:`` mapping wins):
+in ``columns.py``; the funnel file's ``history_columns:`` mapping wins: history_columns.py):
 
 Salesforce (Opportunity History report, or the OpportunityHistory object)
     ``Opportunity ID``, ``Opportunity Name``, ``From Stage``, ``To Stage``, ``Amount``,
@@ -83,92 +83,34 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from funnelcli.dates import DayOrder, parse_date
-from funnelcli.definition import HISTORY_COLUMN_FIELDS, Funnel, label_key
-from funnelcli.errors import DefinitionError, ExportError, shown
-from funnelcli.readers.columns import header_key, stage_lookup
-from funnelcli.readers.deals import (
+from funnelcli.deal_records import LOST
+from funnelcli.definition import Funnel, label_key
+from funnelcli.errors import shown
+from funnelcli.readers.cell_formats import (
     DATE_SAMPLE_ROWS,
-    EXAMPLES_PER_REASON,
+    cell_text,
     first_rows,
     infer_date_orders,
     needs_full_date_scan,
+    text_at,
 )
+from funnelcli.readers.columns import stage_lookup
+from funnelcli.readers.history_columns import (
+    HistoryColumns,
+    guess_history_dialect,
+    history_columns,
+    history_header_score,
+)
+from funnelcli.readers.row_account import RowTally
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
-from funnelcli.report import LOST
-
-HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
-    "deal_id": (
-        "opportunity id",
-        "deal id",
-        "record id",
-        "deal - id",
-        "hs_object_id",
-        "object id",
-        "id",
-    ),
-    "deal_name": ("opportunity name", "deal name", "deal - title", "dealname", "name"),
-    "stage": (
-        "to stage",
-        "stage",
-        "stage name",
-        "deal stage",
-        "deal - stage",
-        "opportunity stage",
-        "new stage",
-        "new value",
-    ),
-    "changed": (
-        "last modified",
-        "edit date",
-        "modified time",
-        "changed at",
-        "entered at",
-        "date entered",
-        "timestamp",
-        "change date",
-        "date changed",
-        "changed on",
-        "last modified date",
-        "modified date",
-        "created date",
-        "date",
-    ),
-    "from_stage": ("from stage", "previous stage", "old stage", "old value"),
-    "duration_days": (
-        "stage duration (calendar days)",
-        "stage duration",
-        "duration (days)",
-        "days in stage",
-    ),
-    "moved_to": ("moved to", "next stage"),
-}
-"""Field -> the headers it answers to, best first. ``Opportunity ID`` also matches
-``opportunity_id`` and ``OpportunityId``, ``Created Date`` matches ``CreatedDate``, and
-so on: headers are compared by :func:`~funnelcli.readers.columns.header_key`."""
 
 SKIP_HINTS = {
     "unknown_stage_label": "add it to a stage's aliases: (or to lost:) in the funnel file",
 }
 
-_FIELD_KEYS = {
-    name: tuple(dict.fromkeys(header_key(header) for header in headers))
-    for name, headers in HISTORY_FIELDS.items()
-}
-_ALL_KEYS = frozenset(key for keys in _FIELD_KEYS.values() for key in keys)
-_DIALECTS = (
-    (
-        "Salesforce",
-        ("opportunityid", "opportunityname", "fromstage", "tostage", "stagename", "lastmodified"),
-    ),
-    ("Zoho", ("dealname", "movedto", "stagedurationcalendardays", "modifiedtime", "modifiedby")),
-    ("HubSpot", ("recordid", "dealstage", "timestamp", "sourcetype", "hsobjectid")),
-)
 _SALESFORCE_ID = re.compile(r"006[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?").fullmatch
 _CLOCK = re.compile(r"(?:T|\s)(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*([AaPp])?")
-_EXAMPLE_COLUMNS = (
-    "history_columns: {deal_id: Opportunity ID, stage: To Stage, changed: Last Modified}"
-)
 
 Event = tuple[dt.date, int]
 """(day, stage index), or (day, LOST)."""
@@ -177,27 +119,10 @@ _Row = tuple[dt.date, int, int, int]
 """One used row while reading: (day, second of the day or -1, file row, stage)."""
 
 
-@dataclass(frozen=True)
-class HistoryColumns:
-    """Which history column is which: indexes into the header."""
-
-    deal_id: int | None
-    deal_name: int | None
-    stage: int
-    changed: int
-    from_stage: int | None = None  # informative: the previous row says the same
-    duration_days: int | None = None  # Zoho "Stage Duration (Calendar Days)", informative
-    moved_to: int | None = None  # Zoho "Moved To": the NEXT stage, never this row's
-
-
 @dataclass
-class HistoryAccount:
+class HistoryAccount(RowTally):
     """What happened to every data row of a history file, and to its deals after the join."""
 
-    read: int = 0
-    used: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     unknown_labels: Counter[str] = field(default_factory=Counter)  # by the first spelling
     unchanged: int = 0  # rows used that repeat the deal's stage (an amount edit): no event
     deals: int = 0
@@ -211,18 +136,11 @@ class HistoryAccount:
     _spellings: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
-    def skipped_total(self) -> int:
-        return sum(self.skipped.values())
-
-    @property
     def events(self) -> int:
         return self.used - self.unchanged
 
     def skip(self, reason: str, row: int, value: str) -> None:
-        self.skipped[reason] += 1
-        examples = self.examples.setdefault(reason, [])
-        if len(examples) < EXAMPLES_PER_REASON:
-            examples.append((row, shown(value, 160)))
+        super().skip(reason, row, value)
         if reason == "unknown_stage_label":
             # Labels alike but for case and punctuation are one label: one alias fixes them.
             spelling = self._spellings.setdefault(label_key(value), value)
@@ -305,10 +223,10 @@ class HistoryIndex:
         deals: dict[str, set[str]] = {}
         written: dict[str, str] = {}
         for number, cells in enumerate(rows):
-            deal_id = _cell_text(cells, id_column)
+            deal_id = text_at(cells, id_column)
             if deal_id and joined_by_id:
                 continue  # joined by its id: its name does not matter
-            name = _cell_text(cells, name_column)
+            name = text_at(cells, name_column)
             key = name_key(name)
             if not key or key not in self.by_name:
                 continue
@@ -349,10 +267,6 @@ class HistoryIndex:
         return rows, deals
 
 
-def _cell_text(cells: Sequence[Cell], column: int | None) -> str:
-    return _text(cells[column]) if column is not None and column < len(cells) else ""
-
-
 def deal_id_key(deal_id: str) -> str:
     """How deal ids are compared: stripped; a Salesforce id by its 15-character form."""
     text = deal_id.strip()
@@ -362,22 +276,6 @@ def deal_id_key(deal_id: str) -> str:
 def name_key(deal_name: str) -> str:
     """How deal names are compared: casefolded, runs of spaces as one, stripped."""
     return " ".join(deal_name.casefold().split())
-
-
-def history_header_score(cells: Sequence[str]) -> int:
-    """How many cells look like history column names: finds the header below title rows."""
-    return sum(1 for cell in cells if header_key(str(cell)) in _ALL_KEYS)
-
-
-def guess_history_dialect(headers: Sequence[str]) -> str:
-    """ "Salesforce", "Zoho", "HubSpot" or "generic": the best-covered signature."""
-    keys = {header_key(header) for header in headers}
-    best, best_score = "generic", 1
-    for name, signature in _DIALECTS:
-        score = sum(1 for key in signature if key in keys)
-        if score > best_score:
-            best, best_score = name, score
-    return best
 
 
 def read_history(
@@ -465,88 +363,6 @@ def _column_order(
         return infer_date_orders(cells, [column], scan.header, table.source)[column]
 
 
-# --- columns -----------------------------------------------------------------
-
-
-def history_columns(
-    headers: Sequence[str],
-    funnel: Funnel,
-    source: str,
-    columns_override: Mapping[str, str] | None = None,
-) -> HistoryColumns:
-    """Find each history field's column: the override first, then the known headers."""
-    keys = [header_key(header) for header in headers]
-    found = _from_override(headers, keys, funnel, source, columns_override or {})
-    for name, candidates in _FIELD_KEYS.items():
-        if name in found:
-            continue
-        for candidate in candidates:
-            if candidate in keys and keys.index(candidate) not in found.values():
-                found[name] = keys.index(candidate)
-                break
-    missing = [
-        what
-        for what, present in (
-            ("stage", "stage" in found),
-            ("change date", "changed" in found),
-            ("deal id or name", "deal_id" in found or "deal_name" in found),
-        )
-        if not present
-    ]
-    if missing:
-        raise ExportError(_not_a_history(source, headers, funnel, missing))
-    return HistoryColumns(
-        deal_id=found.get("deal_id"),
-        deal_name=found.get("deal_name"),
-        stage=found["stage"],
-        changed=found["changed"],
-        from_stage=found.get("from_stage"),
-        duration_days=found.get("duration_days"),
-        moved_to=found.get("moved_to"),
-    )
-
-
-def _from_override(
-    headers: Sequence[str],
-    keys: list[str],
-    funnel: Funnel,
-    source: str,
-    override: Mapping[str, str],
-) -> dict[str, int]:
-    known = HISTORY_COLUMN_FIELDS
-    found: dict[str, int] = {}
-    problems = []
-    for name, header in override.items():
-        at = f"{funnel.source}: history_columns.{name}"
-        if name not in known:
-            problems.append(f"{at}: unknown field; the fields are: {', '.join(known)}")
-        elif header_key(str(header)) not in keys:
-            problems.append(
-                f"{at}: no column '{header}' in {source}; its columns are: {_listed(headers)}"
-            )
-        else:
-            found[name] = keys.index(header_key(str(header)))
-    if problems:
-        raise DefinitionError(problems)
-    return found
-
-
-def _not_a_history(source: str, headers: Sequence[str], funnel: Funnel, missing: list[str]) -> str:
-    found_no = ", ".join(f"no {what} column" for what in missing[:-1])
-    found_no = f"{found_no} and no {missing[-1]} column" if found_no else f"no {missing[0]} column"
-    where = funnel.file_label
-    return (
-        f"{source}: not a stage history: found {found_no} (its columns are: {_listed(headers)}); "
-        f"name {'it' if len(missing) == 1 else 'them'} in {where} under history_columns:, "
-        f"like {_EXAMPLE_COLUMNS}"
-    )
-
-
-def _listed(headers: Sequence[str], limit: int = 12) -> str:
-    listed = ", ".join(shown(header, 30) for header in headers[:limit] if header)
-    return listed + (f" (and {len(headers) - limit} more)" if len(headers) > limit else "")
-
-
 # --- rows --------------------------------------------------------------------
 
 
@@ -585,7 +401,7 @@ class _Builder:
         self.account.read += 1
         try:
             key, name = self._deal(cells)
-            stage = self._stage(_text(cells[self.columns.stage]))
+            stage = self._stage(cell_text(cells[self.columns.stage]))
             day, second = self._date(cells[self.columns.changed])
         except _Skip as skip:
             self.account.skip(skip.reason, number, skip.value)
@@ -600,10 +416,10 @@ class _Builder:
     def _deal(self, cells: tuple[Cell, ...]) -> tuple[str, str]:
         """(the deal's key, its name key or ''): by id when the file has ids, else by name."""
         id_column, name_column = self.columns.deal_id, self.columns.deal_name
-        name = name_key(_text(cells[name_column])) if name_column is not None else ""
-        key = deal_id_key(_text(cells[id_column])) if id_column is not None else name
+        name = name_key(cell_text(cells[name_column])) if name_column is not None else ""
+        key = deal_id_key(cell_text(cells[id_column])) if id_column is not None else name
         if not key:
-            found = (_text(cells[self.columns.stage]), _text(cells[self.columns.changed]))
+            found = (cell_text(cells[self.columns.stage]), cell_text(cells[self.columns.changed]))
             raise _Skip("missing_deal", ", ".join(value for value in found if value))
         return key, name
 
@@ -723,13 +539,3 @@ def _second_of_day(raw: Cell) -> int:
         hours = int(hour) % 12 + (12 if meridiem in ("P", "p") else 0) if meridiem else int(hour)
         return hours * 3600 + int(minute) * 60 + int(second or 0)
     return -1
-
-
-def _text(cell: Cell) -> str:
-    if isinstance(cell, str):
-        return cell.strip()
-    if cell is None:
-        return ""
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell).strip()

@@ -12,17 +12,14 @@ from dataclasses import dataclass
 
 from funnelcli.dates import DateOrderEvidence, DayOrder, shared_order
 from funnelcli.definition import Funnel, label_key
+from funnelcli.readers.cell_formats import DATE_SAMPLE_ROWS, first_rows, text_at
 from funnelcli.readers.columns import (
     ColumnMap,
     map_columns,
     refine_by_values,
     stage_lookup,
 )
-from funnelcli.readers.deals import DATE_SAMPLE_ROWS, first_rows
-from funnelcli.readers.evidence import (
-    cell_text,
-    row_currency,
-)
+from funnelcli.readers.evidence import row_currency
 from funnelcli.readers.export import ReadOptions, open_export, table_info, with_funnel_names
 from funnelcli.results import TableInfo
 
@@ -74,16 +71,16 @@ def inspect_export(path: str, funnel: Funnel, options: ReadOptions) -> Inspectio
         stage_index = columns.get("stage")
         for _, cells in all_rows:
             rows += 1
-            label = cell_text(cells, stage_index)
+            label = text_at(cells, stage_index)
             stats = labels.get(label_key(label))
             if stats is None:
                 stats = labels[label_key(label)] = LabelStats(label)
             stats.count += 1
-            status = cell_text(cells, columns.get("status"))
+            status = text_at(cells, columns.get("status"))
             if status:
                 statuses[status] += 1
             currencies[row_currency(cells, columns) or funnel.currency] += 1
-            pipeline = cell_text(cells, columns.get("pipeline"))
+            pipeline = text_at(cells, columns.get("pipeline"))
             if pipeline:
                 pipelines[pipeline] += 1
             for index, seen in evidence.items():

@@ -38,17 +38,14 @@ from decimal import Decimal
 from typing import Any
 
 from funnelcli.dates import MAX_YEAR, MIN_YEAR
-from funnelcli.readers.deals import (
-    DealReader,
-    LaneColumns,
-    RepeatedIds,
-    cell_text,
-    compiled_module,
-)
+from funnelcli.deal_records import Outcome
+from funnelcli.readers.cell_formats import cell_text
+from funnelcli.readers.deals import DealReader, LaneColumns
+from funnelcli.readers.row_account import RepeatedIds, compiled_module
 from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range
 from funnelcli.readers.tabular.csv_rows import csv_data_row
 from funnelcli.readers.tabular.table import ReadStats
-from funnelcli.report import STALE_KEPT, CurrencyTotals, Outcome, ReportBuilder
+from funnelcli.report import STALE_KEPT, CurrencyTotals, ReportBuilder
 from funnelcli.segments import SlicedBuilder
 
 MERGE_EVERY = 32768

@@ -23,9 +23,11 @@ from multiprocessing.process import BaseProcess
 
 from funnelcli.definition import Funnel
 from funnelcli.errors import WorkerLost
+from funnelcli.readers.cell_formats import DateColumns
 from funnelcli.readers.columns import ColumnMap
-from funnelcli.readers.deals import DateColumns, DealReader, RowAccount, Slicing
+from funnelcli.readers.deals import DealReader, Slicing
 from funnelcli.readers.lane import lane_for, read_share
+from funnelcli.readers.row_account import RowAccount
 from funnelcli.readers.sources import local_path
 from funnelcli.readers.tabular.byte_ranges import CsvRange, read_csv_range
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table

@@ -28,12 +28,13 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from funnelcli.dates import DayOrder
+from funnelcli.deal_records import Deal, DealRow, open_stage
 from funnelcli.definition import Funnel
 from funnelcli.errors import ExportError, shown
+from funnelcli.readers.cell_formats import DateColumns
 from funnelcli.readers.columns import ColumnMap
-from funnelcli.readers.deals import DateColumns, DealReader, Slicing, TimelineSource
+from funnelcli.readers.deals import DealReader, Slicing, TimelineSource
 from funnelcli.readers.tabular.table import Cell, Table
-from funnelcli.report import Deal, DealRow, open_stage
 from funnelcli.report_figures import StageProbabilities
 
 

@@ -10,6 +10,7 @@ from funnelcli.render.console import Column, FittedTable, FunnelChart
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
+    stage_headers,
     stage_rows,
     summary_sentence,
 )
@@ -44,12 +45,7 @@ def plan_renderable(
 
 def _stage_table(plan: Plan) -> FittedTable:
     """Leads needed per stage (and at the confidence level), the rates, the enter-by dates."""
-    headers = ["Stage", "Needed"]
-    if plan.confidence:
-        headers.append(f"At {format_rate(plan.confidence.level)}")
-    headers += ["To next", "To won"]
-    if plan.pacing:
-        headers.append("Enter by")
+    headers = stage_headers(plan)
     # stage_rows gives the cells in the order of these headers.
     rows = [list(row.values()) for row in stage_rows(plan)]
     columns = [Column("Stage", "left", folds=True), *(Column(name) for name in headers[1:])]

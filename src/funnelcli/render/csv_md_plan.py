@@ -11,6 +11,7 @@ from funnelcli.render.neutralise import forwarded_name, markdown_text, neutralis
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
+    stage_headers,
     stage_rows,
     summary_sentence,
 )
@@ -62,7 +63,7 @@ def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = 
     lines = [title, "", summary_sentence(plan, context), ""]
     if context is not None:
         lines += [f"- {line}" for line in context_lines(plan, _named(context), _md)] + [""]
-    lines += ["### Stages", "", *_table(_stage_header(plan), _stage_cells(plan)), ""]
+    lines += ["### Stages", "", *_table(stage_headers(plan), _stage_cells(plan)), ""]
     lines += [f"- {line}" for line in detail_lines(plan, _md)]
     if plan.pacing and plan.pacing.schedule:
         lines += ["", f"### Leads to add per {plan.pacing.per}", ""]
@@ -90,16 +91,6 @@ def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = 
 
 _STAGE_ORDER = ("Stage", "Needed", "At confidence", "To next", "To won", "Enter by")
 """The stage table's cells (plan_view.stage_rows) in the terminal's order."""
-
-
-def _stage_header(plan: Plan) -> list[str]:
-    header = ["Stage", "Needed"]
-    if plan.confidence:
-        header.append(f"At {format_rate(plan.confidence.level)}")
-    header += ["To next", "To won"]
-    if plan.pacing:
-        header.append("Enter by")
-    return header
 
 
 def _stage_cells(plan: Plan) -> list[list[str]]:

@@ -108,6 +108,18 @@ def stage_rows(plan: Plan, escape: Callable[[str], str] = _as_is) -> list[dict[s
     return rows
 
 
+def stage_headers(plan: Plan) -> list[str]:
+    """The stage table's headers in the terminal's order, as :func:`stage_rows` keys its
+    cells, but the confidence column is named by its level (``At 90%``)."""
+    headers = ["Stage", "Needed"]
+    if plan.confidence:
+        headers.append(f"At {format_rate(plan.confidence.level)}")
+    headers += ["To next", "To won"]
+    if plan.pacing:
+        headers.append("Enter by")
+    return headers
+
+
 def summary_sentence(plan: Plan, context: PlanContext | None = None) -> str:
     """The plan in one sentence, as the terminal and Markdown both say it."""
     deal = format_money(plan.average_deal_value, plan.currency)

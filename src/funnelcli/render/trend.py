@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from funnelcli.render.neutralise import neutralise
-from funnelcli.snapshots import Change, Trend
+from funnelcli.trend import Change, Trend
 from funnelcli.values import format_rate
 
 SCHEMA_VERSION = 1

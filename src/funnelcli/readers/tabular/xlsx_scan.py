@@ -128,20 +128,12 @@ _CELL_REACH = 64 * 1024
 def _whole_tags(stream: IO[bytes], where: str) -> Iterator[bytes]:
     """The part in chunks of about 1 MiB, each ending just after a ``</c>`` near its end, so
     no cell is cut in two; else (a long text, or rows without cells) after its last ``>``."""
-    carry = b""
-    while chunk := stream.read(_CHUNK):
-        data = carry + chunk
-        cut = _last_end(data, b"c>", _CELL_REACH) or data.rfind(b">") + 1
-        carry = data[cut:]
-        if len(carry) > _LONGEST_RUN:
-            raise ExportError(
-                f"{where}: a cell holds over {_LONGEST_RUN:,} bytes of text, more than "
-                f"the {MAX_STRING:,} characters a cell can hold; {_FIX}"
-            )
-        if cut:
-            yield data[:cut]
-    if carry:
-        yield carry
+    return _chunks_cut(
+        stream,
+        lambda data: _last_end(data, b"c>", _CELL_REACH) or data.rfind(b">") + 1,
+        f"{where}: a cell holds over {_LONGEST_RUN:,} bytes of text, more than "
+        f"the {MAX_STRING:,} characters a cell can hold; {_FIX}",
+    )
 
 
 _FIX = "refusing it, as reading it could exhaust memory; export the deals as CSV"
@@ -427,16 +419,27 @@ def check_shared_strings(archive: zipfile.ZipFile, source: str) -> SharedStrings
 
 def _whole_strings(stream: IO[bytes], where: str) -> Iterator[bytes]:
     """The part in chunks of about 1 MiB, each ending just after a ``</si>``."""
+    return _chunks_cut(
+        stream,
+        lambda data: _last_end(data, b"si>", _LONGEST_RUN),
+        f"{where}: a string takes over {_LONGEST_RUN:,} bytes, more than the "
+        f"{MAX_STRING:,} characters a cell can hold; {_FIX}",
+    )
+
+
+def _chunks_cut(
+    stream: IO[bytes], cut_at: Callable[[bytes], int], too_long: str
+) -> Iterator[bytes]:
+    """The stream in chunks of about 1 MiB, each ending where ``cut_at`` says (the rest
+    waits for the next chunk); ``too_long`` is the refusal when the rest grows past
+    :data:`_LONGEST_RUN` bytes, which no cell or string may take."""
     carry = b""
     while chunk := stream.read(_CHUNK):
         data = carry + chunk
-        cut = _last_end(data, b"si>", _LONGEST_RUN)
+        cut = cut_at(data)
         carry = data[cut:]
         if len(carry) > _LONGEST_RUN:
-            raise ExportError(
-                f"{where}: a string takes over {_LONGEST_RUN:,} bytes, more than the "
-                f"{MAX_STRING:,} characters a cell can hold; {_FIX}"
-            )
+            raise ExportError(too_long)
         if cut:
             yield data[:cut]
     if carry:
