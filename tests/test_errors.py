@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import typer
 
+from funnelcli import errors
 from funnelcli.commands.common import OPTIONS, user_errors
 from funnelcli.errors import (
     EXIT_USAGE,
@@ -23,10 +25,11 @@ from funnelcli.errors import (
     MissingStageDays,
     MissingValue,
     NotComputable,
+    memory_ran_out,
 )
 
 from .conftest import DATA, ROOT
-from .processes import run_funnel
+from .processes import run, run_funnel
 from .system.test_layers import FLOORS
 
 ERRORS = DATA / "errors"
@@ -215,3 +218,68 @@ def test_the_scan_sees_an_option_in_a_raise(tmp_path: Path) -> None:
     source = tmp_path / "sample.py"
     source.write_text('def f(x):\n    raise ValueError(f"--target must be above 0, got {x}")\n')
     assert _raised_texts(source) == [(2, "--target must be above 0, got ")]
+
+
+# --- memory: a MemoryError, or one CPython lost, is the system's limit -----------------------
+
+# CPython's SystemError when a call failed without an exception left: as from a call made
+# by C (functools.partial), and from the interpreter's loop.
+LOST = [
+    "<function read_share at 0x7f2e378f4b80> returned NULL without setting an exception",
+    "error return without exception set",
+]
+
+
+@pytest.mark.parametrize("message", LOST)
+def test_a_lost_exception_near_the_memory_limit_ran_out_of_memory(
+    message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(errors, "near_address_space_limit", lambda: True)
+    assert memory_ran_out(SystemError(message))
+
+
+@pytest.mark.parametrize("message", LOST)
+def test_a_lost_exception_with_memory_to_spare_is_a_bug(
+    message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(errors, "near_address_space_limit", lambda: False)
+    assert not memory_ran_out(SystemError(message))
+
+
+def test_memory_errors_and_other_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(errors, "near_address_space_limit", lambda: True)
+    assert memory_ran_out(MemoryError())
+    assert not memory_ran_out(SystemError("bad argument to internal function"))
+    assert not memory_ran_out(RuntimeError(LOST[0]))
+
+
+_PEAK = """
+import resource, sys
+from funnelcli.errors import near_address_space_limit
+
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmPeak:"))
+limit = peak + int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+held = []
+if sys.argv[2] == "fill":
+    try:
+        while True:
+            held.append(bytearray(1 << 20))
+    except MemoryError:
+        held.clear()
+print(near_address_space_limit())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+@pytest.mark.parametrize(
+    ("room", "fill", "near"),
+    [
+        (1 << 30, "idle", "False"),  # a limit 1 GiB above the peak, never approached
+        (64 << 20, "fill", "True"),  # 1 MiB blocks until one is refused: within 16 MiB
+    ],
+)
+def test_the_peak_near_the_address_space_limit(room: int, fill: str, near: str) -> None:
+    done = run([sys.executable, "-c", _PEAK, str(room), fill])
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{near}\n", "")

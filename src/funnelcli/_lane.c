@@ -433,7 +433,11 @@ static int acc_init(Acc *a, int stages, int counts_only) {
         a->skipped = a->still_in_stage + stages;
     }
     return 0;
-fail:
+fail: /* nothing of it kept: a child that fails is never counted (see child) */
+    PyMem_Free(a->reached);
+    PyMem_Free(a->days_in_stage);
+    PyMem_Free(a->still_in_stage);
+    memset(a, 0, sizeof(*a));
     PyErr_NoMemory();
     return -1;
 }
@@ -1605,14 +1609,29 @@ static PyObject *lane_take(Lane *self, PyObject *Py_UNUSED(ignored)) {
         PyList_SET_ITEM(children, i, pair);
         acc_reset(&self->children[slot], stages);
     }
-    PyObject *taken = Py_BuildValue("(LLNNNNNN)", (long long)self->read, (long long)self->used,
+    /* The next take's lists first: a failure leaves the lane as it was, never without them
+     * (new_slot appends to them). */
+    PyObject *next_pipelines = PyList_New(0), *next_currencies = PyList_New(0),
+             *next_segments = PyList_New(0);
+    if (!next_pipelines || !next_currencies || !next_segments) {
+        Py_XDECREF(next_pipelines);
+        Py_XDECREF(next_currencies);
+        Py_XDECREF(next_segments);
+        goto fail;
+    }
+    PyObject *taken = Py_BuildValue("(LLOOOONN)", (long long)self->read, (long long)self->used,
                                     self->new_pipelines, pipelines, self->new_currencies,
                                     self->new_segments, overall, children);
-    self->new_pipelines = PyList_New(0);
-    self->new_currencies = PyList_New(0);
-    self->new_segments = PyList_New(0);
-    if (!taken || !self->new_pipelines || !self->new_currencies || !self->new_segments)
+    Py_DECREF(pipelines);
+    if (!taken) { /* overall and children are consumed ("N") either way */
+        Py_DECREF(next_pipelines);
+        Py_DECREF(next_currencies);
+        Py_DECREF(next_segments);
         return NULL;
+    }
+    Py_SETREF(self->new_pipelines, next_pipelines);
+    Py_SETREF(self->new_currencies, next_currencies);
+    Py_SETREF(self->new_segments, next_segments);
     self->read = self->used = 0;
     self->pipelines_touched.n = 0;
     self->children_touched.n = 0;
@@ -1645,13 +1664,18 @@ static PyObject *lane_take_stale(Lane *self, PyObject *Py_UNUSED(ignored)) {
             return NULL;
         }
     }
-    PyObject *taken = Py_BuildValue("(NL)", kept, (long long)self->stale_dropped);
-    Py_SETREF(self->stale, PyList_New(0));
-    self->stale_dropped = 0;
-    if (!self->stale) {
-        Py_XDECREF(taken);
+    PyObject *next = PyList_New(0); /* first: a failure leaves the lane its list */
+    if (!next) {
+        Py_DECREF(kept);
         return NULL;
     }
+    PyObject *taken = Py_BuildValue("(NL)", kept, (long long)self->stale_dropped);
+    if (!taken) {
+        Py_DECREF(next);
+        return NULL;
+    }
+    Py_SETREF(self->stale, next);
+    self->stale_dropped = 0;
     return taken;
 }
 

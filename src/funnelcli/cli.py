@@ -34,6 +34,7 @@ from funnelcli.errors import (
     EXIT_INTERRUPTED,
     EXIT_OS,
     EXIT_USAGE,
+    memory_ran_out,
     out_of_memory,
     print_error,
     stdout_failed,
@@ -238,7 +239,7 @@ class _OneLineErrors(_LazyGroup):
             signalled = signal_behind(bug)
             if signalled is not None:  # a Ctrl-C or SIGTERM wrapped by Python: see entry
                 raise signalled from None
-            if isinstance(bug, MemoryError):  # the system's limit, not a bug: no traceback
+            if memory_ran_out(bug):  # the system's limit, not a bug: no traceback
                 code = _out_of_memory(args)
             elif isinstance(bug, OSError) and _from_stdout(bug):
                 code = _stdout_error(bug)

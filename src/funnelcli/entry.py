@@ -86,6 +86,10 @@ def main() -> None:
     except Exception as error:
         behind = signal_behind(error)
         _stop_for(None if behind is None else type(behind))
+        from funnelcli.errors import memory_ran_out
+
+        if memory_ran_out(error):  # a MemoryError CPython lost (see memory_ran_out)
+            _out_of_memory()
         raise
 
 

@@ -238,6 +238,59 @@ class WorkerLost(FunnelError):
     exit_code = EXIT_OS
 
 
+_LOST_EXCEPTION = (
+    "returned NULL without setting an exception",
+    "error return without exception set",
+)
+"""CPython's words (the end of a SystemError's message) for a call that failed with no
+exception left to raise."""
+
+LOST_MARGIN = 16 * 1024 * 1024
+"""Bytes below the address-space limit that the process's peak must have come within for a
+lost exception to count as a MemoryError: the allocation that loses one is small (a frame
+object, at most a new 1 MiB arena of Python's allocator), so the process was that close."""
+
+
+def memory_ran_out(error: BaseException) -> bool:
+    """Whether ``error`` is the system's memory limit (exit :data:`EXIT_OS`), not a bug.
+
+    A MemoryError is. So is the SystemError CPython raises when a call fails with no
+    exception set, in a process that came up against its address-space limit (RLIMIT_AS,
+    ``ulimit -v``): CPython 3.11 loses a MemoryError that way when memory runs out again
+    while a frame is taken down (frame.c, take_ownership: a frame object for the caller
+    that cannot be allocated, and ``PyErr_Clear()``). The same SystemError with memory to
+    spare is a bug (a C function returning NULL without an exception), and stays one.
+    """
+    if isinstance(error, MemoryError):
+        return True
+    if not isinstance(error, SystemError) or not str(error).endswith(_LOST_EXCEPTION):
+        return False
+    try:
+        return near_address_space_limit()
+    except MemoryError:
+        return True
+
+
+def near_address_space_limit(margin: int = LOST_MARGIN) -> bool:
+    """Whether this process's peak address space (VmPeak) came within ``margin`` bytes of
+    its limit; False without a limit, or where /proc does not say (not Linux)."""
+    try:
+        import resource  # lazy: not on every platform
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit == resource.RLIM_INFINITY:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            peak = next((line for line in status if line.startswith("VmPeak:")), None)
+    except OSError:
+        return False
+    if peak is None:
+        return False
+    return int(peak.split()[1]) * 1024 >= limit - margin  # "VmPeak:  123456 kB"
+
+
 def out_of_memory(command: str | None) -> str:
     """The line for a MemoryError (exit :data:`EXIT_OS`): the system's limit, not a bug.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -26,10 +27,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funnelcli import errors
 from funnelcli.definition import Funnel, default_funnel
 from funnelcli.errors import ExportError
 from funnelcli.loading import load_funnel_file
-from funnelcli.readers import export
+from funnelcli.readers import export, parallel
 from funnelcli.readers.export import ReadOptions, report_export
 from funnelcli.readers.row_account import RowAccount
 from funnelcli.readers.tabular import byte_ranges, csv_rows, header
@@ -474,3 +476,130 @@ def test_a_worker_killed_mid_read_is_an_error_not_a_wait(tmp_path: Path) -> None
     assert lines[0].startswith(f"error: {path}: the process reading the rows from line ")
     assert "ended without a result (killed by signal 9 (SIGKILL: out of memory?))" in lines[0]
     assert lines[0].endswith("or with FUNNEL_WORKERS=1 to read the file in one process")
+
+
+# --- a worker out of memory comes back as a MemoryError ------------------------------------
+
+
+class _PicklingFails:
+    """A result that cannot be pickled to go back to the parent: raises ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __reduce__(self) -> str:
+        raise self.error
+
+
+class _Job:
+    """A worker's job that returns ``result``, or raises it when it is an exception."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def run(self, share: CsvRange) -> object:
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return self.result
+
+
+def _worker_outcome(job: _Job) -> tuple[str, object]:
+    """What a forked worker running ``job`` sends back, as read_in_parallel forks one."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=parallel._run_worker,
+        args=(job, None, sending, os.getpid(), [receiving]),
+        daemon=True,
+    )
+    worker.start()
+    sending.close()
+    try:
+        assert receiving.poll(60), "the worker sent nothing"
+        outcome: tuple[str, object] = receiving.recv()
+        return outcome
+    finally:
+        worker.join(timeout=60)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+        receiving.close()
+
+
+def test_a_result_that_runs_out_of_memory_while_pickled_comes_back_as_memory_error() -> None:
+    outcome, error = _worker_outcome(_Job(_PicklingFails(MemoryError())))
+    assert outcome == "failed"
+    assert type(error) is MemoryError
+
+
+def test_a_result_that_does_not_pickle_for_another_reason_is_named() -> None:
+    outcome, error = _worker_outcome(_Job(_PicklingFails(TypeError("cannot pickle a socket"))))
+    assert outcome == "failed"
+    assert type(error) is RuntimeError
+    assert str(error) == "_PicklingFails: cannot pickle a socket"
+
+
+def test_a_memory_error_the_worker_lost_near_its_limit_comes_back_as_memory_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CPython 3.11 can lose a MemoryError as a frame is taken down, leaving a SystemError
+    (errors.memory_ran_out): in a worker that came near its limit, it is a MemoryError."""
+    monkeypatch.setattr(errors, "near_address_space_limit", lambda: True)  # the fork's too
+    lost = SystemError("error return without exception set")
+    outcome, error = _worker_outcome(_Job(lost))
+    assert outcome == "failed"
+    assert type(error) is MemoryError
+
+
+def test_a_memory_error_in_the_worker_comes_back_as_memory_error() -> None:
+    outcome, error = _worker_outcome(_Job(MemoryError()))
+    assert outcome == "failed"
+    assert type(error) is MemoryError
+
+
+class _PicklingFailsAlways:
+    """A MemoryError pickled: fails too (as when not even the error fits in memory)."""
+
+    def __reduce__(self) -> str:
+        raise MemoryError
+
+
+def test_a_worker_too_short_of_memory_to_say_so_is_a_memory_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its exit code says it (71), and the parent raises a MemoryError, not WorkerLost."""
+    monkeypatch.setattr(parallel, "MemoryError", _PicklingFailsAlways, raising=False)
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    job = _Job(_PicklingFails(MemoryError()))
+    worker = context.Process(
+        target=parallel._run_worker,
+        args=(job, None, sending, os.getpid(), [receiving]),
+        daemon=True,
+    )
+    worker.start()
+    sending.close()
+    try:
+        with pytest.raises(EOFError):
+            receiving.recv()
+        worker.join(timeout=60)
+        assert worker.exitcode == 71
+    finally:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        receiving.close()
+
+
+def test_a_worker_that_exits_71_is_out_of_memory(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    rows = "".join(f"D{i},Deal {i},Lead,{i}\n" for i in range(300))
+    path.write_text("ID,Deal Name,Stage,Amount\n" + rows, encoding="utf-8")
+    script = _KILLED_WORKER.replace("os.kill(os.getpid(), signal.SIGKILL)", "os._exit(71)")
+    done = run([sys.executable, "-c", script, str(path)], env=dict(os.environ, FUNNEL_WORKERS="2"))
+    assert (done.returncode, done.stdout, done.stderr) == (
+        71,
+        "",
+        "error: out of memory while running 'funnel report'; give the process more memory, "
+        "report fewer segments (--max-segments) or a shorter period (--since, --until)\n",
+    )

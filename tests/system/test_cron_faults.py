@@ -511,6 +511,49 @@ def test_out_of_memory_is_71_in_one_line_without_a_traceback(tmp_path: Path) -> 
     )
 
 
+_LOST_MEMORY_ERROR = """\
+import sys
+from funnelcli import entry, errors, reporting
+
+
+def read(*args, **kwargs):
+    raise SystemError("<function read_share at 0x7f00> returned NULL without setting an exception")
+
+
+reporting.report_export = read
+near = sys.argv.pop(1) == "near"
+errors.near_address_space_limit = lambda: near  # as VmPeak would say
+sys.argv = ["funnel", *sys.argv[1:]]
+entry.main()
+"""
+
+
+@pytest.mark.parametrize("near", [True, False], ids=["near the limit", "memory to spare"])
+def test_a_memory_error_cpython_lost_is_71_near_the_limit_and_a_bug_otherwise(
+    near: bool,
+) -> None:
+    with started_funnel(
+        ["report", *MAVEN, "--format", "json"],
+        python=("-c", _LOST_MEMORY_ERROR, "near" if near else "spare"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        out, err_bytes = process.communicate(timeout=120)
+    err = err_bytes.decode()
+    assert out == b""
+    if near:
+        assert (process.returncode, err) == (
+            71,
+            "error: out of memory while running 'funnel report'; give the process more "
+            "memory, report fewer segments (--max-segments) or a shorter period (--since, "
+            "--until)\n",
+        )
+    else:
+        assert process.returncode == 70
+        assert err.startswith("error: internal error (a bug in funnel ")
+        assert err.endswith("returned NULL without setting an exception\n")  # the traceback
+
+
 # --- a snapshot the disk refuses: 74, as stdout and --output ---------------------------
 
 FILE_SIZE_LIMIT = 5000  # bytes: less than a snapshot database's first pages

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from funnelcli.definition import Funnel
-from funnelcli.errors import WorkerLost
+from funnelcli.errors import EXIT_OS, WorkerLost, memory_ran_out
 from funnelcli.readers.cell_formats import DateColumns
 from funnelcli.readers.columns import ColumnMap
 from funnelcli.readers.deals import DealReader, Slicing
@@ -225,6 +225,8 @@ def read_in_parallel(
                 outcome, result = receiving.recv()
             except EOFError:
                 worker.join()
+                if worker.exitcode == EXIT_OS:  # out of memory, too short of it to say so
+                    raise MemoryError from None
                 raise WorkerLost(_lost_worker(table.source, share, worker.exitcode)) from None
             if outcome == "failed":
                 raise result
@@ -243,20 +245,32 @@ def read_in_parallel(
 def _run_worker(
     job: WorkerJob, share: CsvRange, sending: Connection, parent: int, inherited: list[Connection]
 ) -> None:
-    """A forked worker: read the share, send back ("done", result) or ("failed", error)."""
-    _quiet_worker(parent, inherited)
-    outcome: tuple[str, object]
+    """A forked worker: read the share, send back ("done", result) or ("failed", error).
+
+    Memory that runs out anywhere here (reading, or pickling the result to send it) goes
+    back as a MemoryError, which the parent reports as the system's limit (exit 71):
+    never as a RuntimeError, a bug's exit and traceback.
+    """
+    outcome: tuple[str, object] | None
     try:
+        _quiet_worker(parent, inherited)
         outcome = ("done", job.run(share))
     except BaseException as error:  # the parent raises it, in the file's order
-        outcome = ("failed", error)
+        outcome = ("failed", MemoryError() if memory_ran_out(error) else error)
     try:
         sending.send(outcome)
     except OSError:
         pass  # the parent is gone: nothing to tell
     except Exception as error:  # an error that does not pickle: say what it was
-        with contextlib.suppress(OSError):
-            sending.send(("failed", RuntimeError(f"{type(outcome[1]).__name__}: {error}")))
+        failed = type(outcome[1]).__name__
+        outcome = None  # its memory, freed for the message
+        told = MemoryError() if memory_ran_out(error) else RuntimeError(f"{failed}: {error}")
+        try:
+            sending.send(("failed", told))
+        except OSError:
+            pass
+        except Exception:  # not even that went: the exit code tells (read_in_parallel)
+            os._exit(EXIT_OS if isinstance(told, MemoryError) else 1)
     sending.close()
     # A forked child ends here, without the parent's exit handlers or a flush of the
     # parent's buffered output it inherited (which would print it twice).
