@@ -27,6 +27,8 @@ from funnelcli.render.console import Column, FittedTable, split_columns, table_w
 from funnelcli.render.report_view import COMPARE_COLUMNS, STAGE_COLUMNS, TIME_COLUMNS
 
 from ..conftest import DATA, ROOT
+from ..figures import DASH_OR_BLANK, count, same_days, same_money
+from ..figures import same_percent as _same_percent
 from ..fixed_width import TextTable, read_tables
 from ..processes import run_funnel
 
@@ -62,6 +64,10 @@ PLAN = (
 FOOTNOTE = "Resolved conversion per stage"
 
 
+def same_percent(text: str, value: float | None) -> bool:
+    return _same_percent(text, value, DASH_OR_BLANK)  # a blank cell shows null too
+
+
 def funnel(*args: str, columns: int | None) -> str:
     """stdout of ``funnel ARGS`` run with its output piped, ``COLUMNS`` set (or unset)."""
     env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
@@ -95,35 +101,6 @@ def data() -> dict[str, dict[str, Any]]:
 
 
 # --- figures as shown ----------------------------------------------------------------------
-
-
-def places(text: str) -> int:
-    return len(text.partition(".")[2])
-
-
-def count(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def same_percent(text: str, value: float | None) -> bool:
-    if value is None:
-        return text in ("–", "")
-    shown = text.removesuffix("%")
-    return abs(float(shown) / 100 - value) <= 0.5 * 10.0 ** -(places(shown) + 2) + 1e-12
-
-
-def same_money(text: str, value: float | None) -> bool:
-    if value is None:
-        return text == "–"
-    shown = text.removeprefix("$").replace(",", "")
-    return abs(float(shown) - value) <= 0.5 * 10.0 ** -places(shown) + 1e-9
-
-
-def same_days(text: str, value: float | None) -> bool:
-    if value is None:
-        return text == "–"
-    shown = text.replace(",", "")
-    return abs(float(shown) - value) <= 0.5 * 10.0 ** -places(shown) + 1e-9
 
 
 def continued(text: str, title: str | None, continuation: str) -> list[TextTable]:

@@ -34,6 +34,10 @@ from funnelcli.cli import app
 from funnelcli.render.csv_md_report import CSV_COLUMNS
 
 from ..conftest import DATA, ROOT
+from ..figures import DASH_OR_BLANK, count
+from ..figures import same_days as same_number
+from ..figures import same_money as _same_money
+from ..figures import same_percent as _same_percent
 from ..fixed_width import read_tables
 from ..html_dom import Dom
 
@@ -69,6 +73,14 @@ EXTENSIONS = {
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 runner = CliRunner()
+
+
+def same_percent(text: str, value: float | None) -> bool:
+    return _same_percent(text, value, DASH_OR_BLANK)  # a blank cell shows null too
+
+
+def same_money(text: str, value: float | None) -> bool:
+    return _same_money(text, value, DASH_OR_BLANK)
 
 
 def run(*args: str) -> Result:
@@ -141,37 +153,6 @@ def test_every_format_is_written(produced: dict[str, Produced], name: str) -> No
 
 
 # --- reading figures back -----------------------------------------------------------------
-
-
-def count(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def same_percent(text: str, value: float | None) -> bool:
-    """``62.3%`` shows ``value`` rounded to its places; ``–`` or nothing shows null."""
-    if value is None:
-        return text in ("", "–")
-    shown = text.removesuffix("%")
-    places = len(shown.partition(".")[2])
-    return abs(float(shown) / 100 - value) <= 0.5 * 10.0 ** -(places + 2) + 1e-12
-
-
-def same_money(text: str, value: float | None) -> bool:
-    """``$1,179,782`` or ``$2,377.63`` shows ``value`` rounded to its places."""
-    if value is None:
-        return text in ("", "–")
-    shown = text.removeprefix("$").replace(",", "")
-    places = len(shown.partition(".")[2])
-    return abs(float(shown) - value) <= 0.5 * 10.0**-places + 1e-9
-
-
-def same_number(text: str, value: float | None) -> bool:
-    """Days as shown: ``36`` or ``1.5``; ``–`` for null."""
-    if value is None:
-        return text == "–"
-    shown = text.replace(",", "")
-    places = len(shown.partition(".")[2])
-    return abs(float(shown) - value) <= 0.5 * 10.0**-places + 1e-9
 
 
 def markdown_table(text: str, first_header: str) -> list[list[str]]:

@@ -23,6 +23,8 @@ from funnelcli.render.html import Card, card_rows, cards_from, file_name, genera
 from funnelcli.render.svg import funnel_chart
 
 from ..conftest import DATA, ROOT
+from ..figures import DASH_OR_BLANK, count, same_days, same_money
+from ..figures import same_percent as _same_percent
 from ..html_dom import Dom, Table
 from ..processes import run as run_process
 
@@ -79,6 +81,10 @@ INJECTED = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 runner = CliRunner()
 
 
+def same_percent(text: str, value: float | None) -> bool:
+    return _same_percent(text, value, DASH_OR_BLANK)  # a blank cell shows null too
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args), prog_name="funnel")
     return result.exit_code, result.stdout, result.stderr
@@ -98,36 +104,6 @@ def pages() -> dict[str, tuple[str, dict[str, Any]]]:
             assert code == EXIT_CODES.get(name, 0), stderr
             made[name] = (html, json.loads(text))
     return made
-
-
-def count(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def same_percent(text: str, value: float | None) -> bool:
-    """``62.3%`` shows ``value`` rounded to its places; ``–`` shows null."""
-    if value is None:
-        return text in ("–", "")
-    shown = text.removesuffix("%")
-    places = len(shown.partition(".")[2])
-    return abs(float(shown) / 100 - value) <= 0.5 * 10.0 ** -(places + 2) + 1e-12
-
-
-def same_money(text: str, value: float | None) -> bool:
-    """``$1,179,782`` or ``$2,377.63`` shows ``value`` rounded to its places."""
-    if value is None:
-        return text == "–"
-    shown = text.removeprefix("$").replace(",", "")
-    places = len(shown.partition(".")[2])
-    return abs(float(shown) - value) <= 0.5 * 10.0**-places + 1e-9
-
-
-def same_days(text: str, value: float | None) -> bool:
-    if value is None:
-        return text == "–"
-    shown = text.replace(",", "")
-    places = len(shown.partition(".")[2])
-    return abs(float(shown) - value) <= 0.5 * 10.0**-places + 1e-9
 
 
 # --- the report's figures against its JSON ------------------------------------------------

@@ -29,6 +29,7 @@ from funnelcli.cli import app
 from funnelcli.render.neutralise import markdown_text
 
 from ..conftest import DATA, ROOT
+from ..figures import count, same_days, same_money, same_percent
 
 MAVEN = str(ROOT / "examples" / "maven_pipeline.csv")  # absolute: the output names files
 MAVEN_FUNNEL = str(ROOT / "sample_funnels" / "maven_crm.yaml")
@@ -168,38 +169,6 @@ def bullets(markdown: str, heading: str) -> dict[str, str]:
 
 
 # --- figures as shown, against the JSON ----------------------------------------------------
-
-
-def places(text: str) -> int:
-    return len(text.partition(".")[2])
-
-
-def count(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def same_percent(text: str, value: float | None) -> bool:
-    """``63.2%`` shows 0.632 to one place of a percent; ``–`` shows null."""
-    if value is None:
-        return text == "–"
-    shown = text.removesuffix("%")
-    return abs(float(shown) / 100 - value) <= 0.5 * 10.0 ** -(places(shown) + 2) + 1e-12
-
-
-def same_money(text: str, value: float | None) -> bool:
-    """``$1,234`` shows 1234, ``$2,360.91`` 2360.91; ``–`` shows null."""
-    if value is None:
-        return text == "–"
-    shown = text.removeprefix("$").replace(",", "")
-    return abs(float(shown) - value) <= 0.5 * 10.0 ** -places(shown) + 1e-9
-
-
-def same_days(text: str, value: float | None) -> bool:
-    """Days as shown (``45``, ``8.8``); ``–`` for null."""
-    if value is None:
-        return text == "–"
-    shown = text.replace(",", "")
-    return abs(float(shown) - value) <= 0.5 * 10.0 ** -places(shown) + 1e-9
 
 
 # --- every table is one table ----------------------------------------------------------------
