@@ -262,7 +262,7 @@ def _from_mapping(
         if column is None:
             problems.append(
                 f"{funnel.source}: columns.{name}: no column '{value}' in {source}; "
-                f"its columns are: {_list(headers)}"
+                f"its columns are: {listed_headers(headers)}"
             )
             continue
         fields[name] = column
@@ -276,7 +276,8 @@ def _find(header: str, keys: list[str]) -> int | None:
     return keys.index(key) if key in keys else None
 
 
-def _list(headers: Sequence[str], limit: int = 12) -> str:
+def listed_headers(headers: Sequence[str], limit: int = 12) -> str:
+    """The first ``limit`` headers, each quoted safely, and how many more: for a message."""
     listed = ", ".join(shown(header, 30) for header in headers[:limit] if header)
     return listed + (f" (and {len(headers) - limit} more)" if len(headers) > limit else "")
 
@@ -309,7 +310,7 @@ def _entered_columns(
             elif column is None:
                 problems.append(
                     f"{funnel.source}: columns.entered.{stage_name}: no column '{header}' in {source}; "
-                    f"its columns are: {_list(headers)}"
+                    f"its columns are: {listed_headers(headers)}"
                 )
             else:
                 columns[stage] = [

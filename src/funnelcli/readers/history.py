@@ -105,10 +105,6 @@ from funnelcli.readers.row_account import RowTally
 from funnelcli.readers.tabular.read import read_table
 from funnelcli.readers.tabular.table import Cell, ReadStats, Table
 
-SKIP_HINTS = {
-    "unknown_stage_label": "add it to a stage's aliases: (or to lost:) in the funnel file",
-}
-
 _SALESFORCE_ID = re.compile(r"006[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?").fullmatch
 _CLOCK = re.compile(r"(?:T|\s)(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*([AaPp])?")
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from funnelcli.definition import HISTORY_COLUMN_FIELDS, Funnel
-from funnelcli.errors import DefinitionError, ExportError, shown
-from funnelcli.readers.columns import header_key
+from funnelcli.errors import DefinitionError, ExportError
+from funnelcli.readers.columns import header_key, listed_headers
 
 HISTORY_FIELDS: dict[str, tuple[str, ...]] = {
     "deal_id": (
@@ -164,7 +164,7 @@ def _from_override(
             problems.append(f"{at}: unknown field; the fields are: {', '.join(known)}")
         elif header_key(str(header)) not in keys:
             problems.append(
-                f"{at}: no column '{header}' in {source}; its columns are: {_listed(headers)}"
+                f"{at}: no column '{header}' in {source}; its columns are: {listed_headers(headers)}"
             )
         else:
             found[name] = keys.index(header_key(str(header)))
@@ -178,12 +178,7 @@ def _not_a_history(source: str, headers: Sequence[str], funnel: Funnel, missing:
     found_no = f"{found_no} and no {missing[-1]} column" if found_no else f"no {missing[0]} column"
     where = funnel.file_label
     return (
-        f"{source}: not a stage history: found {found_no} (its columns are: {_listed(headers)}); "
+        f"{source}: not a stage history: found {found_no} (its columns are: {listed_headers(headers)}); "
         f"name {'it' if len(missing) == 1 else 'them'} in {where} under history_columns:, "
         f"like {_EXAMPLE_COLUMNS}"
     )
-
-
-def _listed(headers: Sequence[str], limit: int = 12) -> str:
-    listed = ", ".join(shown(header, 30) for header in headers[:limit] if header)
-    return listed + (f" (and {len(headers) - limit} more)" if len(headers) > limit else "")
