@@ -7,7 +7,12 @@ import io
 from collections.abc import Sequence
 
 from funnelcli.plan import Plan, PlanContext
-from funnelcli.render.neutralise import forwarded_name, markdown_text, neutralise_cells
+from funnelcli.render.neutralise import (
+    forwarded_context,
+    forwarded_name,
+    markdown_text,
+    neutralise_cells,
+)
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
@@ -62,7 +67,9 @@ def plan_markdown(plan: Plan, funnel_source: str, context: PlanContext | None = 
         title += " (write your own with `funnel init`)"
     lines = [title, "", summary_sentence(plan, context), ""]
     if context is not None:
-        lines += [f"- {line}" for line in context_lines(plan, _named(context), _md)] + [""]
+        lines += [f"- {line}" for line in context_lines(plan, forwarded_context(context), _md)] + [
+            ""
+        ]
     lines += ["### Stages", "", *_table(stage_headers(plan), _stage_cells(plan)), ""]
     lines += [f"- {line}" for line in detail_lines(plan, _md)]
     if plan.pacing and plan.pacing.schedule:
@@ -95,14 +102,6 @@ _STAGE_ORDER = ("Stage", "Needed", "At confidence", "To next", "To won", "Enter 
 
 def _stage_cells(plan: Plan) -> list[list[str]]:
     return [[row[key] for key in _STAGE_ORDER if key in row] for row in stage_rows(plan, _md)]
-
-
-def _named(context: PlanContext) -> PlanContext:
-    """The context with its exports by file name, as a forwarded plan names them."""
-    return context._replace(
-        rates_from=context.rates_from and forwarded_name(context.rates_from),
-        credit_from=context.credit_from and forwarded_name(context.credit_from),
-    )
 
 
 def _table(

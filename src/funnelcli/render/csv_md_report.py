@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import replace
 
 from funnelcli.render.json_report import report_to_dict
 from funnelcli.render.neutralise import forwarded_name, markdown_text, neutralise_cells
@@ -173,10 +172,7 @@ def report_markdown(result: ExportReport, funnel_source: str, export: str) -> st
 
 def _history_sentence(result: ExportReport) -> str | None:
     """What --history held, the history file by its name."""
-    if result.history is None:
-        return None
-    history = replace(result.history, source=forwarded_name(result.history.source))
-    return history_sentence(replace(result, history=history), _md)
+    return history_sentence(result, lambda path: _md(forwarded_name(path)))
 
 
 def _stale_title(report: Report) -> str:

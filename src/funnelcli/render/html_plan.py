@@ -20,6 +20,7 @@ from funnelcli.render.html import (
     generated_at,
     render_page,
 )
+from funnelcli.render.neutralise import forwarded_context
 from funnelcli.render.plan_view import context_lines, detail_lines, stage_rows, summary_sentence
 from funnelcli.render.svg import column_chart, funnel_chart
 from funnelcli.values import format_money, format_rate, short_money
@@ -40,7 +41,7 @@ def plan_page(plan: Plan, funnel_source: str, context: PlanContext | None = None
         facts.append(("As of", plan.pacing.as_of.isoformat()))
         facts.append(("Deadline", plan.pacing.deadline.isoformat()))
     facts.append(("Generated", generated_at()))
-    named = _named_context(context)
+    named = forwarded_context(context) if context is not None else None
     subtitle = summary_sentence(plan, named)
     if plan.funnel_is_default:
         subtitle += " The funnel is the built-in default: write your own with 'funnel init'."
@@ -223,13 +224,3 @@ def _sensitivity_table(plan: Plan) -> Table:
         else ()
     )
     return Table("If one rate rose 5 points", columns, tuple(body), notes)
-
-
-def _named_context(context: PlanContext | None) -> PlanContext | None:
-    """The context with its files named by their name alone (its sentences quote them)."""
-    if context is None:
-        return None
-    return context._replace(
-        rates_from=context.rates_from and file_name(context.rates_from),
-        credit_from=context.credit_from and file_name(context.credit_from),
-    )

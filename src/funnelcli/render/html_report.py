@@ -7,7 +7,6 @@ list (see render/html.py): a later part, such as a forecast, is one more entry.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 from funnelcli.render.html import (
@@ -24,6 +23,7 @@ from funnelcli.render.html import (
     generated_at,
     render_page,
 )
+from funnelcli.render.neutralise import forwarded_name
 from funnelcli.render.report_view import (
     COMPARE_COLUMNS,
     STAGE_COLUMNS,
@@ -124,7 +124,7 @@ def report_sections(result: ExportReport) -> tuple[Section, ...]:
     for slices, cohorts in ((result.segments, False), (result.cohorts, True)):
         if slices is not None:
             sections.append(Section("table", "Slices", _slices_table(result, slices, cohorts)))
-    sources = [history_sentence(_named_history(result)), rows_sentence(result)]
+    sources = [history_sentence(result, forwarded_name), rows_sentence(result)]
     sections.append(Section("sentences", "Rows read", tuple(filter(None, sources))))
     return tuple(sections)
 
@@ -229,11 +229,3 @@ def _columns(names: Sequence[str]) -> tuple[Column, ...]:
 
 def _cells(rows: Sequence[Sequence[str]]) -> tuple[tuple[Cell, ...], ...]:
     return tuple(tuple(Cell(text) for text in row) for row in rows)
-
-
-def _named_history(result: ExportReport) -> ExportReport:
-    """The result with its history file named by its name alone (the sentence quotes it)."""
-    if result.history is None:
-        return result
-    history = dataclasses.replace(result.history, source=file_name(result.history.source))
-    return dataclasses.replace(result, history=history)

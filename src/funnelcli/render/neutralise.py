@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation
+    from funnelcli.plan import PlanContext
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 """What makes a spreadsheet read a cell as a formula (``@`` is Lotus syntax Excel still runs)."""
@@ -105,3 +109,12 @@ def forwarded_name(source: str) -> str:
     if source.startswith(_BUILT_FROM):
         return _BUILT_FROM + forwarded_name(source.removeprefix(_BUILT_FROM))
     return PurePath(source).name or source
+
+
+def forwarded_context(context: PlanContext) -> PlanContext:
+    """The plan's context with its exports named as a forwarded output names them
+    (:func:`forwarded_name`): the sentences that quote them then name no machine path."""
+    return context._replace(
+        rates_from=context.rates_from and forwarded_name(context.rates_from),
+        credit_from=context.credit_from and forwarded_name(context.credit_from),
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from funnelcli.plan import Plan, PlanContext
 from funnelcli.render.json_plan import plan_to_dict
+from funnelcli.render.neutralise import forwarded_context
 from funnelcli.render.plan_view import (
     context_lines,
     detail_lines,
@@ -224,11 +225,7 @@ def _credit_rows(data: dict[str, Any], money: str) -> list[list[object]]:
 def _sentences(plan: Plan, context: PlanContext | None) -> list[list[object]]:
     """Where the rates came from, the credit, budget and lever, as the terminal says them;
     files by name only."""
-    named = None
-    if context is not None:
-        named = context._replace(
-            rates_from=file_name(context.rates_from), credit_from=file_name(context.credit_from)
-        )
+    named = forwarded_context(context) if context is not None else None
     shown = pacing_sentence(plan) if plan.pacing else None  # in the headline already
     lines = [
         *(context_lines(plan, named) if named else []),

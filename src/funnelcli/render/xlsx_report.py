@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from funnelcli.render.json_report import report_to_dict
+from funnelcli.render.neutralise import forwarded_name
 from funnelcli.render.report_view import (
     bottleneck_sentence,
     history_sentence,
@@ -324,7 +325,7 @@ def _more_figures(result: ExportReport, data: dict[str, Any], money: str) -> lis
         ["Rows skipped", Formatted(data["rows"]["skipped"], COUNT)],
         ["Rows", Sentence(rows_sentence(result))],
     ]
-    history = history_sentence(result, lambda path: file_name(path) or "")
+    history = history_sentence(result, forwarded_name)
     if history:
         rows.append(["History", Sentence(history)])
     if data["compare"] is not None:
