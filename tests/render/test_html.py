@@ -19,7 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from funnelcli.cli import app
-from funnelcli.render.html import Card, card_rows, cards_from, file_name, generated_at, short
+from funnelcli.render.html import Card, card_rows, cards_from, generated_at, short
+from funnelcli.render.neutralise import forwarded_name
 from funnelcli.render.svg import funnel_chart
 
 from ..conftest import DATA, ROOT
@@ -534,15 +535,29 @@ def test_the_page_does_not_depend_on_the_terminal(monkeypatch: pytest.MonkeyPatc
     assert piped.stdout == wide
 
 
+def test_an_export_from_standard_input_names_no_folder_of_the_funnel(tmp_path: Path) -> None:
+    """Read from stdin, the export is ``-``: the funnel file, whose path holds a ``-``, is
+    still named alone (a rule that replaced the export's text inside the funnel's kept the
+    whole path)."""
+    funnel = tmp_path / "maven-crm.yaml"
+    funnel.write_bytes((ROOT / "sample_funnels" / "maven_crm.yaml").read_bytes())
+    command = ["report", "-", "--funnel", str(funnel), "--as-of", "2017-12-31", "--format", "html"]
+    piped = run_process(
+        [sys.executable, "-m", "funnelcli", *command],
+        input=(ROOT / "examples" / "maven_pipeline.csv").read_bytes(),
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert str(tmp_path) not in piped.stdout
+    assert "Funnel <b>maven-crm.yaml</b>" in piped.stdout
+
+
 # --- the page's parts, alone --------------------------------------------------------------
 
 
 def test_file_name_keeps_words_and_drops_folders() -> None:
-    assert file_name("/home/ann/deals.csv") == "deals.csv"
-    assert file_name("built from /home/ann/deals.csv", "/home/ann/deals.csv") == (
-        "built from deals.csv"
-    )
-    assert file_name("built-in default") == "built-in default"
+    assert forwarded_name("/home/ann/deals.csv") == "deals.csv"
+    assert forwarded_name("built from /home/ann/deals.csv") == "built from deals.csv"
+    assert forwarded_name("built-in default") == "built-in default"
 
 
 def test_cards_from_key_figures() -> None:

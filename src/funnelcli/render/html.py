@@ -19,7 +19,6 @@ import os
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
-from pathlib import PurePath
 from typing import Any, NamedTuple
 
 import jinja2
@@ -189,16 +188,6 @@ def generated_at(environ: dict[str, str] | None = None) -> str:
                 "1970-01-01 UTC (date +%s) or unset it"
             ) from None
     return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def file_name(source: str, export: str | None = None) -> str:
-    """A file as a page names it: its name alone, never the machine's folders.
-
-    ``built from /home/ann/deals.csv`` (a funnel built from an export) keeps its words:
-    ``built from deals.csv``."""
-    if export and export in source and source != export:
-        return source.replace(export, PurePath(export).name)
-    return PurePath(source).name or source
 
 
 CARDS_PER_ROW = 6

@@ -16,11 +16,10 @@ from funnelcli.render.html import (
     Section,
     Table,
     card_rows,
-    file_name,
     generated_at,
     render_page,
 )
-from funnelcli.render.neutralise import forwarded_context
+from funnelcli.render.neutralise import forwarded_context, forwarded_name
 from funnelcli.render.plan_view import context_lines, detail_lines, stage_rows, summary_sentence
 from funnelcli.render.svg import column_chart, funnel_chart
 from funnelcli.values import format_money, format_rate, short_money
@@ -35,8 +34,7 @@ def plan_html(plan: Plan, funnel_source: str, context: PlanContext | None = None
 
 
 def plan_page(plan: Plan, funnel_source: str, context: PlanContext | None = None) -> Page:
-    export = context.credit_from or context.rates_from if context is not None else None
-    facts = [("Funnel", file_name(funnel_source, export))]
+    facts = [("Funnel", forwarded_name(funnel_source))]
     if plan.pacing is not None:
         facts.append(("As of", plan.pacing.as_of.isoformat()))
         facts.append(("Deadline", plan.pacing.deadline.isoformat()))

@@ -19,7 +19,6 @@ from funnelcli.render.html import (
     Table,
     card_rows,
     cards_from,
-    file_name,
     generated_at,
     render_page,
 )
@@ -75,10 +74,10 @@ def report_html(result: ExportReport, funnel_source: str, export: str) -> str:
 
 def report_page(result: ExportReport, funnel_source: str, export: str) -> Page:
     report = result.report
-    name = file_name(export)
+    name = forwarded_name(export)
     facts = (
         ("Export", name),
-        ("Funnel", file_name(funnel_source, export)),
+        ("Funnel", forwarded_name(funnel_source)),
         ("As of", report.as_of.isoformat()),
         ("Generated", generated_at()),
     )
